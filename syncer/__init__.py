@@ -1,0 +1,1 @@
+"""syncer: keep a Caseware Cloud firm in step with a SQL database."""

@@ -1,0 +1,1 @@
+"""The command line: a click group whose commands each live in their own module."""

@@ -1,0 +1,72 @@
+"""The ``syncer`` command group.
+
+Commands are listed as data (name -> module) and imported only when invoked, so ``syncer --help``
+stays fast and a command's heavy imports (the simulator, SQLAlchemy) cost nothing elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from syncer.cli.context import CliContext
+
+COMMANDS: dict[str, str] = {
+    "db": "syncer.cli.db",
+    "plan": "syncer.cli.plan",
+    "apply": "syncer.cli.apply",
+    "load": "syncer.cli.load",
+    "runs": "syncer.cli.runs",
+    "simulate": "syncer.cli.simulate",
+    "demo": "syncer.cli.demo",
+}
+"""Command name -> module defining ``command``; each module holds one command (or group)."""
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module on first use; missing modules are not listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, module in COMMANDS.items() if _module_exists(module)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None or not _module_exists(module):
+            return None
+        command = importlib.import_module(module).command
+        assert isinstance(command, click.Command)
+        return command
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SYNCER_CONFIG",
+    help="Configuration file (TOML). Default: $SYNCER_CONFIG.",
+)
+@click.version_option(version("syncer"), prog_name="syncer")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Keep a Caseware Cloud firm in step with a SQL database.
+
+    \b
+    Examples:
+      syncer demo                       # try it: simulator + SQLite, no set-up
+      syncer --config firm.toml plan    # what would change?
+      syncer --config firm.toml apply   # make it so
+    """
+    ctx.obj = CliContext(config_path=config_path)
+
+
+def main() -> None:
+    cli(prog_name="syncer")

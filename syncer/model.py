@@ -1,0 +1,224 @@
+"""Resource kinds as data.
+
+Everything syncer knows about the shape of the Caseware Cloud API lives here: which path a kind
+is served at, which field is its natural key, which desired-state column feeds which API field and
+how values are converted. The planner, the client, the loader and the reports are all driven by
+these definitions, so when the real API turns out to differ from ``shared/cloud-api.md`` the fix is
+an edit in this module rather than a rewrite elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+
+class Retirement(StrEnum):
+    """How an object that desired state no longer lists is retired."""
+
+    DEACTIVATE = "deactivate"
+    DELETE = "delete"
+    NONE = "none"
+
+
+class ValueType(StrEnum):
+    """The type a desired-state column holds; drives validation and normalisation."""
+
+    TEXT = "text"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """Maps a desired-state value to its API spelling and back.
+
+    Most fields are sent as they are; ``active`` is the exception (``True`` travels as ``"A"``).
+    """
+
+    to_api: Mapping[object, object] = field(default_factory=dict)
+
+    def encode(self, value: object) -> object:
+        return self.to_api.get(value, value)
+
+    def decode(self, value: object) -> object:
+        for desired, api in self.to_api.items():
+            if api == value:
+                return desired
+        return value
+
+
+PLAIN: Final = Codec()
+ACTIVE_FLAG: Final = Codec({True: "A", False: "I"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One managed field: a desired-state column and the API field it is mirrored into."""
+
+    column: str
+    api_name: str
+    value_type: ValueType = ValueType.TEXT
+    max_length: int | None = None
+    choices: tuple[str, ...] | None = None
+    case_insensitive: bool = False
+    codec: Codec = PLAIN
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectKind:
+    """A kind of Cloud object with its own identity (entities, users, groups).
+
+    ``constant_fields`` are sent on every create; ``patch_carries`` names API fields that the API
+    insists on in every PATCH body (``OwnerType``), copied from the desired or the remote object.
+    """
+
+    name: str
+    table: str
+    api_path: str
+    key_column: str
+    key_field: str
+    fields: tuple[FieldSpec, ...]
+    key_case_insensitive: bool = False
+    key_max_length: int | None = None
+    constant_fields: Mapping[str, object] = field(default_factory=dict)
+    patch_carries: tuple[str, ...] = ()
+    retirement: Retirement = Retirement.NONE
+    active_field: str | None = None
+    inactive_date_field: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+    def field_for_column(self, column: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.column == column:
+                return spec
+        raise KeyError(f"{self.name} has no managed column {column!r}")
+
+    def normalise_key(self, raw: str) -> str:
+        key = raw.strip()
+        return key.casefold() if self.key_case_insensitive else key
+
+
+@dataclass(frozen=True, slots=True)
+class RelationKind:
+    """A many-to-many assignment (group members, users' firm-wide roles).
+
+    Assignments are changed in batches through one PATCH on the parent object whose body names the
+    members by CWGuid: ``{members_body_key: [...], "isRemove": bool}``.
+    """
+
+    name: str
+    table: str
+    parent_kind: str
+    parent_column: str
+    member_kind: str
+    member_column: str
+    assign_path: str
+    members_body_key: str
+    read_path: str | None = None
+    read_field: str | None = None
+    batch_size: int = 100
+    depends_on: tuple[str, ...] = ()
+
+
+ROLES_PATH: Final = "roles"
+
+ENTITIES: Final = ObjectKind(
+    name="entities",
+    table="desired_entities",
+    api_path="entities",
+    key_column="entity_no",
+    key_field="EntityNo",
+    key_max_length=50,
+    fields=(
+        FieldSpec("name", "Name", max_length=200),
+        FieldSpec("operating_name", "OperatingName", max_length=200),
+        FieldSpec("organization_type", "OrganizationType", max_length=50),
+        FieldSpec("country_code", "CountryCode", max_length=3, case_insensitive=True),
+        FieldSpec("active", "Type", ValueType.BOOL, codec=ACTIVE_FLAG),
+    ),
+    constant_fields={"OwnerType": "Client"},
+    patch_carries=("OwnerType",),
+    retirement=Retirement.DEACTIVATE,
+    active_field="Type",
+)
+
+USERS: Final = ObjectKind(
+    name="users",
+    table="desired_users",
+    api_path="users",
+    key_column="email",
+    key_field="Email",
+    key_case_insensitive=True,
+    key_max_length=100,
+    fields=(
+        FieldSpec("first_name", "FirstName", max_length=30),
+        FieldSpec("middle_name", "MiddleName", max_length=30),
+        FieldSpec("last_name", "LastName", max_length=30),
+        FieldSpec("title", "Title", max_length=50),
+        FieldSpec("user_name", "UserName", max_length=50, case_insensitive=True),
+        FieldSpec("owner_type", "OwnerType", choices=("Staff", "Contact")),
+        FieldSpec("admin", "Admin", ValueType.BOOL),
+        FieldSpec("sso", "IsSingleSignOnUser", ValueType.BOOL),
+        FieldSpec("can_login", "CanLogin", ValueType.BOOL),
+        FieldSpec("active", "Type", ValueType.BOOL, codec=ACTIVE_FLAG),
+    ),
+    patch_carries=("OwnerType",),
+    retirement=Retirement.DEACTIVATE,
+    active_field="Type",
+    inactive_date_field="InActiveDate",
+)
+
+GROUPS: Final = ObjectKind(
+    name="groups",
+    table="desired_groups",
+    api_path="groups",
+    key_column="name",
+    key_field="Name",
+    key_case_insensitive=True,
+    key_max_length=100,
+    fields=(FieldSpec("description", "BriefDescription", max_length=500),),
+    retirement=Retirement.DELETE,
+)
+
+GROUP_MEMBERS: Final = RelationKind(
+    name="group_members",
+    table="desired_group_members",
+    parent_kind="groups",
+    parent_column="group_name",
+    member_kind="users",
+    member_column="user_email",
+    assign_path="groups/{id}/user-assignments",
+    members_body_key="people",
+    read_path="groups/{id}/user-assignments",
+    depends_on=("groups", "users"),
+)
+
+USER_ROLES: Final = RelationKind(
+    name="user_roles",
+    table="desired_user_roles",
+    parent_kind="users",
+    parent_column="user_email",
+    member_kind="roles",
+    member_column="role_name",
+    assign_path="users/{id}/role-assignments",
+    members_body_key="roleIds",
+    read_field="FirmWideRoleIds",
+    depends_on=("users",),
+)
+
+OBJECT_KINDS: Final[Mapping[str, ObjectKind]] = {k.name: k for k in (GROUPS, ENTITIES, USERS)}
+RELATION_KINDS: Final[Mapping[str, RelationKind]] = {
+    k.name: k for k in (GROUP_MEMBERS, USER_ROLES)
+}
+ALL_KINDS: Final[tuple[str, ...]] = (*OBJECT_KINDS, *RELATION_KINDS)
+"""Every kind in dependency order: objects first, then the assignments between them."""
+
+
+def kind_named(name: str) -> ObjectKind | RelationKind:
+    """Look a kind up by name, with an error that lists the valid names."""
+    found = OBJECT_KINDS.get(name) or RELATION_KINDS.get(name)
+    if found is None:
+        raise KeyError(f"unknown kind {name!r}; expected one of {', '.join(ALL_KINDS)}")
+    return found

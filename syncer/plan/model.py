@@ -1,0 +1,84 @@
+"""The Plan: the ordered list of changes that would make Cloud match desired state.
+
+A Plan is a value. The planner builds it without I/O; reports render it; apply executes it and
+journals each change by ``Change.change_id``, which is stable for the same change so that an
+interrupted run can recognise work it has already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from syncer.state import InvalidRow
+
+FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    DEACTIVATE = "deactivate"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    before: object
+    after: object
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to one object, or one assignment to add or remove.
+
+    For assignments ``key`` is ``"<parent key>|<member key>"``; ``remote_id`` is the CWGuid of
+    the object changed (the parent, for assignments) when it already exists.
+    """
+
+    kind: str
+    action: Action
+    key: str
+    remote_id: str | None = None
+    fields: Mapping[str, FieldChange] = field(default_factory=dict)
+
+    @property
+    def change_id(self) -> str:
+        return f"{self.kind}:{self.action}:{self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A change the safety guards held back, with the reason a reviewer needs."""
+
+    change: Change
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class KindSummary:
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    noop: int = 0
+    invalid: int = 0
+    blocked: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    firm: str
+    created_at: datetime
+    fingerprint: str
+    changes: tuple[Change, ...]
+    blocked: tuple[Blocked, ...] = ()
+    invalid: tuple[InvalidRow, ...] = ()
+    summary: Mapping[str, KindSummary] = field(default_factory=dict)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes or self.blocked)

@@ -1,0 +1,1 @@
+"""Persistence: desired-state tables, engine bookkeeping tables, database sessions."""

@@ -1,0 +1,138 @@
+"""SQLAlchemy table definitions: the desired-state contract and syncer's own bookkeeping.
+
+The desired-state tables are generated from the resource kinds in ``syncer.model`` so that a
+managed field added there appears here (and, through a migration, in the database) without a
+second list to keep in step. Bookkeeping tables are prefixed ``syncer_``; users never write them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, RelationKind, ValueType
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+KEY_LENGTH = 255
+
+
+def _object_table(kind: ObjectKind) -> Table:
+    columns = [
+        Column(
+            spec.column,
+            Boolean if spec.value_type is ValueType.BOOL else String(spec.max_length or KEY_LENGTH),
+            nullable=True,
+        )
+        for spec in kind.fields
+    ]
+    key = Column(kind.key_column, String(kind.key_max_length or KEY_LENGTH), primary_key=True)
+    return Table(kind.table, metadata, key, *columns)
+
+
+def _relation_table(kind: RelationKind) -> Table:
+    return Table(
+        kind.table,
+        metadata,
+        Column(kind.parent_column, String(KEY_LENGTH), primary_key=True),
+        Column(kind.member_column, String(KEY_LENGTH), primary_key=True),
+    )
+
+
+desired_tables: dict[str, Table] = {
+    **{name: _object_table(kind) for name, kind in OBJECT_KINDS.items()},
+    **{name: _relation_table(kind) for name, kind in RELATION_KINDS.items()},
+}
+"""Kind name -> its desired-state table."""
+
+runs = Table(
+    "syncer_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("firm", String(100), nullable=False, index=True),
+    Column("command", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),
+    Column("exit_code", Integer),
+    Column("plan_fingerprint", String(64)),
+    Column("counts", JSON, nullable=False, default=dict),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("throttled", Integer, nullable=False, default=0),
+    Column("unauthorized", Integer, nullable=False, default=0),
+    Column("learned_rate", Float),
+    Column("achieved_rate", Float),
+    Column("message", Text),
+)
+
+changes = Table(
+    "syncer_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("syncer_runs.id"), nullable=False, index=True),
+    Column("firm", String(100), nullable=False),
+    Column("change_id", String(600), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("key", String(520), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("remote_id", String(64)),
+    Column("payload", JSON),
+    Column("message", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+id_map = Table(
+    "syncer_id_map",
+    metadata,
+    Column("firm", String(100), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("key", String(KEY_LENGTH), primary_key=True),
+    Column("cwguid", String(64), nullable=False),
+    Column("remote_num_id", Integer),
+    Column("origin", String(20), nullable=False),
+    Column("run_id", Integer, ForeignKey("syncer_runs.id")),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+failed_keys = Table(
+    "syncer_failed_keys",
+    metadata,
+    Column("firm", String(100), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("key", String(520), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+)
+
+run_lock = Table(
+    "syncer_lock",
+    metadata,
+    Column("firm", String(100), primary_key=True),
+    Column("run_id", Integer),
+    Column("holder", String(200), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
