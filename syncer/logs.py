@@ -25,7 +25,9 @@ _BEARER = re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE)
 REDACTED = "***"
 
 
-def redact(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact(
+    _logger: object, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Mask values under sensitive keys and bearer tokens inside any string value."""
     for key, value in event.items():
         if _SENSITIVE_KEY.search(key) and not isinstance(value, (int, float, bool)):
@@ -39,9 +41,7 @@ def _orjson_dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def configure(
-    level: str = "info", output: Literal["auto", "console", "json"] = "auto"
-) -> None:
+def configure(level: str = "info", output: Literal["auto", "console", "json"] = "auto") -> None:
     """Set up structlog once per process; ``auto`` picks console on a TTY, JSON otherwise."""
     use_console = output == "console" or (output == "auto" and console.is_terminal)
     renderer: Any = (

@@ -209,9 +209,7 @@ USER_ROLES: Final = RelationKind(
 )
 
 OBJECT_KINDS: Final[Mapping[str, ObjectKind]] = {k.name: k for k in (GROUPS, ENTITIES, USERS)}
-RELATION_KINDS: Final[Mapping[str, RelationKind]] = {
-    k.name: k for k in (GROUP_MEMBERS, USER_ROLES)
-}
+RELATION_KINDS: Final[Mapping[str, RelationKind]] = {k.name: k for k in (GROUP_MEMBERS, USER_ROLES)}
 ALL_KINDS: Final[tuple[str, ...]] = (*OBJECT_KINDS, *RELATION_KINDS)
 """Every kind in dependency order: objects first, then the assignments between them."""
 

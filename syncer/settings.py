@@ -126,9 +126,7 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration file (``path``, else ``$SYNCER_CONFIG``, else none) and the env."""
     env = os.environ if environ is None else environ
     chosen = path or (Path(env[CONFIG_ENV_VAR]) if env.get(CONFIG_ENV_VAR) else None)
