@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -126,10 +125,10 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(path: Path | None = None) -> Settings:
     """Read the configuration file (``path``, else ``$SYNCER_CONFIG``, else none) and the env."""
-    env = os.environ if environ is None else environ
-    chosen = path or (Path(env[CONFIG_ENV_VAR]) if env.get(CONFIG_ENV_VAR) else None)
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    chosen = path or (Path(from_env) if from_env else None)
     data: dict[str, Any] = {}
     if chosen is not None:
         try:
