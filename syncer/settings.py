@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,14 +18,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, UsageError
 
 CONFIG_ENV_VAR = "SYNCER_CONFIG"
 API_PATH = "ms/caseware-cloud/api/v2/"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become field descriptions, so the configuration reference in the README
+    # is generated from this module (``python -m syncer.settings_doc``) and cannot drift from it.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DatabaseSettings(_Section):
@@ -34,24 +37,48 @@ class DatabaseSettings(_Section):
 
 class CloudSettings(_Section):
     region: str = "us"
+    """Caseware Cloud region; the API host is ``https://{region}.casewarecloud.com``."""
     firm: str = ""
+    """The firm's short name, the first segment of every API path."""
     base_url: str = ""
     """Optional ``scheme://host[:port]`` replacing ``https://{region}.casewarecloud.com``."""
     client_id: str = ""
+    """The API client's id (Cloud settings, API clients)."""
     client_secret: SecretStr = SecretStr("")
+    """The API client's secret: only from the environment (``SYNCER_CLOUD__CLIENT_SECRET``)."""
+    client_secret_env: str = ""
+    """Name of an environment variable holding the secret, e.g. ``ACME_SECRET`` (``[[firms]]``)."""
     client_secret_file: Path | None = None
+    """A file holding the secret, readable only by syncer's user."""
     token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
+    """How long a session token lives; the API sends no expiry, so syncer counts it itself."""
     renew_margin_seconds: Annotated[float, Field(ge=0)] = 300.0
+    """Renew a token this long before its lifetime ends."""
     pool_size: Annotated[int, Field(ge=1, le=50)] = 1
+    """API sessions; more only help if the server keys its rate limit per session."""
     max_in_flight: Annotated[int, Field(ge=1, le=512)] = 16
+    """Requests in flight at once (the rate itself is learned from the response headers)."""
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """Time allowed to open a connection."""
     request_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    """Time allowed for one whole request."""
     max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    """Retries of an idempotent request after a 5xx, a timeout or a dropped connection."""
     retry_after_cap_seconds: Annotated[float, Field(ge=0)] = 60.0
+    """Longest ``Retry-After`` honoured."""
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
+    """Objects per page when reading lists."""
 
     @model_validator(mode="after")
-    def _secret_from_file(self) -> CloudSettings:
+    def _secret_from_env_or_file(self) -> CloudSettings:
+        # Precedence: client_secret (SYNCER_CLOUD__CLIENT_SECRET), then the variable named by
+        # client_secret_env, then client_secret_file. A named variable that is unset is reported
+        # only when its firm is selected (Settings.select_firms), so one firm's missing secret
+        # does not stop the others' runs.
+        if self.client_secret_env and not self.client_secret.get_secret_value():
+            from_env = os.environ.get(self.client_secret_env, "").strip()
+            if from_env:
+                object.__setattr__(self, "client_secret", SecretStr(from_env))
         if self.client_secret_file is not None and not self.client_secret.get_secret_value():
             try:
                 secret = self.client_secret_file.read_text(encoding="utf-8").strip()
@@ -88,12 +115,47 @@ class SyncSettings(_Section):
 
 class ApplySettings(_Section):
     error_rate_threshold: Annotated[float, Field(gt=0, le=1)] = 0.40
+    """Stop (exit 4) when more than this share of attempts failed..."""
     error_rate_min_attempts: Annotated[int, Field(ge=1)] = 50
+    """...once at least this many attempts were made."""
 
 
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
+    """Least severe level written."""
     format: Literal["auto", "console", "json"] = "auto"
+    """``auto``: readable on a terminal, JSON lines otherwise (cron, CI)."""
+
+
+class FirmSettings(_Section):
+    """One firm of a multi-firm configuration (``[[firms]]``): its own API client and limits.
+
+    ``database`` and ``sync`` default to the top-level sections, so several firms can share one
+    database (syncer's bookkeeping is keyed by firm) or each point at their own.
+    """
+
+    name: str = Field(min_length=1)
+    """The firm's label for ``--firm NAME``; also its ``cloud.firm`` unless that is set."""
+    cloud: CloudSettings = CloudSettings()
+    """The firm's own ``[cloud]`` section (same keys as the top-level one)."""
+    database: DatabaseSettings | None = None
+    """Optional override of the top-level ``[database]``."""
+    sync: SyncSettings | None = None
+    """Optional override of the top-level ``[sync]``."""
+
+    @model_validator(mode="after")
+    def _firm_defaults_to_name(self) -> FirmSettings:
+        if not self.cloud.firm:
+            object.__setattr__(self, "cloud", self.cloud.model_copy(update={"firm": self.name}))
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Firm:
+    """A selected firm and the single-firm ``Settings`` a run for it uses."""
+
+    name: str
+    settings: Settings
 
 
 class Settings(BaseSettings):
@@ -102,6 +164,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        use_attribute_docstrings=True,
     )
 
     database: DatabaseSettings = DatabaseSettings()
@@ -111,6 +174,61 @@ class Settings(BaseSettings):
     sources: dict[str, str] = Field(default_factory=dict)
     """Per kind, a view name or ``SELECT`` reading desired rows from the firm's own tables."""
     logging: LogSettings = LogSettings()
+    firms: tuple[FirmSettings, ...] = ()
+    """Several firms in one file (``[[firms]]``); when present, ``[cloud]`` must be absent."""
+
+    @model_validator(mode="after")
+    def _one_form_of_cloud(self) -> Settings:
+        if self.firms and "cloud" in self.model_fields_set:
+            raise ValueError("use either [cloud] (one firm) or [[firms]] (several), not both")
+        names = [firm.name for firm in self.firms]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"firm names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def firm_configs(self) -> tuple[Firm, ...]:
+        """Every configured firm as a single-firm ``Settings``; the ``[cloud]`` form is one firm.
+
+        Code that runs one firm (plan, apply) takes ``Firm.settings`` and never looks at
+        ``firms``: the multi-firm form is resolved here, in one place.
+        """
+        if not self.firms:
+            return (Firm(self.cloud.firm or "default", self),)
+        return tuple(
+            Firm(
+                firm.name,
+                self.model_copy(
+                    update={
+                        "cloud": firm.cloud,
+                        "database": firm.database or self.database,
+                        "sync": firm.sync or self.sync,
+                        "firms": (),
+                    }
+                ),
+            )
+            for firm in self.firms
+        )
+
+    def select_firms(self, name: str | None = None) -> tuple[Firm, ...]:
+        """The firms a command runs for: ``name`` alone (``--firm NAME``), else all of them.
+
+        Raises ``UsageError`` (64) for an unknown name and ``ConfigError`` (78) when a selected
+        firm's ``client_secret_env`` names an unset variable.
+        """
+        configured = self.firm_configs()
+        chosen = configured if name is None else tuple(f for f in configured if f.name == name)
+        if not chosen:
+            known = ", ".join(f.name for f in configured)
+            raise UsageError(f"no firm named {name!r} in the configuration; configured: {known}")
+        for firm in chosen:
+            cloud = firm.settings.cloud
+            if cloud.client_secret_env and not cloud.client_secret.get_secret_value():
+                raise ConfigError(
+                    f"firm {firm.name}: cloud.client_secret_env names the environment variable "
+                    f"{cloud.client_secret_env}, which is not set"
+                )
+        return chosen
 
     @classmethod
     def settings_customise_sources(
