@@ -38,6 +38,10 @@ class Change:
 
     For assignments ``key`` is ``"<parent key>|<member key>"``; ``remote_id`` is the CWGuid of
     the object changed (the parent, for assignments) when it already exists.
+
+    ``carry`` holds values the executor must send although they do not change, so that a saved
+    plan can be applied without re-reading Cloud: the ``patch_carries`` fields of a PATCH
+    (``OwnerType``) and, for assignments, the member's CWGuid (``member_id``) when it exists.
     """
 
     kind: str
@@ -45,6 +49,7 @@ class Change:
     key: str
     remote_id: str | None = None
     fields: Mapping[str, FieldChange] = field(default_factory=dict)
+    carry: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def change_id(self) -> str:
@@ -61,12 +66,22 @@ class Blocked:
 
 @dataclass(frozen=True, slots=True)
 class KindSummary:
+    """Counts per kind. ``create``/``update``/``delete``/``noop``/``invalid``/``blocked`` are the
+    ARCHITECTURE.md section 8 names: for assignments ``create`` counts adds and ``delete`` counts
+    removals; ``delete`` also counts deactivations (every retirement). The extra counters split
+    those totals by action and count ``skipped`` changes (held back by the mode or protection).
+    """
+
     create: int = 0
     update: int = 0
     delete: int = 0
     noop: int = 0
     invalid: int = 0
     blocked: int = 0
+    deactivate: int = 0
+    add: int = 0
+    remove: int = 0
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,8 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
     invalid: tuple[InvalidRow, ...] = ()
     summary: Mapping[str, KindSummary] = field(default_factory=dict)
+    skipped: tuple[Blocked, ...] = ()
+    """Changes the kind's mode or the protected list held back; never released by apply."""
 
     @property
     def has_changes(self) -> bool:

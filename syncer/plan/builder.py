@@ -1,0 +1,187 @@
+"""``build_plan``: desired state + Cloud state + id map + policy -> an ordered, guarded Plan.
+
+Pure: no I/O and no clock (``now`` is a parameter), so the same inputs always give the same plan
+and the planner can be tested exhaustively with generated states.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS, USER_ROLES
+from syncer.plan.fingerprint import fingerprint
+from syncer.plan.guards import guard_retirements
+from syncer.plan.index import CloudIndex, Resolver, guid_key
+from syncer.plan.links import RelationContext, plan_links
+from syncer.plan.model import Action, Blocked, Change, KindSummary, Plan
+from syncer.plan.objects import KindContext, plan_objects
+from syncer.plan.order import ordered
+from syncer.plan.outcome import KindOutcome
+from syncer.plan.policy import PlanPolicy
+from syncer.state import CloudState, DesiredState, InvalidRow, Ownership
+
+ROLE_NAME_FIELD = "Name"
+
+
+def build_plan(
+    desired: DesiredState,
+    cloud: CloudState,
+    owned: Mapping[tuple[str, str], Ownership],
+    policy: PlanPolicy,
+    *,
+    firm: str,
+    now: datetime,
+) -> Plan:
+    """Compute the plan. ``owned`` is the id map keyed by (kind, normalised natural key)."""
+    owned_by_kind: dict[str, dict[str, Ownership]] = {name: {} for name in OBJECT_KINDS}
+    for (kind_name, key), own in owned.items():
+        owned_by_kind.setdefault(kind_name, {})[key] = own
+    listed_invalid = _invalid_keys(desired.invalid)
+    today = now.date().isoformat()
+    outcomes: list[KindOutcome] = []
+    resolvers: dict[str, Resolver] = {USER_ROLES.member_kind: _role_resolver(cloud)}
+    for kind in OBJECT_KINDS.values():
+        index = CloudIndex.build(
+            cloud.objects.get(kind.name, ()), kind.key_field, kind.normalise_key
+        )
+        ctx = KindContext(kind, policy.mode(kind.name), policy, today)
+        outcome, targets = plan_objects(
+            ctx,
+            desired.objects.get(kind.name, ()),
+            index,
+            owned_by_kind[kind.name],
+            listed_invalid=listed_invalid.get(kind.name, frozenset()),
+            complete=kind.name in desired.complete,
+        )
+        outcomes.append(outcome)
+        resolvers[kind.name] = Resolver(kind.name, kind.normalise_key, index, targets)
+    doomed = frozenset(
+        guid_key(change.remote_id)
+        for out in outcomes
+        for change in out.retirements
+        if change.action is Action.DELETE and change.remote_id is not None
+    )
+    for relation in RELATION_KINDS.values():
+        ctx_links = RelationContext(
+            relation,
+            policy,
+            resolvers[relation.parent_kind],
+            resolvers[relation.member_kind],
+            _owned_guids(owned_by_kind.get(relation.parent_kind, {})),
+            doomed,
+        )
+        outcomes.append(
+            plan_links(
+                ctx_links,
+                desired.links.get(relation.name, ()),
+                cloud.links.get(relation.name, frozenset()),
+                complete=relation.name in desired.complete,
+            )
+        )
+    return _assemble(desired, cloud, outcomes, policy, firm=firm, now=now)
+
+
+def _assemble(
+    desired: DesiredState,
+    cloud: CloudState,
+    outcomes: Iterable[KindOutcome],
+    policy: PlanPolicy,
+    *,
+    firm: str,
+    now: datetime,
+) -> Plan:
+    changes: list[Change] = []
+    blocked: list[Blocked] = []
+    skipped: list[Blocked] = []
+    invalid: list[InvalidRow] = list(desired.invalid)
+    noop: Counter[str] = Counter()
+    for out in outcomes:
+        allowed, held = guard_retirements(out, policy.threshold)
+        changes += out.changes + allowed
+        blocked += held
+        skipped += out.skipped
+        invalid += out.invalid
+        noop[out.kind] += out.noop
+    plan_changes = ordered(changes)
+    plan_blocked = tuple(sorted(blocked, key=_held_order))
+    plan_skipped = tuple(sorted(skipped, key=_held_order))
+    plan_invalid = tuple(sorted(invalid, key=_invalid_order))
+    return Plan(
+        firm=firm,
+        created_at=now,
+        fingerprint=fingerprint(cloud),
+        changes=plan_changes,
+        blocked=plan_blocked,
+        invalid=plan_invalid,
+        summary=summarise(plan_changes, plan_blocked, plan_skipped, plan_invalid, noop),
+        skipped=plan_skipped,
+    )
+
+
+def summarise(
+    changes: Iterable[Change],
+    blocked: Iterable[Blocked],
+    skipped: Iterable[Blocked],
+    invalid: Iterable[InvalidRow],
+    noop: Mapping[str, int],
+) -> dict[str, KindSummary]:
+    """Per kind counts; every kind of the model is listed, in dependency order."""
+    actions: Counter[tuple[str, Action]] = Counter((c.kind, c.action) for c in changes)
+    held = Counter(b.change.kind for b in blocked)
+    kept = Counter(s.change.kind for s in skipped)
+    bad = Counter(row.kind for row in invalid)
+    summary: dict[str, KindSummary] = {}
+    for kind in ALL_KINDS:
+
+        def count(*which: Action, kind: str = kind) -> int:
+            return sum(actions[kind, action] for action in which)
+
+        summary[kind] = KindSummary(
+            create=count(Action.CREATE, Action.ADD),
+            update=count(Action.UPDATE),
+            delete=count(Action.DELETE, Action.DEACTIVATE, Action.REMOVE),
+            noop=noop.get(kind, 0),
+            invalid=bad[kind],
+            blocked=held[kind],
+            deactivate=count(Action.DEACTIVATE),
+            add=count(Action.ADD),
+            remove=count(Action.REMOVE),
+            skipped=kept[kind],
+        )
+    return summary
+
+
+def _held_order(held: Blocked) -> tuple[str, str, str]:
+    change = held.change
+    return (change.kind, change.key, change.action.value)
+
+
+def _invalid_order(row: InvalidRow) -> tuple[str, int, str, str]:
+    return (row.kind, row.row if row.row is not None else -1, row.key, row.reason)
+
+
+def _invalid_keys(rows: Iterable[InvalidRow]) -> dict[str, frozenset[str]]:
+    """Keys of rejected desired rows per object kind: they are still listed, so never retired."""
+    keys: dict[str, set[str]] = {}
+    for row in rows:
+        kind = OBJECT_KINDS.get(row.kind)
+        if kind is not None:
+            keys.setdefault(row.kind, set()).add(kind.normalise_key(row.key))
+    return {kind: frozenset(found) for kind, found in keys.items()}
+
+
+def _owned_guids(owned: Mapping[str, Ownership]) -> frozenset[str]:
+    return frozenset(guid_key(own.cwguid) for own in owned.values())
+
+
+def _role_resolver(cloud: CloudState) -> Resolver:
+    """Roles are read-only in Cloud and named case-insensitively."""
+
+    def normalise(name: str) -> str:
+        return name.strip().casefold()
+
+    return Resolver(
+        USER_ROLES.member_kind, normalise, CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, normalise)
+    )

@@ -1,0 +1,90 @@
+"""Lookups into the Cloud state and into what the plan will make exist.
+
+The planner matches desired keys to Cloud objects (by CWGuid through the id map, else by natural
+key) and resolves assignment ends to CWGuids. Both need the same two dictionaries per kind,
+built once here so that planning stays linear in the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from syncer.state import RemoteObject
+
+
+def guid_key(cwguid: str) -> str:
+    """CWGuids compare case-insensitively (cloud-api.md section 3)."""
+    return cwguid.lower()
+
+
+def _preferred(a: RemoteObject, b: RemoteObject) -> RemoteObject:
+    """Of two Cloud objects sharing a natural key, the one with the lower Id, then CWGuid, so
+    that the choice does not depend on the order Cloud listed them in."""
+    rank_a = (a.id is None, a.id or 0, guid_key(a.cwguid))
+    rank_b = (b.id is None, b.id or 0, guid_key(b.cwguid))
+    return a if rank_a <= rank_b else b
+
+
+@dataclass(frozen=True, slots=True)
+class CloudIndex:
+    """One kind's Cloud objects by CWGuid and by normalised natural key."""
+
+    key_field: str
+    by_guid: Mapping[str, RemoteObject]
+    by_key: Mapping[str, RemoteObject]
+
+    @classmethod
+    def build(
+        cls, objects: Iterable[RemoteObject], key_field: str, normalise: Callable[[str], str]
+    ) -> CloudIndex:
+        by_guid: dict[str, RemoteObject] = {}
+        by_key: dict[str, RemoteObject] = {}
+        for obj in objects:
+            by_guid[guid_key(obj.cwguid)] = obj
+            raw = obj.fields.get(key_field)
+            if isinstance(raw, str):
+                key = normalise(raw)
+                known = by_key.get(key)
+                by_key[key] = obj if known is None else _preferred(known, obj)
+        return cls(key_field, by_guid, by_key)
+
+    def display(self, obj: RemoteObject) -> str:
+        """The natural key as Cloud spells it (the CWGuid when Cloud has none)."""
+        raw = obj.fields.get(self.key_field)
+        return raw.strip() if isinstance(raw, str) else obj.cwguid
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one desired key lands: an existing Cloud object, or one the plan creates.
+
+    ``held`` says why an object that does not exist yet will not be created by this plan
+    either (mode, protection); assignments to it cannot be made.
+    """
+
+    display: str
+    cwguid: str | None
+    held: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    """Turns an assignment end (a natural key) into a ``Target``: desired first, then Cloud."""
+
+    kind: str
+    normalise: Callable[[str], str]
+    cloud: CloudIndex
+    targets: Mapping[str, Target] = field(default_factory=dict)
+
+    def resolve(self, raw: str) -> Target | None:
+        key = self.normalise(raw)
+        target = self.targets.get(key)
+        if target is not None:
+            return target
+        obj = self.cloud.by_key.get(key)
+        return None if obj is None else Target(self.cloud.display(obj), obj.cwguid)
+
+    def display_of(self, cwguid: str) -> str:
+        obj = self.cloud.by_guid.get(guid_key(cwguid))
+        return cwguid if obj is None else self.cloud.display(obj)

@@ -1,0 +1,141 @@
+"""Planning one assignment kind (group members, users' roles): add and, in mirror mode, remove.
+
+Desired links name their ends by natural key; Cloud links are CWGuid pairs. Both are compared as
+CWGuid pairs once each end is resolved, so a renamed object keeps its assignments. Removals touch
+only assignments whose parent syncer owns, and never those of an object being deleted anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass
+
+from syncer.model import OBJECT_KINDS, RelationKind
+from syncer.plan.index import Resolver, Target, guid_key
+from syncer.plan.model import Action, Blocked, Change
+from syncer.plan.objects import PROTECTED
+from syncer.plan.outcome import KindOutcome
+from syncer.plan.policy import PlanPolicy
+from syncer.settings import SyncMode
+from syncer.state import DesiredLink, InvalidRow
+
+
+@dataclass(frozen=True, slots=True)
+class RelationContext:
+    relation: RelationKind
+    policy: PlanPolicy
+    parents: Resolver
+    members: Resolver
+    owned_parents: Set[str]
+    """Lower-cased CWGuids of parent objects syncer owns: only their assignments are removed."""
+    doomed: Set[str]
+    """Lower-cased CWGuids of objects the plan deletes; their assignments go with them."""
+
+    def protected(self, parent: str, member: str) -> bool:
+        name = self.relation.name
+        parent_key = self.parents.normalise(parent)
+        return (
+            self.policy.is_protected(self.relation.parent_kind, parent_key)
+            or self.policy.is_protected(name, parent_key)
+            or self.policy.is_protected(name, f"{parent_key}|{self.members.normalise(member)}")
+        )
+
+
+def plan_links(
+    ctx: RelationContext,
+    links: Iterable[DesiredLink],
+    cloud_links: Iterable[tuple[str, str]],
+    *,
+    complete: bool,
+) -> KindOutcome:
+    relation = ctx.relation
+    out = KindOutcome(relation.name)
+    existing = {(guid_key(parent), guid_key(member)) for parent, member in cloud_links}
+    wanted: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+    for link in links:
+        parent = ctx.parents.resolve(link.parent)
+        member = ctx.members.resolve(link.member)
+        if parent is None or member is None:
+            out.invalid.append(_unresolved(ctx, link, parent is None))
+            continue
+        key = f"{parent.display}|{member.display}"
+        if key in seen:
+            continue
+        seen.add(key)
+        if parent.cwguid is not None and member.cwguid is not None:
+            pair = (guid_key(parent.cwguid), guid_key(member.cwguid))
+            wanted.add(pair)
+            if pair in existing:
+                out.noop += 1
+                continue
+        _plan_add(ctx, key, parent, member, out)
+    if ctx.policy.mode(relation.name) is SyncMode.MIRROR and complete:
+        _plan_removals(ctx, existing, wanted, out)
+    return out
+
+
+def _unresolved(ctx: RelationContext, link: DesiredLink, parent_missing: bool) -> InvalidRow:
+    relation = ctx.relation
+    column, kind, raw = (
+        (relation.parent_column, relation.parent_kind, link.parent)
+        if parent_missing
+        else (relation.member_column, relation.member_kind, link.member)
+    )
+    reason = (
+        f"{column} {raw.strip()!r} is neither in desired {kind} nor in Cloud"
+        if kind in OBJECT_KINDS
+        else f"{column} {raw.strip()!r} is not among the firm's {kind} in Cloud"
+    )
+    return InvalidRow(relation.name, f"{link.parent}|{link.member}", reason, link.row)
+
+
+def _plan_add(
+    ctx: RelationContext, key: str, parent: Target, member: Target, out: KindOutcome
+) -> None:
+    change = Change(
+        ctx.relation.name, Action.ADD, key, parent.cwguid, carry={"member_id": member.cwguid}
+    )
+    held = parent.held or member.held
+    if ctx.protected(parent.display, member.display):
+        out.skipped.append(Blocked(change, PROTECTED))
+    elif held is not None:
+        end = parent if parent.held else member
+        out.skipped.append(Blocked(change, f"{end.display!r} is not created: {held}"))
+    else:
+        out.changes.append(change)
+
+
+def _plan_removals(
+    ctx: RelationContext,
+    existing: Set[tuple[str, str]],
+    wanted: Set[tuple[str, str]],
+    out: KindOutcome,
+) -> None:
+    for parent_guid, member_guid in existing:
+        if parent_guid not in ctx.owned_parents:
+            continue
+        out.owned += 1
+        if (parent_guid, member_guid) in wanted:
+            continue
+        if parent_guid in ctx.doomed or member_guid in ctx.doomed:
+            continue
+        parent = ctx.parents.display_of(parent_guid)
+        member = ctx.members.display_of(member_guid)
+        change = Change(
+            ctx.relation.name,
+            Action.REMOVE,
+            f"{parent}|{member}",
+            _cloud_spelling(ctx.parents, parent_guid),
+            carry={"member_id": _cloud_spelling(ctx.members, member_guid)},
+        )
+        if ctx.protected(parent, member):
+            out.skipped.append(Blocked(change, PROTECTED))
+        else:
+            out.retirements.append(change)
+
+
+def _cloud_spelling(resolver: Resolver, lowered: str) -> str:
+    """The CWGuid as Cloud wrote it (pairs are compared lower-cased)."""
+    obj = resolver.cloud.by_guid.get(lowered)
+    return lowered if obj is None else obj.cwguid

@@ -1,0 +1,267 @@
+"""Planning one object kind (groups, entities, users): create, update, retire.
+
+Each desired row is matched to a Cloud object through the id map (syncer's own record of the
+CWGuid) and, failing that, by natural key; only managed fields the row sets are compared, in API
+terms and after normalisation. Retirement looks only at objects syncer owns, and only when the
+kind's source was read completely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
+
+from syncer.model import FieldSpec, ObjectKind, Retirement
+from syncer.plan.index import CloudIndex, Target, guid_key
+from syncer.plan.model import Action, Blocked, Change, FieldChange
+from syncer.plan.outcome import KindOutcome
+from syncer.plan.policy import PlanPolicy
+from syncer.plan.values import normalise, row_problem, to_api
+from syncer.settings import SyncMode
+from syncer.state import DesiredRow, InvalidRow, Ownership, RemoteObject
+
+PROTECTED = "protected by configuration (sync.protected)"
+CREATES: frozenset[SyncMode] = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.CREATE_ONLY})
+UPDATES: frozenset[SyncMode] = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.UPDATE_ONLY})
+
+
+@dataclass(frozen=True, slots=True)
+class KindContext:
+    """Everything about one kind that stays the same for all of its rows."""
+
+    kind: ObjectKind
+    mode: SyncMode
+    policy: PlanPolicy
+    today: str
+    """The date a deactivation is recorded under (``InActiveDate``), from the planner's ``now``."""
+
+    @property
+    def active_spec(self) -> FieldSpec | None:
+        for spec in self.kind.fields:
+            if spec.api_name == self.kind.active_field:
+                return spec
+        return None
+
+    def inactive_value(self) -> object:
+        spec = self.active_spec
+        return None if spec is None else spec.codec.encode(False)
+
+
+def plan_objects(
+    ctx: KindContext,
+    rows: Iterable[DesiredRow],
+    cloud: CloudIndex,
+    owned: Mapping[str, Ownership],
+    *,
+    listed_invalid: frozenset[str],
+    complete: bool,
+) -> tuple[KindOutcome, dict[str, Target]]:
+    """Plan one kind; also return where each valid desired key lands, for assignments."""
+    kind = ctx.kind
+    out = KindOutcome(kind.name, owned=len(owned))
+    targets: dict[str, Target] = {}
+    unique, duplicates = _by_key(kind, rows)
+    for dupes in duplicates.values():
+        lines = ", ".join(str(r.row) for r in sorted(dupes, key=_row_order))
+        for row in dupes:
+            reason = (
+                f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
+            )
+            out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
+    for key, row in unique.items():
+        problem = row_problem(kind, row.key, row.values)
+        if problem is not None:
+            out.invalid.append(InvalidRow(kind.name, row.key, problem, row.row))
+            continue
+        obj = _match(key, cloud, owned)
+        if obj is None:
+            targets[key] = _plan_create(ctx, key, row, out)
+        else:
+            targets[key] = Target(row.key.strip(), obj.cwguid)
+            _plan_update(ctx, key, row, obj, out)
+    if ctx.mode is SyncMode.MIRROR and complete:
+        listed = unique.keys() | duplicates.keys() | listed_invalid
+        _plan_retirements(ctx, cloud, owned, listed, out)
+    return out, targets
+
+
+def _row_order(row: DesiredRow) -> tuple[int, str]:
+    return (row.row if row.row is not None else -1, row.key)
+
+
+def _by_key(
+    kind: ObjectKind, rows: Iterable[DesiredRow]
+) -> tuple[dict[str, DesiredRow], dict[str, list[DesiredRow]]]:
+    """Rows by normalised key; every row of a key listed more than once is set apart (which one
+    was meant cannot be decided, and picking the first would depend on row order)."""
+    unique: dict[str, DesiredRow] = {}
+    duplicates: dict[str, list[DesiredRow]] = {}
+    for row in rows:
+        key = kind.normalise_key(row.key)
+        if key in duplicates:
+            duplicates[key].append(row)
+        elif key in unique:
+            duplicates[key] = [unique.pop(key), row]
+        else:
+            unique[key] = row
+    return unique, duplicates
+
+
+def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> RemoteObject | None:
+    """The id map wins (it survives renames in Cloud); the natural key is the fallback."""
+    own = owned.get(key)
+    if own is not None:
+        obj = cloud.by_guid.get(guid_key(own.cwguid))
+        if obj is not None:
+            return obj
+    return cloud.by_key.get(key)
+
+
+def _plan_create(ctx: KindContext, key: str, row: DesiredRow, out: KindOutcome) -> Target:
+    """A create sends the key, the kind's constant fields and every managed value the row sets.
+
+    A row whose ``active`` is false is created inactive in one request (``Type: "I"`` and, for
+    users, today's ``InActiveDate``) rather than created active and then deactivated.
+    """
+    kind = ctx.kind
+    display = row.key.strip()
+    fields: dict[str, FieldChange] = {kind.key_field: FieldChange(None, display)}
+    for api_name, value in kind.constant_fields.items():
+        fields[api_name] = FieldChange(None, value)
+    for spec in kind.fields:
+        value = row.values.get(spec.column)
+        if value is not None:
+            fields[spec.api_name] = FieldChange(None, to_api(spec, value))
+    _add_inactive_date(ctx, fields, None)
+    change = Change(kind.name, Action.CREATE, display, None, fields)
+    held = _held(ctx, key, ctx.mode in CREATES)
+    if held is None:
+        out.changes.append(change)
+    else:
+        out.skipped.append(Blocked(change, held))
+    return Target(display, None, held)
+
+
+def _held(ctx: KindContext, key: str, allowed: bool) -> str | None:
+    if ctx.policy.is_protected(ctx.kind.name, key):
+        return PROTECTED
+    if not allowed:
+        return f"{ctx.kind.name} mode is {ctx.mode}"
+    return None
+
+
+def _plan_update(
+    ctx: KindContext, key: str, row: DesiredRow, obj: RemoteObject, out: KindOutcome
+) -> None:
+    fields = diff_fields(ctx, row, obj)
+    if not fields:
+        out.noop += 1
+        return
+    kind = ctx.kind
+    change = Change(
+        kind.name, Action.UPDATE, row.key.strip(), obj.cwguid, fields, _carry(ctx, row, obj)
+    )
+    held = _held(ctx, key, ctx.mode in UPDATES)
+    if held is None:
+        out.changes.append(change)
+    else:
+        out.skipped.append(Blocked(change, held))
+
+
+def diff_fields(ctx: KindContext, row: DesiredRow, obj: RemoteObject) -> dict[str, FieldChange]:
+    """Managed fields whose desired value differs from Cloud's, as API name -> before/after."""
+    kind = ctx.kind
+    remote = obj.fields
+    fields: dict[str, FieldChange] = {}
+    have_key = remote.get(kind.key_field)
+    want_key = row.key.strip()
+    if normalise(have_key, kind.key_case_insensitive) != normalise(
+        want_key, kind.key_case_insensitive
+    ):
+        fields[kind.key_field] = FieldChange(have_key, want_key)
+    for spec in kind.fields:
+        value = row.values.get(spec.column)
+        if value is None:
+            continue
+        want = to_api(spec, value)
+        have = remote.get(spec.api_name)
+        if normalise(want, spec.case_insensitive) != normalise(have, spec.case_insensitive):
+            fields[spec.api_name] = FieldChange(have, want)
+    _add_inactive_date(ctx, fields, remote)
+    return fields
+
+
+def _add_inactive_date(
+    ctx: KindContext, fields: dict[str, FieldChange], remote: Mapping[str, object] | None
+) -> None:
+    """A change of the active flag also sets (deactivate) or clears (reactivate) the kind's
+    inactive date, as the API expects both in one request."""
+    kind = ctx.kind
+    if kind.inactive_date_field is None or kind.active_field not in fields:
+        return
+    becomes_inactive = fields[kind.active_field].after == ctx.inactive_value()
+    before = None if remote is None else remote.get(kind.inactive_date_field)
+    after = ctx.today if becomes_inactive else None
+    if remote is None and after is None:
+        return
+    fields[kind.inactive_date_field] = FieldChange(before, after)
+
+
+def _carry(ctx: KindContext, row: DesiredRow | None, obj: RemoteObject) -> dict[str, object]:
+    """Fields every PATCH of this kind must carry: desired value when managed, else Cloud's."""
+    carry: dict[str, object] = {}
+    for api_name in ctx.kind.patch_carries:
+        value: object = None
+        if row is not None:
+            spec = next((s for s in ctx.kind.fields if s.api_name == api_name), None)
+            raw = None if spec is None else row.values.get(spec.column)
+            value = None if spec is None or raw is None else to_api(spec, raw)
+        if value is None:
+            value = obj.fields.get(api_name, ctx.kind.constant_fields.get(api_name))
+        carry[api_name] = value
+    return carry
+
+
+def _plan_retirements(
+    ctx: KindContext,
+    cloud: CloudIndex,
+    owned: Mapping[str, Ownership],
+    listed: Set[str],
+    out: KindOutcome,
+) -> None:
+    """Retire what syncer owns and desired state no longer lists (mirror mode only)."""
+    retirement = ctx.policy.retirement(ctx.kind)
+    if retirement is Retirement.NONE:
+        return
+    for key, own in owned.items():
+        if key in listed:
+            continue
+        obj = cloud.by_guid.get(guid_key(own.cwguid))
+        if obj is None:
+            continue
+        change = _retire(ctx, retirement, obj, cloud.display(obj))
+        if change is None:
+            out.noop += 1
+        elif ctx.policy.is_protected(ctx.kind.name, key):
+            out.skipped.append(Blocked(change, PROTECTED))
+        else:
+            out.retirements.append(change)
+
+
+def _retire(
+    ctx: KindContext, retirement: Retirement, obj: RemoteObject, display: str
+) -> Change | None:
+    """The change retiring ``obj``, or ``None`` when it is already inactive."""
+    kind = ctx.kind
+    if retirement is Retirement.DELETE:
+        return Change(kind.name, Action.DELETE, display, obj.cwguid)
+    inactive = ctx.inactive_value()
+    active_field = kind.active_field
+    if active_field is None:
+        return None
+    have = obj.fields.get(active_field)
+    if normalise(have, False) == inactive:
+        return None
+    fields = {active_field: FieldChange(have, inactive)}
+    _add_inactive_date(ctx, fields, obj.fields)
+    return Change(kind.name, Action.DEACTIVATE, display, obj.cwguid, fields, _carry(ctx, None, obj))

@@ -1,0 +1,124 @@
+"""Plan <-> JSON exactly per ARCHITECTURE.md section 8 (``format_version`` 1).
+
+``plan --format json --out FILE`` writes it and ``apply --plan FILE`` reads it back, so the JSON
+carries everything apply needs: besides the section 8 keys, blocked entries keep their whole
+change (apply releases them with ``--allow-deletes``), every change keeps ``carry``, and
+``skipped`` lists what the mode or protection held back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from syncer.errors import UsageError
+from syncer.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    Blocked,
+    Change,
+    FieldChange,
+    KindSummary,
+    Plan,
+)
+from syncer.state import InvalidRow
+
+_SUMMARY_FIELDS = tuple(f.name for f in fields(KindSummary))
+
+
+class PlanFileError(UsageError):
+    """A saved plan that cannot be read: not JSON, another format version, a missing key."""
+
+
+def plan_to_json(plan: Plan) -> bytes:
+    return orjson.dumps(plan_to_dict(plan), option=orjson.OPT_INDENT_2)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "firm": plan.firm,
+        "created_at": plan.created_at.isoformat(),
+        "fingerprint": plan.fingerprint,
+        "summary": {kind: asdict(counts) for kind, counts in plan.summary.items()},
+        "changes": [change_to_dict(change) for change in plan.changes],
+        "blocked": [_held_to_dict(held) for held in plan.blocked],
+        "invalid": [
+            {"kind": row.kind, "key": row.key, "row": row.row, "reason": row.reason}
+            for row in plan.invalid
+        ],
+        "skipped": [_held_to_dict(held) for held in plan.skipped],
+    }
+
+
+def change_to_dict(change: Change) -> dict[str, Any]:
+    return {
+        "kind": change.kind,
+        "action": change.action.value,
+        "key": change.key,
+        "remote_id": change.remote_id,
+        "fields": {
+            name: {"before": fc.before, "after": fc.after} for name, fc in change.fields.items()
+        },
+        "carry": dict(change.carry),
+    }
+
+
+def _held_to_dict(held: Blocked) -> dict[str, Any]:
+    return {**change_to_dict(held.change), "reason": held.reason}
+
+
+def plan_from_json(data: bytes) -> Plan:
+    """Read a plan written by ``plan_to_json``; a problem raises ``PlanFileError`` (exit 64)."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise PlanFileError(f"plan file is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PlanFileError("plan file is not a JSON object")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanFileError(
+            f"plan file has format_version {version!r}; this syncer reads {FORMAT_VERSION}"
+        )
+    try:
+        return Plan(
+            firm=doc["firm"],
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            fingerprint=doc["fingerprint"],
+            changes=tuple(change_from_dict(c) for c in doc["changes"]),
+            blocked=tuple(_held_from_dict(b) for b in doc["blocked"]),
+            invalid=tuple(
+                InvalidRow(r["kind"], r["key"], r["reason"], r.get("row")) for r in doc["invalid"]
+            ),
+            summary={kind: _summary(counts) for kind, counts in doc["summary"].items()},
+            skipped=tuple(_held_from_dict(s) for s in doc.get("skipped", ())),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"plan file is malformed: {type(exc).__name__} {exc}") from None
+
+
+def change_from_dict(doc: Mapping[str, Any]) -> Change:
+    return Change(
+        kind=doc["kind"],
+        action=Action(doc["action"]),
+        key=doc["key"],
+        remote_id=doc.get("remote_id"),
+        fields={
+            name: FieldChange(value["before"], value["after"])
+            for name, value in doc.get("fields", {}).items()
+        },
+        carry=dict(doc.get("carry", {})),
+    )
+
+
+def _held_from_dict(doc: Mapping[str, Any]) -> Blocked:
+    return Blocked(change_from_dict(doc), doc["reason"])
+
+
+def _summary(counts: Mapping[str, int]) -> KindSummary:
+    return KindSummary(**{name: int(counts.get(name, 0)) for name in _SUMMARY_FIELDS})
