@@ -1,0 +1,101 @@
+"""The simulator's knobs: limits, faults and the start-up configuration.
+
+``Limits`` and ``Faults`` are pydantic models because the control plane receives them as JSON and
+the OpenAPI description publishes their schema; a partial update is validated as a whole, so a bad
+value never half-applies. Both are frozen: changing a knob swaps the whole object, which is what
+lets the limits change while requests are in flight without any locking.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncer.clock import Clock, SystemClock
+
+
+class Keying(StrEnum):
+    """How buckets are keyed: Spring keys by route id and principal; the route split is unknown."""
+
+    CLIENT = "client"
+    """One bucket per API client (one gateway route for everything)."""
+    SESSION = "session"
+    """One bucket per session (the principal is the token, not the client)."""
+    ROUTE = "route"
+    """One bucket per resource family per API client (one gateway route per family)."""
+
+
+class _Knobs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def updated(self, changes: dict[str, Any]) -> Self:
+        """A copy with ``changes`` applied and the whole result validated again."""
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+class Limits(_Knobs):
+    """Spring's ``RedisRateLimiter`` settings plus the simulator's choices about keying."""
+
+    replenish_rate: Annotated[int, Field(ge=0)] = 10
+    burst_capacity: Annotated[int, Field(ge=0)] = 20
+    requested_tokens: Annotated[int, Field(ge=1)] = 1
+    keying: Keying = Keying.CLIENT
+    auth_limited: bool = True
+    fail_open_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Share of requests for which the limiter's store 'fails': allowed, remaining -1."""
+
+
+class NoisyNeighbour(_Knobs):
+    """Another program using the same API client: it asks for tokens every whole second."""
+
+    client_id: str
+    tokens_per_second: Annotated[int, Field(ge=1)]
+    route: str = "entities"
+    """The family whose bucket it drains when buckets are keyed per route."""
+
+
+class Faults(_Knobs):
+    """Seeded, deterministic trouble: the n-th request always meets the same fate."""
+
+    seed: int = 0
+    latency_seconds: Annotated[float, Field(ge=0)] = 0.0
+    jitter_seconds: Annotated[float, Field(ge=0)] = 0.0
+    error_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    error_statuses: tuple[int, ...] = (500, 503)
+    drop_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    slow_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    slow_seconds: Annotated[float, Field(ge=0)] = 0.0
+    after_write: bool = False
+    """Apply errors and drops after the handler ran: the write happened, the client cannot tell."""
+    noisy_neighbours: tuple[NoisyNeighbour, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSpec:
+    """An API client registered with the firm."""
+
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything a simulator starts with; all of it can be changed later through the control plane.
+
+    With no ``clients`` one client with a random id and secret is registered, so a simulator is
+    always usable. ``seed`` makes CWGuids and fail-open draws reproducible.
+    """
+
+    firm: str = "demo"
+    clients: tuple[ClientSpec, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    faults: Faults = field(default_factory=Faults)
+    token_lifetime_seconds: float = 1800.0
+    seed: int = 0
+    clock: Clock = field(default_factory=SystemClock)

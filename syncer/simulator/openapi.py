@@ -1,0 +1,210 @@
+"""The OpenAPI 3 description of what the simulator serves, generated from its own route tables.
+
+Paths come from ``api.ROUTES`` and ``control.CONTROL_ROUTES`` and schemas from the resource specs
+and the pydantic knobs, so the description cannot drift from the implementation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from syncer.simulator.api import API_PREFIX, DEFAULT_PAGE_SIZE, ROUTES, Route
+from syncer.simulator.config import Faults, Limits
+from syncer.simulator.control import CONTROL_ROUTES
+from syncer.simulator.resources import SPECS, FieldRule, FieldType
+from syncer.simulator.store import MAX_PAGE_SIZE
+
+OPENAPI_PATH: Final = "/_sim/openapi.json"
+_RATE_HEADERS: Final = {
+    name: {"schema": {"type": "integer"}, "description": text}
+    for name, text in (
+        ("x-ratelimit-burst-capacity", "Tokens the bucket holds at most"),
+        ("x-ratelimit-replenish-rate", "Tokens added per second"),
+        ("x-ratelimit-requested-tokens", "Tokens this request costs"),
+        ("x-ratelimit-remaining", "Tokens left after this request; -1 when failing open"),
+    )
+}
+_ERROR_REF: Final = {"$ref": "#/components/schemas/Error"}
+_ERRORS: Final = {
+    "400": "Validation failed or bad search/paging",
+    "401": "Missing, unknown, expired or revoked token; bad credentials on auth/token",
+    "403": "The API client is read-only",
+    "404": "Unknown firm or CWGuid",
+    "409": "The natural key is already used",
+    "500": "Injected server error",
+    "503": "Injected server error",
+}
+_SCALAR: Final[dict[FieldType, dict[str, Any]]] = {
+    FieldType.STRING: {"type": "string"},
+    FieldType.INT: {"type": "integer"},
+    FieldType.BOOL: {"type": "boolean"},
+    FieldType.DATE: {"type": "string", "format": "date"},
+    FieldType.INT_LIST: {"type": "array", "items": {"type": "integer"}},
+}
+
+
+def _property(rule: FieldRule) -> dict[str, Any]:
+    schema: dict[str, Any] = dict(_SCALAR[rule.type])
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    if rule.choices is not None:
+        schema["enum"] = list(rule.choices)
+    if rule.read_only:
+        schema["readOnly"] = True
+    if rule.type is not FieldType.INT_LIST and not rule.required:
+        schema["nullable"] = True
+    return schema
+
+
+def _schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {
+        spec.name: {
+            "type": "object",
+            "properties": {r.name: _property(r) for r in spec.fields},
+            "required": [r.name for r in spec.fields if r.required],
+        }
+        for spec in SPECS.values()
+    }
+    schemas["Error"] = {
+        "type": "object",
+        "properties": {
+            "message": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    }
+    schemas["Limits"] = Limits.model_json_schema(ref_template="#/components/schemas/{model}")
+    faults = Faults.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas |= faults.pop("$defs", {})
+    schemas["Faults"] = faults
+    return schemas
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in ("firm", *re.findall(r"{(\w+)}", route.path))
+    ]
+    if route.returns in ("list", "guids"):
+        params += [
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {
+                "name": "pageSize",
+                "in": "query",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            },
+        ]
+    if route.returns == "list":
+        params.append(
+            {
+                "name": "search",
+                "in": "query",
+                "description": "<Field><op><Value>; op one of = < > <>; strings quoted with ''",
+                "schema": {"type": "string"},
+            }
+        )
+    return params
+
+
+def _request_body(route: Route) -> dict[str, Any] | None:
+    if route.body is None:
+        return None
+    if route.body == "credentials":
+        props = {name: {"type": "string"} for name in ("ClientId", "ClientSecret", "Language")}
+        schema: dict[str, Any] = {"type": "object", "properties": props}
+    elif route.body.startswith("assignment:"):
+        members = route.body.split(":", 1)[1]
+        schema = {
+            "type": "object",
+            "properties": {
+                members: {"type": "array", "items": {"type": "string"}},
+                "isRemove": {"type": "boolean"},
+            },
+            "required": [members],
+        }
+    else:
+        assert route.spec is not None
+        schema = {"$ref": f"#/components/schemas/{route.spec.name}"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _success(route: Route) -> tuple[str, dict[str, Any]]:
+    ref = {"$ref": f"#/components/schemas/{route.spec.name}"} if route.spec else {}
+    bodies: dict[str, dict[str, Any] | None] = {
+        "object": ref,
+        "list": {"type": "array", "items": ref},
+        "id": {"type": "integer"},
+        "guids": {"type": "array", "items": {"type": "string"}},
+        "token": {"type": "object", "properties": {"Token": {"type": "string"}}},
+        "none": None,
+    }
+    body = bodies[route.returns]
+    if body is None:
+        return "204", {"description": "Done", "headers": _RATE_HEADERS}
+    content = {"application/json": {"schema": body}}
+    return "200", {"description": "OK", "headers": _RATE_HEADERS, "content": content}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    status, success = _success(route)
+    responses: dict[str, Any] = {status: success}
+    responses["429"] = {"description": "Rate limited (empty body)", "headers": _RATE_HEADERS}
+    for code, text in _ERRORS.items():
+        responses[code] = {
+            "description": text,
+            "content": {"application/json": {"schema": _ERROR_REF}},
+        }
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "tags": [route.family],
+        "parameters": _parameters(route),
+        "responses": responses,
+    }
+    if route.family != "auth":
+        operation["security"] = [{"bearer": []}]
+    if (body := _request_body(route)) is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def openapi_document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(API_PREFIX + route.path, {})[route.method.lower()] = _operation(route)
+    for control in CONTROL_ROUTES:
+        paths.setdefault(control.path, {})[control.method.lower()] = {
+            "summary": control.summary,
+            "tags": ["control"],
+            "responses": {"200": {"description": "OK"}},
+        }
+    paths[OPENAPI_PATH] = {
+        "get": {
+            "summary": "This description",
+            "tags": ["control"],
+            "responses": {"200": {"description": "OK"}},
+        }
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Caseware Cloud API v2 (syncer simulator)",
+            "version": "2",
+            "description": "What syncer's simulator implements; see shared/cloud-api.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
