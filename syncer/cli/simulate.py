@@ -1,0 +1,94 @@
+"""``syncer simulate``: serve the simulated Caseware Cloud API until interrupted.
+
+Needs no configuration file: everything is an option with a usable default, and the credentials
+it accepts are printed, since the point is to point a client (or curl) at it.
+"""
+
+from __future__ import annotations
+
+import anyio
+import click
+
+from syncer.cli.context import run
+from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_simulator
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port (0 picks a free one).")
+@click.option("--firm", default="demo", show_default=True, help="Firm name in the URL path.")
+@click.option("--client-id", default=None, help="API client id. Default: a random UUID.")
+@click.option("--client-secret", default=None, help="API client secret. Default: random.")
+@click.option("--replenish-rate", default=10, show_default=True, help="Tokens per second.")
+@click.option("--burst-capacity", default=20, show_default=True, help="Bucket size.")
+@click.option("--requested-tokens", default=1, show_default=True, help="Tokens per request.")
+@click.option(
+    "--keying",
+    type=click.Choice([k.value for k in Keying]),
+    default=Keying.CLIENT.value,
+    show_default=True,
+    help="One bucket per API client, per session, or per route family and client.",
+)
+@click.option(
+    "--auth-limited/--auth-unlimited",
+    default=True,
+    show_default=True,
+    help="Whether auth/token draws from the bucket.",
+)
+@click.option(
+    "--token-lifetime",
+    default=1800.0,
+    show_default=True,
+    help="Session lifetime in seconds (absolute).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed for CWGuids and fail-open.")
+def command(
+    *,
+    host: str,
+    port: int,
+    firm: str,
+    client_id: str | None,
+    client_secret: str | None,
+    replenish_rate: int,
+    burst_capacity: int,
+    requested_tokens: int,
+    keying: str,
+    auth_limited: bool,
+    token_lifetime: float,
+    seed: int,
+) -> None:
+    """Serve the simulated Caseware Cloud API v2 (control plane under /_sim/)."""
+    random_client = ClientSpec()
+    client = ClientSpec(
+        client_id or random_client.client_id, client_secret or random_client.client_secret
+    )
+    config = SimulatorConfig(
+        firm=firm,
+        clients=(client,),
+        limits=Limits(
+            replenish_rate=replenish_rate,
+            burst_capacity=burst_capacity,
+            requested_tokens=requested_tokens,
+            keying=Keying(keying),
+            auth_limited=auth_limited,
+        ),
+        token_lifetime_seconds=token_lifetime,
+        seed=seed,
+    )
+
+    async def serve() -> None:
+        async with serve_simulator(config, host=host, port=port) as running:
+            click.echo(f"Simulated Caseware Cloud API for firm {firm!r}")
+            click.echo(f"  base URL:      {running.base_url}")
+            click.echo(f"  API root:      {running.api_root}")
+            click.echo(f"  client id:     {client.client_id}")
+            click.echo(f"  client secret: {client.client_secret}")
+            click.echo(f"  OpenAPI:       {running.base_url}/_sim/openapi.json")
+            click.echo(
+                f"  limits:        rate {replenish_rate}/s, burst {burst_capacity}, "
+                f"{requested_tokens} token(s) per request, keyed per {keying}"
+            )
+            click.echo("Press Ctrl+C to stop.")
+            await anyio.sleep_forever()
+
+    run(serve)
