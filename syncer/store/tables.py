@@ -14,12 +14,15 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    func,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, RelationKind, ValueType
 
@@ -58,11 +61,47 @@ def _relation_table(kind: RelationKind) -> Table:
     )
 
 
+def _key_parts(kind: ObjectKind | RelationKind) -> tuple[tuple[str, bool], ...]:
+    """The key columns of a kind, each with whether Cloud compares it case-insensitively."""
+    if isinstance(kind, ObjectKind):
+        return ((kind.key_column, kind.key_case_insensitive),)
+
+    def insensitive(kind_name: str) -> bool:
+        referenced = OBJECT_KINDS.get(kind_name)
+        return referenced is not None and referenced.key_case_insensitive
+
+    return (
+        (kind.parent_column, insensitive(kind.parent_kind)),
+        (kind.member_column, insensitive(kind.member_kind)),
+    )
+
+
+def _identity(table: Table, kind: ObjectKind | RelationKind) -> tuple[ColumnElement[str], ...]:
+    """The key as the database must keep it unique: lower() where Cloud ignores case.
+
+    A case-insensitive key gets a unique index on ``lower(key)`` so ``a@x.com`` and ``A@x.com``
+    cannot both be desired; upserts name the same expressions as their conflict target.
+    """
+    parts = _key_parts(kind)
+    elements = tuple(
+        func.lower(table.c[column]) if folded else table.c[column] for column, folded in parts
+    )
+    if any(folded for _, folded in parts):
+        Index(f"uq_{table.name}_identity", *elements, unique=True)
+    return elements
+
+
 desired_tables: dict[str, Table] = {
     **{name: _object_table(kind) for name, kind in OBJECT_KINDS.items()},
     **{name: _relation_table(kind) for name, kind in RELATION_KINDS.items()},
 }
 """Kind name -> its desired-state table."""
+
+_ALL_KINDS: dict[str, ObjectKind | RelationKind] = {**OBJECT_KINDS, **RELATION_KINDS}
+desired_identity: dict[str, tuple[ColumnElement[str], ...]] = {
+    name: _identity(desired_tables[name], kind) for name, kind in _ALL_KINDS.items()
+}
+"""Kind name -> the unique identity of its rows (the conflict target of an upsert)."""
 
 runs = Table(
     "syncer_runs",
@@ -113,6 +152,7 @@ id_map = Table(
     Column("origin", String(20), nullable=False),
     Column("run_id", Integer, ForeignKey("syncer_runs.id")),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_syncer_id_map_cwguid", "firm", "cwguid"),
 )
 
 failed_keys = Table(

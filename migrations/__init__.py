@@ -1,0 +1,1 @@
+"""Alembic migrations of syncer's database, installed as the package ``syncer.migrations``."""

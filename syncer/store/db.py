@@ -1,0 +1,167 @@
+"""Database engines, transactions and schema migrations.
+
+Every part of syncer opens the database through ``create_engine`` so SQLite gets the same pragmas
+everywhere: foreign keys enforced, WAL so readers never block the writer, a busy timeout so
+concurrent workers wait for the write lock instead of failing, and transactions that really begin
+where SQLAlchemy says they do (the sqlite3 module otherwise delays ``BEGIN`` to the first write,
+which makes a read-then-write transaction non-atomic).
+
+Migrations are shipped inside the package (``syncer.migrations``) and run programmatically, so
+``syncer db upgrade`` works from any directory with no ``alembic.ini`` around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from syncer.errors import SyncerError
+
+MIGRATIONS_PACKAGE = "syncer.migrations"
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another one's write lock before giving up."""
+_IMMEDIATE = "syncer_sqlite_immediate"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``; on SQLite with syncer's pragmas and explicit ``BEGIN``.
+
+    ``foreign_keys=False`` exists for migrations only: batch mode rebuilds a SQLite table by
+    copying it, which enforced foreign keys would refuse.
+    """
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN instead of the driver's delayed one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """ORM-style sessions over ``engine`` (objects stay usable after commit)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that intends to write: committed on success, rolled back on any error.
+
+    On SQLite it takes the write lock up front (``BEGIN IMMEDIATE``): a transaction that reads
+    and then writes would otherwise fail with "database is locked" at its first write when
+    another worker wrote in between, without waiting for the busy timeout.
+    """
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_IMMEDIATE: True})
+        async with conn.begin():
+            yield conn
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration built in code: scripts from the package, URL from settings."""
+    config = Config()
+    config.set_main_option("script_location", str(files(MIGRATIONS_PACKAGE)))
+    # ConfigParser interpolation would eat a '%' in a password; escape it.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def _with_migration_connection(url: str, action: Any, *args: Any) -> Any:
+    engine = create_engine(url, foreign_keys=False, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            return await conn.run_sync(action, *args)
+    finally:
+        await engine.dispose()
+
+
+def _run_command(conn: Connection, url: str, name: str, revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = conn
+    getattr(command, name)(config, revision)
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` up to ``revision`` (in one transaction where possible)."""
+    await _with_migration_connection(url, _run_command, url, "upgrade", revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` down to ``revision`` (``base`` drops every table)."""
+    await _with_migration_connection(url, _run_command, url, "downgrade", revision)
+
+
+def _current_heads(conn: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+async def current(url: str) -> tuple[str, ...]:
+    """The revision(s) the database is at; empty when it was never migrated."""
+    heads: tuple[str, ...] = await _with_migration_connection(url, _current_heads)
+    return heads
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version of syncer."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+class DatabaseError(SyncerError):
+    """The database refused or failed; the message is the driver's first line, no URL, no SQL."""
+
+
+@asynccontextmanager
+async def database_errors() -> AsyncIterator[None]:
+    """Turn a driver or migration error into a one-line ``DatabaseError`` (exit 1)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database error: {first_line(exc)}") from exc
+    except CommandError as exc:
+        raise DatabaseError(f"migration error: {exc}") from exc
+
+
+def first_line(exc: BaseException) -> str:
+    """The useful part of a database error: the driver's first line, without the SQL echo."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,158 @@
+"""Read the desired state: every kind from its table, or from the firm's own view or query.
+
+Each row passes through ``syncer.validate`` exactly as a loaded CSV row does. Rows that cannot be
+sent become ``DesiredState.invalid`` entries; a source that cannot be read at all becomes one
+invalid entry for the kind (key ``""``) and a warning.
+
+Safety rule: ``DesiredState.complete`` decides whether the planner may retire objects of a kind
+that desired state no longer lists, so a kind is put there only when
+
+- its source was read without error, and
+- it produced at least one valid row (an empty table or view is far more often a broken ETL job
+  than a firm that wants every client deactivated), and
+- no row lacked its key (such a row wants *some* object kept, and we cannot tell which).
+
+Rows that are invalid for other reasons keep their key in ``invalid``; the planner must treat
+those keys as still desired and never retire them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import Executable, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.model import ALL_KINDS, OBJECT_KINDS, ObjectKind, RelationKind, kind_named
+from syncer.settings import Settings
+from syncer.state import DesiredLink, DesiredRow, DesiredState, InvalidRow
+from syncer.store.db import first_line
+from syncer.store.tables import desired_tables
+from syncer.validate import Kind, display_key, identity, key_rules, validate_row
+
+log = structlog.get_logger(__name__)
+
+_QUERY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+class SourceError(Exception):
+    """A configured source cannot be used (bad name, missing key column)."""
+
+
+def source_statement(kind: Kind, source: str | None, dialect: Dialect) -> Executable:
+    """The SELECT reading ``kind``: its own table, a named view/table, or the user's query."""
+    if source is None or not source.strip():
+        table = desired_tables[kind.name]
+        return select(table).order_by(*(table.c[rule.column] for rule in key_rules(kind)))
+    if _QUERY.match(source):
+        return text(source)
+    if not _NAME.match(source.strip()):
+        raise SourceError(f"sources.{kind.name}: expected a view name or a SELECT, got {source!r}")
+    quote = dialect.identifier_preparer.quote
+    name = ".".join(quote(part) for part in source.strip().split("."))
+    return text(f"SELECT * FROM {name}")  # noqa: S608 - identifiers validated and quoted
+
+
+@dataclass(slots=True)
+class _KindRows:
+    """What one source yielded, before it is put into the snapshot."""
+
+    valid: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    invalid: list[InvalidRow] = field(default_factory=list)
+    keyless: bool = False
+
+
+async def _read_kind(engine: AsyncEngine, kind: Kind, source: str | None) -> _KindRows:
+    rows = _KindRows()
+    first_row: dict[tuple[str, ...], int] = {}
+    async with engine.connect() as conn:
+        result = await conn.stream(source_statement(kind, source, engine.dialect))
+        columns = set(result.keys())
+        missing = [rule.column for rule in key_rules(kind) if rule.column not in columns]
+        if missing:
+            raise SourceError(f"the source has no column(s) {', '.join(missing)}")
+        number = 0
+        async for record in result.mappings():
+            number += 1
+            raw: dict[str, object] = {str(column): value for column, value in record.items()}
+            checked = validate_row(kind, raw)
+            if isinstance(checked, list):
+                rows.keyless |= any(error.column in _key_columns(kind) for error in checked)
+                reason = "; ".join(map(str, checked))
+                rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
+                continue
+            key = identity(kind, checked)
+            if key in first_row:
+                reason = f"duplicate key, first on row {first_row[key]}"
+                rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
+                continue
+            first_row[key] = number
+            rows.valid.append((number, checked))
+    return rows
+
+
+def _key_columns(kind: Kind) -> frozenset[str]:
+    return frozenset(rule.column for rule in key_rules(kind))
+
+
+def _object_row(kind: ObjectKind, number: int, values: Mapping[str, object]) -> DesiredRow:
+    managed = {spec.column: values.get(spec.column) for spec in kind.fields}
+    return DesiredRow(key=str(values[kind.key_column]), values=managed, row=number)
+
+
+def _dangling(
+    kind: RelationKind, values: Mapping[str, object], known: Mapping[str, frozenset[str]]
+) -> str | None:
+    """Why a link names an object desired state does not have (checked only for complete kinds)."""
+    for rule in key_rules(kind):
+        keys = known.get(rule.kind)
+        if keys is not None and rule.normalise(str(values[rule.column])) not in keys:
+            return f"{rule.column}: {values[rule.column]!r} is not in desired {rule.kind}"
+    return None
+
+
+async def read_desired_state(engine: AsyncEngine, settings: Settings) -> DesiredState:
+    """Read and validate every kind; see the module docstring for what ``complete`` means."""
+    objects: dict[str, tuple[DesiredRow, ...]] = {}
+    links: dict[str, tuple[DesiredLink, ...]] = {}
+    invalid: list[InvalidRow] = []
+    complete: set[str] = set()
+    known: dict[str, frozenset[str]] = {}
+    for name in ALL_KINDS:
+        kind = kind_named(name)
+        try:
+            rows = await _read_kind(engine, kind, settings.sources.get(name))
+        except (SQLAlchemyError, SourceError) as exc:
+            reason = f"source unreadable: {first_line(exc)}"
+            log.warning("desired source unreadable", kind=name, reason=reason)
+            invalid.append(InvalidRow(name, "", reason))
+            continue
+        invalid.extend(rows.invalid)
+        if isinstance(kind, ObjectKind):
+            objects[name] = tuple(_object_row(kind, number, row) for number, row in rows.valid)
+            good = rows.valid
+        else:
+            good = []
+            for number, row in rows.valid:
+                problem = _dangling(kind, row, known)
+                if problem is None:
+                    good.append((number, row))
+                else:
+                    invalid.append(InvalidRow(name, display_key(kind, row), problem, number))
+            links[name] = tuple(
+                DesiredLink(str(row[kind.parent_column]), str(row[kind.member_column]), number)
+                for number, row in good
+            )
+        if good and not rows.keyless:
+            complete.add(name)
+        if name in OBJECT_KINDS and name in complete:
+            known[name] = frozenset(identity(kind, row)[0] for _, row in rows.valid)
+    return DesiredState(
+        objects=objects, links=links, invalid=tuple(invalid), complete=frozenset(complete)
+    )

@@ -1,0 +1,86 @@
+"""The id map: which Cloud object syncer created or adopted for each natural key of a firm.
+
+Only objects in the id map may ever be retired, so it is the memory that makes deletes safe.
+Keys are stored normalised (``ObjectKind.normalise_key``: trimmed, case-folded where Cloud ignores
+case), so a change of spelling in desired state still finds the object syncer owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from syncer.model import OBJECT_KINDS
+from syncer.state import Origin, Ownership
+from syncer.store.tables import id_map
+from syncer.store.upsert import upsert
+
+IdMap = Mapping[tuple[str, str], Ownership]
+"""(kind, normalised key) -> the object syncer owns."""
+
+
+def normalise_key(kind: str, key: str) -> str:
+    """The id-map spelling of ``key``; kinds without a model entry are only trimmed."""
+    object_kind = OBJECT_KINDS.get(kind)
+    return object_kind.normalise_key(key) if object_kind else key.strip()
+
+
+async def read_id_map(conn: AsyncConnection, firm: str) -> dict[tuple[str, str], Ownership]:
+    """Every entry of ``firm``, keyed by (kind, normalised key)."""
+    result = await conn.stream(
+        select(
+            id_map.c.kind, id_map.c.key, id_map.c.cwguid, id_map.c.remote_num_id, id_map.c.origin
+        ).where(id_map.c.firm == firm)
+    )
+    return {
+        (kind, key): Ownership(kind, key, cwguid, num_id, Origin(origin))
+        async for kind, key, cwguid, num_id, origin in result
+    }
+
+
+async def record_ownership(
+    conn: AsyncConnection,
+    firm: str,
+    entries: Iterable[Ownership],
+    *,
+    now: float,
+    run_id: int | None = None,
+) -> None:
+    """Insert or overwrite entries (a create, or an adoption of an existing object).
+
+    ``now`` is a ``Clock.now()`` reading (seconds since the epoch).
+    """
+    stamp = datetime.fromtimestamp(now, UTC)
+    rows = [
+        {
+            "firm": firm,
+            "kind": entry.kind,
+            "key": normalise_key(entry.kind, entry.key),
+            "cwguid": entry.cwguid,
+            "remote_num_id": entry.id,
+            "origin": entry.origin.value,
+            "run_id": run_id,
+            "updated_at": stamp,
+        }
+        for entry in entries
+    ]
+    await upsert(
+        conn,
+        id_map,
+        rows,
+        conflict=("firm", "kind", "key"),
+        update=("cwguid", "remote_num_id", "origin", "run_id", "updated_at"),
+    )
+
+
+async def forget(conn: AsyncConnection, firm: str, kind: str, keys: Iterable[str]) -> None:
+    """Drop entries whose objects were deleted in Cloud."""
+    params = [{"k": normalise_key(kind, key)} for key in keys]
+    if params:
+        condition = and_(
+            id_map.c.firm == firm, id_map.c.kind == kind, id_map.c.key == bindparam("k")
+        )
+        await conn.execute(delete(id_map).where(condition), params)

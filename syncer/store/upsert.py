@@ -1,0 +1,49 @@
+"""Insert-or-update in one statement, on SQLite and PostgreSQL alike.
+
+Both dialects spell it ``INSERT ... ON CONFLICT (target) DO UPDATE``, but SQLAlchemy exposes it
+through a dialect-specific ``insert``; this picks the right one so callers stay dialect-free.
+The conflict target may be expressions (``lower(email)``) matching a unique index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+_INSERTS: Mapping[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    conflict: Sequence[ColumnElement[Any] | str],
+    update: Sequence[str],
+) -> None:
+    """Insert ``rows``; where one collides on ``conflict``, overwrite its ``update`` columns.
+
+    All rows must have the same columns. With nothing to update a collision leaves the stored
+    row as it is.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    try:
+        insert = _INSERTS[dialect]
+    except KeyError:
+        raise NotImplementedError(f"upsert is not supported on {dialect}") from None
+    stmt = insert(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={column: stmt.excluded[column] for column in update},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    await conn.execute(stmt, list(rows))

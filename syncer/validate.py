@@ -1,0 +1,182 @@
+"""Validation of one desired-state row, driven by the resource kinds in ``syncer.model``.
+
+The loader (CSV text) and the desired-state reader (SQL values, possibly from the firm's own
+views) both validate through ``validate_row``, so a row is accepted or rejected the same way
+whichever road it came by. Nothing here knows a column by name: types, lengths and choices come
+from the ``FieldSpec`` of the column, keys from the kind.
+
+Conventions: text is trimmed; an empty value means ``None`` ("don't manage this field"); a key
+may not be empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from syncer.model import OBJECT_KINDS, USERS, FieldSpec, ObjectKind, RelationKind, ValueType
+from syncer.store.tables import KEY_LENGTH
+
+Kind = ObjectKind | RelationKind
+
+TRUE_WORDS: Final = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS: Final = frozenset({"false", "f", "no", "n", "0"})
+
+EMAIL_KINDS: Final = frozenset({USERS.name})
+"""Kinds whose natural key is an e-mail address (checked for syntax wherever it appears)."""
+
+_EMAIL: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """Why one column of a row was rejected."""
+
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRule:
+    """How a key column is checked and compared."""
+
+    column: str
+    kind: str
+    max_length: int
+    email: bool
+    case_insensitive: bool
+
+    def normalise(self, value: str) -> str:
+        return value.casefold() if self.case_insensitive else value
+
+
+def _rule(column: str, kind_name: str) -> KeyRule:
+    referenced = OBJECT_KINDS.get(kind_name)
+    return KeyRule(
+        column=column,
+        kind=kind_name,
+        max_length=(referenced.key_max_length if referenced else None) or KEY_LENGTH,
+        email=kind_name in EMAIL_KINDS,
+        case_insensitive=referenced is not None and referenced.key_case_insensitive,
+    )
+
+
+def key_rules(kind: Kind) -> tuple[KeyRule, ...]:
+    """The key columns of ``kind`` with their rules; a relation's refer to the kinds they name."""
+    if isinstance(kind, ObjectKind):
+        return (_rule(kind.key_column, kind.name),)
+    return (
+        _rule(kind.parent_column, kind.parent_kind),
+        _rule(kind.member_column, kind.member_kind),
+    )
+
+
+def columns_of(kind: Kind) -> tuple[str, ...]:
+    """Every desired-state column of ``kind``: its key column(s) first, then managed fields."""
+    keys = tuple(rule.column for rule in key_rules(kind))
+    if isinstance(kind, ObjectKind):
+        return (*keys, *(spec.column for spec in kind.fields))
+    return keys
+
+
+def identity(kind: Kind, row: Mapping[str, object]) -> tuple[str, ...]:
+    """The normalised key of a validated row: equal for rows Cloud would treat as one object."""
+    return tuple(rule.normalise(str(row[rule.column])) for rule in key_rules(kind))
+
+
+def display_key(kind: Kind, row: Mapping[str, object]) -> str:
+    """The key as the user wrote it, for messages (``parent / member`` for a relation)."""
+    return " / ".join(str(row.get(rule.column) or "") for rule in key_rules(kind))
+
+
+def _as_text(value: object) -> str | None:
+    """Trimmed text, or ``None`` for a missing or blank value."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected text, got a boolean")
+    if isinstance(value, str | int | Decimal):
+        text = str(value).strip()
+        return text or None
+    raise ValueError(f"expected text, got {type(value).__name__}")
+
+
+def parse_bool(value: object) -> bool | None:
+    """A boolean from SQL (bool, 0/1) or CSV text (true/false, yes/no, y/n, t/f, 1/0)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if not word:
+            return None
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueError(f"expected true/false (or yes/no, 1/0), got {value!r}")
+
+
+def _check_length(text: str, max_length: int | None) -> None:
+    if max_length is not None and len(text) > max_length:
+        raise ValueError(f"longer than {max_length} characters ({len(text)})")
+
+
+def _field_value(spec: FieldSpec, raw: object) -> object:
+    if spec.value_type is ValueType.BOOL:
+        return parse_bool(raw)
+    text = _as_text(raw)
+    if text is None:
+        return None
+    if spec.choices is not None:
+        by_folded = {choice.casefold(): choice for choice in spec.choices}
+        if text.casefold() not in by_folded:
+            raise ValueError(f"must be one of {', '.join(spec.choices)}, got {text!r}")
+        return by_folded[text.casefold()]
+    _check_length(text, spec.max_length)
+    return text
+
+
+def _key_value(rule: KeyRule, raw: object) -> str:
+    text = _as_text(raw)
+    if text is None:
+        raise ValueError("required")
+    _check_length(text, rule.max_length)
+    if rule.email and not _EMAIL.fullmatch(text):
+        raise ValueError(f"not a valid e-mail address: {text!r}")
+    return text
+
+
+def validate_row(kind: Kind, raw: Mapping[str, object]) -> dict[str, object] | list[FieldError]:
+    """Typed values for every column of ``kind`` present in ``raw``, or what is wrong with it.
+
+    Key columns are always checked (missing means empty, which is an error); a managed column
+    absent from ``raw`` is left out of the result, so a partial row updates only what it names.
+    Every error of the row is reported, not just the first.
+    """
+    values: dict[str, object] = {}
+    errors: list[FieldError] = []
+    for rule in key_rules(kind):
+        try:
+            values[rule.column] = _key_value(rule, raw.get(rule.column))
+        except ValueError as exc:
+            errors.append(FieldError(rule.column, str(exc)))
+    fields = kind.fields if isinstance(kind, ObjectKind) else ()
+    for spec in fields:
+        if spec.column not in raw:
+            continue
+        try:
+            values[spec.column] = _field_value(spec, raw[spec.column])
+        except ValueError as exc:
+            errors.append(FieldError(spec.column, str(exc)))
+    return errors or values
