@@ -1,0 +1,242 @@
+"""The change journal: intent before a request, result after it, in ``syncer_changes``.
+
+Two rules make a killed run recoverable. A change is marked ``sent`` (committed) before its
+request leaves, so a dead run leaves behind exactly the changes whose outcome nobody knows. And a
+confirmed result is written in one transaction with the id-map entry it produces and the retry
+index, so the journal never says ``done`` for an object the id map does not know, or the reverse.
+
+Writes are serialised by one lock: SQLite allows one writer at a time, and the transactions are
+small enough that PostgreSQL loses nothing by it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import anyio
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from syncer.apply.retry import clear_failures, record_failure
+from syncer.apply.times import utc_now
+from syncer.clock import Clock
+from syncer.plan.model import Change
+from syncer.state import Origin, Ownership, RemoteObject
+from syncer.store.db import write_transaction
+from syncer.store.idmap import record_ownership
+from syncer.store.tables import changes, runs
+
+
+class ChangeStatus(StrEnum):
+    PENDING = "pending"
+    """Planned in this run, not sent yet."""
+    SENT = "sent"
+    """The request may have left; nobody has confirmed the outcome yet."""
+    DONE = "done"
+    REJECTED = "rejected"
+    """The API refused this row (4xx); the retry index holds the key back."""
+    FAILED = "failed"
+    """Transient trouble (5xx after retries); planned again next run."""
+    UNKNOWN = "unknown"
+    """Sent, then the run had to stop before the outcome was known; settled on the next start."""
+    SKIPPED = "skipped"
+    """Never sent: a dependency failed, the run stopped, or the change was superseded."""
+    BLOCKED = "blocked"
+    """Held back by a safety guard of the plan."""
+    DEFERRED = "deferred"
+    """Held back by the retry index: rejected before with the same body, not yet due."""
+
+
+UNCONFIRMED = (ChangeStatus.SENT, ChangeStatus.UNKNOWN)
+"""Statuses whose request may or may not have been applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a change ended. ``remote`` with ``origin`` adds the object to the id map."""
+
+    status: ChangeStatus
+    message: str | None = None
+    remote: RemoteObject | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A change as it enters the journal at the start of a run."""
+
+    change: Change
+    status: ChangeStatus = ChangeStatus.PENDING
+    message: str | None = None
+    payload: object = None
+
+
+Counts = dict[str, dict[str, dict[str, int]]]
+"""kind -> action -> status -> number of changes."""
+
+
+class Journal:
+    """The journal of one run of one firm."""
+
+    def __init__(self, engine: AsyncEngine, firm: str, run_id: int, clock: Clock) -> None:
+        self.engine = engine
+        self.firm = firm
+        self.run_id = run_id
+        self._clock = clock
+        self._write = anyio.Lock()
+
+    @classmethod
+    async def begin(
+        cls, engine: AsyncEngine, firm: str, command: str, fingerprint: str | None, clock: Clock
+    ) -> Journal:
+        """Open a new run row (status ``running``) and a journal for it."""
+        async with write_transaction(engine) as conn:
+            run_id = await conn.scalar(
+                insert(runs)
+                .values(
+                    firm=firm,
+                    command=command,
+                    started_at=utc_now(clock),
+                    status="running",
+                    plan_fingerprint=fingerprint,
+                    counts={},
+                    requests=0,
+                    throttled=0,
+                    unauthorized=0,
+                )
+                .returning(runs.c.id)
+            )
+        assert run_id is not None
+        return cls(engine, firm, run_id, clock)
+
+    async def enter(self, entries: Iterable[Entry]) -> None:
+        """Record every change of the plan, with its starting status, in one transaction."""
+        now = utc_now(self._clock)
+        rows = [
+            {
+                "run_id": self.run_id,
+                "firm": self.firm,
+                "change_id": entry.change.change_id,
+                "kind": entry.change.kind,
+                "action": str(entry.change.action),
+                "key": entry.change.key,
+                "status": str(entry.status),
+                "attempts": 0,
+                "remote_id": entry.change.remote_id,
+                "payload": entry.payload,
+                "message": entry.message,
+                "updated_at": now,
+            }
+            for entry in entries
+        ]
+        if rows:
+            async with self._write, write_transaction(self.engine) as conn:
+                await conn.execute(insert(changes), rows)
+
+    async def sent(self, batch: Sequence[Change], payload: object) -> None:
+        """Intent: these changes are about to be sent with ``payload``. Commits before returning."""
+        async with self._write, write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(changes)
+                .where(self._rows(batch))
+                .values(
+                    status=str(ChangeStatus.SENT),
+                    attempts=changes.c.attempts + 1,
+                    payload=payload,
+                    updated_at=utc_now(self._clock),
+                )
+            )
+
+    async def settle(self, results: Sequence[tuple[Change, Outcome]]) -> None:
+        """Record outcomes with their id-map entries and retry-index updates, atomically."""
+        async with self._write, write_transaction(self.engine) as conn:
+            for change, outcome in results:
+                await settle_change(
+                    conn,
+                    firm=self.firm,
+                    run_id=self.run_id,
+                    rows=self._rows([change]),
+                    change=change,
+                    outcome=outcome,
+                    clock=self._clock,
+                )
+
+    async def abandon_pending(self, message: str) -> None:
+        """The run stops: whatever was never sent is marked skipped with the reason."""
+        async with self._write, write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(changes)
+                .where(changes.c.run_id == self.run_id)
+                .where(changes.c.status == str(ChangeStatus.PENDING))
+                .values(
+                    status=str(ChangeStatus.SKIPPED),
+                    message=message,
+                    updated_at=utc_now(self._clock),
+                )
+            )
+
+    async def counts(self) -> Counts:
+        """Per kind, action and status, how many changes this run recorded."""
+        query = (
+            select(changes.c.kind, changes.c.action, changes.c.status, func.count())
+            .where(changes.c.run_id == self.run_id)
+            .group_by(changes.c.kind, changes.c.action, changes.c.status)
+        )
+        result: Counts = defaultdict(lambda: defaultdict(dict))
+        async with self.engine.connect() as conn:
+            for kind, action, status, count in (await conn.execute(query)).all():
+                result[kind][action][status] = count
+        return {kind: dict(actions) for kind, actions in result.items()}
+
+    async def close(self, status: str, exit_code: int, values: Mapping[str, Any]) -> None:
+        """Finish the run row: end time, outcome and the figures for ``syncer runs``."""
+        async with self._write, write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(runs)
+                .where(runs.c.id == self.run_id)
+                .values(
+                    finished_at=utc_now(self._clock), status=status, exit_code=exit_code, **values
+                )
+            )
+
+    def _rows(self, batch: Sequence[Change]) -> ColumnElement[bool]:
+        return (changes.c.run_id == self.run_id) & changes.c.change_id.in_(
+            [change.change_id for change in batch]
+        )
+
+
+async def settle_change(
+    conn: AsyncConnection,
+    *,
+    firm: str,
+    run_id: int,
+    rows: ColumnElement[bool],
+    change: Change,
+    outcome: Outcome,
+    clock: Clock,
+) -> None:
+    """One change's outcome, its id-map entry and its retry-index entry, in ``conn``'s transaction.
+
+    Shared by a live run and by recovery, which settles rows a dead run left open.
+    """
+    now = utc_now(clock)
+    remote_id = outcome.remote.cwguid if outcome.remote else change.remote_id
+    await conn.execute(
+        update(changes)
+        .where(rows)
+        .values(
+            status=str(outcome.status), message=outcome.message, remote_id=remote_id, updated_at=now
+        )
+    )
+    if outcome.remote is not None and outcome.origin is not None:
+        remote = outcome.remote
+        owned = Ownership(change.kind, change.key, remote.cwguid, remote.id, outcome.origin)
+        await record_ownership(conn, firm, [owned], now=clock.now(), run_id=run_id)
+    if outcome.status is ChangeStatus.REJECTED:
+        await record_failure(conn, firm, change, outcome.message, now)
+    elif outcome.status is ChangeStatus.DONE:
+        await clear_failures(conn, firm, change)

@@ -1,0 +1,191 @@
+"""One run per firm at a time.
+
+On PostgreSQL the authority is a session advisory lock keyed by the firm: the server releases it
+when the holder's connection dies, so a killed run never leaves it behind. SQLite has no such
+thing, so there the ``syncer_lock`` row is the authority: it names its holder (host, pid) and is
+kept fresh by a heartbeat; a row whose holder process is gone, or whose heartbeat stopped long
+ago, is taken over. Both dialects keep the row up to date, so the refusal message can say who
+holds the lock and since when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import anyio
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from syncer.apply.times import as_utc, utc_now
+from syncer.clock import Clock, SystemClock
+from syncer.errors import RunLocked
+from syncer.store.db import write_transaction
+from syncer.store.tables import run_lock
+
+HEARTBEAT_SECONDS = 15.0
+STALE_AFTER = timedelta(seconds=90)
+"""A holder on another host whose heartbeat is older than this is presumed dead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a lock: enough to tell whether that process still lives."""
+
+    host: str
+    pid: int
+    nonce: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}:{self.nonce}"
+
+    @classmethod
+    def parse(cls, raw: str) -> Holder | None:
+        host, _, rest = raw.partition(":")
+        pid, _, nonce = rest.partition(":")
+        return cls(host, int(pid), nonce) if pid.isdigit() else None
+
+    @classmethod
+    def me(cls) -> Holder:
+        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
+
+    def is_dead(self) -> bool:
+        """True only when certain: the holder ran on this host and its process is gone."""
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+def advisory_key(firm: str) -> int:
+    """A stable signed 64-bit key per firm (PostgreSQL advisory locks take a bigint)."""
+    digest = hashlib.sha256(f"syncer-run:{firm}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class RunLock:
+    """The lock of one firm, held for the lifetime of ``hold``."""
+
+    def __init__(self, engine: AsyncEngine, firm: str, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._firm = firm
+        self._clock = clock or SystemClock()
+        self._holder = Holder.me()
+
+    def _now(self) -> datetime:
+        return utc_now(self._clock)
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Acquire at once or raise ``RunLocked`` (exit 75); release on the way out."""
+        is_postgres = self._engine.dialect.name == "postgresql"
+        advisory: AsyncConnection | None = None
+        if is_postgres:
+            advisory = await self._engine.connect()
+            try:
+                got = await advisory.scalar(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(self._firm)}
+                )
+                await advisory.commit()
+            except BaseException:
+                await advisory.close()
+                raise
+            if not got:
+                await advisory.close()
+                raise RunLocked(await self._refusal())
+        try:
+            await self._claim_row(force=is_postgres)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._heartbeat)
+                try:
+                    yield
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._release_row()
+                if advisory is not None:
+                    await advisory.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(self._firm)}
+                    )
+                    await advisory.close()
+
+    async def _claim_row(self, *, force: bool) -> None:
+        """Write our row; on SQLite take over a stale one or refuse a live one."""
+        now = self._now()
+        values = {"holder": str(self._holder), "acquired_at": now, "heartbeat_at": now}
+        async with write_transaction(self._engine) as conn:
+            if force:
+                await conn.execute(delete(run_lock).where(run_lock.c.firm == self._firm))
+            try:
+                await conn.execute(insert(run_lock).values(firm=self._firm, **values))
+                return
+            except IntegrityError:
+                pass
+        async with write_transaction(self._engine) as conn:
+            row = (
+                await conn.execute(select(run_lock).where(run_lock.c.firm == self._firm))
+            ).one_or_none()
+            if row is not None and self._is_stale(row.holder, as_utc(row.heartbeat_at)):
+                # Conditional on the old holder: of two runs taking over at once, one wins.
+                taken = await conn.execute(
+                    update(run_lock)
+                    .where(run_lock.c.firm == self._firm)
+                    .where(run_lock.c.holder == row.holder)
+                    .values(**values)
+                )
+                if taken.rowcount == 1:
+                    return
+        raise RunLocked(await self._refusal())
+
+    def _is_stale(self, holder: str, heartbeat: datetime) -> bool:
+        parsed = Holder.parse(holder)
+        if parsed is not None and parsed.is_dead():
+            return True
+        return self._now() - heartbeat > STALE_AFTER
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await self._clock.sleep(HEARTBEAT_SECONDS)
+            async with write_transaction(self._engine) as conn:
+                await conn.execute(
+                    update(run_lock)
+                    .where(run_lock.c.firm == self._firm)
+                    .where(run_lock.c.holder == str(self._holder))
+                    .values(heartbeat_at=self._now())
+                )
+
+    async def _release_row(self) -> None:
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                delete(run_lock)
+                .where(run_lock.c.firm == self._firm)
+                .where(run_lock.c.holder == str(self._holder))
+            )
+
+    async def _refusal(self) -> str:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(run_lock).where(run_lock.c.firm == self._firm))
+            ).one_or_none()
+        who = (
+            f" (held by {row.holder} since {as_utc(row.acquired_at):%Y-%m-%d %H:%M:%S} UTC)"
+            if row is not None
+            else ""
+        )
+        return (
+            f"another syncer run is in progress for firm {self._firm!r}{who}; "
+            "try again when it has finished"
+        )

@@ -1,0 +1,282 @@
+"""What each change becomes on the wire, and how each answer is recorded.
+
+Every job follows the same discipline: journal the intent (``sent``), send, then settle the
+outcome together with its id-map entry. Creates are never repeated blindly: when the outcome of a
+create is unknown (timeout, dropped connection, 5xx after sending) or the API answers 409, the
+object is looked up by its natural key first; found after an unknown outcome means it was ours
+(origin created); found after a 409 means someone else made it (adopted, then updated where its
+fields differ). A 4xx for one row rejects that change only; credentials refused or Cloud gone
+stop the whole run, after recording what was in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from syncer.apply.api import CloudApi
+from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.journal import ChangeStatus, Journal, Outcome
+from syncer.apply.links import MEMBER_ID, LinkBatch, batches, normalise_key
+from syncer.apply.scheduler import Job
+from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
+from syncer.errors import CloudUnreachable, CredentialsRejected
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind
+from syncer.plan.model import Action, Change
+from syncer.plan.values import normalise
+from syncer.state import Origin, RemoteObject
+
+MAX_CREATE_ATTEMPTS = 3
+"""Creates sent at most this often; each retry only after a lookup found nothing."""
+
+FAILED_STATUSES = frozenset({ChangeStatus.REJECTED, ChangeStatus.FAILED})
+
+
+def body_of(change: Change) -> dict[str, object]:
+    """The request body of an object change: new values plus what every PATCH must carry."""
+    body: dict[str, object] = {name: fc.after for name, fc in change.fields.items()}
+    body.update(change.carry)
+    return body
+
+
+def exists(kind: str, key: str) -> tuple[str, str, str]:
+    """Scheduler token: the object of this kind and (normalised) key exists in Cloud."""
+    return ("exists", kind, normalise_key(kind, key))
+
+
+def detached(cwguid: str) -> tuple[str, str]:
+    """Scheduler token: the assignments of this object that the plan removes are gone."""
+    return ("detached", cwguid.lower())
+
+
+@dataclass
+class Tally:
+    """What the run did, for its exit code and its summary line."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    fatal: CredentialsRejected | CloudUnreachable | None = None
+    """The error that stopped the run, re-raised once in-flight work is recorded."""
+
+
+class Executor:
+    """Builds the scheduler's jobs for a list of changes and runs each against ``client``."""
+
+    def __init__(
+        self,
+        client: CloudApi,
+        journal: Journal,
+        guard: ErrorRateGuard,
+        *,
+        on_settled: Callable[[str, int], None],
+        on_stop: Callable[[], None],
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._guard = guard
+        self._on_settled = on_settled
+        self._on_stop = on_stop
+        self._created: dict[tuple[str, str], str] = {}
+        self.tally = Tally()
+
+    def jobs(self, changes: Sequence[Change]) -> list[Job]:
+        """One job per object change, one per batch of assignments; dependencies as tokens."""
+        planned: dict[str, set[str]] = {}
+        for change in changes:
+            if change.action is Action.CREATE:
+                planned.setdefault(change.kind, set()).add(normalise_key(change.kind, change.key))
+        result = [self._object_job(c) for c in changes if c.kind in OBJECT_KINDS]
+        for relation in RELATION_KINDS.values():
+            mine = [c for c in changes if c.kind == relation.name]
+            result += [self._batch_job(b) for b in batches(relation, mine, planned)]
+        return result
+
+    # -- objects ------------------------------------------------------------------------------
+
+    def _object_job(self, change: Change) -> Job:
+        provides: frozenset[Hashable] = frozenset()
+        requires: frozenset[Hashable] = frozenset()
+        if change.action is Action.CREATE:
+            provides = frozenset({exists(change.kind, change.key)})
+        elif change.action in (Action.DELETE, Action.DEACTIVATE) and change.remote_id:
+            requires = frozenset({detached(change.remote_id)})
+
+        async def run() -> bool:
+            return await self._run_object(change)
+
+        async def skip() -> None:
+            await self._settle([(change, Outcome(ChangeStatus.SKIPPED, "a dependency failed"))])
+
+        return Job(run, skip, requires, provides)
+
+    async def _run_object(self, change: Change) -> bool:
+        kind = OBJECT_KINDS[change.kind]
+        body = body_of(change)
+        await self._journal.sent([change], body)
+        perform = self._performers[change.action]
+        outcome = await self._guarded(change.action, lambda: perform(self, kind, change, body))
+        await self._settle([(change, outcome)], attempted=True)
+        return outcome.status is ChangeStatus.DONE
+
+    async def _create(
+        self, kind: ObjectKind, change: Change, body: Mapping[str, object]
+    ) -> Outcome:
+        for _ in range(MAX_CREATE_ATTEMPTS):
+            try:
+                created = await self._client.create(kind.name, body)
+            except OutcomeUnknown:
+                found = await self._client.find_by_key(kind.name, change.key)
+                if found is not None:
+                    return Outcome(
+                        ChangeStatus.DONE,
+                        "confirmed by lookup after an unknown outcome",
+                        found,
+                        Origin.CREATED,
+                    )
+                continue
+            except Conflict as exc:
+                found = await self._client.find_by_key(kind.name, change.key)
+                if found is None:
+                    return Outcome(ChangeStatus.REJECTED, exc.message)
+                return await self._adopt(kind, found, body)
+            return Outcome(ChangeStatus.DONE, None, created, Origin.CREATED)
+        return Outcome(
+            ChangeStatus.FAILED,
+            f"outcome unknown {MAX_CREATE_ATTEMPTS} times and not found by key; planned again",
+        )
+
+    async def _adopt(
+        self, kind: ObjectKind, found: RemoteObject, body: Mapping[str, object]
+    ) -> Outcome:
+        """Take over an object that already held the key; update the fields that differ."""
+        insensitive = {spec.api_name for spec in kind.fields if spec.case_insensitive}
+        differing = {
+            name: value
+            for name, value in body.items()
+            if normalise(value, name in insensitive)
+            != normalise(found.fields.get(name), name in insensitive)
+        }
+        if not differing:
+            return Outcome(ChangeStatus.DONE, "adopted an existing object", found, Origin.ADOPTED)
+        patch = {name: body[name] for name in kind.patch_carries if name in body} | differing
+        try:
+            updated = await self._client.update(kind.name, found.cwguid, patch)
+        except Rejected as exc:
+            return Outcome(ChangeStatus.REJECTED, exc.message, found, Origin.ADOPTED)
+        return Outcome(
+            ChangeStatus.DONE, "adopted an existing object and updated it", updated, Origin.ADOPTED
+        )
+
+    async def _update(
+        self, kind: ObjectKind, change: Change, body: Mapping[str, object]
+    ) -> Outcome:
+        assert change.remote_id is not None
+        await self._client.update(kind.name, change.remote_id, body)
+        return Outcome(ChangeStatus.DONE)
+
+    async def _delete(
+        self, kind: ObjectKind, change: Change, body: Mapping[str, object]
+    ) -> Outcome:
+        assert change.remote_id is not None
+        try:
+            await self._client.delete(kind.name, change.remote_id)
+        except NotFound:
+            return Outcome(ChangeStatus.DONE, "already gone")
+        return Outcome(ChangeStatus.DONE)
+
+    _performers: Mapping[
+        Action,
+        Callable[[Executor, ObjectKind, Change, Mapping[str, object]], Awaitable[Outcome]],
+    ] = {
+        Action.CREATE: _create,
+        Action.UPDATE: _update,
+        Action.DEACTIVATE: _update,
+        Action.DELETE: _delete,
+    }
+
+    # -- assignments --------------------------------------------------------------------------
+
+    def _batch_job(self, batch: LinkBatch) -> Job:
+        relation = batch.relation
+        requires: set[Hashable] = set()
+        provides: set[Hashable] = set()
+        if batch.parent_id is None:
+            requires.add(exists(relation.parent_kind, batch.parent))
+        for _, ends in batch.items:
+            if ends.member_id is None:
+                requires.add(exists(relation.member_kind, ends.member))
+            if batch.remove:
+                provides |= {detached(g) for g in (ends.parent_id, ends.member_id) if g}
+
+        async def run() -> bool:
+            return await self._run_batch(batch)
+
+        async def skip() -> None:
+            failed = Outcome(ChangeStatus.SKIPPED, "a dependency failed")
+            await self._settle([(change, failed) for change, _ in batch.items])
+
+        return Job(run, skip, frozenset(requires), frozenset(provides))
+
+    async def _run_batch(self, batch: LinkBatch) -> bool:
+        relation = batch.relation
+        parent = batch.parent_id or self._created.get(
+            (relation.parent_kind, normalise_key(relation.parent_kind, batch.parent))
+        )
+        sendable: list[tuple[Change, str]] = []
+        unresolved: list[Change] = []
+        for change, ends in batch.items:
+            member = ends.member_id or self._created.get(
+                (relation.member_kind, normalise_key(relation.member_kind, ends.member))
+            )
+            if parent is None or member is None:
+                unresolved.append(change)
+            else:
+                sendable.append((change, member))
+        if unresolved:
+            reason = Outcome(ChangeStatus.SKIPPED, "an end of the assignment does not exist")
+            await self._settle([(change, reason) for change in unresolved])
+        if not sendable or parent is None:
+            return False
+        sent = [change for change, _ in sendable]
+        members = [member for _, member in sendable]
+        await self._journal.sent(sent, {"parent": parent, MEMBER_ID + "s": members})
+
+        async def perform() -> Outcome:
+            await self._client.change_members(relation.name, parent, members, remove=batch.remove)
+            return Outcome(ChangeStatus.DONE)
+
+        outcome = await self._guarded(batch.action, perform)
+        await self._settle([(change, outcome) for change in sent], attempted=True)
+        return outcome.status is ChangeStatus.DONE and not unresolved
+
+    # -- shared -------------------------------------------------------------------------------
+
+    async def _guarded(self, action: Action, perform: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """Run one request and turn every error into an outcome; stop the run on fatal ones."""
+        try:
+            return await perform()
+        except Rejected as exc:
+            return Outcome(ChangeStatus.REJECTED, exc.message)
+        except ApiError as exc:
+            return Outcome(ChangeStatus.FAILED, str(exc))
+        except (CredentialsRejected, CloudUnreachable) as exc:
+            if self.tally.fatal is None:
+                self.tally.fatal = exc
+            self._on_stop()
+            return Outcome(ChangeStatus.UNKNOWN, f"run stopped: {exc}")
+
+    async def _settle(
+        self, results: Sequence[tuple[Change, Outcome]], *, attempted: bool = False
+    ) -> None:
+        await self._journal.settle(results)
+        for change, outcome in results:
+            if outcome.status is ChangeStatus.DONE and outcome.remote is not None:
+                self._created[(change.kind, normalise_key(change.kind, change.key))] = (
+                    outcome.remote.cwguid
+                )
+            status = str(outcome.status)
+            self.tally.by_status[status] = self.tally.by_status.get(status, 0) + 1
+            if attempted and outcome.status is not ChangeStatus.UNKNOWN:
+                self._guard.record(failed=outcome.status in FAILED_STATUSES)
+            self._on_settled(change.kind, 1)
+        if self._guard.tripped:
+            self._on_stop()

@@ -1,0 +1,117 @@
+"""Settle what an interrupted run left open, before a new run plans anything.
+
+A run killed by SIGKILL (or stopped by rejected credentials) leaves its run row ``running`` and
+some changes ``sent`` or ``unknown``: the request may or may not have been applied. Creates are
+the dangerous ones: planning again would create the object a second time if the first request
+did land. So every unconfirmed create is looked up by its natural key: found means it was
+applied (recorded as done, and in the id map as created by syncer); not found means it never
+landed, and the fresh plan will create it. Other unconfirmed changes need no lookup: the fresh
+plan compares against Cloud as it now is and repeats them only if they are still needed.
+
+This runs under the run lock, so every ``running`` run of the firm is known to be dead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.apply.api import CloudApi
+from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
+from syncer.apply.times import utc_now
+from syncer.clock import Clock
+from syncer.logs import get_logger
+from syncer.plan.model import Action, Change
+from syncer.state import Origin
+from syncer.store.db import write_transaction
+from syncer.store.tables import changes, runs
+
+log = get_logger(__name__)
+
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    runs: int = 0
+    confirmed: int = 0
+    """Creates found in Cloud: they had been applied."""
+    absent: int = 0
+    """Creates not found: never applied; planned again."""
+    released: int = 0
+    """Other unconfirmed or unsent changes handed back to the fresh plan."""
+
+
+async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock) -> Recovery:
+    """Settle the firm's interrupted runs; returns what was found."""
+    async with engine.connect() as conn:
+        dead = (
+            await conn.scalars(
+                select(runs.c.id).where(runs.c.firm == firm, runs.c.status == "running")
+            )
+        ).all()
+        open_creates = (
+            await conn.execute(
+                select(changes.c.id, changes.c.run_id, changes.c.kind, changes.c.key).where(
+                    changes.c.firm == firm,
+                    changes.c.action == str(Action.CREATE),
+                    changes.c.status.in_([str(s) for s in UNCONFIRMED]),
+                )
+            )
+        ).all()
+    confirmed = absent = 0
+    for row in open_creates:
+        change = Change(row.kind, Action.CREATE, row.key)
+        found = await client.find_by_key(row.kind, row.key)
+        outcome = (
+            Outcome(
+                ChangeStatus.DONE,
+                "confirmed by lookup after an interruption",
+                found,
+                Origin.CREATED,
+            )
+            if found is not None
+            else Outcome(ChangeStatus.SKIPPED, "not applied before an interruption; planned again")
+        )
+        confirmed += found is not None
+        absent += found is None
+        async with write_transaction(engine) as conn:
+            await settle_change(
+                conn,
+                firm=firm,
+                run_id=row.run_id,
+                rows=changes.c.id == row.id,
+                change=change,
+                outcome=outcome,
+                clock=clock,
+            )
+    now = utc_now(clock)
+    async with write_transaction(engine) as conn:
+        released = await conn.execute(
+            update(changes)
+            .where(
+                changes.c.firm == firm,
+                changes.c.status.in_([str(ChangeStatus.PENDING), *(str(s) for s in UNCONFIRMED)]),
+            )
+            .values(
+                status=str(ChangeStatus.SKIPPED),
+                message="left open by an interrupted run; planned again from Cloud's state",
+                updated_at=now,
+            )
+        )
+        if dead:
+            await conn.execute(
+                update(runs)
+                .where(runs.c.id.in_(dead))
+                .values(
+                    status=INTERRUPTED,
+                    finished_at=now,
+                    message="interrupted; settled by a later run",
+                )
+            )
+    result = Recovery(len(dead), confirmed, absent, released.rowcount)
+    if dead or open_creates:
+        log.info("recovered interrupted runs", **asdict(result))
+    return result

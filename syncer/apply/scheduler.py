@@ -1,0 +1,112 @@
+"""Run jobs in dependency order, independent ones in parallel, on a fixed pool of workers.
+
+A job names the tokens it ``requires`` and the tokens it ``provides`` (a create provides "this
+object exists"; a removal batch provides "this object has no more links to drop"). A job is ready
+when every provider of every token it requires has finished; it is skipped, not run, when one of
+them failed, since its request would be refused or would act on the wrong object. Ready jobs go
+through a memory stream to ``workers`` tasks, so at most that many requests are in flight and the
+rest wait in order.
+
+``stop`` takes no new work: jobs not yet started are left alone (their journal rows stay
+``pending``), jobs in flight run to their end so their outcome is recorded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+
+@dataclass(eq=False)
+class Job:
+    run: Callable[[], Awaitable[bool]]
+    """Do the work; True when it succeeded."""
+    skip: Callable[[], Awaitable[None]]
+    """Record that the job will not run because something it requires failed."""
+    requires: frozenset[Hashable] = frozenset()
+    provides: frozenset[Hashable] = frozenset()
+    _waiting_on: int = field(default=0, init=False)
+
+
+class Scheduler:
+    def __init__(self, jobs: Sequence[Job], workers: int) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self._jobs = jobs
+        self._workers = workers
+        self._providers: dict[Hashable, int] = defaultdict(int)
+        self._failed: set[Hashable] = set()
+        self._dependents: dict[Hashable, list[Job]] = defaultdict(list)
+        self._unfinished = len(jobs)
+        self._stopped = False
+        self._send: MemoryObjectSendStream[Job] | None = None
+        for job in jobs:
+            for token in job.provides:
+                self._providers[token] += 1
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def stop(self) -> None:
+        """Take no new work; jobs already running finish."""
+        self._stopped = True
+        if self._send is not None:
+            self._send.close()
+
+    async def run(self) -> None:
+        """Run every job (or until ``stop``); returns when no job is running."""
+        send, receive = anyio.create_memory_object_stream[Job](len(self._jobs) or 1)
+        self._send = send
+        async with anyio.create_task_group() as tg, receive:
+            for _ in range(self._workers):
+                tg.start_soon(self._worker, receive.clone())
+            receive.close()
+            for job in self._jobs:
+                pending = [t for t in job.requires if self._providers.get(t, 0) > 0]
+                job._waiting_on = len(pending)
+                for token in pending:
+                    self._dependents[token].append(job)
+            for job in [job for job in self._jobs if job._waiting_on == 0]:
+                await self._dispatch(job)
+            if self._unfinished == 0:
+                send.close()
+
+    async def _worker(self, receive: anyio.abc.ObjectReceiveStream[Job]) -> None:
+        async with receive:
+            async for job in receive:
+                if self._stopped:
+                    return
+                ok = await job.run()
+                await self._finish(job, ok)
+
+    async def _dispatch(self, job: Job) -> None:
+        if self._stopped:
+            return
+        if any(token in self._failed for token in job.requires):
+            await job.skip()
+            await self._finish(job, ok=False)
+            return
+        assert self._send is not None
+        self._send.send_nowait(job)
+
+    async def _finish(self, job: Job, ok: bool) -> None:
+        ready: list[Job] = []
+        for token in job.provides:
+            if not ok:
+                self._failed.add(token)
+            self._providers[token] -= 1
+            if self._providers[token] == 0:
+                for dependent in self._dependents.pop(token, ()):
+                    dependent._waiting_on -= 1
+                    if dependent._waiting_on == 0:
+                        ready.append(dependent)
+        self._unfinished -= 1
+        for dependent in ready:
+            await self._dispatch(dependent)
+        if self._unfinished == 0 and self._send is not None:
+            self._send.close()

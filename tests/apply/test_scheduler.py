@@ -1,0 +1,96 @@
+"""The scheduler: dependency order, parallelism bounded by workers, skips, and stop."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from syncer.apply.scheduler import Job, Scheduler
+
+pytestmark = pytest.mark.anyio
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.skipped: list[str] = []
+        self.running = 0
+        self.peak = 0
+
+    def job(
+        self,
+        name: str,
+        *,
+        ok: bool = True,
+        requires: frozenset[str] = frozenset(),
+        provides: frozenset[str] = frozenset(),
+        gate: anyio.Event | None = None,
+    ) -> Job:
+        async def run() -> bool:
+            self.started.append(name)
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            if gate is not None:
+                await gate.wait()
+            await anyio.sleep(0)
+            self.running -= 1
+            self.finished.append(name)
+            return ok
+
+        async def skip() -> None:
+            self.skipped.append(name)
+
+        return Job(run, skip, requires, provides)
+
+
+async def test_a_job_runs_only_after_every_provider_of_what_it_requires() -> None:
+    rec = Recorder()
+    jobs = [
+        rec.job("link", requires=frozenset({"user", "group"})),
+        rec.job("user", provides=frozenset({"user"})),
+        rec.job("group", provides=frozenset({"group"})),
+        rec.job("other"),
+    ]
+    await Scheduler(jobs, workers=4).run()
+    assert rec.finished.index("link") > max(rec.finished.index("user"), rec.finished.index("group"))
+    assert sorted(rec.finished) == ["group", "link", "other", "user"]
+
+
+async def test_a_failed_provider_skips_its_dependents_transitively() -> None:
+    rec = Recorder()
+    jobs = [
+        rec.job("create", ok=False, provides=frozenset({"a"})),
+        rec.job("link", requires=frozenset({"a"}), provides=frozenset({"b"})),
+        rec.job("after-link", requires=frozenset({"b"})),
+        rec.job("independent"),
+    ]
+    await Scheduler(jobs, workers=2).run()
+    assert rec.skipped == ["link", "after-link"]
+    assert sorted(rec.finished) == ["create", "independent"]
+
+
+async def test_in_flight_work_never_exceeds_the_worker_count() -> None:
+    rec = Recorder()
+    await Scheduler([rec.job(f"j{i}") for i in range(30)], workers=3).run()
+    assert len(rec.finished) == 30
+    assert rec.peak == 3
+
+
+async def test_stop_takes_no_new_work_but_lets_running_jobs_finish() -> None:
+    rec = Recorder()
+    gate = anyio.Event()
+    jobs = [rec.job(f"slow{i}", gate=gate) for i in range(2)] + [rec.job(f"j{i}") for i in range(5)]
+    scheduler = Scheduler(jobs, workers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scheduler.run)
+        while len(rec.started) < 2:
+            await anyio.sleep(0)
+        scheduler.stop()
+        gate.set()
+    assert sorted(rec.finished) == ["slow0", "slow1"]
+    assert rec.skipped == []
+
+
+async def test_no_jobs_returns_at_once() -> None:
+    await Scheduler([], workers=1).run()
