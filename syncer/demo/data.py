@@ -297,15 +297,16 @@ class Edit:
     description: str
 
 
-INVALID_COUNTRY: Final = "CANADA"
-"""Longer than the API's three characters: the second plan shows it as an invalid row."""
+INVALID_OWNER_TYPE: Final = "Employee"
+"""Not one of the API's owner types (Staff, Contact): the second plan shows it as invalid."""
 
 
 def mutate(data: DemoData) -> tuple[DemoData, tuple[Edit, ...]]:
     """A few realistic edits for the demo's second plan.
 
-    A client renamed, a staff member leaving (deactivated), a staff member joining a group, and a
-    new client typed in with a country spelt out, which the plan reports as invalid and never sends.
+    A client renamed, a staff member leaving (deactivated), a staff member joining a group, a new
+    client, and a new hire typed in with owner type "Employee", which the plan reports as invalid
+    and never sends.
     """
     rows = {kind: list(kind_rows) for kind, kind_rows in data.rows.items()}
     entities, users = rows["entities"], rows["users"]
@@ -326,17 +327,21 @@ def mutate(data: DemoData) -> tuple[DemoData, tuple[Edit, ...]]:
         {
             "entity_no": new_no,
             "name": "Northgate Orchards Ltd",
-            "operating_name": None,
+            "operating_name": "Northgate Orchards",
             "organization_type": "Corporation",
-            "country_code": INVALID_COUNTRY,
+            "country_code": "CA",
             "active": True,
         }
     )
+    hire = {**leaver, "email": f"new.hire@{data.domain}", "first_name": "Noor", "active": True}
+    hire.update(last_name="Rahman", user_name="new.hire", owner_type=INVALID_OWNER_TYPE)
+    users.append(hire)
     edits = (
         Edit("entities", str(renamed["entity_no"]), f"renamed to {renamed['name']!r}"),
         Edit("users", str(leaver["email"]), "left the firm (deactivated)"),
         Edit("group_members", f"{group}|{joiner['email']}", f"joined the {group} group"),
-        Edit("entities", new_no, f"new client with country {INVALID_COUNTRY!r} (invalid)"),
+        Edit("entities", new_no, "new client"),
+        Edit("users", str(hire["email"]), f"new hire with owner type {INVALID_OWNER_TYPE!r}"),
     )
     frozen: Rows = {kind: tuple(kind_rows) for kind, kind_rows in rows.items()}
     return replace(data, rows=frozen), edits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.demo.data import INVALID_COUNTRY, SIZES, Size, generate, mutate
+from syncer.demo.data import INVALID_OWNER_TYPE, SIZES, Size, generate, mutate
 from syncer.model import OBJECT_KINDS, RELATION_KINDS
 
 BUILT_IN_ROLES = {
@@ -84,11 +84,14 @@ def test_cloud_already_holds_some_matching_some_outdated_and_some_unrelated_obje
 def test_mutate_makes_the_edits_it_describes() -> None:
     data = generate(Size.SMALL)
     changed, edits = mutate(data)
-    assert [e.kind for e in edits] == ["entities", "users", "group_members", "entities"]
+    assert [e.kind for e in edits] == ["entities", "users", "group_members", "entities", "users"]
     before = {row["entity_no"]: row for row in data.rows["entities"]}
     after = {row["entity_no"]: row for row in changed.rows["entities"]}
     assert after[edits[0].key]["name"] != before[edits[0].key]["name"]
-    assert after[edits[3].key]["country_code"] == INVALID_COUNTRY
+    assert edits[3].key not in before
+    assert after[edits[3].key]["name"]
+    hire = next(u for u in changed.rows["users"] if u["email"] == edits[4].key)
+    assert hire["owner_type"] == INVALID_OWNER_TYPE
     leaver = next(u for u in changed.rows["users"] if u["email"] == edits[1].key)
     assert leaver["active"] is False
     group, email = edits[2].key.split("|")
