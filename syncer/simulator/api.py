@@ -33,7 +33,7 @@ from syncer.simulator.store import MAX_PAGE_SIZE
 API_PREFIX: Final = "/{firm}/ms/caseware-cloud/api/v2/"
 DEFAULT_PAGE_SIZE: Final = 25
 SIMULATOR: Final = web.AppKey("simulator", Simulator)
-SESSION: Final = "syncer.simulator.session"
+SESSION: Final = web.RequestKey("session", Session)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,11 +67,6 @@ class Route:
 
 def sim_of(request: web.Request) -> Simulator:
     return request.app[SIMULATOR]
-
-
-def session_of(request: web.Request) -> Session:
-    session: Session = request[SESSION]
-    return session
 
 
 def _query(request: web.Request, name: str) -> str | None:
