@@ -59,7 +59,7 @@ class Api:
         *,
         json: Any = None,
         params: dict[str, str | int] | None = None,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
     ) -> Reply:
         """``token=True`` sends the current token, ``None`` none, a string that string."""
         bearer = self.token if token is True else token

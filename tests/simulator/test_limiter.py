@@ -18,6 +18,7 @@ START = 1_700_000_000.0  # a whole second
 def spring_script(
     redis: dict[str, tuple[float, float, float]],
     key: str,
+    *,
     rate: int,
     capacity: int,
     requested: int,
@@ -190,7 +191,15 @@ def test_matches_the_lua_script_for_any_request_sequence(
         clock.advance(step)
         ours = store.take("k", lim)
         now = math.floor(clock.now())
-        allowed, tokens = spring_script(redis, "k", rate, capacity, requested, now, clock.now())
+        allowed, tokens = spring_script(
+            redis,
+            "k",
+            rate=rate,
+            capacity=capacity,
+            requested=requested,
+            now=now,
+            real_now=clock.now(),
+        )
         assert (ours.allowed, ours.remaining) == (allowed, tokens)
 
 
