@@ -33,20 +33,18 @@ class Job:
 
 
 class Scheduler:
-    def __init__(self, jobs: Sequence[Job], workers: int) -> None:
+    """Runs one set of jobs; built before the jobs so that they can be given its ``stop``."""
+
+    def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self._jobs = jobs
         self._workers = workers
         self._providers: dict[Hashable, int] = defaultdict(int)
         self._failed: set[Hashable] = set()
         self._dependents: dict[Hashable, list[Job]] = defaultdict(list)
-        self._unfinished = len(jobs)
+        self._unfinished = 0
         self._stopped = False
         self._send: MemoryObjectSendStream[Job] | None = None
-        for job in jobs:
-            for token in job.provides:
-                self._providers[token] += 1
 
     @property
     def stopped(self) -> bool:
@@ -58,20 +56,26 @@ class Scheduler:
         if self._send is not None:
             self._send.close()
 
-    async def run(self) -> None:
+    async def run(self, jobs: Sequence[Job]) -> None:
         """Run every job (or until ``stop``); returns when no job is running."""
-        send, receive = anyio.create_memory_object_stream[Job](len(self._jobs) or 1)
+        if self._send is not None:
+            raise RuntimeError("a scheduler runs once")
+        send, receive = anyio.create_memory_object_stream[Job](len(jobs) or 1)
         self._send = send
+        self._unfinished = len(jobs)
+        for job in jobs:
+            for token in job.provides:
+                self._providers[token] += 1
         async with anyio.create_task_group() as tg, receive:
             for _ in range(self._workers):
                 tg.start_soon(self._worker, receive.clone())
             receive.close()
-            for job in self._jobs:
+            for job in jobs:
                 pending = [t for t in job.requires if self._providers.get(t, 0) > 0]
                 job._waiting_on = len(pending)
                 for token in pending:
                     self._dependents[token].append(job)
-            for job in [job for job in self._jobs if job._waiting_on == 0]:
+            for job in [job for job in jobs if job._waiting_on == 0]:
                 await self._dispatch(job)
             if self._unfinished == 0:
                 send.close()

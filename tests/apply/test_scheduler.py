@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from syncer.apply.scheduler import Job, Scheduler
@@ -17,6 +18,7 @@ class Recorder:
         self.skipped: list[str] = []
         self.running = 0
         self.peak = 0
+        self.two_started = anyio.Event()
 
     def job(
         self,
@@ -29,11 +31,13 @@ class Recorder:
     ) -> Job:
         async def run() -> bool:
             self.started.append(name)
+            if len(self.started) == 2:
+                self.two_started.set()
             self.running += 1
             self.peak = max(self.peak, self.running)
             if gate is not None:
                 await gate.wait()
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             self.running -= 1
             self.finished.append(name)
             return ok
@@ -52,7 +56,7 @@ async def test_a_job_runs_only_after_every_provider_of_what_it_requires() -> Non
         rec.job("group", provides=frozenset({"group"})),
         rec.job("other"),
     ]
-    await Scheduler(jobs, workers=4).run()
+    await Scheduler(workers=4).run(jobs)
     assert rec.finished.index("link") > max(rec.finished.index("user"), rec.finished.index("group"))
     assert sorted(rec.finished) == ["group", "link", "other", "user"]
 
@@ -65,14 +69,14 @@ async def test_a_failed_provider_skips_its_dependents_transitively() -> None:
         rec.job("after-link", requires=frozenset({"b"})),
         rec.job("independent"),
     ]
-    await Scheduler(jobs, workers=2).run()
+    await Scheduler(workers=2).run(jobs)
     assert rec.skipped == ["link", "after-link"]
     assert sorted(rec.finished) == ["create", "independent"]
 
 
 async def test_in_flight_work_never_exceeds_the_worker_count() -> None:
     rec = Recorder()
-    await Scheduler([rec.job(f"j{i}") for i in range(30)], workers=3).run()
+    await Scheduler(workers=3).run([rec.job(f"j{i}") for i in range(30)])
     assert len(rec.finished) == 30
     assert rec.peak == 3
 
@@ -81,11 +85,10 @@ async def test_stop_takes_no_new_work_but_lets_running_jobs_finish() -> None:
     rec = Recorder()
     gate = anyio.Event()
     jobs = [rec.job(f"slow{i}", gate=gate) for i in range(2)] + [rec.job(f"j{i}") for i in range(5)]
-    scheduler = Scheduler(jobs, workers=2)
+    scheduler = Scheduler(workers=2)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(scheduler.run)
-        while len(rec.started) < 2:
-            await anyio.sleep(0)
+        tg.start_soon(scheduler.run, jobs)
+        await rec.two_started.wait()
         scheduler.stop()
         gate.set()
     assert sorted(rec.finished) == ["slow0", "slow1"]
@@ -93,4 +96,4 @@ async def test_stop_takes_no_new_work_but_lets_running_jobs_finish() -> None:
 
 
 async def test_no_jobs_returns_at_once() -> None:
-    await Scheduler([], workers=1).run()
+    await Scheduler(workers=1).run([])

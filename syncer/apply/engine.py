@@ -1,0 +1,249 @@
+"""``syncer apply``: plan afresh (or check a saved plan), then carry the plan out, journaled.
+
+The order of a run: take the firm's lock (exit 75 if another run holds it); settle what an
+interrupted run left open; read desired and Cloud state and plan; enter every change in the
+journal; run the changes through the scheduler with at most ``max_in_flight`` requests at once
+(the Cloud client's shared limiter sets the pace); then close the run row with its figures and
+log one summary line. The exit code says what needs attention, most serious first: a fatal error
+(77 credentials, 69 unreachable), a signal, a safety stop (4), rejected rows (3), else 0.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal
+from syncer.apply.lock import RunLock
+from syncer.apply.operations import Executor, body_of
+from syncer.apply.progress import progress_for
+from syncer.apply.recovery import recover
+from syncer.apply.retry import RetryIndex
+from syncer.apply.scheduler import Job, Scheduler
+from syncer.apply.times import utc_now
+from syncer.errors import ExitCode, SyncerError
+from syncer.logs import get_logger
+from syncer.model import OBJECT_KINDS
+from syncer.plan.model import Blocked, Change, Plan
+from syncer.plan.serialise import plan_from_json
+from syncer.settings import Settings
+from syncer.workflow import Session, compute_plan, open_session
+
+log = get_logger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StalePlan(SyncerError):
+    """A saved plan no longer describes Cloud (exit 1): plan again and review the new one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    plan_file: Path | None = None
+    allow_deletes: bool = False
+    max_in_flight: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    run_id: int
+    exit_code: int
+    status: str
+    message: str | None
+    counts: Counts
+
+
+def with_max_in_flight(settings: Settings, max_in_flight: int | None) -> Settings:
+    """``--max-in-flight`` overrides ``cloud.max_in_flight`` for this run."""
+    if max_in_flight is None:
+        return settings
+    cloud = settings.cloud.model_copy(update={"max_in_flight": max_in_flight})
+    return settings.model_copy(update={"cloud": cloud})
+
+
+async def run_apply(settings: Settings, options: ApplyOptions) -> ApplyResult:
+    """The whole of ``syncer apply`` for one firm."""
+    chosen = with_max_in_flight(settings, options.max_in_flight)
+    async with open_session(chosen) as session, RunLock(session.engine, session.firm).hold():
+        await recover(session.engine, session.firm, session.client, session.clock)
+        with progress_for("reading cloud", session.clock) as reading:
+            snapshot = await compute_plan(session, on_page=reading.advance)
+        plan = snapshot.plan
+        if options.plan_file is not None:
+            plan = saved_plan(options.plan_file, current=plan)
+        return await execute(session, plan, allow_deletes=options.allow_deletes)
+
+
+def saved_plan(path: Path, *, current: Plan) -> Plan:
+    """The reviewed plan in ``path``, if it still describes the firm's Cloud state."""
+    try:
+        saved = plan_from_json(path.read_bytes())
+    except OSError as exc:
+        raise StalePlan(f"cannot read plan file {path}: {exc.strerror}") from None
+    if saved.firm != current.firm:
+        raise StalePlan(f"plan file {path} is for firm {saved.firm!r}, not {current.firm!r}")
+    if saved.fingerprint != current.fingerprint:
+        raise StalePlan(
+            f"plan file {path} is stale: Cloud has changed since it was made "
+            f"({saved.created_at:%Y-%m-%d %H:%M} UTC); run `syncer plan` again and review it"
+        )
+    return saved
+
+
+async def execute(session: Session, plan: Plan, *, allow_deletes: bool) -> ApplyResult:
+    """Carry ``plan`` out; see the module docstring for the order of things."""
+    clock = session.clock
+    journal = await Journal.begin(session.engine, session.firm, "apply", plan.fingerprint, clock)
+    started = clock.monotonic()
+    held = () if allow_deletes else plan.blocked
+    released = [b.change for b in plan.blocked] if allow_deletes else []
+    retry = await RetryIndex.load(session.engine, session.firm, utc_now(clock))
+    entries = [*_entries([*plan.changes, *released], retry), *_held_entries(held)]
+    await journal.enter(entries)
+    todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
+    apply_settings = session.settings.apply
+    guard = ErrorRateGuard(
+        apply_settings.error_rate_threshold, apply_settings.error_rate_min_attempts
+    )
+    with progress_for("apply progress", clock) as progress:
+        for kind, total in Counter(change.kind for change in todo).items():
+            progress.add_total(kind, total)
+        scheduler = Scheduler(workers=session.settings.cloud.max_in_flight)
+        executor = Executor(
+            session.client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
+        )
+        received = await _run_until_signal(scheduler, executor.jobs(todo))
+    if scheduler.stopped:
+        await journal.abandon_pending("not sent: the run stopped before reaching it")
+    counts = await journal.counts()
+    fatal = executor.tally.fatal
+    code, status, message = _verdict(
+        fatal=fatal,
+        received=received,
+        guard=guard,
+        held=held,
+        by_status=Counter(
+            {s: n for actions in counts.values() for by in actions.values() for s, n in by.items()}
+        ),
+    )
+    figures = _figures(session, clock.monotonic() - started)
+    await journal.close(status, code, {"counts": counts, "message": message, **figures})
+    log.info(
+        "apply finished",
+        run_id=journal.run_id,
+        firm=session.firm,
+        status=status,
+        exit_code=code,
+        counts=counts,
+        message=message,
+        **figures,
+    )
+    if fatal is not None:
+        raise fatal
+    return ApplyResult(journal.run_id, code, status, message, counts)
+
+
+def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
+    result: list[Entry] = []
+    for change in changes:
+        payload = body_of(change) if change.kind in OBJECT_KINDS else None
+        deferral = retry.deferral(change, payload)
+        if deferral is None:
+            result.append(Entry(change, ChangeStatus.PENDING, payload=payload))
+        else:
+            message = (
+                f"rejected {deferral.failures} time(s) with the same values "
+                f"({deferral.last_error}); next attempt after "
+                f"{deferral.next_attempt_at:%Y-%m-%d %H:%M} UTC, or sooner if the row changes"
+            )
+            result.append(Entry(change, ChangeStatus.DEFERRED, message, payload))
+    return result
+
+
+def _held_entries(held: Iterable[Blocked]) -> list[Entry]:
+    return [Entry(b.change, ChangeStatus.BLOCKED, b.reason) for b in held]
+
+
+async def _run_until_signal(scheduler: Scheduler, jobs: Sequence[Job]) -> signal.Signals | None:
+    """Run the scheduler; SIGINT or SIGTERM stops it gracefully. Returns the signal, if any."""
+    received: list[signal.Signals] = []
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            async for signum in signals:
+                received.append(signum)
+                log.warning("stopping: finishing requests in flight", signal=signum.name)
+                scheduler.stop()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        await scheduler.run(jobs)
+        tg.cancel_scope.cancel()
+    return received[0] if received else None
+
+
+def _verdict(
+    *,
+    fatal: SyncerError | None,
+    received: signal.Signals | None,
+    guard: ErrorRateGuard,
+    held: Sequence[Blocked],
+    by_status: Counter[str],
+) -> tuple[int, str, str | None]:
+    """(exit code, run status, message), the most serious condition first."""
+    if fatal is not None:
+        return int(fatal.exit_code), "failed", str(fatal)
+    if received is not None:
+        return 128 + int(received), "interrupted", f"stopped by {received.name}"
+    if guard.tripped:
+        return int(ExitCode.SAFETY_STOP), "stopped", guard.describe()
+    if held:
+        return int(ExitCode.SAFETY_STOP), "blocked", describe_held(held)
+    troubled = sum(
+        by_status[str(s)]
+        for s in (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
+    )
+    if troubled:
+        parts = [
+            f"{by_status[str(s)]} {s}"
+            for s in (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
+            if by_status[str(s)]
+        ]
+        return (
+            int(ExitCode.ROWS_REJECTED),
+            "rejected",
+            (
+                f"finished, but not every change went through: {', '.join(parts)}; "
+                "see `syncer runs` and the journal for the API's messages"
+            ),
+        )
+    return int(ExitCode.OK), "succeeded", None
+
+
+def describe_held(held: Sequence[Blocked]) -> str:
+    """How many retirements were held back and why, grouped by reason."""
+    reasons = Counter((b.change.kind, b.reason) for b in held)
+    why = "; ".join(f"{kind}: {n} ({reason})" for (kind, reason), n in sorted(reasons.items()))
+    return (
+        f"{len(held)} retirement(s) blocked by the safety threshold were not sent: {why}. "
+        "The rest of the plan was applied; rerun with --allow-deletes to release them"
+    )
+
+
+def _figures(session: Session, duration: float) -> dict[str, float | int | None]:
+    """Requests, 429s, 401s and the achieved rate against the learned one, for the run row."""
+    stats = session.client.stats
+    return {
+        "requests": stats.requests,
+        "throttled": stats.throttled,
+        "unauthorized": stats.unauthorized,
+        "learned_rate": stats.learned_rate,
+        "achieved_rate": round(stats.requests / duration, 3) if duration > 0 else None,
+    }

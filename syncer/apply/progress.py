@@ -1,0 +1,121 @@
+"""Progress of a run: a rich bar per kind on a terminal, periodic JSON log lines otherwise.
+
+Both sinks take the same two calls (``add_total`` and ``advance``), so the engine does not care
+where progress goes. On a terminal the bars share ``syncer.logs.console`` with the log output, so
+log lines print above the bars instead of tearing them; under cron nobody watches a bar, and a
+JSON line every few seconds is what a log collector can use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from syncer import logs
+from syncer.clock import Clock, SystemClock
+
+JSON_INTERVAL_SECONDS = 5.0
+
+
+class ProgressSink(Protocol):
+    def add_total(self, kind: str, total: int) -> None: ...
+
+    def advance(self, kind: str, count: int = 1) -> None: ...
+
+
+class _RateColumn(ProgressColumn):
+    """Changes per second (rich's speed columns speak in bytes)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
+
+
+class RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def add_total(self, kind: str, total: int) -> None:
+        task = self._tasks.get(kind)
+        if task is None:
+            self._tasks[kind] = self._progress.add_task(kind, total=total)
+        else:
+            self._progress.update(task, total=(self._progress.tasks[task].total or 0) + total)
+
+    def advance(self, kind: str, count: int = 1) -> None:
+        task = self._tasks.get(kind)
+        if task is not None:
+            self._progress.advance(task, count)
+
+
+@dataclass
+class JsonProgress:
+    """Logs ``progress`` with done/total per kind at most every ``interval`` seconds."""
+
+    event: str
+    clock: Clock = field(default_factory=SystemClock)
+    interval: float = JSON_INTERVAL_SECONDS
+    totals: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
+    _started: float | None = None
+    _last: float = 0.0
+
+    def add_total(self, kind: str, total: int) -> None:
+        self.totals[kind] = self.totals.get(kind, 0) + total
+        if self._started is None:
+            self._started = self._last = self.clock.monotonic()
+
+    def advance(self, kind: str, count: int = 1) -> None:
+        self.done[kind] = self.done.get(kind, 0) + count
+        now = self.clock.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self.emit()
+
+    def emit(self) -> None:
+        elapsed = self.clock.monotonic() - (self._started or self.clock.monotonic())
+        finished = sum(self.done.values())
+        logs.get_logger("syncer.progress").info(
+            self.event,
+            done=dict(self.done),
+            total=dict(self.totals),
+            rate=round(finished / elapsed, 2) if elapsed > 0 else None,
+            elapsed_seconds=round(elapsed, 1),
+        )
+
+
+@contextmanager
+def progress_for(event: str, clock: Clock | None = None) -> Iterator[ProgressSink]:
+    """The sink that suits stderr: bars on a terminal, JSON lines otherwise."""
+    if logs.console.is_terminal:
+        bars = Progress(
+            TextColumn("{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeRemainingColumn(),
+            console=logs.console,
+            transient=False,
+        )
+        with bars:
+            yield RichProgress(bars)
+    else:
+        sink = JsonProgress(event, clock or SystemClock())
+        yield sink
+        if sink.totals:
+            sink.emit()
