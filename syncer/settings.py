@@ -109,6 +109,7 @@ class SyncSettings(_Section):
     delete_users: bool = False
     """In mirror mode, delete users instead of deactivating them."""
     retire_threshold_count: Annotated[int, Field(ge=0)] = 20
+    """Block a kind's retirements when there are more than this many (and the ratio is passed)."""
     retire_threshold_ratio: Annotated[float, Field(ge=0, le=1)] = 0.10
     """Retirements of a kind are blocked when they exceed both the count and the ratio."""
 
