@@ -1,0 +1,1 @@
+"""The Cloud API client: sessions, one shared adaptive rate limiter, transport, typed operations."""

@@ -1,0 +1,62 @@
+"""Tolerant parsing of the rate-limit headers the API sends on every response.
+
+The gateway's header names may arrive in any letter case and any value may be missing or garbled
+(cloud-api.md section 2); a parse problem must never break a request, so every field is optional
+and a value that does not parse is treated as absent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+REPLENISH_RATE = "x-ratelimit-replenish-rate"
+BURST_CAPACITY = "x-ratelimit-burst-capacity"
+REQUESTED_TOKENS = "x-ratelimit-requested-tokens"
+REMAINING = "x-ratelimit-remaining"
+RETRY_AFTER = "retry-after"
+
+
+@dataclass(frozen=True, slots=True)
+class RateHeaders:
+    """The limiter's view of one response. ``None`` means the header was absent or unreadable."""
+
+    replenish_rate: float | None = None
+    burst_capacity: float | None = None
+    requested: float | None = None
+    remaining: float | None = None
+    retry_after: float | None = None
+
+    @property
+    def has_limits(self) -> bool:
+        """True when the bucket can be modelled from this response (rate and remaining known)."""
+        return self.replenish_rate is not None and self.remaining is not None
+
+    @property
+    def failed_open(self) -> bool:
+        """The server's limiter store failed and let the request through (``remaining = -1``)."""
+        return self.remaining is not None and self.remaining < 0
+
+
+def _number(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_rate_headers(headers: Mapping[str, str]) -> RateHeaders:
+    """Read the ``x-ratelimit-*`` headers (and ``Retry-After`` in seconds) in any letter case."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    retry_after = _number(lowered.get(RETRY_AFTER))
+    return RateHeaders(
+        replenish_rate=_number(lowered.get(REPLENISH_RATE)),
+        burst_capacity=_number(lowered.get(BURST_CAPACITY)),
+        requested=_number(lowered.get(REQUESTED_TOKENS)),
+        remaining=_number(lowered.get(REMAINING)),
+        retry_after=None if retry_after is None or retry_after < 0 else retry_after,
+    )

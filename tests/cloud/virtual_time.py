@@ -1,0 +1,133 @@
+"""Virtual time for many concurrent tasks, and a Spring bucket to run the limiter against.
+
+``ManualClock`` moves the clock by each sleeper's own duration, which is right for one task and
+wrong for many. ``VirtualClock`` is a small scheduler instead: sleepers wait in a queue ordered by
+wake-up time and ``run`` wakes the earliest one whenever every other task is blocked, so fifty
+workers with 50 ms latency each make the same interleaving as in real time, in milliseconds. The
+server side is the simulator's own ``BucketStore`` (Spring's arithmetic) on the same clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from syncer.cloud.headers import RateHeaders, parse_rate_headers
+from syncer.cloud.ratelimit import RateLimiter
+from syncer.simulator.config import Limits
+from syncer.simulator.limiter import BucketStore
+
+
+class VirtualClock:
+    def __init__(self, start: float = 1_700_000_000.37) -> None:
+        self._now = start
+        self._start = start
+        self._queue: list[tuple[float, int, anyio.Event]] = []
+        self._order = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._now - self._start
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await anyio.lowlevel.checkpoint()
+            return
+        woken = anyio.Event()
+        heapq.heappush(self._queue, (self._now + seconds, next(self._order), woken))
+        await woken.wait()
+
+    async def run(self, until: float) -> None:
+        """Advance time sleeper by sleeper until ``until`` (in ``now()`` terms)."""
+        me = asyncio.current_task()
+        while True:
+            await _all_blocked(me)
+            if not self._queue or self._queue[0][0] > until:
+                self._now = max(self._now, until)
+                return
+            wake, _, woken = heapq.heappop(self._queue)
+            self._now = max(self._now, wake)
+            woken.set()
+
+
+async def _all_blocked(me: asyncio.Task[object] | None) -> None:
+    while True:
+        await asyncio.sleep(0)
+        busy = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and (t._fut_waiter is None or t._fut_waiter.done())  # type: ignore[attr-defined]
+        ]
+        if not busy:
+            return
+
+
+@dataclass
+class Server:
+    """Spring buckets on the virtual clock, keyed by ``key_of(family)``."""
+
+    clock: VirtualClock
+    limits: Limits
+    key_of: Callable[[str], str] = lambda family: "client"
+    strip_headers: bool = False
+    per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
+    store: BucketStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = BucketStore(self.clock)
+
+    def handle(self, family: str) -> tuple[int, RateHeaders]:
+        decision = self.store.take(self.key_of(family), self.limits)
+        self.per_second[(math.floor(self.clock.now()), decision.allowed)] += 1
+        headers = RateHeaders() if self.strip_headers else parse_rate_headers(decision.headers)
+        return (200 if decision.allowed else 429), headers
+
+    def count(self, allowed: bool, since: int | None = None, until: int | None = None) -> int:
+        return sum(
+            n
+            for (second, ok), n in self.per_second.items()
+            if ok is allowed
+            and (since is None or second >= since)
+            and (until is None or second < until)
+        )
+
+
+async def drive(
+    clock: VirtualClock,
+    limiter: RateLimiter,
+    server: Server,
+    *,
+    workers: int,
+    seconds: float,
+    latency: Callable[[], float] = lambda: 0.002,
+    families: tuple[str, ...] = ("entities",),
+) -> None:
+    """``workers`` tasks sending requests back to back through ``limiter`` for ``seconds``."""
+    end = clock.now() + seconds
+
+    async def worker(index: int) -> None:
+        for n in itertools.count():
+            family = families[(index + n) % len(families)]
+            grant = await limiter.acquire(family)
+            if clock.now() >= end:
+                limiter.release(grant)
+                return
+            await clock.sleep(latency())
+            status, headers = server.handle(family)
+            await clock.sleep(latency())
+            limiter.observe(grant, status, headers)
+
+    async with anyio.create_task_group() as tg:
+        for index in range(workers):
+            tg.start_soon(worker, index)
+        await clock.run(end + 5)
+        tg.cancel_scope.cancel()
