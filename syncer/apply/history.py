@@ -1,0 +1,76 @@
+"""Run history: reading ``syncer_runs`` back for ``syncer runs``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.apply.times import as_utc
+from syncer.store.tables import runs
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    firm: str
+    command: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    exit_code: int | None
+    counts: Mapping[str, Mapping[str, Mapping[str, int]]]
+    requests: int
+    throttled: int
+    unauthorized: int
+    learned_rate: float | None
+    achieved_rate: float | None
+    message: str | None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def by_status(self) -> Counter[str]:
+        """Changes per journal status, over every kind and action."""
+        totals: Counter[str] = Counter()
+        for actions in self.counts.values():
+            for statuses in actions.values():
+                totals.update(statuses)
+        return totals
+
+
+async def recent_runs(
+    engine: AsyncEngine, *, last: int, firm: str | None = None
+) -> list[RunRecord]:
+    """The ``last`` most recent runs (of ``firm``, or of every firm), newest first."""
+    query = select(runs).order_by(runs.c.id.desc()).limit(last)
+    if firm is not None:
+        query = query.where(runs.c.firm == firm)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [
+        RunRecord(
+            id=row["id"],
+            firm=row["firm"],
+            command=row["command"],
+            started_at=as_utc(row["started_at"]),
+            finished_at=as_utc(row["finished_at"]) if row["finished_at"] else None,
+            status=row["status"],
+            exit_code=row["exit_code"],
+            counts=row["counts"] or {},
+            requests=row["requests"] or 0,
+            throttled=row["throttled"] or 0,
+            unauthorized=row["unauthorized"] or 0,
+            learned_rate=row["learned_rate"],
+            achieved_rate=row["achieved_rate"],
+            message=row["message"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,93 @@
+"""``syncer runs [--last N]``: the run history, newest first."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from syncer.apply.history import RunRecord, recent_runs
+from syncer.cli.context import pass_settings, run
+from syncer.errors import ExitCode
+from syncer.settings import Settings
+from syncer.store.db import create_engine, database_errors
+
+SHOWN_STATUSES = ("done", "rejected", "failed", "skipped", "deferred", "blocked")
+
+
+@click.command(name="runs")
+@click.option(
+    "--last",
+    "last",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many runs to show.",
+)
+@click.option("--firm", default=None, help="Only this firm's runs (default: every firm).")
+@pass_settings
+def command(settings: Settings, last: int, firm: str | None) -> None:
+    """List recent runs: when, how long, what they did, requests, 429s and the rates.
+
+    \b
+    Example:
+      syncer runs --last 5
+    """
+
+    async def go() -> ExitCode:
+        engine = create_engine(settings.database.url)
+        try:
+            async with database_errors():
+                records = await recent_runs(engine, last=last, firm=firm)
+        finally:
+            await engine.dispose()
+        Console(soft_wrap=False).print(_table(records))
+        return ExitCode.OK
+
+    run(go)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}/s"
+
+
+def _changes(record: RunRecord) -> str:
+    totals = record.by_status()
+    parts = [f"{totals[s]} {s}" for s in SHOWN_STATUSES if totals[s]]
+    return ", ".join(parts) or "nothing to do"
+
+
+def _table(records: list[RunRecord]) -> Table:
+    table = Table(title="syncer runs (newest first)")
+    for column in (
+        "run",
+        "firm",
+        "command",
+        "started (UTC)",
+        "duration",
+        "status",
+        "exit",
+        "changes",
+        "requests",
+        "429s",
+        "401s",
+        "rate / learned",
+    ):
+        table.add_column(column)
+    for r in records:
+        duration = r.duration_seconds
+        table.add_row(
+            str(r.id),
+            r.firm,
+            r.command,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            "running" if duration is None else f"{duration:.1f}s",
+            r.status,
+            "-" if r.exit_code is None else str(r.exit_code),
+            _changes(r),
+            str(r.requests),
+            str(r.throttled),
+            str(r.unauthorized),
+            f"{_rate(r.achieved_rate)} / {_rate(r.learned_rate)}",
+        )
+    return table

@@ -1,0 +1,84 @@
+"""The journal: intent before sending, outcome with its id-map and retry-index entries at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.apply.journal import ChangeStatus, Entry, Journal, Outcome
+from syncer.apply.retry import RetryIndex
+from syncer.apply.times import as_utc, utc_now
+from syncer.clock import ManualClock
+from syncer.plan.model import Action, Change, FieldChange
+from syncer.state import Origin, RemoteObject
+from syncer.store.idmap import read_id_map
+from syncer.store.tables import changes, failed_keys, runs
+
+pytestmark = pytest.mark.anyio
+
+USER = Change("users", Action.CREATE, "Ann@Example.com", fields={"Email": FieldChange(None, "x")})
+ENTITY = Change("entities", Action.CREATE, "C-1", fields={"Name": FieldChange(None, "Acme")})
+
+
+async def _statuses(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(changes.c.change_id, changes.c.status))).all()
+    return dict(rows)
+
+
+async def test_a_confirmed_create_is_done_and_owned_in_one_step(engine: AsyncEngine) -> None:
+    clock = ManualClock()
+    journal = await Journal.begin(engine, "acme", "apply", "f" * 64, clock)
+    await journal.enter([Entry(USER), Entry(ENTITY)])
+    await journal.sent([USER], {"Email": "Ann@Example.com"})
+    assert (await _statuses(engine))[USER.change_id] == "sent"
+    remote = RemoteObject("GUID-1", 7, {})
+    await journal.settle([(USER, Outcome(ChangeStatus.DONE, None, remote, Origin.CREATED))])
+    async with engine.connect() as conn:
+        owned = await read_id_map(conn, "acme")
+    own = owned["users", "ann@example.com"]
+    assert (own.cwguid, own.id, own.origin) == ("GUID-1", 7, Origin.CREATED)
+    assert await _statuses(engine) == {USER.change_id: "done", ENTITY.change_id: "pending"}
+    await journal.abandon_pending("run stopped")
+    assert (await _statuses(engine))[ENTITY.change_id] == "skipped"
+    assert await journal.counts() == {
+        "users": {"create": {"done": 1}},
+        "entities": {"create": {"skipped": 1}},
+    }
+    await journal.close("succeeded", 0, {"requests": 3, "counts": await journal.counts()})
+    async with engine.connect() as conn:
+        run = (await conn.execute(select(runs))).one()
+    assert (run.status, run.exit_code, run.requests) == ("succeeded", 0, 3)
+    assert run.finished_at is not None
+
+
+async def test_a_rejected_key_waits_unless_its_values_change(engine: AsyncEngine) -> None:
+    clock = ManualClock()
+    body = {"Name": "Acme"}
+    journal = await Journal.begin(engine, "acme", "apply", None, clock)
+    await journal.enter([Entry(ENTITY, payload=body)])
+    await journal.sent([ENTITY], body)
+    await journal.settle([(ENTITY, Outcome(ChangeStatus.REJECTED, "Name too long"))])
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(failed_keys))).one()
+    assert row.failures == 1
+    assert as_utc(row.next_attempt_at) == utc_now(clock) + timedelta(hours=6)
+
+    index = await RetryIndex.load(engine, "acme", utc_now(clock))
+    deferral = index.deferral(ENTITY, body)
+    assert deferral is not None
+    assert deferral.last_error == "Name too long"
+    assert index.deferral(ENTITY, {"Name": "Acme Ltd"}) is None
+
+    clock.advance(6 * 3600 + 1)
+    assert (await RetryIndex.load(engine, "acme", utc_now(clock))).deferral(ENTITY, body) is None
+
+    again = await Journal.begin(engine, "acme", "apply", None, clock)
+    await again.enter([Entry(ENTITY, payload=body)])
+    await again.sent([ENTITY], body)
+    await again.settle([(ENTITY, Outcome(ChangeStatus.DONE))])
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(failed_keys))).all() == []
