@@ -19,7 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.store.tables import runs as runs_table
 
 PREFIX = "syncer_last_run"
 
@@ -53,7 +57,7 @@ class RunMetrics:
         return max(0.0, self.finished_at - self.started_at)
 
     @classmethod
-    def from_run_row(cls, row: Mapping[str, Any]) -> RunMetrics:
+    def from_run_row(cls, row: Mapping[Any, Any]) -> RunMetrics:
         """Build from a ``syncer_runs`` row (a mapping of its columns).
 
         ``counts`` is read as ``{kind: {action: {result: n}}}``, the shape the journal writes.
@@ -132,6 +136,16 @@ def build_registry(runs: Iterable[RunMetrics]) -> CollectorRegistry:
             if value is not None:
                 gauge.labels(run.firm, run.command).set(value)
     return registry
+
+
+async def read_run_metrics(engine: AsyncEngine, run_ids: Iterable[int]) -> list[RunMetrics]:
+    """The metrics of the given ``syncer_runs`` rows (e.g. ``ApplyResult.run_id`` per firm)."""
+    wanted = list(run_ids)
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            sa.select(runs_table).where(runs_table.c.id.in_(wanted)).order_by(runs_table.c.id)
+        )
+        return [RunMetrics.from_run_row(row) for row in result.mappings()]
 
 
 def write_metrics(path: Path, runs: Iterable[RunMetrics]) -> None:

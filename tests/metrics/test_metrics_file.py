@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from syncer.metrics import RunMetrics, write_metrics
-from syncer.store.tables import metadata, runs
+from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
+from syncer.store.db import create_engine, upgrade
+from syncer.store.tables import runs
 
 ACME = RunMetrics(
     firm="acme",
@@ -83,32 +84,36 @@ def test_a_rewrite_replaces_the_previous_run_atomically(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["syncer.prom"]  # no temporary file left
 
 
-def test_metrics_can_be_built_from_a_syncer_runs_row(tmp_path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'runs.db'}")
-    metadata.create_all(engine, tables=[runs])
-    with engine.begin() as conn:
-        conn.execute(
-            runs.insert().values(
-                firm="acme",
-                command="apply",
-                started_at=datetime(2026, 1, 1, 2, 0, 0, tzinfo=UTC),
-                finished_at=datetime(2026, 1, 1, 2, 0, 30, tzinfo=UTC),
-                status="finished",
-                exit_code=0,
-                counts={"users": {"update": {"done": 4, "rejected": 1}}},
-                requests=12,
-                throttled=0,
-                unauthorized=1,
-                learned_rate=50.0,
-                achieved_rate=None,
+@pytest.mark.anyio
+async def test_metrics_can_be_read_from_syncer_runs_rows(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            inserted = await conn.execute(
+                runs.insert().values(
+                    firm="acme",
+                    command="apply",
+                    started_at=datetime(2026, 1, 1, 2, 0, 0, tzinfo=UTC),
+                    finished_at=datetime(2026, 1, 1, 2, 0, 30, tzinfo=UTC),
+                    status="rejected",
+                    exit_code=3,
+                    counts={"users": {"update": {"done": 4, "rejected": 1}}},
+                    requests=12,
+                    throttled=0,
+                    unauthorized=1,
+                    learned_rate=50.0,
+                    achieved_rate=None,
+                )
             )
-        )
-        row = conn.execute(sa.select(runs)).mappings().one()
-    engine.dispose()
+            run_id = inserted.inserted_primary_key[0]
+        (metrics,) = await read_run_metrics(engine, [run_id])
+    finally:
+        await engine.dispose()
 
-    metrics = RunMetrics.from_run_row(row)
     assert metrics.changes == {("users", "update", "done"): 4, ("users", "update", "rejected"): 1}
     assert metrics.duration_seconds == 30.0
     assert metrics.finished_at == datetime(2026, 1, 1, 2, 0, 30, tzinfo=UTC).timestamp()
-    assert (metrics.requests, metrics.unauthorized, metrics.learned_rate) == (12, 1, 50.0)
+    assert (metrics.exit_code, metrics.requests, metrics.unauthorized) == (3, 12, 1)
+    assert metrics.learned_rate == 50.0
     assert metrics.achieved_rate is None
