@@ -60,8 +60,13 @@ def guarded(handler: ControlHandler) -> ControlHandler:
 
 async def register_client(request: web.Request) -> web.StreamResponse:
     body = await _body(request)
-    fields = {k: body[k] for k in ("client_id", "client_secret", "read_only") if k in body}
-    spec = request.app[SIMULATOR].register_client(ClientSpec(**fields))
+    unknown = set(body) - {"client_id", "client_secret", "read_only"}
+    if unknown:
+        raise invalid([Violation(name, "unknown field") for name in sorted(unknown)])
+    wrong = [k for k, v in body.items() if not isinstance(v, bool if k == "read_only" else str)]
+    if wrong:
+        raise invalid([Violation(name, "wrong type") for name in wrong])
+    spec = request.app[SIMULATOR].register_client(ClientSpec(**body))
     return json_response(
         {
             "client_id": spec.client_id,
