@@ -12,7 +12,26 @@ from typing import Protocol
 from syncer.state import RemoteObject
 
 
+class ClientStats(Protocol):
+    """What a client counted, for the run history: requests sent, 429s, 401s, learned rate."""
+
+    @property
+    def requests(self) -> int: ...
+
+    @property
+    def throttled(self) -> int: ...
+
+    @property
+    def unauthorized(self) -> int: ...
+
+    @property
+    def learned_rate(self) -> float | None: ...
+
+
 class CloudApi(Protocol):
+    @property
+    def stats(self) -> ClientStats: ...
+
     async def create(self, kind: str, body: Mapping[str, object]) -> RemoteObject: ...
 
     async def update(self, kind: str, cwguid: str, body: Mapping[str, object]) -> RemoteObject: ...

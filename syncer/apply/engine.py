@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.apply.api import ClientStats, CloudApi
 from syncer.apply.guard import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal
 from syncer.apply.lock import RunLock
@@ -27,13 +29,14 @@ from syncer.apply.recovery import recover
 from syncer.apply.retry import RetryIndex
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.times import utc_now
+from syncer.clock import Clock
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS
 from syncer.plan.model import Blocked, Change, Plan
 from syncer.plan.serialise import plan_from_json
 from syncer.settings import Settings
-from syncer.workflow import Session, compute_plan, open_session
+from syncer.workflow import compute_plan, open_session
 
 log = get_logger(__name__)
 
@@ -78,7 +81,14 @@ async def run_apply(settings: Settings, options: ApplyOptions) -> ApplyResult:
         plan = snapshot.plan
         if options.plan_file is not None:
             plan = saved_plan(options.plan_file, current=plan)
-        return await execute(session, plan, allow_deletes=options.allow_deletes)
+        return await execute(
+            plan,
+            engine=session.engine,
+            client=session.client,
+            settings=session.settings,
+            clock=session.clock,
+            allow_deletes=options.allow_deletes,
+        )
 
 
 def saved_plan(path: Path, *, current: Plan) -> Plan:
@@ -97,27 +107,38 @@ def saved_plan(path: Path, *, current: Plan) -> Plan:
     return saved
 
 
-async def execute(session: Session, plan: Plan, *, allow_deletes: bool) -> ApplyResult:
-    """Carry ``plan`` out; see the module docstring for the order of things."""
-    clock = session.clock
-    journal = await Journal.begin(session.engine, session.firm, "apply", plan.fingerprint, clock)
+async def execute(
+    plan: Plan,
+    *,
+    engine: AsyncEngine,
+    client: CloudApi,
+    settings: Settings,
+    clock: Clock,
+    allow_deletes: bool,
+) -> ApplyResult:
+    """Carry ``plan`` out (under the firm's lock); see the module docstring for the order.
+
+    Takes the client as a ``CloudApi`` so the benchmark can drive the same engine with another.
+    """
+    firm = settings.cloud.firm
+    journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
     released = [b.change for b in plan.blocked] if allow_deletes else []
-    retry = await RetryIndex.load(session.engine, session.firm, utc_now(clock))
+    retry = await RetryIndex.load(engine, firm, utc_now(clock))
     entries = [*_entries([*plan.changes, *released], retry), *_held_entries(held)]
     await journal.enter(entries)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
-    apply_settings = session.settings.apply
+    apply_settings = settings.apply
     guard = ErrorRateGuard(
         apply_settings.error_rate_threshold, apply_settings.error_rate_min_attempts
     )
     with progress_for("apply progress", clock) as progress:
         for kind, total in Counter(change.kind for change in todo).items():
             progress.add_total(kind, total)
-        scheduler = Scheduler(workers=session.settings.cloud.max_in_flight)
+        scheduler = Scheduler(workers=settings.cloud.max_in_flight)
         executor = Executor(
-            session.client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
+            client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
         )
         received = await _run_until_signal(scheduler, executor.jobs(todo))
     if scheduler.stopped:
@@ -133,12 +154,12 @@ async def execute(session: Session, plan: Plan, *, allow_deletes: bool) -> Apply
             {s: n for actions in counts.values() for by in actions.values() for s, n in by.items()}
         ),
     )
-    figures = _figures(session, clock.monotonic() - started)
+    figures = _figures(client.stats, clock.monotonic() - started)
     await journal.close(status, code, {"counts": counts, "message": message, **figures})
     log.info(
         "apply finished",
         run_id=journal.run_id,
-        firm=session.firm,
+        firm=firm,
         status=status,
         exit_code=code,
         counts=counts,
@@ -237,9 +258,8 @@ def describe_held(held: Sequence[Blocked]) -> str:
     )
 
 
-def _figures(session: Session, duration: float) -> dict[str, float | int | None]:
+def _figures(stats: ClientStats, duration: float) -> dict[str, float | int | None]:
     """Requests, 429s, 401s and the achieved rate against the learned one, for the run row."""
-    stats = session.client.stats
     return {
         "requests": stats.requests,
         "throttled": stats.throttled,

@@ -59,8 +59,10 @@ class RichProgress:
 
     def advance(self, kind: str, count: int = 1) -> None:
         task = self._tasks.get(kind)
-        if task is not None:
-            self._progress.advance(task, count)
+        if task is None:
+            # A count without a known total (pages of Cloud being read): an open-ended bar.
+            task = self._tasks[kind] = self._progress.add_task(kind, total=None)
+        self._progress.advance(task, count)
 
 
 @dataclass
@@ -77,15 +79,19 @@ class JsonProgress:
 
     def add_total(self, kind: str, total: int) -> None:
         self.totals[kind] = self.totals.get(kind, 0) + total
-        if self._started is None:
-            self._started = self._last = self.clock.monotonic()
+        self._start()
 
     def advance(self, kind: str, count: int = 1) -> None:
+        self._start()
         self.done[kind] = self.done.get(kind, 0) + count
         now = self.clock.monotonic()
         if now - self._last >= self.interval:
             self._last = now
             self.emit()
+
+    def _start(self) -> None:
+        if self._started is None:
+            self._started = self._last = self.clock.monotonic()
 
     def emit(self) -> None:
         elapsed = self.clock.monotonic() - (self._started or self.clock.monotonic())
@@ -117,5 +123,5 @@ def progress_for(event: str, clock: Clock | None = None) -> Iterator[ProgressSin
     else:
         sink = JsonProgress(event, clock or SystemClock())
         yield sink
-        if sink.totals:
+        if sink.totals or sink.done:
             sink.emit()

@@ -1,0 +1,94 @@
+"""The baseline: a client that knows nothing about the rate limit and retries every 429.
+
+It sends as soon as a worker is free and, when refused, waits a fixed short delay and sends again.
+That is what most scripts against a rate-limited API do; the benchmark puts it beside syncer's
+client under the same engine, so the difference is the client alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import anyio
+
+from syncer.cloud.errors import ApiError, extract_message, rejection_for
+from syncer.model import OBJECT_KINDS, RELATION_KINDS
+from syncer.state import RemoteObject
+
+RETRY_DELAY_SECONDS = 0.05
+
+
+@dataclass
+class NaiveStats:
+    requests: int = 0
+    throttled: int = 0
+    unauthorized: int = 0
+    learned_rate: float | None = None
+
+
+class NaiveClient:
+    def __init__(self, session: aiohttp.ClientSession, api_root: str, token: str) -> None:
+        self._session = session
+        self._root = api_root
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self.stats = NaiveStats()
+
+    @classmethod
+    async def connect(
+        cls, session: aiohttp.ClientSession, api_root: str, client_id: str, secret: str
+    ) -> NaiveClient:
+        body = {"ClientId": client_id, "ClientSecret": secret, "Language": "en"}
+        while True:
+            async with session.post(api_root + "auth/token", json=body) as response:
+                if response.status != 429:
+                    response.raise_for_status()
+                    return cls(session, api_root, (await response.json())["Token"])
+            await anyio.sleep(RETRY_DELAY_SECONDS)
+
+    async def _send(self, method: str, path: str, body: object = None) -> Any:
+        while True:
+            self.stats.requests += 1
+            async with self._session.request(
+                method, self._root + path, json=body, headers=self._headers
+            ) as response:
+                if response.status == 429:
+                    self.stats.throttled += 1
+                    await anyio.sleep(RETRY_DELAY_SECONDS)
+                    continue
+                raw = await response.read()
+                if response.status >= 400:
+                    message = extract_message(response.status, raw)
+                    raise rejection_for(response.status)(response.status, message, method, path)
+                return await response.json() if raw else None
+
+    async def create(self, kind: str, body: Mapping[str, object]) -> RemoteObject:
+        return _remote(await self._send("POST", OBJECT_KINDS[kind].api_path, dict(body)))
+
+    async def update(self, kind: str, cwguid: str, body: Mapping[str, object]) -> RemoteObject:
+        path = f"{OBJECT_KINDS[kind].api_path}/{cwguid}"
+        return _remote(await self._send("PATCH", path, dict(body)))
+
+    async def delete(self, kind: str, cwguid: str) -> None:
+        await self._send("DELETE", f"{OBJECT_KINDS[kind].api_path}/{cwguid}")
+
+    async def find_by_key(self, kind: str, key: str) -> RemoteObject | None:
+        spec = OBJECT_KINDS[kind]
+        quoted = key.replace("'", "''")
+        found = await self._send("GET", f"{spec.api_path}?search={spec.key_field}='{quoted}'")
+        return _remote(found[0]) if found else None
+
+    async def change_members(
+        self, relation: str, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
+    ) -> None:
+        spec = RELATION_KINDS[relation]
+        body = {spec.members_body_key: list(member_ids), "isRemove": remove}
+        await self._send("PATCH", spec.assign_path.format(id=parent_cwguid), body)
+
+
+def _remote(doc: Mapping[str, Any]) -> RemoteObject:
+    if not isinstance(doc, Mapping):
+        raise ApiError(0, "unexpected response body", "?", "?")
+    return RemoteObject(str(doc["CWGuid"]), doc.get("Id"), dict(doc))

@@ -1,0 +1,101 @@
+"""Helpers shared by the apply and CLI tests: settings pointing at a simulator, desired rows,
+and the simulator's ground truth (write requests, creates per key)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import insert
+
+from syncer.settings import CloudSettings, DatabaseSettings, Settings, SyncSettings
+from syncer.simulator import RunningSimulator
+from syncer.store.db import create_engine
+from syncer.store.tables import desired_tables
+
+WRITE_METHODS = ("POST", "PATCH", "DELETE")
+
+
+def settings_for(
+    sim: RunningSimulator,
+    url: str,
+    *,
+    secret: str | None = None,
+    sync: SyncSettings | None = None,
+    **cloud: Any,
+) -> Settings:
+    return Settings(
+        database=DatabaseSettings(url=url),
+        cloud=CloudSettings(
+            firm=sim.firm,
+            base_url=sim.base_url,
+            client_id=sim.client_id,
+            client_secret=SecretStr(secret or sim.client_secret),
+            **cloud,
+        ),
+        sync=sync or SyncSettings(),
+    )
+
+
+def env_for(sim: RunningSimulator, url: str, secret: str | None = None) -> dict[str, str]:
+    """The environment of a ``python -m syncer`` subprocess aimed at ``sim`` and ``url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+    env.update(
+        SYNCER_DATABASE__URL=url,
+        SYNCER_CLOUD__FIRM=sim.firm,
+        SYNCER_CLOUD__BASE_URL=sim.base_url,
+        SYNCER_CLOUD__CLIENT_ID=sim.client_id,
+        SYNCER_CLOUD__CLIENT_SECRET=secret or sim.client_secret,
+        SYNCER_LOGGING__FORMAT="json",
+    )
+    return env
+
+
+async def fill(url: str, rows: Mapping[str, Iterable[Mapping[str, object]]]) -> None:
+    """Insert desired rows, per kind (table columns as keys)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for kind, kind_rows in rows.items():
+                batch = [dict(row) for row in kind_rows]
+                if batch:
+                    await conn.execute(insert(desired_tables[kind]), batch)
+    finally:
+        await engine.dispose()
+
+
+def entity(n: int, **values: object) -> dict[str, object]:
+    return {"entity_no": f"C-{n:04d}", "name": f"Client {n}", "active": True, **values}
+
+
+def user(n: int, **values: object) -> dict[str, object]:
+    return {
+        "email": f"user{n}@example.com",
+        "first_name": f"First{n}",
+        "last_name": f"Last{n}",
+        "owner_type": "Staff",
+        **values,
+    }
+
+
+def writes(sim: RunningSimulator) -> int:
+    """Write requests the simulator answered so far (any status)."""
+    by_route: dict[str, dict[str, int]] = sim.control.snapshot_stats()["by_route"]
+    return sum(
+        sum(statuses.values())
+        for route, statuses in by_route.items()
+        if route.split(" ", 1)[0] in WRITE_METHODS
+    )
+
+
+def creates(sim: RunningSimulator, kind: str) -> dict[str, int]:
+    """Successful creates per natural key: a value above 1 is a duplicate."""
+    found: dict[str, int] = sim.control.snapshot_stats()["creates"].get(kind, {})
+    return found
+
+
+def objects(sim: RunningSimulator, kind: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = sim.control.dump()["objects"].get(kind, [])
+    return found

@@ -1,0 +1,26 @@
+"""JSON progress lines: periodic, with done and total per kind and the rate."""
+
+from __future__ import annotations
+
+from structlog.testing import capture_logs
+
+from syncer.apply.progress import JsonProgress
+from syncer.clock import ManualClock
+
+
+def test_json_progress_is_logged_at_most_every_interval() -> None:
+    clock = ManualClock()
+    sink = JsonProgress("apply progress", clock, interval=5.0)
+    with capture_logs() as logged:
+        sink.add_total("users", 10)
+        sink.advance("users", 4)
+        clock.advance(5.0)
+        sink.advance("users", 6)
+        clock.advance(1.0)
+        sink.advance("users")
+    assert len(logged) == 1
+    line = logged[0]
+    assert line["event"] == "apply progress"
+    assert line["done"] == {"users": 10}
+    assert line["total"] == {"users": 10}
+    assert line["rate"] == 2.0
