@@ -56,7 +56,8 @@ class NoisyNeighbour(_Knobs):
     client_id: str
     tokens_per_second: Annotated[int, Field(ge=1)]
     route: str = "entities"
-    """The family whose bucket it drains when buckets are keyed per route."""
+    """The family whose bucket it drains when buckets are keyed per route. Keyed per session,
+    it has a session of its own and so drains only the client's ``auth/token`` bucket."""
 
 
 class Faults(_Knobs):

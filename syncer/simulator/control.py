@@ -28,6 +28,8 @@ class ControlRoute:
     path: str
     handler: ControlHandler
     summary: str
+    body: str | None = None
+    """Name of the OpenAPI component schema of the request body, if it has a fixed one."""
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -141,9 +143,9 @@ CONTROL_ROUTES: Final[tuple[ControlRoute, ...]] = (
         "Reset a client's secret; revokes its sessions",
     ),
     ControlRoute("GET", "/_sim/limits", get_limits, "Current rate limits"),
-    ControlRoute("PATCH", "/_sim/limits", set_limits, "Change rate limits (partial)"),
+    ControlRoute("PATCH", "/_sim/limits", set_limits, "Change rate limits (partial)", "Limits"),
     ControlRoute("GET", "/_sim/faults", get_faults, "Current fault injection"),
-    ControlRoute("PATCH", "/_sim/faults", set_faults, "Change fault injection (partial)"),
+    ControlRoute("PATCH", "/_sim/faults", set_faults, "Change fault injection (partial)", "Faults"),
     ControlRoute("PUT", "/_sim/token-lifetime", set_token_lifetime, "Lifetime of new sessions"),
     ControlRoute("POST", "/_sim/seed/{kind}", seed, "Create objects syncer did not create"),
     ControlRoute("GET", "/_sim/stats", stats, "Server-side counters"),

@@ -1,7 +1,8 @@
-"""The OpenAPI 3 description of what the simulator serves, generated from its own route tables.
+"""The OpenAPI 3.1 description of what the simulator serves, generated from its own route tables.
 
 Paths come from ``api.ROUTES`` and ``control.CONTROL_ROUTES`` and schemas from the resource specs
-and the pydantic knobs, so the description cannot drift from the implementation.
+and the pydantic knobs, so the description cannot drift from the implementation. Version 3.1
+because its schemas are JSON Schema 2020-12, which is what pydantic emits.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, Final
 
 from syncer.simulator.api import API_PREFIX, DEFAULT_PAGE_SIZE, ROUTES, Route
 from syncer.simulator.config import Faults, Limits
-from syncer.simulator.control import CONTROL_ROUTES
+from syncer.simulator.control import CONTROL_ROUTES, ControlRoute
 from syncer.simulator.resources import SPECS, FieldRule, FieldType
 from syncer.simulator.store import MAX_PAGE_SIZE
 
@@ -53,7 +54,7 @@ def _property(rule: FieldRule) -> dict[str, Any]:
     if rule.read_only:
         schema["readOnly"] = True
     if rule.type is not FieldType.INT_LIST and not rule.required:
-        schema["nullable"] = True
+        schema["type"] = [schema["type"], "null"]
     return schema
 
 
@@ -79,18 +80,22 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
-    schemas["Limits"] = Limits.model_json_schema(ref_template="#/components/schemas/{model}")
-    faults = Faults.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas |= faults.pop("$defs", {})
-    schemas["Faults"] = faults
+    for knobs in (Limits, Faults):
+        schema = knobs.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas |= schema.pop("$defs", {})
+        schemas[knobs.__name__] = schema
     return schemas
 
 
-def _parameters(route: Route) -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = [
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("firm", *re.findall(r"{(\w+)}", route.path))
+        for name in re.findall(r"{(\w+)}", path)
     ]
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params = _path_parameters(API_PREFIX + route.path)
     if route.returns in ("list", "guids"):
         params += [
             {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
@@ -178,16 +183,32 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
+def _control_operation(control: ControlRoute) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": control.summary,
+        "tags": ["control"],
+        "parameters": _path_parameters(control.path),
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {}}}},
+            "204": {"description": "Done"},
+            "400": {
+                "description": "Bad input",
+                "content": {"application/json": {"schema": _ERROR_REF}},
+            },
+        },
+    }
+    if control.method != "GET":
+        schema = {"$ref": f"#/components/schemas/{control.body}"} if control.body else {}
+        operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
+    return operation
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(API_PREFIX + route.path, {})[route.method.lower()] = _operation(route)
     for control in CONTROL_ROUTES:
-        paths.setdefault(control.path, {})[control.method.lower()] = {
-            "summary": control.summary,
-            "tags": ["control"],
-            "responses": {"200": {"description": "OK"}},
-        }
+        paths.setdefault(control.path, {})[control.method.lower()] = _control_operation(control)
     paths[OPENAPI_PATH] = {
         "get": {
             "summary": "This description",
@@ -196,7 +217,7 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Caseware Cloud API v2 (syncer simulator)",
             "version": "2",
