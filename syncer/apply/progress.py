@@ -94,7 +94,8 @@ class JsonProgress:
             self._started = self._last = self.clock.monotonic()
 
     def emit(self) -> None:
-        elapsed = self.clock.monotonic() - (self._started or self.clock.monotonic())
+        now = self.clock.monotonic()
+        elapsed = now - (now if self._started is None else self._started)
         finished = sum(self.done.values())
         logs.get_logger("syncer.progress").info(
             self.event,
