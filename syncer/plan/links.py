@@ -2,12 +2,13 @@
 
 Desired links name their ends by natural key; Cloud links are CWGuid pairs. Both are compared as
 CWGuid pairs once each end is resolved, so a renamed object keeps its assignments. Removals touch
-only assignments whose parent syncer owns, and never those of an object being deleted anyway.
+only assignments whose parent syncer owns, never those of an object being deleted anyway, and
+never come from an empty source (more likely a broken export than a wish to strip everyone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Collection, Iterable, Set
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, RelationKind
@@ -43,7 +44,7 @@ class RelationContext:
 
 def plan_links(
     ctx: RelationContext,
-    links: Iterable[DesiredLink],
+    links: Collection[DesiredLink],
     cloud_links: Iterable[tuple[str, str]],
     *,
     complete: bool,
@@ -70,7 +71,7 @@ def plan_links(
                 out.noop += 1
                 continue
         _plan_add(ctx, key, parent, member, out)
-    if ctx.policy.mode(relation.name) is SyncMode.MIRROR and complete:
+    if ctx.policy.mode(relation.name) is SyncMode.MIRROR and complete and links:
         _plan_removals(ctx, existing, wanted, out)
     return out
 
@@ -96,9 +97,12 @@ def _plan_add(
     change = Change(
         ctx.relation.name, Action.ADD, key, parent.cwguid, carry={"member_id": member.cwguid}
     )
+    ends = (parent, member)
     held = parent.held or member.held
     if ctx.protected(parent.display, member.display):
         out.skipped.append(Blocked(change, PROTECTED))
+    elif any(end.cwguid is not None and guid_key(end.cwguid) in ctx.doomed for end in ends):
+        out.skipped.append(Blocked(change, "an end of it is deleted by this plan"))
     elif held is not None:
         end = parent if parent.held else member
         out.skipped.append(Blocked(change, f"{end.display!r} is not created: {held}"))

@@ -3,7 +3,8 @@
 Each desired row is matched to a Cloud object through the id map (syncer's own record of the
 CWGuid) and, failing that, by natural key; only managed fields the row sets are compared, in API
 terms and after normalisation. Retirement looks only at objects syncer owns, and only when the
-kind's source was read completely.
+kind's source was read completely and listed something: an empty source is far more often a
+broken export than a wish to retire everything.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def plan_objects(
         else:
             targets[key] = Target(row.key.strip(), obj.cwguid)
             _plan_update(ctx, key, row, obj, out)
-    if ctx.mode is SyncMode.MIRROR and complete:
-        listed = unique.keys() | duplicates.keys() | listed_invalid
+    listed = unique.keys() | duplicates.keys() | listed_invalid
+    if ctx.mode is SyncMode.MIRROR and complete and listed:
         _plan_retirements(ctx, cloud, owned, listed, out)
     return out, targets
 

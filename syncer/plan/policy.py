@@ -25,7 +25,7 @@ class RetireThreshold:
         return retiring > self.count and retiring > self.ratio * owned
 
     def describe(self) -> str:
-        return f"more than {self.count} and more than {self.ratio:.0%}"
+        return f"more than {self.count} and more than {self.ratio * 100:g} %"
 
 
 @dataclass(frozen=True, slots=True)
