@@ -48,6 +48,10 @@ class Sessions:
     def client(self, client_id: str) -> ApiClient | None:
         return self._clients.get(client_id)
 
+    def specs(self) -> tuple[ClientSpec, ...]:
+        """Every client with its current secret, in registration order."""
+        return tuple(ClientSpec(c.client_id, c.secret, c.read_only) for c in self._clients.values())
+
     def reset_secret(self, client_id: str, new_secret: str | None = None) -> str:
         client = self._clients[client_id]
         client.secret = new_secret or secrets.token_urlsafe(24)

@@ -41,7 +41,6 @@ class Simulator:
         self.firm = self.config.firm
         self.limits = self.config.limits
         self.sessions = Sessions(self.clock, self.config.token_lifetime_seconds)
-        self.clients: tuple[ClientSpec, ...] = ()
         for spec in self.config.clients or (ClientSpec(),):
             self.register_client(spec)
         self.limiter = RateLimiter(self.clock, self.config.seed)
@@ -55,8 +54,12 @@ class Simulator:
         """Register an API client (random id and secret unless given); returns its credentials."""
         spec = spec or ClientSpec()
         self.sessions.register(spec)
-        self.clients = (*(c for c in self.clients if c.client_id != spec.client_id), spec)
         return spec
+
+    @property
+    def clients(self) -> tuple[ClientSpec, ...]:
+        """Registered clients with their current secrets, first registered first."""
+        return self.sessions.specs()
 
     def reset_secret(self, client_id: str, new_secret: str | None = None) -> str:
         """Give the client a new secret (random unless given) and revoke all its sessions."""

@@ -37,7 +37,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.match_info.get("firm") != sim.firm:
         return json_response({"message": "Unknown firm.", "errors": []}, status=404)
     route = route_name(request)
-    family = route.split(" ", 1)[1].split("/", 1)[0]
+    family = route.split(" ", 1)[1].split("/", 1)[0]  # the first path segment names the family
     fate = sim.fate()
     if fate.delay:
         await sim.clock.sleep(fate.delay)
@@ -59,8 +59,9 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def route_name(request: web.Request) -> str:
     """``METHOD path-template`` relative to the API root, e.g. ``GET entities/{cw_guid}``."""
-    canonical = request.match_info.route.resource.canonical  # type: ignore[union-attr]
-    return f"{request.method} {canonical.split('/api/v2/', 1)[1]}"
+    resource = request.match_info.route.resource
+    assert resource is not None
+    return f"{request.method} {resource.canonical.split('/api/v2/', 1)[1]}"
 
 
 async def _caller(request: web.Request, sim: Simulator, family: str) -> tuple[Session | None, str]:

@@ -20,8 +20,8 @@ API_PATH = "ms/caseware-cloud/api/v2/"
 class RunningSimulator:
     """A simulator serving on ``base_url``; ``control`` is its in-process control handle.
 
-    ``client_id``/``client_secret`` are the first registered client's credentials as configured
-    at start (a later ``reset_secret`` changes the live secret, not this attribute).
+    ``client_id``/``client_secret`` are the first registered client's current credentials (after
+    ``control.reset_secret`` the new secret).
     """
 
     base_url: str

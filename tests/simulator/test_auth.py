@@ -73,12 +73,14 @@ async def test_secret_reset_revokes_every_session_of_that_client_only(api: Api) 
     other_api = Api(api.http, api.running)
     assert (await other_api.authenticate(other.client_id, other.client_secret)).status == 200
 
+    old_secret = api.running.client_secret
     new_secret = sim.reset_secret(api.running.client_id)
+    assert api.running.client_secret == new_secret
 
     for token in old_tokens:
         assert (await api.call("GET", "roles", token=token)).status == 401
-    assert (await api.authenticate()).status == 401  # the old secret is refused
-    assert (await api.authenticate(secret=new_secret)).status == 200
+    assert (await api.authenticate(secret=old_secret)).status == 401  # the old secret is refused
+    assert (await api.authenticate()).status == 200
     assert (await api.call("GET", "roles")).status == 200
     assert (await other_api.call("GET", "roles")).status == 200
 
