@@ -89,11 +89,12 @@ class Page:
             raise CdpError(f"{expression!r} threw: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    async def open(self, path: Path) -> None:
-        """Load a local file and wait until the page and its scripts have run."""
-        await self.send("Page.navigate", url=path.resolve().as_uri())
+    async def open(self, url: str) -> None:
+        """Load ``url`` (e.g. ``path.as_uri()``) and wait until the page and its scripts ran."""
+        await self.send("Page.navigate", url=url)
         with anyio.fail_after(STARTUP_SECONDS):
-            while await self.evaluate("document.readyState") != "complete":
+            # The page lives in another process: polling its state is the only way to wait.
+            while await self.evaluate("document.readyState") != "complete":  # noqa: ASYNC110
                 await anyio.sleep(0.05)
 
     async def type_into(self, selector: str, text: str) -> None:
