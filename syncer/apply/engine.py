@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import ClientStats, CloudApi
@@ -27,7 +26,8 @@ from syncer.apply.operations import Executor, body_of
 from syncer.apply.progress import progress_for
 from syncer.apply.recovery import recover
 from syncer.apply.retry import RetryIndex
-from syncer.apply.scheduler import Job, Scheduler
+from syncer.apply.scheduler import Scheduler
+from syncer.apply.stopping import StopRequests
 from syncer.apply.times import utc_now
 from syncer.clock import Clock
 from syncer.errors import ExitCode, SyncerError
@@ -39,8 +39,6 @@ from syncer.settings import Settings
 from syncer.workflow import compute_plan, open_session
 
 log = get_logger(__name__)
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StalePlan(SyncerError):
@@ -71,7 +69,9 @@ def with_max_in_flight(settings: Settings, max_in_flight: int | None) -> Setting
     return settings.model_copy(update={"cloud": cloud})
 
 
-async def run_apply(settings: Settings, options: ApplyOptions) -> ApplyResult:
+async def run_apply(
+    settings: Settings, options: ApplyOptions, stops: StopRequests | None = None
+) -> ApplyResult:
     """The whole of ``syncer apply`` for one firm."""
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with open_session(chosen) as session, RunLock(session.engine, session.firm).hold():
@@ -88,6 +88,7 @@ async def run_apply(settings: Settings, options: ApplyOptions) -> ApplyResult:
             settings=session.settings,
             clock=session.clock,
             allow_deletes=options.allow_deletes,
+            stops=stops,
         )
 
 
@@ -115,12 +116,14 @@ async def execute(
     settings: Settings,
     clock: Clock,
     allow_deletes: bool,
+    stops: StopRequests | None = None,
 ) -> ApplyResult:
     """Carry ``plan`` out (under the firm's lock); see the module docstring for the order.
 
     Takes the client as a ``CloudApi`` so the benchmark can drive the same engine with another.
     """
     firm = settings.cloud.firm
+    stops = stops or StopRequests()
     journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
@@ -140,7 +143,9 @@ async def execute(
         executor = Executor(
             client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
         )
-        received = await _run_until_signal(scheduler, executor.jobs(todo))
+        with stops.subscribed(scheduler.stop):
+            await scheduler.run(executor.jobs(todo))
+    received = stops.received
     if scheduler.stopped:
         await journal.abandon_pending("not sent: the run stopped before reaching it")
     counts = await journal.counts()
@@ -190,24 +195,6 @@ def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
 
 def _held_entries(held: Iterable[Blocked]) -> list[Entry]:
     return [Entry(b.change, ChangeStatus.BLOCKED, b.reason) for b in held]
-
-
-async def _run_until_signal(scheduler: Scheduler, jobs: Sequence[Job]) -> signal.Signals | None:
-    """Run the scheduler; SIGINT or SIGTERM stops it gracefully. Returns the signal, if any."""
-    received: list[signal.Signals] = []
-
-    async def watch() -> None:
-        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
-            async for signum in signals:
-                received.append(signum)
-                log.warning("stopping: finishing requests in flight", signal=signum.name)
-                scheduler.stop()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(watch)
-        await scheduler.run(jobs)
-        tg.cancel_scope.cancel()
-    return received[0] if received else None
 
 
 def _verdict(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
 from syncer.apply.engine import ApplyOptions, run_apply
+from syncer.apply.stopping import StopRequests, watch_stop_signals
 from syncer.cli.context import pass_settings, run
-from syncer.settings import Settings
-from syncer.store.db import database_errors
+from syncer.errors import SyncerError
+from syncer.firms import run_firms
+from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
+from syncer.settings import Firm, Settings
+from syncer.store.db import create_engine, database_errors
 
 
 @click.command(name="apply")
@@ -31,9 +36,22 @@ from syncer.store.db import database_errors
     default=None,
     help="Requests in flight at once (overrides cloud.max_in_flight).",
 )
+@click.option("--firm", "firm_name", default=None, help="Run this firm only (of [[firms]]).")
+@click.option(
+    "--metrics-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the run's figures here in Prometheus text format (node_exporter textfile).",
+)
 @pass_settings
 def command(
-    settings: Settings, plan_file: Path | None, allow_deletes: bool, max_in_flight: int | None
+    settings: Settings,
+    *,
+    plan_file: Path | None,
+    allow_deletes: bool,
+    max_in_flight: int | None,
+    firm_name: str | None,
+    metrics_file: Path | None,
 ) -> None:
     """Plan afresh (or check the saved plan) and carry it out, as fast as the rate limit allows.
 
@@ -48,12 +66,37 @@ def command(
       syncer plan --format json --out plan.json && syncer apply --plan plan.json
     """
     options = ApplyOptions(plan_file, allow_deletes, max_in_flight)
+    metrics: list[RunMetrics] = []
 
-    async def go() -> int:
-        async with database_errors():
-            result = await run_apply(settings, options)
+    async def one(firm: Firm, stops: StopRequests) -> int:
+        started = time.time()
+        try:
+            async with database_errors():
+                result = await run_apply(firm.settings, options, stops)
+        except SyncerError as exc:
+            metrics.append(RunMetrics(firm.name, "apply", int(exc.exit_code), started, time.time()))
+            raise
         if result.message:
             click.echo(f"syncer: {result.message}", err=True)
+        if metrics_file is not None:
+            metrics.extend(await _run_metrics(firm.settings, result.run_id))
         return result.exit_code
 
+    async def go() -> int:
+        firms = settings.select_firms(firm_name)
+        try:
+            async with watch_stop_signals() as stops:
+                return await run_firms(firms, lambda firm: one(firm, stops))
+        finally:
+            if metrics_file is not None:
+                write_metrics(metrics_file, metrics)
+
     run(go)
+
+
+async def _run_metrics(settings: Settings, run_id: int) -> list[RunMetrics]:
+    engine = create_engine(settings.database.url)
+    try:
+        return await read_run_metrics(engine, [run_id])
+    finally:
+        await engine.dispose()

@@ -1,0 +1,64 @@
+"""SIGINT and SIGTERM: take no new work, let requests in flight finish, exit cleanly.
+
+One process may run several firms at once, each with its own scheduler, but a signal can have
+only one handler; so the command opens one ``watch_stop_signals`` and every run subscribes its
+scheduler's ``stop`` to it for as long as it executes.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+
+from syncer.logs import get_logger
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+log = get_logger(__name__)
+
+
+class StopRequests:
+    """The stop signal received (if any) and the callbacks to call when one arrives."""
+
+    def __init__(self) -> None:
+        self.received: signal.Signals | None = None
+        self._callbacks: list[Callable[[], None]] = []
+
+    @contextmanager
+    def subscribed(self, callback: Callable[[], None]) -> Iterator[None]:
+        """Call ``callback`` on a stop signal while inside the block (at once if one came)."""
+        if self.received is not None:
+            callback()
+        self._callbacks.append(callback)
+        try:
+            yield
+        finally:
+            self._callbacks.remove(callback)
+
+    def deliver(self, signum: signal.Signals) -> None:
+        if self.received is None:
+            self.received = signum
+        log.warning("stopping: no new work; finishing requests in flight", signal=signum.name)
+        for callback in list(self._callbacks):
+            callback()
+
+
+@asynccontextmanager
+async def watch_stop_signals() -> AsyncIterator[StopRequests]:
+    """Handle SIGINT/SIGTERM for the duration of the block (the main thread only)."""
+    stops = StopRequests()
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+            async for signum in signals:
+                stops.deliver(signum)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        try:
+            yield stops
+        finally:
+            tg.cancel_scope.cancel()
