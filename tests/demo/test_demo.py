@@ -1,0 +1,58 @@
+"""``syncer demo --size small`` end to end: simulator, SQLite, plan, apply, edits, next plan."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from syncer.cli.main import cli
+from syncer.demo.data import INVALID_OWNER_TYPE, Size, generate, mutate
+from syncer.store.tables import id_map, runs
+
+
+@pytest.mark.slow
+def test_the_demo_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--size", "small", "--dir", str(workdir)])
+    output = result.output
+    assert result.exit_code == 0, output
+
+    data = generate(Size.SMALL)
+    _, edits = mutate(data)
+    # It says what it did, step by step, and where to look afterwards.
+    assert "already holds" in output
+    assert "300 clients" in output
+    assert re.search(r"[\d,]+ changes done in [\d.]+ s with [\d,]+ requests", output)
+    for edit in edits:
+        assert edit.key in output
+    for name in ("plan-2.html", "syncer.db", "metrics.prom"):
+        assert str((workdir / name).resolve()) in output
+
+    # The files it names exist, and the next plan's report shows the edits and the invalid row.
+    html = (workdir / "plan-2.html").read_text(encoding="utf-8")
+    assert "(amalgamated)" in html
+    assert INVALID_OWNER_TYPE in html
+    assert "syncer_last_run_requests" in (workdir / "metrics.prom").read_text()
+    assert "client_secret_file" in (workdir / "syncer.toml").read_text()
+    assert (workdir / "client-secret").stat().st_mode & 0o077 == 0
+
+    # The real apply engine ran: one successful run, every desired object owned.
+    engine = sa.create_engine(f"sqlite:///{workdir / 'syncer.db'}")
+    try:
+        with engine.connect() as conn:
+            statuses = conn.execute(sa.select(runs.c.command, runs.c.exit_code)).all()
+            owned = conn.execute(
+                sa.select(id_map.c.kind, sa.func.count()).group_by(id_map.c.kind)
+            ).all()
+    finally:
+        engine.dispose()
+    assert statuses == [("apply", 0)]
+    assert dict(owned) == {
+        "entities": data.count("entities"),
+        "users": data.count("users"),
+        "groups": data.count("groups"),
+    }

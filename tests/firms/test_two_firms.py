@@ -1,0 +1,131 @@
+"""Two firms from one ``[[firms]]`` file, applied at once in one process, each against its own
+simulator with its own API client, database and rate limiter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+
+from syncer.apply.engine import ApplyOptions, run_apply
+from syncer.demo.data import Size, generate
+from syncer.demo.store import replace_desired
+from syncer.firms import run_each
+from syncer.metrics import read_run_metrics, write_metrics
+from syncer.settings import Firm, load_settings
+from syncer.simulator import Limits, RunningSimulator
+from syncer.store.db import create_engine, upgrade
+from syncer.store.tables import runs
+from tests.fixtures.simulator import SimulatorFactory
+
+SMALL_LIMITS = Limits(replenish_rate=40, burst_capacity=20)
+"""Tight enough that each firm's run lasts a while, so the two runs overlap."""
+
+
+def config_text(acme: RunningSimulator, beta: RunningSimulator, tmp_path: Path) -> str:
+    return f"""
+[database]
+url = "sqlite+aiosqlite:///{tmp_path / "shared.db"}"
+
+[[firms]]
+name = "acme"
+[firms.cloud]
+firm = "{acme.firm}"
+base_url = "{acme.base_url}"
+client_id = "{acme.client_id}"
+client_secret_env = "ACME_TEST_SECRET"
+
+[[firms]]
+name = "beta"
+[firms.cloud]
+firm = "{beta.firm}"
+base_url = "{beta.base_url}"
+client_id = "{beta.client_id}"
+client_secret_env = "BETA_TEST_SECRET"
+[firms.database]
+url = "sqlite+aiosqlite:///{tmp_path / "beta.db"}"
+"""
+
+
+def firm_rows(entities: int, offset: int) -> dict[str, tuple[dict[str, object], ...]]:
+    """A slice of the demo firm: a few groups, clients and users, with their assignments."""
+    data = generate(Size.SMALL, seed=offset)
+    users = data.rows["users"][:6]
+    emails = {user["email"] for user in users}
+    return {
+        "groups": tuple(dict(row) for row in data.rows["groups"]),
+        "entities": tuple(dict(row) for row in data.rows["entities"][:entities]),
+        "users": tuple(dict(row) for row in users),
+        "group_members": tuple(
+            dict(row) for row in data.rows["group_members"] if row["user_email"] in emails
+        ),
+        "user_roles": tuple(
+            dict(row) for row in data.rows["user_roles"] if row["user_email"] in emails
+        ),
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
+    simulator_factory: SimulatorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acme_sim = await simulator_factory(firm="acme", limits=SMALL_LIMITS)
+    beta_sim = await simulator_factory(firm="beta-llp", limits=SMALL_LIMITS)
+    monkeypatch.setenv("ACME_TEST_SECRET", acme_sim.client_secret)
+    monkeypatch.setenv("BETA_TEST_SECRET", beta_sim.client_secret)
+    config = tmp_path / "firms.toml"
+    config.write_text(config_text(acme_sim, beta_sim, tmp_path), encoding="utf-8")
+    acme, beta = load_settings(config).select_firms()
+
+    desired = {"acme": firm_rows(40, offset=1), "beta": firm_rows(25, offset=2)}
+    for firm in (acme, beta):
+        await upgrade(firm.settings.database.url)
+        engine = create_engine(firm.settings.database.url)
+        try:
+            await replace_desired(engine, desired[firm.name])
+        finally:
+            await engine.dispose()
+
+    run_ids: dict[str, int] = {}
+
+    async def apply(firm: Firm) -> int:
+        result = await run_apply(firm.settings, ApplyOptions())
+        run_ids[firm.name] = result.run_id
+        return result.exit_code
+
+    outcomes = await run_each((acme, beta), apply)
+    assert [(o.firm, o.exit_code) for o in outcomes] == [("acme", 0), ("beta", 0)]
+
+    # Each Cloud holds its own firm's clients, and only those.
+    for firm, sim in (("acme", acme_sim), ("beta", beta_sim)):
+        numbers = {o["EntityNo"] for o in sim.control.dump()["objects"]["entities"]}
+        assert numbers == {row["entity_no"] for row in desired[firm]["entities"]}
+
+    # The runs overlapped in time: they ran concurrently, not one after the other.
+    windows = {}
+    for firm in (acme, beta):
+        engine = create_engine(firm.settings.database.url)
+        try:
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(sa.select(runs).where(runs.c.id == run_ids[firm.name]))
+                ).one()
+            windows[firm.name] = (row.started_at, row.finished_at)
+            (metrics,) = await read_run_metrics(engine, [run_ids[firm.name]])
+        finally:
+            await engine.dispose()
+        assert metrics.firm == firm.settings.cloud.firm
+        write_metrics(tmp_path / f"{firm.name}.prom", [metrics])
+    assert windows["acme"][0] < windows["beta"][1]
+    assert windows["beta"][0] < windows["acme"][1]
+
+    text = (tmp_path / "beta.prom").read_text()
+    firms = {
+        sample.labels["firm"]
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert firms == {"beta-llp"}
