@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from syncer.simulator.auth import Session, Sessions
 from syncer.simulator.config import (
@@ -25,9 +26,12 @@ from syncer.simulator.faults import Fate, FaultInjector
 from syncer.simulator.limiter import Decision, NeighbourDrain, RateLimiter
 from syncer.simulator.resources import SPECS, Violation, bind
 from syncer.simulator.stats import Stats
-from syncer.simulator.store import ResourceStore
+from syncer.simulator.store import Obj, ResourceStore
 
-RELATION_SEEDS = ("group_members", "user_roles")
+RELATION_SEEDS: Final[Mapping[str, Callable[[ResourceStore, str, list[str], bool], Obj]]] = {
+    "group_members": ResourceStore.assign_members,
+    "user_roles": ResourceStore.assign_roles,
+}
 """Seedable relations besides the object kinds: ``{"parent": guid, "members": [guid...]}``."""
 
 
@@ -93,10 +97,9 @@ class Simulator:
         an ``OwnerCWGuid``) or a relation (``group_members``, ``user_roles``). Validation and
         uniqueness still apply; read-only fields such as ``FirmWideRoleIds`` may be set.
         """
-        if kind == "group_members":
-            return self.store.assign_members(body["parent"], body["members"], remove=False)
-        if kind == "user_roles":
-            return self.store.assign_roles(body["parent"], body["members"], remove=False)
+        assign = RELATION_SEEDS.get(kind)
+        if assign is not None:
+            return assign(self.store, body["parent"], list(body["members"]), False)
         spec = SPECS.get(kind)
         if spec is None:
             known = ", ".join((*SPECS, *RELATION_SEEDS))
