@@ -152,7 +152,7 @@ def create(spec: ResourceSpec) -> Handler:
             raise invalid(errors)
         key = spec.natural_key(values)
         try:
-            created = sim.store.create(spec, _with_inactive_date(sim, spec, values))
+            created = sim.store.create(spec, _with_inactive_date(sim, spec, values, {}))
         except ApiError as exc:
             if exc.status == 409:
                 sim.stats.conflicted(spec.name, key)
@@ -170,7 +170,8 @@ def update(spec: ResourceSpec) -> Handler:
         if errors:
             raise invalid(errors)
         guid = request.match_info["cw_guid"]
-        return json_response(sim.store.update(spec, guid, _with_inactive_date(sim, spec, values)))
+        dated = _with_inactive_date(sim, spec, values, sim.store.get(spec, guid))
+        return json_response(sim.store.update(spec, guid, dated))
 
     return handler
 
@@ -184,11 +185,14 @@ def delete(spec: ResourceSpec) -> Handler:
 
 
 def _with_inactive_date(
-    sim: Simulator, spec: ResourceSpec, values: dict[str, Any]
+    sim: Simulator, spec: ResourceSpec, values: dict[str, Any], current: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A user deactivated without a date gets today's; kinds without the field are untouched."""
+    """A user deactivated without a date keeps the date it had, else gets today's.
+
+    Kinds without an ``InActiveDate`` field are untouched.
+    """
     if spec.rule("InActiveDate") and values.get("Type") == "I" and not values.get("InActiveDate"):
-        return {**values, "InActiveDate": sim.today()}
+        return {**values, "InActiveDate": current.get("InActiveDate") or sim.today()}
     return values
 
 

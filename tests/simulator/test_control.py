@@ -13,7 +13,7 @@ import pytest
 from anyio.streams.text import TextReceiveStream
 from openapi_spec_validator import validate
 
-from syncer.simulator import SimulatorConfig, serve_simulator
+from syncer.simulator import RunningSimulator, SimulatorConfig, serve_simulator
 from syncer.simulator.api import API_PREFIX, ROUTES
 from syncer.simulator.app import build_app
 from syncer.simulator.control import CONTROL_ROUTES
@@ -157,3 +157,16 @@ async def test_cli_prints_url_and_credentials_and_serves() -> None:
             proc.send_signal(signal.SIGINT)
             with anyio.fail_after(10):
                 assert await proc.wait() == 130
+
+
+async def test_the_shared_fixture_exposes_the_documented_attributes(
+    simulator: RunningSimulator,
+) -> None:
+    assert simulator.base_url.startswith("http://127.0.0.1:")
+    assert simulator.firm == "demo"
+    assert simulator.api_root == f"{simulator.base_url}/demo/ms/caseware-cloud/api/v2/"
+    assert (simulator.client_id, simulator.client_secret) == (
+        simulator.control.clients[0].client_id,
+        simulator.control.clients[0].client_secret,
+    )
+    assert simulator.control.limits.burst_capacity >= 1000

@@ -88,6 +88,14 @@ async def test_user_defaults_deactivation_and_delete(api: Api) -> None:
     )
     assert off.json["Type"] == "I"
     assert off.json["InActiveDate"] is not None  # the server dates a deactivation
+    dated = await api.call(
+        "PATCH",
+        f"users/{guid}",
+        json={"OwnerType": "Staff", "Type": "I", "InActiveDate": "2020-02-02"},
+    )
+    assert dated.json["InActiveDate"] == "2020-02-02"
+    again = await api.call("PATCH", f"users/{guid}", json={"OwnerType": "Staff", "Type": "I"})
+    assert again.json["InActiveDate"] == "2020-02-02"  # an existing date is kept
     on = await api.call(
         "PATCH", f"users/{guid}", json={"OwnerType": "Staff", "Type": "A", "InActiveDate": None}
     )
