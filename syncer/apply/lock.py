@@ -24,6 +24,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from syncer.apply.taskgroups import task_group
 from syncer.apply.times import as_utc, utc_now
 from syncer.clock import Clock, SystemClock
 from syncer.errors import RunLocked
@@ -107,7 +108,7 @@ class RunLock:
                 raise RunLocked(await self._refusal())
         try:
             await self._claim_row(force=is_postgres)
-            async with anyio.create_task_group() as tg:
+            async with task_group() as tg:
                 tg.start_soon(self._heartbeat)
                 try:
                     yield

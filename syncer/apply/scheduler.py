@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
+from syncer.apply.taskgroups import task_group
+
 
 @dataclass(eq=False)
 class Job:
@@ -66,7 +68,7 @@ class Scheduler:
         for job in jobs:
             for token in job.provides:
                 self._providers[token] += 1
-        async with anyio.create_task_group() as tg, receive:
+        async with task_group() as tg, receive:
             for _ in range(self._workers):
                 tg.start_soon(self._worker, receive.clone())
             receive.close()

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import anyio
 
+from syncer.apply.taskgroups import task_group
 from syncer.logs import get_logger
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -56,7 +57,7 @@ async def watch_stop_signals() -> AsyncIterator[StopRequests]:
             async for signum in signals:
                 stops.deliver(signum)
 
-    async with anyio.create_task_group() as tg:
+    async with task_group() as tg:
         tg.start_soon(watch)
         try:
             yield stops

@@ -68,3 +68,11 @@ async def test_a_fresh_lock_row_of_a_live_holder_is_respected_on_sqlite(
     with pytest.raises(RunLocked, match="elsewhere:1:x"):
         async with RunLock(engine, "acme").hold():
             pass
+
+
+async def test_an_error_inside_the_lock_arrives_as_itself(engine: AsyncEngine) -> None:
+    """Not wrapped in an ExceptionGroup by the heartbeat's task group: the CLI maps it to its
+    exit code."""
+    with pytest.raises(RunLocked, match="inner"):
+        async with RunLock(engine, "acme").hold():
+            raise RunLocked("inner")
