@@ -149,7 +149,7 @@ async def execute(
     if scheduler.stopped:
         await journal.abandon_pending("not sent: the run stopped before reaching it")
     counts = await journal.counts()
-    fatal = executor.tally.fatal
+    fatal = executor.fatal
     code, status, message = _verdict(
         fatal=fatal,
         received=received,

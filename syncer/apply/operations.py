@@ -12,7 +12,6 @@ stop the whole run, after recording what was in flight.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from syncer.apply.api import CloudApi
 from syncer.apply.guard import ErrorRateGuard
@@ -49,15 +48,6 @@ def detached(cwguid: str) -> tuple[str, str]:
     return ("detached", cwguid.lower())
 
 
-@dataclass
-class Tally:
-    """What the run did, for its exit code and its summary line."""
-
-    by_status: dict[str, int] = field(default_factory=dict)
-    fatal: CredentialsRejected | CloudUnreachable | None = None
-    """The error that stopped the run, re-raised once in-flight work is recorded."""
-
-
 class Executor:
     """Builds the scheduler's jobs for a list of changes and runs each against ``client``."""
 
@@ -76,7 +66,8 @@ class Executor:
         self._on_settled = on_settled
         self._on_stop = on_stop
         self._created: dict[tuple[str, str], str] = {}
-        self.tally = Tally()
+        self.fatal: CredentialsRejected | CloudUnreachable | None = None
+        """The error that stopped the run, re-raised once in-flight work is recorded."""
 
     def jobs(self, changes: Sequence[Change]) -> list[Job]:
         """One job per object change, one per batch of assignments; dependencies as tokens."""
@@ -259,8 +250,8 @@ class Executor:
         except ApiError as exc:
             return Outcome(ChangeStatus.FAILED, str(exc))
         except (CredentialsRejected, CloudUnreachable) as exc:
-            if self.tally.fatal is None:
-                self.tally.fatal = exc
+            if self.fatal is None:
+                self.fatal = exc
             self._on_stop()
             return Outcome(ChangeStatus.UNKNOWN, f"run stopped: {exc}")
 
@@ -273,8 +264,6 @@ class Executor:
                 self._created[(change.kind, normalise_key(change.kind, change.key))] = (
                     outcome.remote.cwguid
                 )
-            status = str(outcome.status)
-            self.tally.by_status[status] = self.tally.by_status.get(status, 0) + 1
             if attempted and outcome.status is not ChangeStatus.UNKNOWN:
                 self._guard.record(failed=outcome.status in FAILED_STATUSES)
             self._on_settled(change.kind, 1)

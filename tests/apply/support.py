@@ -4,9 +4,10 @@ and the simulator's ground truth (write requests, creates per key)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import anyio
 from pydantic import SecretStr
 from sqlalchemy import insert
 
@@ -99,3 +100,13 @@ def creates(sim: RunningSimulator, kind: str) -> dict[str, int]:
 def objects(sim: RunningSimulator, kind: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = sim.control.dump()["objects"].get(kind, [])
     return found
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (something another task or process makes true) until it holds;
+    gives up after 20 s so a broken test fails instead of hanging."""
+    with anyio.fail_after(20):
+        for _ in iter(int, 1):
+            if condition():
+                return
+            await anyio.sleep(0.02)

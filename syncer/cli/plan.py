@@ -1,0 +1,94 @@
+"""``syncer plan [--format text|json|csv|html] [--out FILE] [--detailed-exitcode]``: the dry run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from syncer.apply.progress import progress_for
+from syncer.cli.context import pass_settings, run
+from syncer.errors import ExitCode, UsageError
+from syncer.firms import run_firms
+from syncer.plan.model import Plan
+from syncer.report import FORMATS, render
+from syncer.settings import Firm, Settings
+from syncer.store.db import database_errors
+from syncer.workflow import compute_plan, open_session
+
+
+@click.command(name="plan")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report here instead of standard output.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when changes are pending, 0 when there is nothing to do.",
+)
+@click.option("--firm", "firm_name", default=None, help="Plan this firm only (of [[firms]]).")
+@pass_settings
+def command(
+    settings: Settings,
+    *,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    firm_name: str | None,
+) -> None:
+    """Compare desired state with Cloud and report what apply would change; changes nothing.
+
+    Progress goes to stderr while Cloud is read; the report goes to stdout or --out. Save the
+    JSON report and hand it to `syncer apply --plan FILE` to carry out exactly what was reviewed.
+
+    \b
+    Examples:
+      syncer plan
+      syncer plan --format html --out plan.html
+      syncer plan --format json --out plan.json --detailed-exitcode
+    """
+
+    async def one(firm: Firm, target: Path | None) -> int:
+        async with database_errors(), open_session(firm.settings) as session:
+            with progress_for("reading cloud", session.clock) as reading:
+                snapshot = await compute_plan(session, on_page=reading.advance)
+        _write(snapshot.plan, fmt, target)
+        pending = detailed_exitcode and snapshot.plan.has_changes
+        return int(ExitCode.CHANGES_PENDING if pending else ExitCode.OK)
+
+    async def go() -> int:
+        firms = settings.select_firms(firm_name)
+        if len(firms) > 1 and out is None and fmt != "text":
+            raise UsageError("several firms: give --out (one file per firm) or --firm NAME")
+        return await run_firms(firms, lambda firm: one(firm, _target(out, firm, len(firms))))
+
+    run(go)
+
+
+def _target(out: Path | None, firm: Firm, firms: int) -> Path | None:
+    """With several firms, each report goes beside ``out`` with the firm's name in it."""
+    if out is None or firms == 1:
+        return out
+    return out.with_name(f"{out.stem}.{firm.name}{out.suffix}")
+
+
+def _write(plan: Plan, fmt: str, target: Path | None) -> None:
+    rendered = render(plan, fmt)
+    data = rendered.encode() if isinstance(rendered, str) else rendered
+    if target is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        target.write_bytes(data)

@@ -1,0 +1,295 @@
+"""``run_apply`` end to end against the simulator over loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import select
+
+from syncer.apply.engine import ApplyOptions, StalePlan, execute, run_apply
+from syncer.apply.lock import RunLock
+from syncer.errors import CredentialsRejected, ExitCode, RunLocked
+from syncer.plan.serialise import plan_to_json
+from syncer.settings import ApplySettings, SyncMode, SyncSettings
+from syncer.simulator import Limits, RunningSimulator
+from syncer.state import Origin
+from syncer.store.db import create_engine, upgrade
+from syncer.store.idmap import read_id_map
+from syncer.store.tables import changes, desired_tables
+from syncer.workflow import compute_plan, open_session
+from tests.apply.support import (
+    creates,
+    entity,
+    fill,
+    objects,
+    settings_for,
+    user,
+    wait_until,
+    writes,
+)
+from tests.fixtures.simulator import SimulatorFactory
+
+pytestmark = pytest.mark.anyio
+
+FIRM_ROWS: dict[str, list[dict[str, object]]] = {
+    "groups": [{"name": "Audit", "description": "Audit team"}, {"name": "Tax"}],
+    "entities": [entity(n) for n in range(1, 6)],
+    "users": [user(n) for n in range(1, 5)],
+    "group_members": [
+        {"group_name": "Audit", "user_email": "user1@example.com"},
+        {"group_name": "Audit", "user_email": "user2@example.com"},
+        {"group_name": "Tax", "user_email": "user3@example.com"},
+    ],
+    "user_roles": [
+        {"user_email": "user1@example.com", "role_name": "Admin"},
+        {"user_email": "user2@example.com", "role_name": "Viewer"},
+    ],
+}
+
+
+@pytest.fixture
+async def url(database_url: str) -> str:
+    await upgrade(database_url)
+    return database_url
+
+
+async def _journal(url: str) -> list[tuple[str, str]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(changes.c.change_id, changes.c.status))).all()
+    finally:
+        await engine.dispose()
+    return [(row.change_id, row.status) for row in rows]
+
+
+async def _owned(url: str, firm: str) -> dict[tuple[str, str], Origin]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {k: own.origin for k, own in (await read_id_map(conn, firm)).items()}
+    finally:
+        await engine.dispose()
+
+
+async def test_full_migration_into_an_empty_firm_then_nothing_to_do(
+    simulator: RunningSimulator, url: str
+) -> None:
+    await fill(url, FIRM_ROWS)
+    settings = settings_for(simulator, url)
+
+    result = await run_apply(settings, ApplyOptions())
+
+    assert result.exit_code == ExitCode.OK, result.message
+    assert sorted(o["EntityNo"] for o in objects(simulator, "entities")) == [
+        f"C-{n:04d}" for n in range(1, 6)
+    ]
+    assert len(objects(simulator, "users")) == 4
+    assert all(count == 1 for count in creates(simulator, "users").values())
+    dump = simulator.control.dump()["objects"]
+    members = {guid: sorted(m) for guid, m in dump["group_members"].items()}
+    assert sorted(len(m) for m in members.values()) == [1, 2]
+    roles = {u["Email"]: u.get("FirmWideRoleIds") for u in objects(simulator, "users")}
+    assert roles["user1@example.com"] == [1]
+    owned = await _owned(url, simulator.firm)
+    assert len(owned) == 2 + 5 + 4
+    assert set(owned.values()) == {Origin.CREATED}
+    assert {status for _, status in await _journal(url)} == {"done"}
+
+    before = writes(simulator)
+    again = await run_apply(settings, ApplyOptions())
+    assert again.exit_code == ExitCode.OK
+    assert writes(simulator) == before, "a second run must send no write request"
+    assert again.counts == {}
+
+
+async def test_a_rejected_row_is_recorded_and_the_rest_goes_through(
+    simulator: RunningSimulator, url: str
+) -> None:
+    await fill(url, {"entities": [entity(1), entity(2, name=None), entity(3)]})
+    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    assert result.exit_code == ExitCode.ROWS_REJECTED
+    assert result.counts["entities"]["create"] == {"done": 2, "rejected": 1}
+    assert "1 rejected" in (result.message or "")
+    journal = dict(await _journal(url))
+    assert journal["entities:create:C-0002"] == "rejected"
+    # The same row, unchanged, waits for its retry time instead of being sent again.
+    before = writes(simulator)
+    again = await run_apply(settings_for(simulator, url), ApplyOptions())
+    assert again.exit_code == ExitCode.ROWS_REJECTED
+    assert again.counts["entities"]["create"] == {"deferred": 1}
+    assert writes(simulator) == before
+
+
+async def test_a_409_adopts_the_existing_object_and_updates_it(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """Another program creates the object between planning and sending: the create meets a 409,
+    the object is looked up by key, adopted, and updated to the desired values."""
+    await fill(url, {"entities": [entity(1, name="Wanted name")]})
+    settings = settings_for(simulator, url)
+    async with open_session(settings) as session:
+        snapshot = await compute_plan(session)
+        assert [c.action for c in snapshot.plan.changes] == ["create"]
+        simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Old name"})
+        result = await execute(
+            snapshot.plan,
+            engine=session.engine,
+            client=session.client,
+            settings=settings,
+            clock=session.clock,
+            allow_deletes=False,
+        )
+    assert result.exit_code == ExitCode.OK, result.message
+    assert [o["Name"] for o in objects(simulator, "entities")] == ["Wanted name"]
+    assert simulator.control.snapshot_stats()["create_conflicts"] == {"entities": {"C-0001": 1}}
+    assert await _owned(url, simulator.firm) == {("entities", "C-0001"): Origin.ADOPTED}
+
+
+async def test_lost_answers_to_applied_writes_create_no_duplicate(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """503s and dropped connections after the write was applied: every create is looked up
+    before it is tried again, so each key is created exactly once."""
+    await fill(url, {"entities": [entity(n) for n in range(1, 21)]})
+    simulator.control.set_faults(seed=3, error_share=0.25, drop_share=0.1, after_write=True)
+    settings = settings_for(simulator, url, max_retries=8)
+    for _ in range(3):
+        result = await run_apply(settings, ApplyOptions())
+        if result.exit_code == ExitCode.OK:
+            break
+    assert result.exit_code == ExitCode.OK, result.message
+    assert len(objects(simulator, "entities")) == 20
+    assert set(creates(simulator, "entities").values()) == {1}
+    owned = await _owned(url, simulator.firm)
+    assert set(owned.values()) == {Origin.CREATED}
+    assert len(owned) == 20
+
+
+async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
+    simulator_factory: SimulatorFactory, database_url: str
+) -> None:
+    await upgrade(database_url)
+    sim = await simulator_factory(limits=Limits(replenish_rate=20, burst_capacity=4))
+    await fill(database_url, {"entities": [entity(n) for n in range(1, 31)]})
+    settings = settings_for(sim, database_url)
+    new_secret = ""
+
+    async def reset_when_under_way() -> None:
+        nonlocal new_secret
+        await wait_until(lambda: len(creates(sim, "entities")) >= 5)
+        new_secret = sim.control.reset_secret(sim.client_id)
+
+    failures: list[CredentialsRejected] = []
+
+    async def apply_until_refused() -> None:
+        try:
+            await run_apply(settings, ApplyOptions())
+        except CredentialsRejected as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(reset_when_under_way)
+        await apply_until_refused()
+    assert [f.exit_code for f in failures] == [ExitCode.CREDENTIALS_REJECTED]
+    assert 5 <= len(objects(sim, "entities")) < 30
+    statuses = {status for _, status in await _journal(database_url)}
+    assert "sent" not in statuses
+
+    sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
+    resumed = await run_apply(settings_for(sim, database_url, secret=new_secret), ApplyOptions())
+    assert resumed.exit_code == ExitCode.OK, resumed.message
+    assert len(objects(sim, "entities")) == 30
+    assert set(creates(sim, "entities").values()) == {1}
+    assert len(await _owned(database_url, sim.firm)) == 30
+    assert {s for _, s in await _journal(database_url)} <= {"done", "skipped"}
+
+
+async def test_blocked_retirements_are_held_until_allowed(
+    simulator: RunningSimulator, url: str
+) -> None:
+    await fill(url, {"entities": [entity(n) for n in range(1, 7)]})
+    mirror = SyncSettings(
+        modes={"entities": SyncMode.MIRROR}, retire_threshold_count=2, retire_threshold_ratio=0.1
+    )
+    settings = settings_for(simulator, url, sync=mirror)
+    assert (await run_apply(settings, ApplyOptions())).exit_code == ExitCode.OK
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        table = desired_tables["entities"]
+        await conn.execute(table.delete().where(table.c.entity_no != "C-0001"))
+        await conn.execute(table.insert().values(**entity(7)))
+    await engine.dispose()
+
+    held = await run_apply(settings, ApplyOptions())
+    assert held.exit_code == ExitCode.SAFETY_STOP
+    assert "5 retirement(s) blocked" in (held.message or "")
+    assert "--allow-deletes" in (held.message or "")
+    assert held.counts["entities"] == {"create": {"done": 1}, "deactivate": {"blocked": 5}}
+    assert all(o["Type"] == "A" for o in objects(simulator, "entities"))
+
+    released = await run_apply(settings, ApplyOptions(allow_deletes=True))
+    assert released.exit_code == ExitCode.OK
+    inactive = sorted(o["EntityNo"] for o in objects(simulator, "entities") if o["Type"] == "I")
+    assert inactive == [f"C-{n:04d}" for n in range(2, 7)]
+
+
+async def test_a_second_run_is_refused_while_the_lock_is_held(
+    simulator: RunningSimulator, url: str
+) -> None:
+    engine = create_engine(url)
+    try:
+        async with RunLock(engine, simulator.firm).hold():
+            with pytest.raises(RunLocked) as caught:
+                await run_apply(settings_for(simulator, url), ApplyOptions())
+    finally:
+        await engine.dispose()
+    assert caught.value.exit_code is ExitCode.LOCKED
+
+
+async def test_a_stale_saved_plan_is_refused(
+    simulator: RunningSimulator, url: str, tmp_path: Path
+) -> None:
+    await fill(url, {"entities": [entity(1)]})
+    settings = settings_for(simulator, url)
+    async with open_session(settings) as session:
+        snapshot = await compute_plan(session)
+    saved = tmp_path / "plan.json"
+    saved.write_bytes(plan_to_json(snapshot.plan))
+    simulator.control.seed("entities", {"EntityNo": "X-1", "Name": "Someone else's"})
+    with pytest.raises(StalePlan, match="stale"):
+        await run_apply(settings, ApplyOptions(plan_file=saved))
+    assert objects(simulator, "entities")[0]["EntityNo"] == "X-1"
+    assert len(objects(simulator, "entities")) == 1
+
+
+async def test_a_fresh_saved_plan_is_carried_out(
+    simulator: RunningSimulator, url: str, tmp_path: Path
+) -> None:
+    await fill(url, {"entities": [entity(1)]})
+    settings = settings_for(simulator, url)
+    async with open_session(settings) as session:
+        snapshot = await compute_plan(session)
+    saved = tmp_path / "plan.json"
+    saved.write_bytes(plan_to_json(snapshot.plan))
+    result = await run_apply(settings, ApplyOptions(plan_file=saved))
+    assert result.exit_code == ExitCode.OK
+    assert creates(simulator, "entities") == {"C-0001": 1}
+
+
+async def test_the_error_rate_guard_stops_a_run_that_mostly_fails(
+    simulator: RunningSimulator, url: str
+) -> None:
+    rows = [entity(n, name=None if n % 2 else f"Client {n}") for n in range(1, 21)]
+    await fill(url, {"entities": rows})
+    settings = settings_for(simulator, url, max_in_flight=1).model_copy(
+        update={"apply": ApplySettings(error_rate_threshold=0.4, error_rate_min_attempts=10)}
+    )
+    result = await run_apply(settings, ApplyOptions())
+    assert result.exit_code == ExitCode.SAFETY_STOP
+    assert "error-rate guard" in (result.message or "")
+    assert result.counts["entities"]["create"] == {"done": 5, "rejected": 5, "skipped": 10}
+    assert len(objects(simulator, "entities")) == 5
