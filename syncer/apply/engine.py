@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import ClientStats, CloudApi
 from syncer.apply.guard import ErrorRateGuard
-from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal
+from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
 from syncer.apply.lock import RunLock
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.progress import progress_for
@@ -155,9 +155,7 @@ async def execute(
         received=received,
         guard=guard,
         held=held,
-        by_status=Counter(
-            {s: n for actions in counts.values() for by in actions.values() for s, n in by.items()}
-        ),
+        by_status=totals_by_status(counts),
     )
     figures = _figures(client.stats, clock.monotonic() - started)
     await journal.close(status, code, {"counts": counts, "message": message, **figures})

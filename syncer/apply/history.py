@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.apply.journal import totals_by_status
 from syncer.apply.times import as_utc
 from syncer.store.tables import runs
 
@@ -39,11 +40,7 @@ class RunRecord:
 
     def by_status(self) -> Counter[str]:
         """Changes per journal status, over every kind and action."""
-        totals: Counter[str] = Counter()
-        for actions in self.counts.values():
-            for statuses in actions.values():
-                totals.update(statuses)
-        return totals
+        return totals_by_status(self.counts)
 
 
 async def recent_runs(

@@ -11,7 +11,7 @@ small enough that PostgreSQL loses nothing by it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -77,6 +77,15 @@ class Entry:
 
 Counts = dict[str, dict[str, dict[str, int]]]
 """kind -> action -> status -> number of changes."""
+
+
+def totals_by_status(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Counter[str]:
+    """Changes per status over every kind and action."""
+    totals: Counter[str] = Counter()
+    for actions in counts.values():
+        for statuses in actions.values():
+            totals.update(statuses)
+    return totals
 
 
 class Journal:

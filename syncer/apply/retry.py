@@ -79,9 +79,13 @@ class RetryIndex:
         return cls(deferred)
 
     def deferral(self, change: Change, payload: object) -> Deferral | None:
-        """The deferral holding ``change`` back, or None when it may be sent now."""
+        """The deferral holding ``change`` back, or None when it may be sent now.
+
+        ``payload`` is the body the change would send; ``None`` (assignments, whose only values
+        are their two keys) compares nothing, so the key alone decides.
+        """
         found = self._deferred.get((change.kind, change.key))
-        if found is None or found.last_payload != payload:
+        if found is None or (payload is not None and found.last_payload != payload):
             return None
         return found
 
