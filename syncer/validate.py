@@ -15,9 +15,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Final
 
-from syncer.model import OBJECT_KINDS, USERS, FieldSpec, ObjectKind, RelationKind, ValueType
+from syncer.model import (
+    ALL_KINDS,
+    OBJECT_KINDS,
+    USERS,
+    FieldSpec,
+    ObjectKind,
+    RelationKind,
+    ValueType,
+    kind_named,
+)
 from syncer.store.tables import KEY_LENGTH
 
 Kind = ObjectKind | RelationKind
@@ -70,14 +80,21 @@ def _rule(column: str, kind_name: str) -> KeyRule:
     )
 
 
-def key_rules(kind: Kind) -> tuple[KeyRule, ...]:
-    """The key columns of ``kind`` with their rules; a relation's refer to the kinds they name."""
+def _rules_of(kind: Kind) -> tuple[KeyRule, ...]:
     if isinstance(kind, ObjectKind):
         return (_rule(kind.key_column, kind.name),)
     return (
         _rule(kind.parent_column, kind.parent_kind),
         _rule(kind.member_column, kind.member_kind),
     )
+
+
+_KEY_RULES: Final = {name: _rules_of(kind_named(name)) for name in ALL_KINDS}
+
+
+def key_rules(kind: Kind) -> tuple[KeyRule, ...]:
+    """The key columns of ``kind`` with their rules; a relation's refer to the kinds they name."""
+    return _KEY_RULES[kind.name]
 
 
 def columns_of(kind: Kind) -> tuple[str, ...]:
@@ -132,6 +149,12 @@ def _check_length(text: str, max_length: int | None) -> None:
         raise ValueError(f"longer than {max_length} characters ({len(text)})")
 
 
+@cache
+def _folded(choices: tuple[str, ...]) -> dict[str, str]:
+    """Case-folded choice -> its canonical spelling (``staff`` -> ``Staff``)."""
+    return {choice.casefold(): choice for choice in choices}
+
+
 def _field_value(spec: FieldSpec, raw: object) -> object:
     if spec.value_type is ValueType.BOOL:
         return parse_bool(raw)
@@ -139,10 +162,10 @@ def _field_value(spec: FieldSpec, raw: object) -> object:
     if text is None:
         return None
     if spec.choices is not None:
-        by_folded = {choice.casefold(): choice for choice in spec.choices}
-        if text.casefold() not in by_folded:
+        canonical = _folded(spec.choices).get(text.casefold())
+        if canonical is None:
             raise ValueError(f"must be one of {', '.join(spec.choices)}, got {text!r}")
-        return by_folded[text.casefold()]
+        return canonical
     _check_length(text, spec.max_length)
     return text
 
