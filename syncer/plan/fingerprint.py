@@ -8,7 +8,7 @@ order Cloud listed things in and the letter case of CWGuids.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import orjson
 
@@ -31,10 +31,18 @@ def fingerprint(cloud: CloudState) -> str:
 
 
 def _objects(objects: Iterable[RemoteObject]) -> list[bytes]:
-    return sorted(
-        orjson.dumps([guid_key(o.cwguid), o.id, dict(o.fields)], option=_OPTIONS, default=str)
-        for o in objects
-    )
+    """One canonical document for a kind: objects sorted by CWGuid, field names sorted."""
+    rows = sorted(((guid_key(o.cwguid), o.id, o.fields) for o in objects), key=_by_guid)
+    return [orjson.dumps(rows, option=_OPTIONS, default=_plain)]
+
+
+def _by_guid(row: tuple[str, int | None, Mapping[str, object]]) -> str:
+    return row[0]
+
+
+def _plain(value: object) -> object:
+    """Mappings other than dict become dicts; anything else orjson cannot encode, text."""
+    return dict(value) if isinstance(value, Mapping) else str(value)
 
 
 def _section(update: Callable[[bytes], None], title: str, lines: Iterable[bytes]) -> None:

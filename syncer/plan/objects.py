@@ -17,7 +17,7 @@ from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import normalise, row_problem, to_api
+from syncer.plan.values import CompiledFields, Prepared, diff, key_problem, normalise, to_api
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Ownership, RemoteObject
 
@@ -69,17 +69,19 @@ def plan_objects(
                 f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
             )
             out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
+    compiled = CompiledFields.of(kind)
     for key, row in unique.items():
-        problem = row_problem(kind, row.key, row.values)
-        if problem is not None:
-            out.invalid.append(InvalidRow(kind.name, row.key, problem, row.row))
+        problem = key_problem(kind, row.key)
+        prepared = compiled.prepare(row.values) if problem is None else problem
+        if isinstance(prepared, str):
+            out.invalid.append(InvalidRow(kind.name, row.key, prepared, row.row))
             continue
         obj = _match(key, cloud, owned)
         if obj is None:
-            targets[key] = _plan_create(ctx, key, row, out)
+            targets[key] = _plan_create(ctx, key, row, prepared, out)
         else:
             targets[key] = Target(row.key.strip(), obj.cwguid)
-            _plan_update(ctx, key, row, obj, out)
+            _plan_update(ctx, key, row, prepared, obj, out=out)
     listed = unique.keys() | duplicates.keys() | listed_invalid
     if ctx.mode is SyncMode.MIRROR and complete and listed:
         _plan_retirements(ctx, cloud, owned, listed, out)
@@ -118,7 +120,9 @@ def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> Remot
     return cloud.by_key.get(key)
 
 
-def _plan_create(ctx: KindContext, key: str, row: DesiredRow, out: KindOutcome) -> Target:
+def _plan_create(
+    ctx: KindContext, key: str, row: DesiredRow, prepared: Prepared, out: KindOutcome
+) -> Target:
     """A create sends the key, the kind's constant fields and every managed value the row sets.
 
     A row whose ``active`` is false is created inactive in one request (``Type: "I"`` and, for
@@ -129,10 +133,8 @@ def _plan_create(ctx: KindContext, key: str, row: DesiredRow, out: KindOutcome) 
     fields: dict[str, FieldChange] = {kind.key_field: FieldChange(None, display)}
     for api_name, value in kind.constant_fields.items():
         fields[api_name] = FieldChange(None, value)
-    for spec in kind.fields:
-        value = row.values.get(spec.column)
-        if value is not None:
-            fields[spec.api_name] = FieldChange(None, to_api(spec, value))
+    for api_name, value, _ in prepared:
+        fields[api_name] = FieldChange(None, value)
     _add_inactive_date(ctx, fields, None)
     change = Change(kind.name, Action.CREATE, display, None, fields)
     held = _held(ctx, key, ctx.mode in CREATES)
@@ -152,9 +154,15 @@ def _held(ctx: KindContext, key: str, allowed: bool) -> str | None:
 
 
 def _plan_update(
-    ctx: KindContext, key: str, row: DesiredRow, obj: RemoteObject, out: KindOutcome
+    ctx: KindContext,
+    key: str,
+    row: DesiredRow,
+    prepared: Prepared,
+    obj: RemoteObject,
+    *,
+    out: KindOutcome,
 ) -> None:
-    fields = diff_fields(ctx, row, obj)
+    fields = diff_fields(ctx, row.key, prepared, obj)
     if not fields:
         out.noop += 1
         return
@@ -169,26 +177,23 @@ def _plan_update(
         out.skipped.append(Blocked(change, held))
 
 
-def diff_fields(ctx: KindContext, row: DesiredRow, obj: RemoteObject) -> dict[str, FieldChange]:
-    """Managed fields whose desired value differs from Cloud's, as API name -> before/after."""
+def diff_fields(
+    ctx: KindContext, key: str, prepared: Prepared, obj: RemoteObject
+) -> dict[str, FieldChange]:
+    """Managed fields whose desired value differs from Cloud's, as API name -> before/after.
+
+    The key field is compared too: an object matched through the id map may have been renamed.
+    """
     kind = ctx.kind
-    remote = obj.fields
-    fields: dict[str, FieldChange] = {}
-    have_key = remote.get(kind.key_field)
-    want_key = row.key.strip()
-    if normalise(have_key, kind.key_case_insensitive) != normalise(
-        want_key, kind.key_case_insensitive
-    ):
-        fields[kind.key_field] = FieldChange(have_key, want_key)
-    for spec in kind.fields:
-        value = row.values.get(spec.column)
-        if value is None:
-            continue
-        want = to_api(spec, value)
-        have = remote.get(spec.api_name)
-        if normalise(want, spec.case_insensitive) != normalise(have, spec.case_insensitive):
-            fields[spec.api_name] = FieldChange(have, want)
-    _add_inactive_date(ctx, fields, remote)
+    fields = diff(prepared, obj.fields)
+    have_key = obj.fields.get(kind.key_field)
+    want_key = key.strip()
+    if have_key != want_key:
+        fold = kind.key_case_insensitive
+        if normalise(have_key, fold) != normalise(want_key, fold):
+            fields = {kind.key_field: FieldChange(have_key, want_key), **fields}
+    if kind.active_field in fields:
+        _add_inactive_date(ctx, fields, obj.fields)
     return fields
 
 
