@@ -70,3 +70,9 @@ def _report(result: LoadResult, path: Path) -> None:
     if result.rejected:
         summary += f", {result.rejected_lines} rejected"
     click.echo(summary)
+    for name, count in result.orphaned.items():
+        click.echo(
+            f"warning: {count} rows of {name} name rows that were deleted; "
+            "plan will report them as invalid",
+            err=True,
+        )

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.errors import ConfigError
 from syncer.model import ALL_KINDS, OBJECT_KINDS, ObjectKind, RelationKind, kind_named
 from syncer.settings import Settings
 from syncer.state import DesiredLink, DesiredRow, DesiredState, InvalidRow
@@ -118,7 +119,15 @@ def _dangling(
 
 
 async def read_desired_state(engine: AsyncEngine, settings: Settings) -> DesiredState:
-    """Read and validate every kind; see the module docstring for what ``complete`` means."""
+    """Read and validate every kind; see the module docstring for what ``complete`` means.
+
+    A ``sources`` entry naming no kind is a configuration error (exit 78), not silently ignored.
+    """
+    unknown = sorted(set(settings.sources) - set(ALL_KINDS))
+    if unknown:
+        raise ConfigError(
+            f"sources.{unknown[0]}: unknown kind; expected one of {', '.join(ALL_KINDS)}"
+        )
     objects: dict[str, tuple[DesiredRow, ...]] = {}
     links: dict[str, tuple[DesiredLink, ...]] = {}
     invalid: list[InvalidRow] = []

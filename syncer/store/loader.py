@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.errors import SyncerError
-from syncer.model import OBJECT_KINDS
+from syncer.model import OBJECT_KINDS, RELATION_KINDS
 from syncer.store.db import write_transaction
 from syncer.store.tables import desired_identity, desired_tables
 from syncer.store.upsert import upsert
@@ -46,6 +46,8 @@ class LoadResult:
     loaded: int = 0
     deleted: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    orphaned: dict[str, int] = field(default_factory=dict)
+    """Table -> rows there that name an object this load deleted (plan will report them)."""
 
     @property
     def rejected_lines(self) -> int:
@@ -140,6 +142,22 @@ async def _delete_others(
     return len(doomed)
 
 
+async def _orphans(conn: AsyncConnection, kind: Kind) -> dict[str, int]:
+    """Per relation table, how many rows name a ``kind`` key its table no longer holds."""
+    counts: dict[str, int] = {}
+    for relation in RELATION_KINDS.values():
+        for rule in key_rules(relation):
+            if rule.kind != kind.name:
+                continue
+            present = await _known_keys(conn, rule)
+            column = desired_tables[relation.name].c[rule.column]
+            stream = await conn.stream(select(column))
+            missing = sum([rule.normalise(value) not in present async for (value,) in stream])
+            if missing:
+                counts[relation.table] = counts.get(relation.table, 0) + missing
+    return counts
+
+
 async def load_csv(
     engine: AsyncEngine, kind: Kind, path: Path, *, replace: bool = False
 ) -> LoadResult:
@@ -184,6 +202,8 @@ async def load_csv(
         result.loaded = batch.written
         if replace:
             result.deleted = await _delete_others(conn, kind, table, seen.keys() | protected)
+            if result.deleted:
+                result.orphaned = await _orphans(conn, kind)
     return result
 
 

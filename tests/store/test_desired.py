@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.errors import ConfigError
 from syncer.settings import Settings
 from syncer.state import DesiredLink, DesiredRow, InvalidRow
 from syncer.store.desired import read_desired_state
@@ -121,3 +122,8 @@ async def test_a_row_without_a_key_keeps_its_kind_incomplete(engine: AsyncEngine
     assert [row.key for row in state.objects["entities"]] == ["C-1"]
     assert state.invalid == (InvalidRow("entities", "  ", "entity_no: required", 2),)
     assert "entities" not in state.complete
+
+
+async def test_a_source_for_an_unknown_kind_is_a_configuration_error(engine: AsyncEngine) -> None:
+    with pytest.raises(ConfigError, match=r"sources\.clients: unknown kind"):
+        await read_desired_state(engine, Settings(sources={"clients": "SELECT 1"}))

@@ -118,6 +118,21 @@ async def test_members_must_name_desired_groups_and_users(
     ]
 
 
+async def test_replacing_objects_counts_the_links_left_dangling(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    await load_csv(engine, USERS, _csv(tmp_path, "u.csv", "email\nann@x.com\nbob@x.com\n"))
+    await load_csv(engine, GROUPS, _csv(tmp_path, "g.csv", "name\nTax\n"))
+    members = "group_name,user_email\nTax,ann@x.com\nTax,bob@x.com\n"
+    await load_csv(engine, GROUP_MEMBERS, _csv(tmp_path, "m.csv", members))
+
+    result = await load_csv(
+        engine, USERS, _csv(tmp_path, "u2.csv", "email\nANN@x.com\n"), replace=True
+    )
+
+    assert (result.deleted, result.orphaned) == (1, {"desired_group_members": 1})
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
