@@ -10,7 +10,8 @@ that desired state no longer lists, so a kind is put there only when
 - its source was read without error, and
 - it produced at least one valid row (an empty table or view is far more often a broken ETL job
   than a firm that wants every client deactivated), and
-- no row lacked its key (such a row wants *some* object kept, and we cannot tell which).
+- every row had a valid key (a row with a missing or malformed key wants *some* object kept, and
+  we cannot tell which).
 
 Rows that are invalid for other reasons keep their key in ``invalid``; the planner must treat
 those keys as still desired and never retire them.
@@ -66,6 +67,8 @@ class _KindRows:
 
     valid: list[tuple[int, dict[str, object]]] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
+    invalid_keys: set[tuple[str, ...]] = field(default_factory=set)
+    """Normalised keys of rows rejected for a value other than their key."""
     keyless: bool = False
 
 
@@ -84,7 +87,10 @@ async def _read_kind(engine: AsyncEngine, kind: Kind, source: str | None) -> _Ki
             raw: dict[str, object] = {str(column): value for column, value in record.items()}
             checked = validate_row(kind, raw)
             if isinstance(checked, list):
-                rows.keyless |= any(error.column in _key_columns(kind) for error in checked)
+                if any(error.column in _key_columns(kind) for error in checked):
+                    rows.keyless = True
+                else:
+                    rows.invalid_keys.add(_raw_identity(kind, raw))
                 reason = "; ".join(map(str, checked))
                 rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
                 continue
@@ -102,19 +108,35 @@ def _key_columns(kind: Kind) -> frozenset[str]:
     return frozenset(rule.column for rule in key_rules(kind))
 
 
+def _raw_identity(kind: Kind, raw: Mapping[str, object]) -> tuple[str, ...]:
+    """The identity of a row whose key columns passed validation (the rest did not)."""
+    return tuple(rule.normalise(str(raw[rule.column]).strip()) for rule in key_rules(kind))
+
+
 def _object_row(kind: ObjectKind, number: int, values: Mapping[str, object]) -> DesiredRow:
     managed = {spec.column: values.get(spec.column) for spec in kind.fields}
     return DesiredRow(key=str(values[kind.key_column]), values=managed, row=number)
 
 
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The keys of a completely read object kind: valid rows, and rows rejected for a value."""
+
+    valid: frozenset[str]
+    invalid: frozenset[str]
+
+
 def _dangling(
-    kind: RelationKind, values: Mapping[str, object], known: Mapping[str, frozenset[str]]
+    kind: RelationKind, values: Mapping[str, object], known: Mapping[str, _Known]
 ) -> str | None:
     """Why a link names an object desired state does not have (checked only for complete kinds)."""
     for rule in key_rules(kind):
         keys = known.get(rule.kind)
-        if keys is not None and rule.normalise(str(values[rule.column])) not in keys:
-            return f"{rule.column}: {values[rule.column]!r} is not in desired {rule.kind}"
+        key = rule.normalise(str(values[rule.column]))
+        if keys is None or key in keys.valid:
+            continue
+        problem = "is an invalid row of" if key in keys.invalid else "is not in"
+        return f"{rule.column}: {values[rule.column]!r} {problem} desired {rule.kind}"
     return None
 
 
@@ -132,7 +154,7 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
     links: dict[str, tuple[DesiredLink, ...]] = {}
     invalid: list[InvalidRow] = []
     complete: set[str] = set()
-    known: dict[str, frozenset[str]] = {}
+    known: dict[str, _Known] = {}
     for name in ALL_KINDS:
         kind = kind_named(name)
         try:
@@ -161,7 +183,10 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
         if good and not rows.keyless:
             complete.add(name)
         if name in OBJECT_KINDS and name in complete:
-            known[name] = frozenset(identity(kind, row)[0] for _, row in rows.valid)
+            known[name] = _Known(
+                valid=frozenset(identity(kind, row)[0] for _, row in rows.valid),
+                invalid=frozenset(key[0] for key in rows.invalid_keys),
+            )
     return DesiredState(
         objects=objects, links=links, invalid=tuple(invalid), complete=frozenset(complete)
     )

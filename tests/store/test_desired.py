@@ -21,7 +21,7 @@ async def _fill(engine: AsyncEngine, kind: str, rows: list[dict[str, object]]) -
 
 
 async def test_rows_are_read_validated_and_linked(engine: AsyncEngine) -> None:
-    await _fill(engine, "groups", [{"name": "Tax", "description": " Tax team "}])
+    await _fill(engine, "groups", [{"name": "TAX", "description": " Tax team "}])
     await _fill(
         engine,
         "users",
@@ -34,14 +34,15 @@ async def test_rows_are_read_validated_and_linked(engine: AsyncEngine) -> None:
         engine,
         "group_members",
         [
-            {"group_name": "TAX", "user_email": "Ann@x.com"},
+            {"group_name": "Tax", "user_email": "ANN@x.com"},
             {"group_name": "Tax", "user_email": "zed@x.com"},
+            {"group_name": "Tax", "user_email": "BOB@x.com"},
         ],
     )
 
     state = await read_desired_state(engine, Settings())
 
-    assert state.objects["groups"] == (DesiredRow("Tax", {"description": "Tax team"}, 1),)
+    assert state.objects["groups"] == (DesiredRow("TAX", {"description": "Tax team"}, 1),)
     ann = state.objects["users"][0]
     assert (ann.key, ann.values["first_name"], ann.values["admin"], ann.values["sso"]) == (
         "ann@x.com",
@@ -49,13 +50,19 @@ async def test_rows_are_read_validated_and_linked(engine: AsyncEngine) -> None:
         True,
         None,
     )
-    assert state.links["group_members"] == (DesiredLink("TAX", "Ann@x.com", 1),)
+    assert state.links["group_members"] == (DesiredLink("Tax", "ANN@x.com", 1),)
     assert state.invalid == (
         InvalidRow(
             "users", "bob@x.com", "owner_type: must be one of Staff, Contact, got 'Robot'", 2
         ),
         InvalidRow(
-            "group_members", "Tax / zed@x.com", "user_email: 'zed@x.com' is not in desired users", 2
+            "group_members",
+            "Tax / BOB@x.com",
+            "user_email: 'BOB@x.com' is an invalid row of desired users",
+            2,
+        ),
+        InvalidRow(
+            "group_members", "Tax / zed@x.com", "user_email: 'zed@x.com' is not in desired users", 3
         ),
     )
     # Entities and user roles are empty: never complete, so they can never cause retirements.
