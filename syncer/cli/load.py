@@ -13,7 +13,7 @@ from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode
 from syncer.model import ALL_KINDS, kind_named
 from syncer.settings import Settings
-from syncer.store.db import create_engine, database_errors
+from syncer.store.db import create_engine, database_errors, require_current_schema
 from syncer.store.loader import LoadResult, load_csv
 
 
@@ -44,6 +44,7 @@ def command(settings: Settings, kind: str, path: Path, replace: bool) -> None:
         engine = create_engine(settings.database.url)
         try:
             async with database_errors():
+                await require_current_schema(engine)
                 result = await load_csv(engine, kind_named(kind), path, replace=replace)
         finally:
             await engine.dispose()

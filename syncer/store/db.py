@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -23,7 +24,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -42,10 +42,6 @@ BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "syncer_sqlite_immediate"
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; on SQLite with syncer's pragmas and explicit ``BEGIN``.
 
@@ -54,8 +50,21 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
     """
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        _require_folder(engine.url.database)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
     return engine
+
+
+def _require_folder(database: str | None) -> None:
+    """Say plainly when a SQLite file cannot be created because its folder is missing.
+
+    (Found at connect time instead, the error would also leave aiosqlite's worker thread
+    complaining about a closed event loop.)
+    """
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).expanduser().absolute().parent
+        if not folder.is_dir():
+            raise DatabaseError(f"the folder of the SQLite database does not exist: {folder}")
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
@@ -137,6 +146,19 @@ async def current(url: str) -> tuple[str, ...]:
     """The revision(s) the database is at; empty when it was never migrated."""
     heads: tuple[str, ...] = await _with_migration_connection(url, _current_heads)
     return heads
+
+
+async def require_current_schema(engine: AsyncEngine) -> None:
+    """Refuse to work on a database that is not at the newest revision, saying what to run."""
+    async with engine.connect() as conn:
+        heads = await conn.run_sync(_current_heads)
+    newest = head_revision()
+    if heads != (newest,):
+        at = ", ".join(heads) or "no revision (empty)"
+        raise DatabaseError(
+            f"the database is at {at} but this syncer needs revision {newest}; "
+            "run 'syncer db upgrade' first"
+        )
 
 
 def head_revision() -> str:

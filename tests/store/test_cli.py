@@ -59,6 +59,12 @@ def test_commands_on_each_database(database_url: str, tmp_path: Path) -> None:
     assert (
         _syncer(database_url, "db", "current").output == "base (newest is 0001; run 'db upgrade')\n"
     )
+    groups = tmp_path / "groups.csv"
+    groups.write_text("name\nTax\n", encoding="utf-8")
+    too_early = _syncer(database_url, "load", "groups", str(groups))
+    assert too_early.exit_code == 1
+    assert "run 'syncer db upgrade' first" in too_early.output
+
     assert _syncer(database_url, "db", "upgrade").exit_code == 0
     assert _syncer(database_url, "db", "current").output == "0001 (up to date)\n"
 
@@ -85,14 +91,18 @@ def test_commands_on_each_database(database_url: str, tmp_path: Path) -> None:
     assert "migration error" in unknown.output
 
 
-# aiosqlite's worker thread of a connection that failed to open posts its stop result after the
-# event loop closed; harmless (and silent in a real process), but pytest reports the thread error.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}"
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "syncer: database error: "),
+        ("sqlite+aiosqlite:////nonexistent-folder/x.db", "folder of the SQLite database"),
+    ],
+)
+def test_an_unreachable_database_is_one_line_not_a_traceback(url: str, message: str) -> None:
     failed = _syncer(url, "db", "upgrade")
     assert failed.exit_code == 1
-    assert failed.output.startswith("syncer: database error: ")
+    assert failed.output.startswith("syncer: ")
+    assert message in failed.output
     assert "Traceback" not in failed.output
 
 
