@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,12 +169,26 @@ async def load_csv(
     be read keeps its stored version rather than being deleted for a typo elsewhere in the row.
     """
     table = desired_tables[kind.name]
-    records = _records(path)
-    first = next(records, None)
-    if first is None:
-        raise CsvFormatError(f"{path} is empty; the first line must name the columns")
-    header = read_header(kind, first[1])
     result = LoadResult(table=table.name)
+    with closing(_records(path)) as records:
+        first = next(records, None)
+        if first is None:
+            raise CsvFormatError(f"{path} is empty; the first line must name the columns")
+        header = read_header(kind, first[1])
+        await _load_records(engine, kind, header, records, result, replace=replace)
+    return result
+
+
+async def _load_records(
+    engine: AsyncEngine,
+    kind: Kind,
+    header: Sequence[str],
+    records: Iterator[tuple[int, list[str]]],
+    result: LoadResult,
+    *,
+    replace: bool,
+) -> None:
+    table = desired_tables[kind.name]
     async with write_transaction(engine) as conn:
         references = {
             rule.column: await _known_keys(conn, rule)
@@ -204,7 +219,6 @@ async def load_csv(
             result.deleted = await _delete_others(conn, kind, table, seen.keys() | protected)
             if result.deleted:
                 result.orphaned = await _orphans(conn, kind)
-    return result
 
 
 def _check(
