@@ -10,7 +10,7 @@ later file updates the rows it names and, with ``replace``, removes the ones it 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +74,7 @@ def read_header(kind: Kind, header: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path) -> Generator[tuple[int, list[str]], None, None]:
     """Each CSV record with the line it starts on (a quoted field may span lines)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
