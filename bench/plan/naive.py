@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from syncer.model import OBJECT_KINDS
-from syncer.plan.values import CompiledFields, diff
+from syncer.plan.values import CompiledFields
 from syncer.state import DesiredRow, RemoteObject
 
 
@@ -24,7 +24,5 @@ def seconds_per_row(
             (o for o in cloud if kind.normalise_key(str(o.fields.get(kind.key_field, ""))) == key),
             None,
         )
-        prepared = compiled.prepare(row.values)
-        if match is not None and not isinstance(prepared, str):
-            diff(prepared, match.fields)
+        compiled.changes(row.values, {} if match is None else match.fields)
     return (time.perf_counter() - started) / max(1, len(picked))

@@ -23,6 +23,10 @@ from syncer.plan.policy import PlanPolicy
 from syncer.state import CloudState, DesiredState, InvalidRow, Ownership
 
 ROLE_NAME_FIELD = "Name"
+RELATION_ENDS = frozenset(
+    end for rel in RELATION_KINDS.values() for end in (rel.parent_kind, rel.member_kind)
+)
+"""Kinds some assignment refers to: only their desired keys need resolving to CWGuids."""
 
 
 def build_plan(
@@ -54,6 +58,7 @@ def build_plan(
             owned_by_kind[kind.name],
             listed_invalid=listed_invalid.get(kind.name, frozenset()),
             complete=kind.name in desired.complete,
+            with_targets=kind.name in RELATION_ENDS,
         )
         outcomes.append(outcome)
         resolvers[kind.name] = Resolver(kind.name, kind.normalise_key, index, targets)

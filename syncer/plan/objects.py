@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from syncer.model import FieldSpec, ObjectKind, Retirement
 from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import CompiledFields, Prepared, diff, key_problem, normalise, to_api
+from syncer.plan.values import CompiledFields, key_problem, normalise
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Ownership, RemoteObject
 
+NOTHING: Mapping[str, object] = MappingProxyType({})
+"""The Cloud side of an object that does not exist yet."""
 PROTECTED = "protected by configuration (sync.protected)"
 CREATES: frozenset[SyncMode] = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.CREATE_ONLY})
 UPDATES: frozenset[SyncMode] = frozenset({SyncMode.UPSERT, SyncMode.MIRROR, SyncMode.UPDATE_ONLY})
@@ -56,8 +59,10 @@ def plan_objects(
     *,
     listed_invalid: frozenset[str],
     complete: bool,
+    with_targets: bool = True,
 ) -> tuple[KindOutcome, dict[str, Target]]:
-    """Plan one kind; also return where each valid desired key lands, for assignments."""
+    """Plan one kind; with ``with_targets``, also return where each valid desired key lands
+    (assignments need it; kinds no assignment refers to skip the bookkeeping)."""
     kind = ctx.kind
     out = KindOutcome(kind.name, owned=len(owned))
     targets: dict[str, Target] = {}
@@ -71,17 +76,19 @@ def plan_objects(
             out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
     compiled = CompiledFields.of(kind)
     for key, row in unique.items():
-        problem = key_problem(kind, row.key)
-        prepared = compiled.prepare(row.values) if problem is None else problem
-        if isinstance(prepared, str):
-            out.invalid.append(InvalidRow(kind.name, row.key, prepared, row.row))
-            continue
         obj = _match(key, cloud, owned)
+        problem = key_problem(kind, row.key)
+        fields = compiled.changes(row.values, NOTHING if obj is None else obj.fields)
+        if problem is not None or isinstance(fields, str):
+            out.invalid.append(InvalidRow(kind.name, row.key, problem or str(fields), row.row))
+            continue
         if obj is None:
-            targets[key] = _plan_create(ctx, key, row, prepared, out)
+            target = _plan_create(ctx, key, row, fields, out)
         else:
-            targets[key] = Target(row.key.strip(), obj.cwguid)
-            _plan_update(ctx, key, row, prepared, obj, out=out)
+            target = Target(row.key.strip(), obj.cwguid)
+            _plan_update(ctx, key, row, fields, obj, out=out)
+        if with_targets:
+            targets[key] = target
     listed = unique.keys() | duplicates.keys() | listed_invalid
     if ctx.mode is SyncMode.MIRROR and complete and listed:
         _plan_retirements(ctx, cloud, owned, listed, out)
@@ -121,7 +128,7 @@ def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> Remot
 
 
 def _plan_create(
-    ctx: KindContext, key: str, row: DesiredRow, prepared: Prepared, out: KindOutcome
+    ctx: KindContext, key: str, row: DesiredRow, managed: dict[str, FieldChange], out: KindOutcome
 ) -> Target:
     """A create sends the key, the kind's constant fields and every managed value the row sets.
 
@@ -133,8 +140,7 @@ def _plan_create(
     fields: dict[str, FieldChange] = {kind.key_field: FieldChange(None, display)}
     for api_name, value in kind.constant_fields.items():
         fields[api_name] = FieldChange(None, value)
-    for api_name, value, _ in prepared:
-        fields[api_name] = FieldChange(None, value)
+    fields.update(managed)
     _add_inactive_date(ctx, fields, None)
     change = Change(kind.name, Action.CREATE, display, None, fields)
     held = _held(ctx, key, ctx.mode in CREATES)
@@ -157,18 +163,18 @@ def _plan_update(
     ctx: KindContext,
     key: str,
     row: DesiredRow,
-    prepared: Prepared,
+    managed: dict[str, FieldChange],
     obj: RemoteObject,
     *,
     out: KindOutcome,
 ) -> None:
-    fields = diff_fields(ctx, row.key, prepared, obj)
+    fields = _with_key_and_dates(ctx, row.key, managed, obj)
     if not fields:
         out.noop += 1
         return
     kind = ctx.kind
     change = Change(
-        kind.name, Action.UPDATE, row.key.strip(), obj.cwguid, fields, _carry(ctx, row, obj)
+        kind.name, Action.UPDATE, row.key.strip(), obj.cwguid, fields, _carry(ctx, fields, obj)
     )
     held = _held(ctx, key, ctx.mode in UPDATES)
     if held is None:
@@ -177,15 +183,12 @@ def _plan_update(
         out.skipped.append(Blocked(change, held))
 
 
-def diff_fields(
-    ctx: KindContext, key: str, prepared: Prepared, obj: RemoteObject
+def _with_key_and_dates(
+    ctx: KindContext, key: str, fields: dict[str, FieldChange], obj: RemoteObject
 ) -> dict[str, FieldChange]:
-    """Managed fields whose desired value differs from Cloud's, as API name -> before/after.
-
-    The key field is compared too: an object matched through the id map may have been renamed.
-    """
+    """The managed-field changes plus the key field (an object matched through the id map may
+    have been renamed in Cloud) and the inactive date that goes with a change of ``active``."""
     kind = ctx.kind
-    fields = diff(prepared, obj.fields)
     have_key = obj.fields.get(kind.key_field)
     want_key = key.strip()
     if have_key != want_key:
@@ -213,18 +216,19 @@ def _add_inactive_date(
     fields[kind.inactive_date_field] = FieldChange(before, after)
 
 
-def _carry(ctx: KindContext, row: DesiredRow | None, obj: RemoteObject) -> dict[str, object]:
-    """Fields every PATCH of this kind must carry: desired value when managed, else Cloud's."""
+def _carry(
+    ctx: KindContext, fields: Mapping[str, FieldChange], obj: RemoteObject
+) -> dict[str, object]:
+    """Fields every PATCH of this kind must carry: the new value when the change sets it, else
+    Cloud's (the kind's constant when Cloud sent none)."""
     carry: dict[str, object] = {}
     for api_name in ctx.kind.patch_carries:
-        value: object = None
-        if row is not None:
-            spec = next((s for s in ctx.kind.fields if s.api_name == api_name), None)
-            raw = None if spec is None else row.values.get(spec.column)
-            value = None if spec is None or raw is None else to_api(spec, raw)
-        if value is None:
-            value = obj.fields.get(api_name, ctx.kind.constant_fields.get(api_name))
-        carry[api_name] = value
+        change = fields.get(api_name)
+        carry[api_name] = (
+            change.after
+            if change is not None
+            else obj.fields.get(api_name, ctx.kind.constant_fields.get(api_name))
+        )
     return carry
 
 
@@ -270,4 +274,6 @@ def _retire(
         return None
     fields = {active_field: FieldChange(have, inactive)}
     _add_inactive_date(ctx, fields, obj.fields)
-    return Change(kind.name, Action.DEACTIVATE, display, obj.cwguid, fields, _carry(ctx, None, obj))
+    return Change(
+        kind.name, Action.DEACTIVATE, display, obj.cwguid, fields, _carry(ctx, fields, obj)
+    )

@@ -28,13 +28,6 @@ def normalise(value: object, case_insensitive: bool) -> object:
     return value
 
 
-def to_api(spec: FieldSpec, value: object) -> object:
-    """The API spelling of a desired value: trimmed text, codec applied (``True`` -> ``"A"``)."""
-    if isinstance(value, str):
-        value = value.strip()
-    return spec.codec.encode(value)
-
-
 def _check_text(spec: FieldSpec, value: object) -> str | None:
     if not isinstance(value, str):
         return f"{spec.column} must be text, got {type(value).__name__}"
@@ -72,10 +65,6 @@ def key_problem(kind: ObjectKind, key: str) -> str | None:
     return None
 
 
-Prepared = list[tuple[str, object, bool]]
-"""A valid row's managed values in API terms: (API field, value, compare case-insensitively)."""
-
-
 _NO_LIMIT: Final = 1 << 62
 
 
@@ -110,9 +99,16 @@ class CompiledFields:
             )
         )
 
-    def prepare(self, values: Mapping[str, object]) -> Prepared | str:
-        """The row's values in API terms, or the first reason (model order) it cannot be sent."""
-        prepared: Prepared = []
+    def changes(
+        self, values: Mapping[str, object], remote: Mapping[str, object]
+    ) -> dict[str, FieldChange] | str:
+        """Managed fields the row sets that ``remote`` holds differently (API name -> before/
+        after, in API terms), or the first reason (model order) the row cannot be sent.
+
+        One pass validates and compares, because this runs for every desired row; a create
+        passes an empty ``remote``, so every value the row sets becomes a change from None.
+        """
+        changes: dict[str, FieldChange] = {}
         for spec, column, api_name, fold, is_text, limit, choices, codec in self.specs:
             value = values.get(column)
             if value is None:
@@ -127,20 +123,12 @@ class CompiledFields:
                 return _reason(spec, value)
             if codec:
                 value = codec.get(value, value)
-            prepared.append((api_name, value, fold))
-        return prepared
+            have = remote.get(api_name)
+            # Equal raw values normalise equally; only differing ones need the full comparison.
+            if have != value and normalise(value, fold) != normalise(have, fold):
+                changes[api_name] = FieldChange(have, value)
+        return changes
 
 
 def _reason(spec: FieldSpec, value: object) -> str:
     return CHECKS[spec.value_type](spec, value) or f"{spec.column} has an unusable value"
-
-
-def diff(prepared: Prepared, remote: Mapping[str, object]) -> dict[str, FieldChange]:
-    """API field -> before/after for each prepared value Cloud holds differently."""
-    changes: dict[str, FieldChange] = {}
-    for api_name, want, fold in prepared:
-        have = remote.get(api_name)
-        # Equal raw values normalise equally; only differing ones need the full comparison.
-        if have != want and normalise(want, fold) != normalise(have, fold):
-            changes[api_name] = FieldChange(have, want)
-    return changes

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, FieldSpec, ObjectKind, ValueType
 from syncer.plan.policy import PlanPolicy, RetireThreshold
-from syncer.plan.values import to_api
 from syncer.settings import SyncMode
 from syncer.state import (
     CloudState,
@@ -33,6 +32,12 @@ ROLES = (
 )
 MEMBER_KEYS = {"users": KEYS["users"], "roles": ["Viewer", "editor", "Owner"]}
 TEXTS = ["a", "A", " a ", "b", "", "Bb"]
+
+
+def to_api(spec: FieldSpec, value: object) -> object:
+    """How the API would hold a desired value: trimmed text, codec applied."""
+    return spec.codec.encode(value.strip() if isinstance(value, str) else value)
+
 
 Scenario = tuple[DesiredState, CloudState, dict[tuple[str, str], Ownership], PlanPolicy]
 
