@@ -42,6 +42,10 @@ BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "syncer_sqlite_immediate"
 
 
+class DatabaseError(SyncerError):
+    """The database refused or failed; the message is the driver's first line, no URL, no SQL."""
+
+
 def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; on SQLite with syncer's pragmas and explicit ``BEGIN``.
 
@@ -166,10 +170,6 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
-
-
-class DatabaseError(SyncerError):
-    """The database refused or failed; the message is the driver's first line, no URL, no SQL."""
 
 
 @asynccontextmanager
