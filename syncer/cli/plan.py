@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from syncer.apply.progress import progress_for
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
 from syncer.plan.model import Plan
-from syncer.report import FORMATS, render
+from syncer.report import FORMATS, print_text, render
 from syncer.settings import Firm, Settings
 from syncer.store.db import database_errors
 from syncer.workflow import compute_plan, open_session
@@ -85,6 +86,10 @@ def _target(out: Path | None, firm: Firm, firms: int) -> Path | None:
 
 
 def _write(plan: Plan, fmt: str, target: Path | None) -> None:
+    """The report to ``target`` or stdout; text on a terminal is drawn by rich, in colour."""
+    if fmt == "text" and target is None and sys.stdout.isatty():
+        print_text(plan, Console())
+        return
     rendered = render(plan, fmt)
     data = rendered.encode() if isinstance(rendered, str) else rendered
     if target is None:
