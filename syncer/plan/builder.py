@@ -6,8 +6,10 @@ and the planner can be tested exhaustively with generated states.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 
 from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS, USER_ROLES
@@ -39,6 +41,36 @@ def build_plan(
     now: datetime,
 ) -> Plan:
     """Compute the plan. ``owned`` is the id map keyed by (kind, normalised natural key)."""
+    with collector_paused():
+        return _build(desired, cloud, owned, policy, firm=firm, now=now)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while planning, then restore its previous state.
+
+    Planning allocates millions of small objects that all live until the plan is built, so
+    every collection re-scans them for nothing (a quarter of the time at a million rows).
+    Reference counting still frees what is dropped; the planner makes no cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    desired: DesiredState,
+    cloud: CloudState,
+    owned: Mapping[tuple[str, str], Ownership],
+    policy: PlanPolicy,
+    *,
+    firm: str,
+    now: datetime,
+) -> Plan:
     owned_by_kind: dict[str, dict[str, Ownership]] = {name: {} for name in OBJECT_KINDS}
     for (kind_name, key), own in owned.items():
         owned_by_kind.setdefault(kind_name, {})[key] = own

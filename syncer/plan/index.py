@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from syncer.state import RemoteObject
 
-
-def guid_key(cwguid: str) -> str:
-    """CWGuids compare case-insensitively (cloud-api.md section 3)."""
-    return cwguid.lower()
+guid_key: Final[Callable[[str], str]] = str.lower
+"""CWGuids compare case-insensitively (cloud-api.md section 3). An alias rather than a function:
+it runs several times per Cloud object, and the C method avoids a Python call."""
 
 
 def _preferred(a: RemoteObject, b: RemoteObject) -> RemoteObject:

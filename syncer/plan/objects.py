@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from syncer.model import FieldSpec, ObjectKind, Retirement
+from syncer.model import ObjectKind, Retirement
 from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
@@ -39,15 +39,10 @@ class KindContext:
     today: str
     """The date a deactivation is recorded under (``InActiveDate``), from the planner's ``now``."""
 
-    @property
-    def active_spec(self) -> FieldSpec | None:
-        for spec in self.kind.fields:
-            if spec.api_name == self.kind.active_field:
-                return spec
-        return None
-
     def inactive_value(self) -> object:
-        spec = self.active_spec
+        """How the API spells "inactive" for this kind (``"I"``); None without an active flag."""
+        kind = self.kind
+        spec = next((s for s in kind.fields if s.api_name == kind.active_field), None)
         return None if spec is None else spec.codec.encode(False)
 
 
@@ -75,23 +70,25 @@ def plan_objects(
             )
             out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
     compiled = CompiledFields.of(kind)
+    claimed: set[str] = set()
     for key, row in unique.items():
         obj = _match(key, cloud, owned)
         problem = key_problem(kind, row.key)
-        fields = compiled.changes(row.values, NOTHING if obj is None else obj.fields)
-        if problem is not None or isinstance(fields, str):
-            out.invalid.append(InvalidRow(kind.name, row.key, problem or str(fields), row.row))
+        fields = problem or compiled.changes(row.values, NOTHING if obj is None else obj.fields)
+        if isinstance(fields, str):
+            out.invalid.append(InvalidRow(kind.name, row.key, fields, row.row))
             continue
         if obj is None:
             target = _plan_create(ctx, key, row, fields, out)
         else:
+            claimed.add(guid_key(obj.cwguid))
             target = Target(row.key.strip(), obj.cwguid)
             _plan_update(ctx, key, row, fields, obj, out=out)
         if with_targets:
             targets[key] = target
     listed = unique.keys() | duplicates.keys() | listed_invalid
     if ctx.mode is SyncMode.MIRROR and complete and listed:
-        _plan_retirements(ctx, cloud, owned, listed, out)
+        _plan_retirements(ctx, cloud, owned, listed, claimed, out=out)
     return out, targets
 
 
@@ -237,17 +234,24 @@ def _plan_retirements(
     cloud: CloudIndex,
     owned: Mapping[str, Ownership],
     listed: Set[str],
+    claimed: Set[str],
+    *,
     out: KindOutcome,
 ) -> None:
-    """Retire what syncer owns and desired state no longer lists (mirror mode only)."""
+    """Retire what syncer owns and desired state no longer lists (mirror mode only).
+
+    An object a desired row matched under another key (renamed in Cloud) is ``claimed`` and
+    stays, whatever its old id-map key says.
+    """
     retirement = ctx.policy.retirement(ctx.kind)
     if retirement is Retirement.NONE:
         return
     for key, own in owned.items():
         if key in listed:
             continue
-        obj = cloud.by_guid.get(guid_key(own.cwguid))
-        if obj is None:
+        guid = guid_key(own.cwguid)
+        obj = cloud.by_guid.get(guid)
+        if obj is None or guid in claimed:
             continue
         change = _retire(ctx, retirement, obj, cloud.display(obj))
         if change is None:

@@ -177,3 +177,11 @@ class TestFingerprint:
         assert len(prints) == 5
         assert all(len(p) == 64 for p in prints)
         assert plan(desired(), base).fingerprint == fingerprint(base)
+
+
+def test_an_object_renamed_in_cloud_and_listed_under_its_new_key_is_not_retired() -> None:
+    renamed = entity("C-NEW", guid="E-1")
+    owned = owns(("entities", entity("C-OLD", guid="E-1")))
+    want = desired(entities=[row("C-NEW", name="Acme"), row("C-2")])
+    result = plan(want, cloud(entities=[renamed]), owned, MIRROR)
+    assert [(c.action, c.key) for c in result.changes] == [(Action.CREATE, "C-2")]
