@@ -24,7 +24,8 @@ from syncer.demo.data import DEFAULT_SEED, SIZES, DemoData, Edit, Size, generate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
 from syncer.plan.model import Plan
-from syncer.report import render
+from syncer.report import print_text, render_html
+from syncer.report.text import change_lines, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
 from syncer.simulator import ClientSpec, Limits, RunningSimulator, SimulatorConfig, serve_simulator
 from syncer.store.db import create_engine, upgrade
@@ -133,8 +134,9 @@ async def run_demo(options: DemoOptions, out: Console | None = None) -> int:
             f"{data.count('group_members')} memberships, {data.count('user_roles')} roles."
         )
         first = await _plan(settings)
-        _show(say, "3. The plan (a dry run: nothing has been sent yet)", first)
-        files.first_plan_html.write_text(render(first, "html"), encoding="utf-8")
+        files.first_plan_html.write_text(render_html(first), encoding="utf-8")
+        say.print("3. The plan (a dry run: nothing has been sent yet):")
+        _show_summary(say, first, files.first_plan_html)
 
         say.print("4. Applying it through one shared, self-tuning rate limiter:")
         result = await run_apply(settings, ApplyOptions())
@@ -144,8 +146,9 @@ async def run_demo(options: DemoOptions, out: Console | None = None) -> int:
         await _fill(settings, changed, migrate=False)
         _show_edits(say, edits)
         second = await _plan(settings)
-        _show(say, "6. The next plan: only what changed", second)
-        files.second_plan_html.write_text(render(second, "html"), encoding="utf-8")
+        files.second_plan_html.write_text(render_html(second), encoding="utf-8")
+        say.print("6. The next plan: only what changed, and the invalid row that is never sent:")
+        print_text(second, say)
 
         _show_files(say, files)
         if options.keep:
@@ -168,9 +171,18 @@ async def _plan(settings: Settings) -> Plan:
         return (await compute_plan(session)).plan
 
 
-def _show(say: Console, title: str, plan: Plan) -> None:
-    say.print(title)
-    say.print(render(plan, "text"), markup=False, highlight=False)
+SAMPLE_CHANGES = 8
+"""How many changes of the (long) first plan the demo prints; the HTML report has them all."""
+
+
+def _show_summary(say: Console, plan: Plan, html: Path) -> None:
+    say.print(summary_table(plan))
+    for change in plan.changes[:SAMPLE_CHANGES]:
+        for line in change_lines(change):
+            say.print(line)
+    hidden = len(plan.changes) - SAMPLE_CHANGES
+    if hidden > 0:
+        say.print(f"    ... and {hidden:,} more changes: see {html}", markup=False)
 
 
 async def _report_run(

@@ -98,10 +98,11 @@ class Page:
                 await anyio.sleep(0.05)
 
     async def type_into(self, selector: str, text: str) -> None:
-        """Focus the element and type ``text`` as a keyboard would (input events fire)."""
+        """Focus the element, select what it holds and type ``text`` over it, as a keyboard
+        would (the page sees the same ``input`` events)."""
         focused = await self.evaluate(
             f"(() => {{ const e = document.querySelector({selector!r}); "
-            "if (!e) return false; e.focus(); return true; })()"
+            "if (!e) return false; e.focus(); e.select(); return true; })()"
         )
         if not focused:
             raise CdpError(f"nothing matches {selector!r}")
