@@ -6,9 +6,10 @@ ever running a server. Every metric is therefore a gauge describing *the last ru
 command, not a counter across runs. The file is written atomically (a temporary file renamed into
 place) so a scrape never reads half a file.
 
-The apply engine fills a ``RunMetrics`` per firm (or the CLI builds one from the ``syncer_runs``
-row with ``RunMetrics.from_run_row``) and calls ``write_metrics`` once with every firm's run, so a
-multi-firm run produces one file with one series per firm.
+A command with ``--metrics-file`` calls ``write_run_metrics(path, [(database_url, run_id), ...])``
+once after all its firms finished: the figures come from each run's ``syncer_runs`` row (which the
+apply engine fills), so a multi-firm run produces one file with one series per firm. Code that
+has the figures in hand can build ``RunMetrics`` itself and call ``write_metrics``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.store.db import create_engine
 from syncer.store.tables import runs as runs_table
 
 PREFIX = "syncer_last_run"
@@ -146,6 +148,25 @@ async def read_run_metrics(engine: AsyncEngine, run_ids: Iterable[int]) -> list[
             sa.select(runs_table).where(runs_table.c.id.in_(wanted)).order_by(runs_table.c.id)
         )
         return [RunMetrics.from_run_row(row) for row in result.mappings()]
+
+
+async def write_run_metrics(path: Path, finished: Iterable[tuple[str, int]]) -> None:
+    """Write the metrics file for runs given as (database URL, ``syncer_runs`` id) pairs.
+
+    What ``--metrics-file`` does after a run of one or several firms: each firm's run row is read
+    from its own database (firms may use different ones) and all of them go into one file.
+    """
+    by_database: dict[str, list[int]] = {}
+    for url, run_id in finished:
+        by_database.setdefault(url, []).append(run_id)
+    collected: list[RunMetrics] = []
+    for url, run_ids in by_database.items():
+        engine = create_engine(url)
+        try:
+            collected += await read_run_metrics(engine, run_ids)
+        finally:
+            await engine.dispose()
+    write_metrics(path, collected)
 
 
 def write_metrics(path: Path, runs: Iterable[RunMetrics]) -> None:

@@ -13,7 +13,7 @@ from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.demo.data import Size, generate
 from syncer.demo.store import replace_desired
 from syncer.firms import run_each
-from syncer.metrics import read_run_metrics, write_metrics
+from syncer.metrics import write_run_metrics
 from syncer.settings import Firm, load_settings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.store.db import create_engine, upgrade
@@ -113,19 +113,21 @@ async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
                 row = (
                     await conn.execute(sa.select(runs).where(runs.c.id == run_ids[firm.name]))
                 ).one()
-            windows[firm.name] = (row.started_at, row.finished_at)
-            (metrics,) = await read_run_metrics(engine, [run_ids[firm.name]])
         finally:
             await engine.dispose()
-        assert metrics.firm == firm.settings.cloud.firm
-        write_metrics(tmp_path / f"{firm.name}.prom", [metrics])
+        windows[firm.name] = (row.started_at, row.finished_at)
     assert windows["acme"][0] < windows["beta"][1]
     assert windows["beta"][0] < windows["acme"][1]
 
-    text = (tmp_path / "beta.prom").read_text()
-    firms = {
-        sample.labels["firm"]
-        for family in text_string_to_metric_families(text)
+    # One metrics file for both firms, each run read from its own database.
+    metrics = tmp_path / "syncer.prom"
+    await write_run_metrics(
+        metrics, [(f.settings.database.url, run_ids[f.name]) for f in (acme, beta)]
+    )
+    exit_codes = {
+        sample.labels["firm"]: sample.value
+        for family in text_string_to_metric_families(metrics.read_text())
         for sample in family.samples
+        if sample.name == "syncer_last_run_exit_code"
     }
-    assert firms == {"beta-llp"}
+    assert exit_codes == {"acme": 0, "beta-llp": 0}
