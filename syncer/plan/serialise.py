@@ -35,7 +35,7 @@ class PlanFileError(UsageError):
 
 
 def plan_to_json(plan: Plan) -> bytes:
-    return orjson.dumps(plan_to_dict(plan), option=orjson.OPT_INDENT_2)
+    return orjson.dumps(plan_to_dict(plan), option=orjson.OPT_INDENT_2, default=str)
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
