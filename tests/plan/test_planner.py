@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from syncer.plan import Action, FieldChange, Plan, PlanPolicy
 from syncer.settings import SyncMode, SyncSettings
 from syncer.state import InvalidRow, RemoteObject
@@ -300,3 +302,15 @@ def test_policy_from_settings_normalises_protected_keys() -> None:
     assert policy.is_protected("users", "boss@x.com")
     assert policy.is_protected("group_members", "audit|boss@x.com")
     assert (policy.threshold.count, policy.threshold.ratio, policy.delete_users) == (5, 0.5, True)
+
+
+def test_planning_restores_the_garbage_collector_state() -> None:
+    assert gc.isenabled()
+    plan(desired(entities=[row("C-1")]), cloud())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        plan(desired(entities=[row("C-1")]), cloud())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
