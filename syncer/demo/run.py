@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+from anyio import TASK_STATUS_IGNORED
+from anyio.abc import TaskStatus
 from pydantic import SecretStr
 from rich.console import Console
 
@@ -108,8 +110,18 @@ def write_config(files: DemoFiles, settings: Settings, secret: str) -> None:
     )
 
 
-async def run_demo(options: DemoOptions, out: Console | None = None) -> int:
-    """Run the demo; returns the exit code of its apply (0 when everything went through)."""
+async def run_demo(
+    options: DemoOptions,
+    out: Console | None = None,
+    *,
+    task_status: TaskStatus[RunningSimulator] = TASK_STATUS_IGNORED,
+) -> int:
+    """Run the demo; returns the exit code of its apply (0 when everything went through).
+
+    With ``keep`` it never returns: the simulator serves until cancelled (Ctrl-C). Started with
+    ``task_group.start(run_demo, options)``, it reports the running simulator once the demo has
+    finished and the simulator is left for exploring.
+    """
     say = out or Console()
     files = DemoFiles.under(options.workdir)
     files.fresh()
@@ -152,7 +164,9 @@ async def run_demo(options: DemoOptions, out: Console | None = None) -> int:
 
         _show_files(say, files)
         if options.keep:
-            await _keep_serving(say, running, files)
+            _explain_keep(say, running, files)
+            task_status.started(running)
+            await anyio.sleep_forever()
     return code
 
 
@@ -225,7 +239,7 @@ def _show_files(say: Console, files: DemoFiles) -> None:
     )
 
 
-async def _keep_serving(say: Console, running: RunningSimulator, files: DemoFiles) -> None:
+def _explain_keep(say: Console, running: RunningSimulator, files: DemoFiles) -> None:
     say.print(
         f"\nThe simulator keeps running at {running.base_url} (firm {running.firm!r}, client id "
         f"{running.client_id}, secret in {files.secret}). Try, in another shell:\n"
@@ -236,4 +250,3 @@ async def _keep_serving(say: Console, running: RunningSimulator, files: DemoFile
         markup=False,
         highlight=False,
     )
-    await anyio.sleep_forever()

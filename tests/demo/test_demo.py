@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import anyio
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from rich.console import Console
 
 from syncer.cli.main import cli
 from syncer.demo.data import INVALID_OWNER_TYPE, Size, generate, mutate
+from syncer.demo.run import DemoOptions, run_demo
+from syncer.settings import load_settings
 from syncer.store.tables import id_map, runs
+from syncer.workflow import compute_plan, open_session
 
 
 @pytest.mark.slow
@@ -56,3 +62,27 @@ def test_the_demo_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
         "users": data.count("users"),
         "groups": data.count("groups"),
     }
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_keep_leaves_a_simulator_that_the_written_configuration_reaches(
+    tmp_path: Path,
+) -> None:
+    workdir = tmp_path / "demo"
+    buffer = io.StringIO()
+    async with anyio.create_task_group() as group:
+        options = DemoOptions(workdir=workdir, keep=True)
+        running = await group.start(run_demo, options, Console(file=buffer, width=200))
+        assert running.base_url in buffer.getvalue()
+
+        # Another command, configured only by the file the demo wrote, sees the demo's firm:
+        # everything applied, except the edits made after the apply.
+        settings = load_settings(workdir / "syncer.toml")
+        async with open_session(settings) as session:
+            plan = (await compute_plan(session)).plan
+        _, edits = mutate(generate(Size.SMALL))
+        pending = {change.key for change in plan.changes}
+        assert pending, "the demo's edits should still be pending"
+        assert pending <= {edit.key for edit in edits}
+        group.cancel_scope.cancel()
