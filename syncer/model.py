@@ -83,6 +83,8 @@ class ObjectKind:
     key_case_insensitive: bool = False
     key_max_length: int | None = None
     constant_fields: Mapping[str, object] = field(default_factory=dict)
+    required_on_create: tuple[str, ...] = ()
+    """Columns the API insists on when the object is created (but not when it is updated)."""
     patch_carries: tuple[str, ...] = ()
     retirement: Retirement = Retirement.NONE
     active_field: str | None = None
@@ -164,6 +166,7 @@ USERS: Final = ObjectKind(
         FieldSpec("can_login", "CanLogin", ValueType.BOOL),
         FieldSpec("active", "Type", ValueType.BOOL, codec=ACTIVE_FLAG),
     ),
+    required_on_create=("owner_type",),
     patch_carries=("OwnerType",),
     retirement=Retirement.DEACTIVATE,
     active_field="Type",

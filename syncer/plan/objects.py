@@ -75,6 +75,8 @@ def plan_objects(
         obj = _match(key, cloud, owned)
         problem = key_problem(kind, row.key)
         fields = problem or compiled.changes(row.values, NOTHING if obj is None else obj.fields)
+        if obj is None and not isinstance(fields, str):
+            fields = _missing_for_create(kind, row) or fields
         if isinstance(fields, str):
             out.invalid.append(InvalidRow(kind.name, row.key, fields, row.row))
             continue
@@ -122,6 +124,15 @@ def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> Remot
         if obj is not None:
             return obj
     return cloud.by_key.get(key)
+
+
+def _missing_for_create(kind: ObjectKind, row: DesiredRow) -> str | None:
+    """Why the row cannot create its object: a column the API requires on create is unset
+    (an update leaves such a field as Cloud has it, so only creates need it)."""
+    missing = [column for column in kind.required_on_create if row.values.get(column) is None]
+    if not missing:
+        return None
+    return f"{', '.join(missing)} is required to create one of {kind.name} (the API refuses it)"
 
 
 def _plan_create(

@@ -136,6 +136,15 @@ class TestInvalidRows:
         assert "email is empty" in reasons[5]
         assert result.summary["users"].invalid == 4
 
+    def test_a_user_create_without_owner_type_is_invalid_but_an_update_needs_none(self) -> None:
+        want = desired(
+            users=[row("new@x.com", 3, first_name="N"), row("old@x.com", first_name="O")]
+        )
+        result = plan(want, cloud(users=[user("old@x.com", first_name="Old")]))
+        assert [(r.key, r.row) for r in result.invalid] == [("new@x.com", 3)]
+        assert "owner_type is required to create" in result.invalid[0].reason
+        assert [(c.action, c.key) for c in result.changes] == [("update", "old@x.com")]
+
     def test_duplicate_keys_are_all_invalid(self) -> None:
         want = desired(users=[row("a@x.com", 2), row("A@X.com ", 7)])
         result = plan(want, cloud())
@@ -145,7 +154,7 @@ class TestInvalidRows:
 
     def test_assignments_to_unknown_objects_or_roles_are_invalid(self) -> None:
         want = desired(
-            users=[row("a@x.com")],
+            users=[row("a@x.com", owner_type="Staff")],
             group_members=[("Nope", "a@x.com"), ("Audit", "ghost@x.com")],
             user_roles=[("a@x.com", "Emperor"), ("a@x.com", "viewer")],
         )
@@ -205,7 +214,9 @@ class TestAssignments:
 
     def test_members_of_a_group_being_created_are_added_after_it(self) -> None:
         want = desired(
-            groups=[row("New")], users=[row("n@x.com")], group_members=[("New", "n@x.com")]
+            groups=[row("New")],
+            users=[row("n@x.com", owner_type="Staff")],
+            group_members=[("New", "n@x.com")],
         )
         result = plan(want, cloud())
         assert actions(result) == [
@@ -233,7 +244,7 @@ class TestModes:
     def test_update_only_holds_creates_and_their_assignments_back(self) -> None:
         policy = PlanPolicy(modes={"users": SyncMode.UPDATE_ONLY})
         want = desired(
-            users=[row("a@x.com", first_name="A"), row("new@x.com")],
+            users=[row("a@x.com", first_name="A"), row("new@x.com", owner_type="Staff")],
             user_roles=[("new@x.com", "Viewer")],
         )
         result = plan(want, cloud(users=[user("a@x.com")], roles=[VIEWER]), policy=policy)
@@ -264,7 +275,11 @@ class TestOrdering:
         )
         want = desired(
             groups=[row("Keep"), row("New")],
-            users=[row("stay@x.com"), row("b@x.com"), row("a@x.com")],
+            users=[
+                row("stay@x.com"),
+                row("b@x.com", owner_type="Staff"),
+                row("a@x.com", owner_type="Staff"),
+            ],
             entities=[row("C-1")],
             group_members=[("New", "a@x.com")],
         )
