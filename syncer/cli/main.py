@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import click
 
 from syncer.cli.context import CliContext
+from syncer.errors import ExitCode
 
 COMMANDS: dict[str, str] = {
     "db": "syncer.cli.db",
@@ -69,4 +71,17 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="syncer")
+    """Run the CLI; a usage error exits 64 (the contract's code), not click's 2, which would read
+    as "changes pending" to a script using ``plan --detailed-exitcode``."""
+    try:
+        result = cli.main(prog_name="syncer", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("syncer: aborted", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else ExitCode.OK)
