@@ -25,7 +25,7 @@ from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.demo.data import DEFAULT_SEED, SIZES, DemoData, Edit, Size, generate, mutate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
-from syncer.plan.model import Plan
+from syncer.plan.model import Action, Change, Plan
 from syncer.report import print_text, render_html
 from syncer.report.text import change_lines, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
@@ -185,16 +185,28 @@ async def _plan(settings: Settings) -> Plan:
         return (await compute_plan(session)).plan
 
 
-SAMPLE_CHANGES = 8
-"""How many changes of the (long) first plan the demo prints; the HTML report has them all."""
+SAMPLE_PER_KIND = 2
+"""How many changes per kind of the (long) first plan the demo prints; the HTML has them all."""
+
+
+def sample(plan: Plan) -> list[Change]:
+    """A few changes of each kind, updates of adopted objects first (they are the interesting
+    ones: syncer found an object it did not create and will correct it)."""
+    by_kind: dict[str, list[Change]] = {}
+    for change in sorted(plan.changes, key=lambda c: c.action is not Action.UPDATE):
+        chosen = by_kind.setdefault(change.kind, [])
+        if len(chosen) < SAMPLE_PER_KIND:
+            chosen.append(change)
+    return [change for changes in by_kind.values() for change in changes]
 
 
 def _show_summary(say: Console, plan: Plan, html: Path) -> None:
     say.print(summary_table(plan))
-    for change in plan.changes[:SAMPLE_CHANGES]:
+    shown = sample(plan)
+    for change in shown:
         for line in change_lines(change):
             say.print(line)
-    hidden = len(plan.changes) - SAMPLE_CHANGES
+    hidden = len(plan.changes) - len(shown)
     if hidden > 0:
         say.print(f"    ... and {hidden:,} more changes: see {html}", markup=False)
 
