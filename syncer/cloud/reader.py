@@ -1,0 +1,82 @@
+"""Reading the whole of a firm's Cloud state into a ``CloudState`` snapshot.
+
+Kinds are read concurrently and so are the member lists of groups; the client's limiter paces it
+all, so reading as fast as the API allows needs no pacing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+
+from syncer.cloud.client import CloudClient, field_of
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, RelationKind
+from syncer.state import CloudState, RemoteObject
+
+PageCallback = Callable[[str, int], None]
+"""Told (kind, objects read so far) as reading progresses, for progress bars and logs."""
+
+
+async def read_cloud_state(
+    client: CloudClient, *, on_page: PageCallback | None = None
+) -> CloudState:
+    objects: dict[str, tuple[RemoteObject, ...]] = {}
+    roles: list[RemoteObject] = []
+
+    async def read_kind(name: str) -> None:
+        objects[name] = tuple(await client.list_objects(OBJECT_KINDS[name]))
+        if on_page is not None:
+            on_page(name, len(objects[name]))
+
+    async def read_roles() -> None:
+        roles.extend(await client.list_roles())
+
+    async with anyio.create_task_group() as tg:
+        for name in OBJECT_KINDS:
+            tg.start_soon(read_kind, name)
+        tg.start_soon(read_roles)
+
+    links: dict[str, frozenset[tuple[str, str]]] = {}
+    for relation in RELATION_KINDS.values():
+        parents = objects[relation.parent_kind]
+        if relation.read_path is not None:
+            links[relation.name] = await _read_member_lists(client, relation, parents, on_page)
+        else:
+            links[relation.name] = _links_from_field(relation, parents, roles)
+    return CloudState(objects=objects, links=links, roles=tuple(roles))
+
+
+async def _read_member_lists(
+    client: CloudClient,
+    relation: RelationKind,
+    parents: tuple[RemoteObject, ...],
+    on_page: PageCallback | None,
+) -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+
+    async def read(parent: RemoteObject) -> None:
+        members = await client.list_members(relation, parent.cwguid)
+        pairs.update((parent.cwguid, member) for member in members)
+        if on_page is not None:
+            on_page(relation.name, len(pairs))
+
+    async with anyio.create_task_group() as tg:
+        for parent in parents:
+            tg.start_soon(read, parent)
+    return frozenset(pairs)
+
+
+def _links_from_field(
+    relation: RelationKind, parents: tuple[RemoteObject, ...], members: list[RemoteObject]
+) -> frozenset[tuple[str, str]]:
+    """Links listed on the parent itself (users' ``FirmWideRoleIds``: numeric ids of roles)."""
+    assert relation.read_field is not None
+    guid_by_id = {member.id: member.cwguid for member in members if member.id is not None}
+    pairs: set[tuple[str, str]] = set()
+    for parent in parents:
+        for member_id in field_of(parent.fields, relation.read_field) or ():
+            guid = guid_by_id.get(member_id)
+            if guid is not None:
+                pairs.add((parent.cwguid, guid))
+    return frozenset(pairs)
