@@ -23,9 +23,9 @@ How the model stays honest:
 * **Other programs.** What the model loses to those corrections is consumption nobody here made
   (another program on the same API client); its rate is tracked and withheld from each credit,
   so we take the share that is actually left instead of racing for it.
-* **Partition.** The server may keep one bucket for everything or one per route family. Pairs of
-  responses of one family, with another family's grants between them, tell which: with one bucket
-  ``remaining`` drops by the other family's consumption too. Evidence decides; buckets split per
+* **Partition.** The server may keep one bucket for everything or one per route family. Within
+  one server second a shared bucket only goes down, so two families' responses never report the
+  same ``remaining``; separate buckets do so all the time. Evidence decides; buckets split per
   family (and merge back) accordingly.
 * **No headers.** Without limits in the responses the bucket falls back to AIMD pacing on 429s;
   429s arriving together count as one cut.
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import anyio
@@ -53,11 +52,18 @@ CREDIT_MARGIN = 0.005
 _SAME_CREDIT = 0.5
 """Two credit times closer than this stand for the same server boundary (phase estimate moved)."""
 _TOLERANCE = 0.5
+_MIN_SLEEP = 1e-3
+"""Shorter waits are rounded up: a clock far from its epoch cannot add less, and it is noise."""
+_PHASE_BINS = 250
+_PHASE_DECAY = 0.995
+_PROBE_WIDTH = 0.05
+"""While the phase estimate is wider than this, one token a second probes inside the arc."""
 """Header values are whole numbers; anything closer than this is equal."""
 _EVIDENCE_TO_SWITCH = 3.0
 _EVIDENCE_DECAY = 0.8
+_SHARED_WEIGHT = 0.2
 _RECENT = 64
-_EXTERNAL_WEIGHT = 0.4
+_EXTERNAL_WEIGHT = 0.3
 _AIMD_START = 1.0
 _AIMD_FLOOR = 0.25
 _AIMD_COOLDOWN = 1.0
@@ -75,8 +81,6 @@ class Grant:
     """The bucket's cumulative granted cost before this grant (orders grants within a bucket)."""
     in_flight_before: float
     """Cost of the bucket's grants in flight when this one was made (may be processed after it)."""
-    total_before: float
-    family_before: float
     settled: bool = False
 
 
@@ -89,11 +93,9 @@ class _Observation:
 
 @dataclass(frozen=True, slots=True)
 class _FamilyObservation:
-    sent: float
-    recv: float
+    family: str
+    second: int
     remaining: float
-    total_after: float
-    family_after: float
 
 
 @dataclass(eq=False, slots=True)
@@ -109,6 +111,8 @@ class _Bucket:
     retired: bool = False
     last_credit: float = -math.inf
     credits: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    levels: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_RECENT * 4))
+    """Recent (time, tokens after a change) of the model."""
     granted: float = 0.0
     in_flight: int = 0
     in_flight_cost: float = 0.0
@@ -117,12 +121,28 @@ class _Bucket:
     external_this_second: float = 0.0
     external_rate: float = 0.0
     recent: deque[_Observation] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    blocked_probe_at: float = -math.inf
+    """When credits cannot cover a request, the next time one may be sent anyway."""
     probe_at: float = -math.inf
+    """Until then the last token is held back, to be sent inside the next boundary's arc."""
     aimd_rate: float = _AIMD_START
     aimd_next: float = -math.inf
     aimd_last_cut: float = -math.inf
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def set_tokens(self, tokens: float, at: float) -> None:
+        self.tokens = tokens
+        self.levels.append((at, tokens))
+
+    def peak_since(self, moment: float) -> float:
+        """The most tokens the model held from ``moment`` until now."""
+        peak = self.tokens
+        for at, tokens in reversed(self.levels):
+            peak = max(peak, tokens)
+            if at <= moment:
+                break
+        return peak
 
     def notify(self) -> None:
         self.changed.set()
@@ -143,52 +163,80 @@ class LimiterStats:
 
 
 class _Phase:
-    """Where the server's whole seconds begin on our monotonic clock (an arc of [0, 1))."""
+    """Where the server's whole seconds begin on our monotonic clock.
+
+    The phase of [0, 1) is cut into bins; each piece of evidence ("a boundary lies in this window",
+    "no boundary lies in that one") adds doubt to the bins it rules out, old doubt fading slowly so
+    that a server clock that moves is followed. The estimate is the arc of least-doubted bins;
+    until evidence arrives it is the whole second ending at the first response (``assume``).
+    """
 
     def __init__(self) -> None:
-        self.start: float | None = None
+        self._anchor: float | None = None
+        self._doubt = [0.0] * _PHASE_BINS
+        self.start = 0.0
         self.width = 1.0
-        self.provisional = True
 
     @property
     def known(self) -> bool:
-        return self.start is not None
+        return self._anchor is not None
+
+    @property
+    def provisional(self) -> bool:
+        return self.width >= 1.0
 
     def assume(self, moment: float) -> None:
         """First response: a boundary surely lies in every one-second interval ending at
         ``moment + k``, so crediting there is safe until better evidence arrives."""
-        if self.start is None:
-            self.start = moment % 1.0 - 1.0
-            self.width = 1.0
+        if self._anchor is None:
+            self._anchor = moment % 1.0
+            self.start = self._anchor - 1.0
 
-    def narrow(self, after: float, before: float) -> None:
-        """A server boundary lies in (``after``, ``before``)."""
+    def boundary_in(self, after: float, before: float) -> None:
+        if 0 < before - after < 1.0:
+            self._weigh(after, before, doubt_inside=False)
+
+    def no_boundary_in(self, after: float, before: float) -> None:
+        if 0 < before - after < 1.0:
+            self._weigh(after, before, doubt_inside=True)
+
+    def _weigh(self, after: float, before: float, *, doubt_inside: bool) -> None:
         span = before - after
-        if span >= 1.0 or span < 0:
+        for index in range(_PHASE_BINS):
+            centre = (index + 0.5) / _PHASE_BINS
+            inside = (centre - after) % 1.0 < span
+            self._doubt[index] *= _PHASE_DECAY
+            if inside is doubt_inside:
+                self._doubt[index] += 1.0
+        self._derive()
+
+    def _derive(self) -> None:
+        """The arc is everything outside the longest run of doubted bins."""
+        least = min(self._doubt)
+        doubted = [d > least + 0.5 for d in self._doubt]
+        if not any(doubted):
             return
-        window_start = after % 1.0
-        if self.start is None or self.provisional:
-            self.start, self.width, self.provisional = window_start, span, False
-            return
-        best: tuple[float, float] | None = None
-        for shift in (-1.0, 0.0, 1.0):
-            low = max(self.start, window_start + shift)
-            high = min(self.start + self.width, window_start + shift + span)
-            if high >= low and (best is None or high - low > best[1]):
-                best = (low, high - low)
-        # An empty intersection means the server's clock moved: trust the newest evidence.
-        self.start, self.width = best or (window_start, span)
-        self.start %= 1.0
+        longest, longest_end, run = 0, 0, 0
+        for index in range(2 * _PHASE_BINS):  # twice round, for a run that wraps
+            run = run + 1 if doubted[index % _PHASE_BINS] else 0
+            if run > longest:
+                longest, longest_end = min(run, _PHASE_BINS), index % _PHASE_BINS
+        self.start = ((longest_end + 1) % _PHASE_BINS) / _PHASE_BINS
+        self.width = (_PHASE_BINS - longest) / _PHASE_BINS
 
     def credit_after(self, moment: float) -> float:
         """The first credit time (late end of the arc plus margin) not before ``moment``."""
-        assert self.start is not None
         late = self.start + self.width + CREDIT_MARGIN
         return late + math.ceil(moment - late)
 
-    def earliest_boundary_after(self, credit: float) -> float:
-        """The earliest the server's next boundary can be, after the one credited at ``credit``."""
-        return credit + 1.0 - self.width - CREDIT_MARGIN
+    def next_credit(self, last_credit: float) -> float:
+        """The credit that follows ``last_credit`` (credits closer than half a second apart stand
+        for the same server boundary, seen through an estimate that has since moved)."""
+        return self.credit_after(last_credit + _SAME_CREDIT)
+
+    def earliest_next_boundary(self, last_credit: float) -> float:
+        """The earliest the server boundary of the next credit can happen."""
+        return self.next_credit(last_credit) - CREDIT_MARGIN - self.width
 
 
 class RateLimiter:
@@ -201,9 +249,7 @@ class RateLimiter:
         self._split = False
         self._buckets: dict[str, _Bucket] = {SHARED: _Bucket(SHARED)}
         self._family_cost: dict[str, float] = {}
-        self._family_granted: dict[str, float] = {}
-        self._family_last: dict[str, _FamilyObservation] = {}
-        self._total_granted = 0.0
+        self._family_seen: deque[_FamilyObservation] = deque(maxlen=_RECENT)
         self._split_evidence = 0.0
         self._shared_evidence = 0.0
         self._limits: tuple[float, float] | None = None
@@ -223,7 +269,7 @@ class RateLimiter:
                     if wait is None:
                         await bucket.changed.wait()
                     else:
-                        await self._clock.sleep(wait)
+                        await self._clock.sleep(max(wait, _MIN_SLEEP))
 
     def observe(self, grant: Grant, status: int, headers: RateHeaders) -> None:
         """Learn from the response to ``grant`` (any status, including 429)."""
@@ -290,18 +336,20 @@ class RateLimiter:
                 return None  # one probe at a time until the first headers arrive
         else:
             self._credit(bucket, now)
+            if now < bucket.probe_at and bucket.tokens >= cost - 1e-9 > bucket.tokens - cost:
+                return bucket.probe_at - now  # the last token waits to probe the phase
             if bucket.tokens < cost - 1e-9:
                 if bucket.capacity >= cost and self._gain(bucket) > 0:
-                    return max(self._phase.credit_after(now) - now, 1e-3)
+                    return self._phase.next_credit(bucket.last_credit) - now
                 # Credits alone will never cover this request (no capacity, or everything taken
                 # by others): probe once a second, so that changed limits are noticed.
                 if bucket.in_flight:
                     return None
-                if now < bucket.probe_at:
-                    return bucket.probe_at - now
-                bucket.probe_at = now + 1.0
-                bucket.tokens = cost
-            bucket.tokens -= cost
+                if now < bucket.blocked_probe_at:
+                    return bucket.blocked_probe_at - now
+                bucket.blocked_probe_at = now + 1.0
+                bucket.set_tokens(cost, now)
+            bucket.set_tokens(bucket.tokens - cost, now)
         return self._grant(bucket, family, cost, now)
 
     def _grant(self, bucket: _Bucket, family: str, cost: float, now: float) -> Grant:
@@ -312,29 +360,34 @@ class RateLimiter:
             bucket=bucket,
             granted_before=bucket.granted,
             in_flight_before=bucket.in_flight_cost,
-            total_before=self._total_granted,
-            family_before=self._family_granted.get(family, 0.0),
         )
         bucket.granted += cost
         bucket.in_flight += 1
         bucket.in_flight_cost += cost
-        self._total_granted += cost
-        self._family_granted[family] = grant.family_before + cost
         return grant
 
     def _credit(self, bucket: _Bucket, now: float) -> None:
         """Add the refills of the server boundaries that have surely passed since the last one."""
         if not self._phase.known:
             return
-        moment = self._phase.credit_after(bucket.last_credit + _SAME_CREDIT)
+        moment = self._phase.next_credit(bucket.last_credit)
         while moment <= now:
-            bucket.tokens = min(bucket.capacity, bucket.tokens + self._gain(bucket))
+            # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
+            # server capped it, so credit only the room there was at the fullest moment.
+            peak = bucket.peak_since(moment - CREDIT_MARGIN - self._phase.width)
+            gain = min(self._gain(bucket), max(0.0, bucket.capacity - peak))
+            bucket.set_tokens(min(bucket.capacity, bucket.tokens + gain), moment)
             bucket.last_credit = moment
             bucket.credits.append(moment)
-            bucket.external_rate += _EXTERNAL_WEIGHT * (
-                bucket.external_this_second - bucket.external_rate
+            # What the model lost (or found) since the last credit is what the withheld share
+            # missed: integrate it, so the share settles where nothing is unexplained any more.
+            bucket.external_rate = min(
+                bucket.rate,
+                max(0.0, bucket.external_rate + _EXTERNAL_WEIGHT * bucket.external_this_second),
             )
             bucket.external_this_second = 0.0
+            if self._phase.width > _PROBE_WIDTH:
+                bucket.probe_at = moment + 1.0 - CREDIT_MARGIN - self._phase.width / 2
             moment += 1.0
 
     @staticmethod
@@ -375,10 +428,10 @@ class RateLimiter:
             return
         if not bucket.known:
             bucket.known = True
-            bucket.tokens = max(0.0, min(capacity, remaining - bucket.in_flight_cost))
+            bucket.set_tokens(max(0.0, min(capacity, remaining - bucket.in_flight_cost)), now)
             bucket.last_credit = self._first_credit(now)
             return
-        self._narrow_phase(bucket, grant, now, remaining, consumed)
+        self._locate_boundary(bucket, grant, now, remaining, consumed)
         self._credit(bucket, now)
         self._reconcile(bucket, grant, now, remaining, throttled)
         bucket.recent.append(_Observation(grant.sent, now, remaining))
@@ -390,23 +443,31 @@ class RateLimiter:
         (a refill between the server's processing and ``now`` is then missed, never doubled)."""
         return self._phase.credit_after(now - 2 * CREDIT_MARGIN)
 
-    def _narrow_phase(
+    def _locate_boundary(
         self, bucket: _Bucket, grant: Grant, now: float, remaining: float, consumed: float
     ) -> None:
-        """Find the latest-sent response processed surely before this one whose ``remaining``
-        cannot explain this one without a refill: a boundary lies between the two."""
+        """Compare with responses processed surely before this one (received before it was sent).
+
+        Higher ``remaining`` than the latest-sent of them allows means a refill in between: a
+        boundary lies between that one's sending and now. Lower than a refill after the latest of
+        them could leave (even if every grant not yet answered was processed in between) means no
+        boundary lay between its arrival and our sending.
+        """
         if now - bucket.limits_changed_at < 2.0:
             return
-        best: _Observation | None = None
-        for seen in bucket.recent:
-            if (
-                seen.recv < grant.sent
-                and remaining > seen.remaining - consumed + _TOLERANCE
-                and (best is None or seen.sent > best.sent)
-            ):
-                best = seen
-        if best is not None:
-            self._phase.narrow(best.sent, now)
+        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv < grant.sent]
+        if not earlier:
+            return
+        refilled = [s for s in earlier if remaining > s.remaining - consumed + _TOLERANCE]
+        if refilled:
+            latest = max(refilled, key=lambda seen: seen.sent)
+            self._phase.boundary_in(latest.sent, now)
+            return
+        others = grant.in_flight_before + bucket.granted - grant.granted_before - grant.cost
+        least_after_refill = min(bucket.capacity, bucket.rate) - others - consumed
+        if remaining < least_after_refill - _TOLERANCE:
+            last = max(earlier, key=lambda seen: seen.recv)
+            self._phase.no_boundary_in(last.recv, grant.sent)
 
     def _reconcile(
         self, bucket: _Bucket, grant: Grant, now: float, remaining: float, throttled: bool
@@ -423,16 +484,17 @@ class RateLimiter:
         credited_since_sent = sum(1 for c in bucket.credits if c > grant.sent)
         upper = min(bucket.capacity, remaining - granted_after + bucket.rate * credited_since_sent)
         lower = remaining - granted_after - grant.in_flight_before
-        if now > self._phase.earliest_boundary_after(bucket.last_credit):
+        if now > self._phase.earliest_next_boundary(bucket.last_credit):
             lower -= bucket.rate  # the response may already include a refill not yet credited
         lower = min(lower, bucket.capacity)
         exact = throttled or (granted_after == 0 and grant.in_flight_before == 0)
         if exact and bucket.tokens > upper + _TOLERANCE:
             if now - bucket.limits_changed_at >= 2.0:
                 bucket.external_this_second += bucket.tokens - upper
-            bucket.tokens = upper
+            bucket.set_tokens(upper, now)
         elif bucket.tokens < lower - _TOLERANCE:
-            bucket.tokens = lower
+            bucket.external_this_second -= lower - bucket.tokens
+            bucket.set_tokens(lower, now)
 
     def _pause(self, bucket: _Bucket, now: float, retry_after: float | None) -> None:
         if retry_after is not None:
@@ -451,47 +513,39 @@ class RateLimiter:
     # -- partition ----------------------------------------------------------------------------
 
     def _weigh_partition(self, grant: Grant, now: float, remaining: float) -> None:
-        """Compare this family's ``remaining`` with its previous one: did the other families'
-        grants in between drain it too (one bucket) or not (a bucket per family)?"""
-        total_after = grant.total_before + grant.cost
-        family_after = grant.family_before + grant.cost
-        previous = self._family_last.get(grant.family)
-        current = _FamilyObservation(grant.sent, now, remaining, total_after, family_after)
-        if previous is None or previous.total_after < total_after:
-            self._family_last[grant.family] = current
-        if previous is None or previous.recv >= grant.sent or now - previous.sent >= 1.0:
+        """Within one server second a shared bucket only goes down, so no two successful responses
+        can report the same ``remaining``; buckets of their own per family do that all the time.
+        Equal values across families are evidence of a split; distinct ones, weakly, of one bucket.
+        """
+        second = self._second_of(grant.sent, now)
+        if second is None:
             return
-        own = family_after - previous.family_after
-        others = (total_after - previous.total_after) - own
-        if others < 1.0 or own < 0:
+        current = _FamilyObservation(grant.family, second, remaining)
+        others = [
+            seen
+            for seen in self._family_seen
+            if seen.second == second and seen.family != grant.family
+        ]
+        self._family_seen.append(current)
+        if not others:
             return
-        drop = previous.remaining - remaining
-        refills = self._possible_refills(previous.sent, now)
-        fits_split = self._fits(drop, own, refills)
-        fits_shared = self._fits(drop, own + others, refills)
-        if fits_split == fits_shared:
-            return
-        if fits_split:
+        if any(abs(seen.remaining - remaining) < _TOLERANCE for seen in others):
             self._split_evidence += 1.0
             self._shared_evidence *= _EVIDENCE_DECAY
         else:
-            self._shared_evidence += 1.0
+            self._shared_evidence += _SHARED_WEIGHT
             self._split_evidence *= _EVIDENCE_DECAY
         self._repartition()
 
-    def _possible_refills(self, after: float, before: float) -> tuple[float, ...]:
-        rate = self._limits[0] if self._limits else 0.0
+    def _second_of(self, sent: float, received: float) -> int | None:
+        """Which of our credit intervals the request was surely processed in, if any."""
         if self._phase.provisional:
-            return (0.0, rate)
-        late = self._phase.credit_after(after) - CREDIT_MARGIN
-        early = late - self._phase.width
-        if early >= before:
-            return (0.0,)
-        return (rate,) if early > after and late < before else (0.0, rate)
-
-    @staticmethod
-    def _fits(drop: float, consumed: float, refills: Iterable[float]) -> bool:
-        return any(abs(drop - consumed + refill) <= _TOLERANCE for refill in refills)
+            return None
+        credit = self._phase.credit_after(sent)
+        if credit > sent:
+            credit -= 1.0  # the last credit at or before the sending
+        next_boundary = credit + 1.0 - CREDIT_MARGIN - self._phase.width
+        return math.floor(credit) if received < next_boundary else None
 
     def _repartition(self) -> None:
         if not self._split and self._split_evidence >= max(
@@ -504,18 +558,11 @@ class RateLimiter:
             self._become(split=False)
 
     def _become(self, *, split: bool) -> None:
-        """Replace the buckets; in-flight grants settle against their retired bucket."""
+        """Replace the buckets; in-flight grants settle against their retired bucket, and each new
+        bucket starts with a probe, as the first one did."""
         self._split = split
         self._split_evidence = self._shared_evidence = 0.0
         for bucket in self._buckets.values():
             bucket.retired = True
             bucket.notify()
         self._buckets = {}
-        if split:
-            for family, seen in self._family_last.items():
-                bucket = self._bucket_for(family)
-                in_flight_after = self._family_granted.get(family, 0.0) - seen.family_after
-                bucket.tokens = max(0.0, seen.remaining - in_flight_after)
-                bucket.known = True
-                if self._phase.known:
-                    bucket.last_credit = self._first_credit(self._clock.monotonic())

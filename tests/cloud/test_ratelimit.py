@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
+import anyio
 import pytest
 
-from syncer.cloud.ratelimit import RateLimiter
+from syncer.cloud.headers import RateHeaders, parse_rate_headers
+from syncer.cloud.ratelimit import Grant, RateLimiter
 from syncer.simulator.config import Limits
-from tests.cloud.virtual_time import Server, VirtualClock, drive
+from tests.cloud.virtual_time import Server, VirtualClock, acquire_many, drive
 
 pytestmark = pytest.mark.anyio
 
@@ -25,16 +28,215 @@ def limits(rate: int, burst: int, cost: int = 1) -> Limits:
 async def test_uses_the_granted_rate_without_refusals(
     rate: int, burst: int, cost: int, workers: int
 ) -> None:
+    """After the phase is learnt (a few seconds of probing), every refill is used."""
     clock = VirtualClock()
     limiter = RateLimiter(clock)
     server = Server(clock, limits(rate, burst, cost))
-    rng = random.Random(1)
-    await drive(
-        clock, limiter, server, workers=workers, seconds=20, latency=lambda: rng.uniform(0.0, 0.05)
-    )
-    start = math.floor(clock.now()) - 25
-    steady = server.count(True, since=start + 3, until=start + 20)
+    await drive(clock, limiter, server, workers=workers, seconds=30, latency=jitter())
+    start = second_of(clock) - 35
+    steady = server.count(True, since=start + 15, until=start + 30)
     assert server.count(False) == 0
-    assert steady >= 0.97 * (rate / cost) * 17
+    assert steady >= 0.98 * (rate / cost) * 15
     stats = limiter.stats
     assert (stats.rate, stats.burst, stats.cost) == (rate, burst, cost)
+
+
+def jitter(seed: int = 1, high: float = 0.05) -> Callable[[], float]:
+    rng = random.Random(seed)
+    return lambda: rng.uniform(0.0, high)
+
+
+def second_of(clock: VirtualClock) -> int:
+    return math.floor(clock.now())
+
+
+async def test_follows_a_rate_change_within_two_seconds() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(20, 20))
+    await drive(clock, limiter, server, workers=16, seconds=6, latency=jitter())
+    for new_rate in (8, 30):
+        server.limits = limits(new_rate, 20 if new_rate < 20 else new_rate)
+        changed = second_of(clock) + 1
+        denied_before = server.count(False)
+        await drive(clock, limiter, server, workers=16, seconds=6, latency=jitter())
+        for second in range(changed + 2, changed + 6):
+            assert server.per_second[(second, True)] >= 0.9 * new_rate
+        assert server.count(False) - denied_before <= 2
+    assert limiter.stats.rate == 30
+
+
+async def test_sub_one_per_second_limit_with_cost_above_one() -> None:
+    """rate 1, cost 60, capacity 60: one request a minute, ``remaining`` moving in steps of 60."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(1, 60, 60))
+    await drive(clock, limiter, server, workers=4, seconds=300)
+    assert server.count(False) == 0
+    assert server.count(True) >= 5
+    assert limiter.stats.cost == 60
+
+
+async def test_learns_the_servers_second_boundary() -> None:
+    clock = VirtualClock(start=1_700_000_000.37)
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(50, 100))
+    await drive(clock, limiter, server, workers=8, seconds=10, latency=lambda: 0.002)
+    width = limiter.stats.phase_width
+    assert width is not None
+    assert width < 0.05
+    assert server.count(False) == 0
+
+
+async def test_noisy_neighbour_leaves_a_share_that_is_mostly_used() -> None:
+    """Another program takes 3 of 10 tokens a second: the limiter withholds about that much from
+    each credit instead of racing it (some refusals remain while the share is being learnt)."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(10, 20), neighbour_tokens=3)
+    await drive(clock, limiter, server, workers=8, seconds=30, latency=jitter())
+    start = second_of(clock) - 35
+    ours = server.count(True, since=start + 5, until=start + 30)
+    assert ours >= 0.9 * 7 * 25
+    assert server.count(False) <= 0.05 * server.count(True)
+    assert 1.5 <= limiter.stats.external_rate <= 4.5
+
+
+async def test_failed_open_responses_keep_the_last_known_limits() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(10, 20))
+    await drive(clock, limiter, server, workers=4, seconds=3)
+    before = limiter.stats
+    (grant,) = await acquire_many(clock, limiter, 1)
+    limiter.observe(grant, 200, RateHeaders(replenish_rate=999, remaining=-1))
+    assert limiter.stats == before
+    await drive(clock, limiter, server, workers=4, seconds=3)
+    assert server.count(False) == 0
+
+
+async def test_without_headers_aimd_paces_and_counts_simultaneous_429s_as_one_cut() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(10, 10), strip_headers=True)
+    await drive(clock, limiter, server, workers=8, seconds=30, latency=jitter())
+    stats = limiter.stats
+    assert stats.aimd
+    assert stats.rate is None
+    allowed = server.count(True, since=second_of(clock) - 20, until=second_of(clock) - 5)
+    denied = server.count(False)
+    assert allowed >= 0.5 * 10 * 15  # AIMD's sawtooth: well below the rate, never far above
+    assert denied <= 0.2 * server.count(True)
+
+    grants = await acquire_many(clock, limiter, 3)
+    rate_before = limiter._buckets["*"].aimd_rate
+    for grant in grants:
+        limiter.observe(grant, 429, RateHeaders())
+    assert limiter._buckets["*"].aimd_rate == pytest.approx(max(0.25, rate_before / 2))
+
+
+async def test_a_429_pauses_every_worker_until_the_next_refill() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(10, 10))
+    await drive(clock, limiter, server, workers=4, seconds=3)
+    while server.handle("entities")[0] == 200:
+        pass  # another program empties the bucket...
+    bucket = limiter._buckets["*"]
+    limiter._credit(bucket, clock.monotonic())
+    bucket.tokens = 5  # ...and the model has not noticed yet
+    denied_before = server.count(False)
+    grant = await limiter.acquire("entities")
+    status, headers = server.handle("entities")
+    assert status == 429
+    limiter.observe(grant, status, headers)
+    refused_at = clock.monotonic()
+    woken: list[float] = []
+
+    async def worker() -> None:
+        grant = await limiter.acquire("entities")
+        woken.append(clock.monotonic())
+        limiter.observe(grant, *server.handle("entities"))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(worker)
+        await clock.run(clock.now() + 2)
+    assert len(woken) == 5
+    assert min(woken) > refused_at
+    assert math.floor(clock.now() - (clock.monotonic() - min(woken))) > math.floor(
+        clock.now() - (clock.monotonic() - refused_at)
+    )  # nobody was let go before the server's next whole second
+    assert server.count(False) == denied_before + 1
+
+
+async def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock, retry_after_cap=3.0)
+    grant = await limiter.acquire("entities")
+    headers = RateHeaders(replenish_rate=10, burst_capacity=10, remaining=0, retry_after=120)
+    limiter.observe(grant, 429, headers)
+    start = clock.monotonic()
+    done: list[float] = []
+
+    async def later() -> None:
+        await limiter.acquire("entities")
+        done.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(later)
+        await clock.run(clock.now() + 10)
+    assert done[0] - start == pytest.approx(3.0, abs=0.01)
+
+
+async def test_the_first_request_is_a_lone_probe() -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    first = await limiter.acquire("entities")
+    second: list[Grant] = []
+
+    async def another() -> None:
+        second.append(await limiter.acquire("entities"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(another)
+        await clock.run(clock.now() + 5)
+        assert second == []  # no headers yet: nothing else goes out
+        limiter.observe(
+            first,
+            200,
+            parse_rate_headers(
+                {
+                    "X-RateLimit-Replenish-Rate": "5",
+                    "x-ratelimit-burst-capacity": "5",
+                    "X-RATELIMIT-REMAINING": "4",
+                    "x-ratelimit-requested-tokens": "1",
+                }
+            ),
+        )
+        await clock.run(clock.now() + 1)
+    assert len(second) == 1
+    assert (limiter.stats.rate, limiter.stats.burst, limiter.stats.cost) == (5, 5, 1)
+
+
+@pytest.mark.parametrize("per_family", [True, False])
+async def test_learns_whether_families_share_a_bucket(per_family: bool) -> None:
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(
+        clock, limits(10, 20), key_of=(lambda family: family) if per_family else lambda _: "all"
+    )
+    await drive(
+        clock,
+        limiter,
+        server,
+        workers=8,
+        seconds=20,
+        families=("entities", "users"),
+        latency=jitter(),
+    )
+    assert limiter.stats.partition == ("per-family" if per_family else "shared")
+    start = second_of(clock) - 25
+    steady = server.count(True, since=start + 10, until=start + 20)
+    assert steady >= 0.95 * (20 if per_family else 10) * 10
+    assert server.count(False) <= 3

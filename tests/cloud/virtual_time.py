@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import anyio
 
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
-from syncer.cloud.ratelimit import RateLimiter
+from syncer.cloud.ratelimit import Grant, RateLimiter
 from syncer.simulator.config import Limits
-from syncer.simulator.limiter import BucketStore
+from syncer.simulator.limiter import BucketStore, NeighbourDrain
 
 
 class VirtualClock:
@@ -79,13 +79,18 @@ class Server:
     limits: Limits
     key_of: Callable[[str], str] = lambda family: "client"
     strip_headers: bool = False
+    neighbour_tokens: int = 0
+    """Another program taking this many tokens at each whole second (the simulator's drain)."""
     per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
     store: BucketStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.store = BucketStore(self.clock)
+        self._neighbour = NeighbourDrain(self.neighbour_tokens or 1, self.clock)
 
     def handle(self, family: str) -> tuple[int, RateHeaders]:
+        if self.neighbour_tokens:
+            self._neighbour.catch_up(self.store, self.key_of(family), self.limits)
         decision = self.store.take(self.key_of(family), self.limits)
         self.per_second[(math.floor(self.clock.now()), decision.allowed)] += 1
         headers = RateHeaders() if self.strip_headers else parse_rate_headers(decision.headers)
@@ -131,3 +136,20 @@ async def drive(
             tg.start_soon(worker, index)
         await clock.run(end + 5)
         tg.cancel_scope.cancel()
+
+
+async def acquire_many(
+    clock: VirtualClock, limiter: RateLimiter, count: int, family: str = "entities"
+) -> list[Grant]:
+    """Take ``count`` grants one after another, letting virtual time pass as the limiter waits."""
+    grants: list[Grant] = []
+
+    async def take() -> None:
+        for _ in range(count):
+            grants.append(await limiter.acquire(family))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        while len(grants) < count:
+            await clock.run(clock.now() + 1.0)
+    return grants
