@@ -227,8 +227,9 @@ async def _report_run(
     learned = f"{run.learned_rate:.0f}/s" if run.learned_rate else "n/a"
     say.print(
         f"   {done:,} changes done in {run.duration_seconds:.1f} s with {run.requests:,} requests "
-        f"({run.throttled} refused with 429); achieved {rate} against a learned limit of "
-        f"{learned}. Exit code {exit_code}."
+        f"({run.throttled} refused with 429; assignments travel in batches). Achieved {rate} "
+        f"against a learned rate of {learned}: a full bucket's burst comes on top of the rate. "
+        f"Exit code {exit_code}."
     )
     return exit_code
 

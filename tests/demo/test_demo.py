@@ -46,22 +46,24 @@ def test_the_demo_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
     assert "client_secret_file" in (workdir / "syncer.toml").read_text()
     assert (workdir / "client-secret").stat().st_mode & 0o077 == 0
 
-    # The real apply engine ran: one successful run, every desired object owned.
+    # The real apply engine ran once and succeeded; everything but the edits went through, so
+    # the next plan holds exactly the edits (the invalid hire is listed, never sent).
     engine = sa.create_engine(f"sqlite:///{workdir / 'syncer.db'}")
     try:
         with engine.connect() as conn:
             statuses = conn.execute(sa.select(runs.c.command, runs.c.exit_code)).all()
-            owned = conn.execute(
-                sa.select(id_map.c.kind, sa.func.count()).group_by(id_map.c.kind)
-            ).all()
+            created = conn.scalar(
+                sa.select(sa.func.count()).where(
+                    id_map.c.kind == "entities", id_map.c.origin == "created"
+                )
+            )
     finally:
         engine.dispose()
     assert statuses == [("apply", 0)]
-    assert dict(owned) == {
-        "entities": data.count("entities"),
-        "users": data.count("users"),
-        "groups": data.count("groups"),
-    }
+    prior = {o["EntityNo"] for o in data.seed_objects["entities"]}
+    assert created == len({row["entity_no"] for row in data.rows["entities"]} - prior)
+    assert f"Changes ({len(edits) - 1})" in output
+    assert "Invalid rows (1)" in output
 
 
 @pytest.mark.anyio
