@@ -1,20 +1,20 @@
-"""Two firms from one ``[[firms]]`` file, applied at once in one process, each against its own
-simulator with its own API client, database and rate limiter."""
+"""Two firms from one ``[[firms]]`` file, applied by one ``syncer apply`` at once, each against
+its own simulator with its own API client, database and rate limiter."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.demo.data import Size, generate
 from syncer.demo.store import replace_desired
-from syncer.firms import run_each
-from syncer.metrics import write_run_metrics
-from syncer.settings import Firm, load_settings
+from syncer.settings import load_settings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import runs
@@ -67,9 +67,21 @@ def firm_rows(entities: int, offset: int) -> dict[str, tuple[dict[str, object], 
     }
 
 
+def subprocess_env(acme: RunningSimulator, beta: RunningSimulator) -> dict[str, str]:
+    """The process environment minus any ``SYNCER_*`` of the developer's shell, plus the two
+    variables the configuration names for the firms' secrets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+    env.update(
+        ACME_TEST_SECRET=acme.client_secret,
+        BETA_TEST_SECRET=beta.client_secret,
+        SYNCER_LOGGING__FORMAT="json",
+    )
+    return env
+
+
 @pytest.mark.anyio
 @pytest.mark.slow
-async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
+async def test_one_apply_runs_two_firms_concurrently_each_into_its_own_cloud(
     simulator_factory: SimulatorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     acme_sim = await simulator_factory(firm="acme", limits=SMALL_LIMITS)
@@ -78,10 +90,10 @@ async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
     monkeypatch.setenv("BETA_TEST_SECRET", beta_sim.client_secret)
     config = tmp_path / "firms.toml"
     config.write_text(config_text(acme_sim, beta_sim, tmp_path), encoding="utf-8")
-    acme, beta = load_settings(config).select_firms()
+    firms = load_settings(config).select_firms()
 
     desired = {"acme": firm_rows(40, offset=1), "beta": firm_rows(25, offset=2)}
-    for firm in (acme, beta):
+    for firm in firms:
         await upgrade(firm.settings.database.url)
         engine = create_engine(firm.settings.database.url)
         try:
@@ -89,15 +101,15 @@ async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
         finally:
             await engine.dispose()
 
-    run_ids: dict[str, int] = {}
-
-    async def apply(firm: Firm) -> int:
-        result = await run_apply(firm.settings, ApplyOptions())
-        run_ids[firm.name] = result.run_id
-        return result.exit_code
-
-    outcomes = await run_each((acme, beta), apply)
-    assert [(o.firm, o.exit_code) for o in outcomes] == [("acme", 0), ("beta", 0)]
+    # The real command, in its own process, while this test's event loop serves both simulators.
+    metrics = tmp_path / "textfile" / "syncer.prom"
+    command = [sys.executable, "-m", "syncer", "--config", str(config), "apply"]
+    finished = await anyio.run_process(
+        [*command, "--metrics-file", str(metrics)],
+        env=subprocess_env(acme_sim, beta_sim),
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr.decode()
 
     # Each Cloud holds its own firm's clients, and only those.
     for firm, sim in (("acme", acme_sim), ("beta", beta_sim)):
@@ -106,12 +118,14 @@ async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
 
     # The runs overlapped in time: they ran concurrently, not one after the other.
     windows = {}
-    for firm in (acme, beta):
+    for firm in firms:
         engine = create_engine(firm.settings.database.url)
         try:
             async with engine.connect() as conn:
                 row = (
-                    await conn.execute(sa.select(runs).where(runs.c.id == run_ids[firm.name]))
+                    await conn.execute(
+                        sa.select(runs).where(runs.c.firm == firm.settings.cloud.firm)
+                    )
                 ).one()
         finally:
             await engine.dispose()
@@ -119,11 +133,7 @@ async def test_two_firms_apply_concurrently_each_into_its_own_cloud(
     assert windows["acme"][0] < windows["beta"][1]
     assert windows["beta"][0] < windows["acme"][1]
 
-    # One metrics file for both firms, each run read from its own database.
-    metrics = tmp_path / "syncer.prom"
-    await write_run_metrics(
-        metrics, [(f.settings.database.url, run_ids[f.name]) for f in (acme, beta)]
-    )
+    # One metrics file for both firms.
     exit_codes = {
         sample.labels["firm"]: sample.value
         for family in text_string_to_metric_families(metrics.read_text())
