@@ -1,0 +1,1 @@
+"""Benchmark: syncer's adaptive limiter against the usual alternatives, on the simulator."""

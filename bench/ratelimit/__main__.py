@@ -1,0 +1,292 @@
+"""Pacing strategies against the simulator: utilisation, refusals, makespan.
+
+    python -m bench.ratelimit            # the full sweep (about ten minutes on 2 cores)
+    python -m bench.ratelimit --quick    # a small sweep, under a minute
+    python -m bench.ratelimit --json     # machine-readable
+
+Every run sends the same N requests (``GET entities``) from W workers through one strategy to a
+fresh in-process simulator on loopback. Figures come from the simulator's own per-second counts:
+
+* utilisation: requests the server allowed per second, over what the bucket allows (the share left
+  by a noisy neighbour), averaged over the seconds after the first (the initial burst) and before
+  the last (partial) one;
+* refused: the share of attempts answered 429;
+* makespan / ideal: wall time over ``(N * cost - burst) / rate``, the time the bucket needs;
+* bound: the best utilisation W workers can reach at this latency at all (``W / latency`` requests
+  a second), so that a concurrency limit is not mistaken for a pacing one.
+
+Nothing here is asserted anywhere; it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import anyio
+
+from bench.ratelimit.strategies import Backoff, Cubic, Fixed, Strategy, Syncer
+from syncer.simulator import (
+    ClientSpec,
+    Faults,
+    Limits,
+    NoisyNeighbour,
+    SimulatorConfig,
+    serve_simulator,
+)
+
+CLIENT = ClientSpec(client_id="00000000-0000-0000-0000-00000000b0b0", client_secret="bench")
+STRATEGIES = ("syncer", "backoff", "fixed", "cubic")
+
+
+@dataclass(frozen=True)
+class Cell:
+    workers: int
+    rate: int
+    burst: int
+    cost: int
+    latency: float
+    jitter: float
+    scenario: str = "steady"
+    """``steady``, ``rate-change`` (the rate doubles half-way) or ``neighbour`` (30 % taken)."""
+
+    @property
+    def label(self) -> str:
+        lat = f"{self.latency * 1000:.0f}" + (f"±{self.jitter * 1000:.0f}" if self.jitter else "")
+        return (
+            f"{self.scenario} w={self.workers} r={self.rate} b={self.burst} c={self.cost} {lat}ms"
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    cell: str
+    strategy: str
+    requests: int
+    utilisation: float
+    worst_second: float
+    refused: float
+    makespan_ratio: float
+    bound: float
+    follow_seconds: float | None
+
+
+def make(name: str, cell: Cell) -> Strategy:
+    if name == "syncer":
+        return Syncer()
+    if name == "backoff":
+        return Backoff()
+    if name == "fixed":
+        return Fixed(cell.rate, cell.burst, cell.cost)
+    return Cubic()
+
+
+async def run(cell: Cell, name: str, seconds: float) -> Result:
+    neighbour = round(0.3 * cell.rate) if cell.scenario == "neighbour" else 0
+    faults = Faults(
+        seed=1,
+        latency_seconds=cell.latency,
+        jitter_seconds=cell.jitter,
+        noisy_neighbours=(
+            (NoisyNeighbour(client_id=CLIENT.client_id, tokens_per_second=neighbour),)
+            if neighbour
+            else ()
+        ),
+    )
+    limits = Limits(
+        replenish_rate=cell.rate,
+        burst_capacity=cell.burst,
+        requested_tokens=cell.cost,
+        auth_limited=False,
+    )
+    share = (cell.rate - neighbour) / cell.cost
+    requests = max(1, round(cell.burst / cell.cost + share * seconds))
+    config = SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
+    strategy = make(name, cell)
+    async with serve_simulator(config) as sim, aiohttp.ClientSession() as http:
+        async with http.post(
+            sim.api_root + "auth/token",
+            json={"ClientId": CLIENT.client_id, "ClientSecret": CLIENT.client_secret},
+        ) as response:
+            token = (await response.json())["Token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        url = sim.api_root + "entities?pageSize=1"
+        left = requests
+        changed_at: list[int] = []
+
+        async def one() -> None:
+            attempt = 0
+            while True:
+                handle = await strategy.before()
+                async with http.get(url, headers=headers) as response:
+                    await response.read()
+                    status, got = response.status, dict(response.headers)
+                await strategy.after(handle, status, got)
+                if status != 429:
+                    return
+                attempt += 1
+                if isinstance(strategy, Backoff):
+                    await strategy.on_refused(attempt)
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await one()
+
+        async def change_rate() -> None:
+            await anyio.sleep(seconds / 2)
+            changed_at.append(math.floor(sim.control.clock.now()))
+            sim.control.set_limits(replenish_rate=2 * cell.rate, burst_capacity=2 * cell.burst)
+
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            if cell.scenario == "rate-change":
+                tg.start_soon(change_rate)
+            async with anyio.create_task_group() as workers:
+                for _ in range(cell.workers):
+                    workers.start_soon(worker)
+            tg.cancel_scope.cancel()
+        makespan = time.monotonic() - started
+        stats = sim.control.snapshot_stats()
+    return summarise(
+        cell,
+        name,
+        requests=requests,
+        stats=stats,
+        makespan=makespan,
+        share=share,
+        changed_at=changed_at,
+    )
+
+
+def summarise(
+    cell: Cell,
+    name: str,
+    *,
+    requests: int,
+    stats: dict[str, Any],
+    makespan: float,
+    share: float,
+    changed_at: list[int],
+) -> Result:
+    seconds = stats["per_second"]
+    change = changed_at[0] if changed_at else None
+
+    def allowed_share(second: int) -> float:
+        return share * (2 if change is not None and second > change else 1)
+
+    middle = seconds[1:-1] or seconds
+    ratios = [s["allowed"] / allowed_share(s["second"]) for s in middle]
+    follow = None
+    if change is not None:
+        follow = next(
+            (
+                float(s["second"] - change)
+                for s in seconds
+                if s["second"] > change and s["allowed"] >= 0.95 * allowed_share(s["second"])
+            ),
+            math.inf,
+        )
+    attempts = stats["allowed"] + stats["denied"]
+    ideal = max(requests - cell.burst / cell.cost, 1.0) / share
+    bound = min(1.0, cell.workers / max(cell.latency, 0.004) / share)
+    return Result(
+        cell=cell.label,
+        strategy=name,
+        requests=requests,
+        utilisation=statistics.fmean(ratios),
+        worst_second=min(ratios),
+        refused=stats["denied"] / attempts if attempts else 0.0,
+        makespan_ratio=makespan / ideal,
+        bound=bound,
+        follow_seconds=follow,
+    )
+
+
+def cells(quick: bool) -> list[Cell]:
+    if quick:
+        return [Cell(8, 10, 20, 1, 0.002, 0.0), Cell(8, 10, 40, 10, 0.002, 0.0)]
+    grid = [
+        Cell(workers, rate, burst, cost, latency, jitter)
+        for latency, jitter in ((0.002, 0.0), (0.05, 0.025))
+        for rate, burst, cost in ((10, 20, 1), (10, 10, 1), (50, 100, 1), (10, 40, 10))
+        for workers in (1, 8, 64)
+    ]
+    return [
+        *grid,
+        Cell(8, 10, 20, 1, 0.05, 0.025, "rate-change"),
+        Cell(8, 10, 20, 1, 0.05, 0.025, "neighbour"),
+    ]
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| cell | strategy | util | worst s | refused | makespan/ideal | bound | follow s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        follow = "" if r.follow_seconds is None else f"{r.follow_seconds:.0f}"
+        lines.append(
+            f"| {r.cell} | {r.strategy} | {r.utilisation:.3f} | {r.worst_second:.2f} | "
+            f"{r.refused:.2%} | {r.makespan_ratio:.2f} | {r.bound:.2f} | {follow} |"
+        )
+    return "\n".join(lines)
+
+
+def summary(results: list[Result]) -> str:
+    lines = [
+        "| strategy | median util | min util | median refused | max refused |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in STRATEGIES:
+        mine = [r for r in results if r.strategy == name and r.bound >= 1.0]
+        if not mine:
+            continue
+        utils = [r.utilisation for r in mine]
+        refused = [r.refused for r in mine]
+        lines.append(
+            f"| {name} | {statistics.median(utils):.3f} | {min(utils):.3f} | "
+            f"{statistics.median(refused):.2%} | {max(refused):.2%} |"
+        )
+    return "\n".join(lines)
+
+
+async def sweep(quick: bool, seconds: float, only: tuple[str, ...]) -> list[Result]:
+    results = []
+    for cell in cells(quick):
+        for name in only:
+            result = await run(cell, name, seconds)
+            print(f"  {result.cell} {name}: util {result.utilisation:.3f}", file=sys.stderr)
+            results.append(result)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ratelimit", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sweep, under a minute")
+    parser.add_argument("--json", action="store_true", help="JSON instead of markdown")
+    parser.add_argument("--seconds", type=float, default=None, help="steady seconds per run")
+    parser.add_argument("--strategy", action="append", choices=STRATEGIES)
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 8.0)
+    only = tuple(args.strategy or STRATEGIES)
+    results = anyio.run(sweep, args.quick, seconds, only, backend="asyncio")
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        print(table(results))
+        print()
+        print("Cells a strategy can saturate at all (bound = 1):")
+        print(summary(results))
+
+
+if __name__ == "__main__":
+    main()
