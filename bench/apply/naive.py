@@ -14,8 +14,10 @@ from typing import Any
 import aiohttp
 import anyio
 
-from syncer.cloud.errors import ApiError, extract_message, rejection_for
-from syncer.model import OBJECT_KINDS, RELATION_KINDS
+from syncer.cloud.client import quote_search_value, remote_object
+from syncer.cloud.errors import extract_message, rejection_for
+from syncer.cloud.ratelimit import LimiterStats
+from syncer.model import ObjectKind, RelationKind
 from syncer.state import RemoteObject
 
 RETRY_DELAY_SECONDS = 0.05
@@ -26,7 +28,6 @@ class NaiveStats:
     requests: int = 0
     throttled: int = 0
     unauthorized: int = 0
-    learned_rate: float | None = None
 
 
 class NaiveClient:
@@ -35,6 +36,7 @@ class NaiveClient:
         self._root = api_root
         self._headers = {"Authorization": f"Bearer {token}"}
         self.stats = NaiveStats()
+        self.limiter_stats: LimiterStats | None = None
 
     @classmethod
     async def connect(
@@ -64,31 +66,24 @@ class NaiveClient:
                     raise rejection_for(response.status)(response.status, message, method, path)
                 return await response.json() if raw else None
 
-    async def create(self, kind: str, body: Mapping[str, object]) -> RemoteObject:
-        return _remote(await self._send("POST", OBJECT_KINDS[kind].api_path, dict(body)))
+    async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:
+        return remote_object(await self._send("POST", kind.api_path, dict(body)))
 
-    async def update(self, kind: str, cwguid: str, body: Mapping[str, object]) -> RemoteObject:
-        path = f"{OBJECT_KINDS[kind].api_path}/{cwguid}"
-        return _remote(await self._send("PATCH", path, dict(body)))
+    async def update(
+        self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
+    ) -> RemoteObject:
+        return remote_object(await self._send("PATCH", f"{kind.api_path}/{cwguid}", dict(body)))
 
-    async def delete(self, kind: str, cwguid: str) -> None:
-        await self._send("DELETE", f"{OBJECT_KINDS[kind].api_path}/{cwguid}")
+    async def delete(self, kind: ObjectKind, cwguid: str) -> None:
+        await self._send("DELETE", f"{kind.api_path}/{cwguid}")
 
-    async def find_by_key(self, kind: str, key: str) -> RemoteObject | None:
-        spec = OBJECT_KINDS[kind]
-        quoted = key.replace("'", "''")
-        found = await self._send("GET", f"{spec.api_path}?search={spec.key_field}='{quoted}'")
-        return _remote(found[0]) if found else None
+    async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
+        search = f"{kind.key_field}={quote_search_value(key)}"
+        found = await self._send("GET", f"{kind.api_path}?search={search}")
+        return remote_object(found[0]) if found else None
 
     async def change_members(
-        self, relation: str, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
+        self, relation: RelationKind, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
     ) -> None:
-        spec = RELATION_KINDS[relation]
-        body = {spec.members_body_key: list(member_ids), "isRemove": remove}
-        await self._send("PATCH", spec.assign_path.format(id=parent_cwguid), body)
-
-
-def _remote(doc: Mapping[str, Any]) -> RemoteObject:
-    if not isinstance(doc, Mapping):
-        raise ApiError(0, "unexpected response body", "?", "?")
-    return RemoteObject(str(doc["CWGuid"]), doc.get("Id"), dict(doc))
+        body = {relation.members_body_key: list(member_ids), "isRemove": remove}
+        await self._send("PATCH", relation.assign_path.format(id=parent_cwguid), body)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from syncer.cloud.ratelimit import LimiterStats
+from syncer.model import ObjectKind, RelationKind
 from syncer.state import RemoteObject
 
 
-class ClientStats(Protocol):
-    """What a client counted, for the run history: requests sent, 429s, 401s, learned rate."""
+class RequestCounts(Protocol):
+    """What a client counted, for the run history: requests sent, 429s and 401s received."""
 
     @property
     def requests(self) -> int: ...
@@ -24,22 +26,33 @@ class ClientStats(Protocol):
     @property
     def unauthorized(self) -> int: ...
 
-    @property
-    def learned_rate(self) -> float | None: ...
-
 
 class CloudApi(Protocol):
     @property
-    def stats(self) -> ClientStats: ...
+    def stats(self) -> RequestCounts: ...
 
-    async def create(self, kind: str, body: Mapping[str, object]) -> RemoteObject: ...
+    @property
+    def limiter_stats(self) -> LimiterStats | None:
+        """What the rate limiter learned; None for a client without one."""
+        ...
 
-    async def update(self, kind: str, cwguid: str, body: Mapping[str, object]) -> RemoteObject: ...
+    async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject: ...
 
-    async def delete(self, kind: str, cwguid: str) -> None: ...
+    async def update(
+        self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
+    ) -> RemoteObject: ...
 
-    async def find_by_key(self, kind: str, key: str) -> RemoteObject | None: ...
+    async def delete(self, kind: ObjectKind, cwguid: str) -> None: ...
+
+    async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None: ...
 
     async def change_members(
-        self, relation: str, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
+        self, relation: RelationKind, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
     ) -> None: ...
+
+
+def learned_request_rate(stats: LimiterStats | None) -> float | None:
+    """Requests per second the limiter learned the server grants (tokens per second / cost)."""
+    if stats is None or stats.rate is None:
+        return None
+    return stats.rate / (stats.cost or 1.0)

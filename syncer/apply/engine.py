@@ -16,9 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.api import ClientStats, CloudApi
+from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.guard import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
 from syncer.apply.lock import RunLock
@@ -26,8 +27,9 @@ from syncer.apply.operations import Executor, body_of
 from syncer.apply.progress import progress_for
 from syncer.apply.recovery import recover
 from syncer.apply.retry import RetryIndex
-from syncer.apply.scheduler import Scheduler
+from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
+from syncer.apply.taskgroups import task_group
 from syncer.apply.times import utc_now
 from syncer.clock import Clock
 from syncer.errors import ExitCode, SyncerError
@@ -39,6 +41,9 @@ from syncer.settings import Settings
 from syncer.workflow import compute_plan, open_session
 
 log = get_logger(__name__)
+
+STOP_GRACE_SECONDS = 5.0
+"""After SIGINT/SIGTERM, how long requests in flight may take before they are cancelled."""
 
 
 class StalePlan(SyncerError):
@@ -143,8 +148,7 @@ async def execute(
         executor = Executor(
             client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
         )
-        with stops.subscribed(scheduler.stop):
-            await scheduler.run(executor.jobs(todo))
+        await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
     received = stops.received
     if scheduler.stopped:
         await journal.abandon_pending("not sent: the run stopped before reaching it")
@@ -157,7 +161,7 @@ async def execute(
         held=held,
         by_status=totals_by_status(counts),
     )
-    figures = _figures(client.stats, clock.monotonic() - started)
+    figures = _figures(client, clock.monotonic() - started)
     await journal.close(status, code, {"counts": counts, "message": message, **figures})
     log.info(
         "apply finished",
@@ -172,6 +176,30 @@ async def execute(
     if fatal is not None:
         raise fatal
     return ApplyResult(journal.run_id, code, status, message, counts)
+
+
+async def _run_with_grace(
+    scheduler: Scheduler, executor: Executor, jobs: Sequence[Job], stops: StopRequests
+) -> None:
+    """Run the jobs; on a stop signal take no new work, and cancel (and record as unknown) the
+    requests still running after ``STOP_GRACE_SECONDS``: a create waiting for its turn under a
+    slow rate limit must not hold the shutdown up for minutes."""
+    signalled = anyio.Event()
+
+    def stop() -> None:
+        scheduler.stop()
+        signalled.set()
+
+    async def grace() -> None:
+        await signalled.wait()
+        await anyio.sleep(STOP_GRACE_SECONDS)
+        executor.cancel_in_flight()
+
+    async with task_group() as tg:
+        tg.start_soon(grace)
+        with stops.subscribed(stop):
+            await scheduler.run(jobs)
+        tg.cancel_scope.cancel()
 
 
 def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
@@ -243,12 +271,14 @@ def describe_held(held: Sequence[Blocked]) -> str:
     )
 
 
-def _figures(stats: ClientStats, duration: float) -> dict[str, float | int | None]:
-    """Requests, 429s, 401s and the achieved rate against the learned one, for the run row."""
+def _figures(client: CloudApi, duration: float) -> dict[str, float | int | None]:
+    """Requests (all of the client's, reads included), 429s, 401s and the achieved request rate
+    beside the rate the limiter learned, for the run row and the summary line."""
+    stats = client.stats
     return {
         "requests": stats.requests,
         "throttled": stats.throttled,
         "unauthorized": stats.unauthorized,
-        "learned_rate": stats.learned_rate,
+        "learned_rate": learned_request_rate(client.limiter_stats),
         "achieved_rate": round(stats.requests / duration, 3) if duration > 0 else None,
     }

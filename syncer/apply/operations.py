@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 
+import anyio
+
 from syncer.apply.api import CloudApi
 from syncer.apply.guard import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
@@ -66,6 +68,7 @@ class Executor:
         self._on_settled = on_settled
         self._on_stop = on_stop
         self._created: dict[tuple[str, str], str] = {}
+        self._in_flight: set[anyio.CancelScope] = set()
         self.fatal: CredentialsRejected | CloudUnreachable | None = None
         """The error that stopped the run, re-raised once in-flight work is recorded."""
 
@@ -104,7 +107,7 @@ class Executor:
         body = body_of(change)
         await self._journal.sent([change], body)
         perform = self._performers[change.action]
-        outcome = await self._guarded(change.action, lambda: perform(self, kind, change, body))
+        outcome = await self._guarded(lambda: perform(self, kind, change, body))
         await self._settle([(change, outcome)], attempted=True)
         return outcome.status is ChangeStatus.DONE
 
@@ -113,9 +116,9 @@ class Executor:
     ) -> Outcome:
         for _ in range(MAX_CREATE_ATTEMPTS):
             try:
-                created = await self._client.create(kind.name, body)
+                created = await self._client.create(kind, body)
             except OutcomeUnknown:
-                found = await self._client.find_by_key(kind.name, change.key)
+                found = await self._client.find_by_key(kind, change.key)
                 if found is not None:
                     return Outcome(
                         ChangeStatus.DONE,
@@ -125,7 +128,7 @@ class Executor:
                     )
                 continue
             except Conflict as exc:
-                found = await self._client.find_by_key(kind.name, change.key)
+                found = await self._client.find_by_key(kind, change.key)
                 if found is None:
                     return Outcome(ChangeStatus.REJECTED, exc.message)
                 return await self._adopt(kind, found, body)
@@ -150,7 +153,7 @@ class Executor:
             return Outcome(ChangeStatus.DONE, "adopted an existing object", found, Origin.ADOPTED)
         patch = {name: body[name] for name in kind.patch_carries if name in body} | differing
         try:
-            updated = await self._client.update(kind.name, found.cwguid, patch)
+            updated = await self._client.update(kind, found.cwguid, patch)
         except Rejected as exc:
             return Outcome(ChangeStatus.REJECTED, exc.message, found, Origin.ADOPTED)
         return Outcome(
@@ -161,7 +164,7 @@ class Executor:
         self, kind: ObjectKind, change: Change, body: Mapping[str, object]
     ) -> Outcome:
         assert change.remote_id is not None
-        await self._client.update(kind.name, change.remote_id, body)
+        await self._client.update(kind, change.remote_id, body)
         return Outcome(ChangeStatus.DONE)
 
     async def _delete(
@@ -169,7 +172,7 @@ class Executor:
     ) -> Outcome:
         assert change.remote_id is not None
         try:
-            await self._client.delete(kind.name, change.remote_id)
+            await self._client.delete(kind, change.remote_id)
         except NotFound:
             return Outcome(ChangeStatus.DONE, "already gone")
         return Outcome(ChangeStatus.DONE)
@@ -232,28 +235,44 @@ class Executor:
         await self._journal.sent(sent, {"parent": parent, MEMBER_ID + "s": members})
 
         async def perform() -> Outcome:
-            await self._client.change_members(relation.name, parent, members, remove=batch.remove)
+            await self._client.change_members(relation, parent, members, remove=batch.remove)
             return Outcome(ChangeStatus.DONE)
 
-        outcome = await self._guarded(batch.action, perform)
+        outcome = await self._guarded(perform)
         await self._settle([(change, outcome) for change in sent], attempted=True)
         return outcome.status is ChangeStatus.DONE and not unresolved
 
     # -- shared -------------------------------------------------------------------------------
 
-    async def _guarded(self, action: Action, perform: Callable[[], Awaitable[Outcome]]) -> Outcome:
-        """Run one request and turn every error into an outcome; stop the run on fatal ones."""
-        try:
-            return await perform()
-        except Rejected as exc:
-            return Outcome(ChangeStatus.REJECTED, exc.message)
-        except ApiError as exc:
-            return Outcome(ChangeStatus.FAILED, str(exc))
-        except (CredentialsRejected, CloudUnreachable) as exc:
-            if self.fatal is None:
-                self.fatal = exc
-            self._on_stop()
-            return Outcome(ChangeStatus.UNKNOWN, f"run stopped: {exc}")
+    async def _guarded(self, perform: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """Run one request and turn every error into an outcome; stop the run on fatal ones.
+
+        The request runs in a cancel scope that ``cancel_in_flight`` can cancel at shutdown; its
+        outcome is then unknown and is settled by lookup when the next run starts.
+        """
+        with anyio.CancelScope() as scope:
+            self._in_flight.add(scope)
+            try:
+                return await perform()
+            except Rejected as exc:
+                return Outcome(ChangeStatus.REJECTED, exc.message)
+            except ApiError as exc:
+                return Outcome(ChangeStatus.FAILED, str(exc))
+            except (CredentialsRejected, CloudUnreachable) as exc:
+                if self.fatal is None:
+                    self.fatal = exc
+                self._on_stop()
+                return Outcome(ChangeStatus.UNKNOWN, f"run stopped: {exc}")
+            finally:
+                self._in_flight.discard(scope)
+        return Outcome(
+            ChangeStatus.UNKNOWN, "cancelled at shutdown; settled when the next run starts"
+        )
+
+    def cancel_in_flight(self) -> None:
+        """Give up on the requests still running (shutdown grace period over)."""
+        for scope in list(self._in_flight):
+            scope.cancel()
 
     async def _settle(
         self, results: Sequence[tuple[Change, Outcome]], *, attempted: bool = False

@@ -23,6 +23,7 @@ from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_chan
 from syncer.apply.times import utc_now
 from syncer.clock import Clock
 from syncer.logs import get_logger
+from syncer.model import OBJECT_KINDS
 from syncer.plan.model import Action, Change
 from syncer.state import Origin
 from syncer.store.db import write_transaction
@@ -64,7 +65,7 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
     confirmed = absent = 0
     for row in open_creates:
         change = Change(row.kind, Action.CREATE, row.key)
-        found = await client.find_by_key(row.kind, row.key)
+        found = await client.find_by_key(OBJECT_KINDS[row.kind], row.key)
         outcome = (
             Outcome(
                 ChangeStatus.DONE,

@@ -12,6 +12,7 @@ from syncer.errors import ExitCode
 from syncer.settings import Settings
 from syncer.store.db import create_engine, database_errors
 
+WIDE = 240
 SHOWN_STATUSES = ("done", "rejected", "failed", "skipped", "deferred", "blocked")
 
 
@@ -41,7 +42,10 @@ def command(settings: Settings, last: int, firm: str | None) -> None:
                 records = await recent_runs(engine, last=last, firm=firm)
         finally:
             await engine.dispose()
-        Console(soft_wrap=False).print(_table(records))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=WIDE)  # a file or a pipe: never truncate a column
+        console.print(_table(records))
         return ExitCode.OK
 
     run(go)

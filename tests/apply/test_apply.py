@@ -34,7 +34,7 @@ from tests.fixtures.simulator import SimulatorFactory
 pytestmark = pytest.mark.anyio
 
 FIRM_ROWS: dict[str, list[dict[str, object]]] = {
-    "groups": [{"name": "Audit", "description": "Audit team"}, {"name": "Tax"}],
+    "groups": [{"name": "Audit", "description": "Audit team"}, {"name": "Tax", "description": None}],
     "entities": [entity(n) for n in range(1, 6)],
     "users": [user(n) for n in range(1, 5)],
     "group_members": [

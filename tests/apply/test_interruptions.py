@@ -34,7 +34,7 @@ async def _interrupt_and_resume(
     await upgrade(url)
     sim = await simulator_factory(limits=Limits(replenish_rate=8, burst_capacity=2))
     await fill(url, {"entities": [entity(n) for n in range(1, N + 1)]})
-    command = [sys.executable, "-m", "syncer", "apply"]
+    command = [sys.executable, "-m", "syncer", "apply", "--max-in-flight", "4"]
     async with await anyio.open_process(command, env=env_for(sim, url)) as process:
         await wait_until(lambda: len(creates(sim, "entities")) >= 4)
         process.send_signal(how)

@@ -1,0 +1,181 @@
+"""``python -m bench.apply``: makespan and 429 share of N creates, two clients, one engine.
+
+The simulator runs in-process with the given rate and burst; each strategy gets a fresh simulator
+and a fresh SQLite journal, and the same engine (``syncer.apply.engine.execute``) carries out the
+same plan of N entity creates. The ideal makespan is ``(N - burst) / rate``: the burst goes at
+once, everything after it at the replenish rate. Figures are printed as a markdown table; nothing
+is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import anyio
+from pydantic import SecretStr
+
+from bench.apply.naive import NaiveClient
+from syncer import logs
+from syncer.apply.api import CloudApi
+from syncer.apply.engine import execute
+from syncer.clock import SystemClock
+from syncer.cloud.client import CloudClient
+from syncer.plan.model import Action, Change, FieldChange, Plan
+from syncer.settings import CloudSettings, DatabaseSettings, Settings
+from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
+from syncer.store.db import create_engine, upgrade
+
+ClientFactory = Callable[[Settings, RunningSimulator], AbstractAsyncContextManager[CloudApi]]
+
+
+@asynccontextmanager
+async def syncer_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+    async with CloudClient.open(settings.cloud) as client:
+        yield client
+
+
+@asynccontextmanager
+async def naive_client(settings: Settings, sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+    limit = aiohttp.TCPConnector(limit=settings.cloud.max_in_flight)
+    async with aiohttp.ClientSession(connector=limit) as session:
+        yield await NaiveClient.connect(session, sim.api_root, sim.client_id, sim.client_secret)
+
+
+STRATEGIES: dict[str, ClientFactory] = {"syncer": syncer_client, "naive-retry-on-429": naive_client}
+
+
+def creates(firm: str, n: int) -> Plan:
+    changes = tuple(
+        Change(
+            "entities",
+            Action.CREATE,
+            f"B-{i:06d}",
+            fields={
+                "EntityNo": FieldChange(None, f"B-{i:06d}"),
+                "Name": FieldChange(None, f"Bench client {i}"),
+                "OwnerType": FieldChange(None, "Client"),
+            },
+        )
+        for i in range(n)
+    )
+    return Plan(firm=firm, created_at=datetime.now(UTC), fingerprint="bench", changes=changes)
+
+
+@dataclass(frozen=True)
+class Row:
+    strategy: str
+    n: int
+    makespan: float
+    ideal: float
+    attempts: int
+    denied: int
+    duplicates: int
+    exit_code: int
+
+    @property
+    def ratio(self) -> float:
+        return self.makespan / self.ideal if self.ideal > 0 else float("nan")
+
+    @property
+    def denied_share(self) -> float:
+        return self.denied / self.attempts if self.attempts else 0.0
+
+
+async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -> Row:
+    limits = Limits(replenish_rate=args.rate, burst_capacity=args.burst)
+    async with serve_simulator(SimulatorConfig(limits=limits)) as sim:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            await upgrade(url)
+            settings = Settings(
+                database=DatabaseSettings(url=url),
+                cloud=CloudSettings(
+                    firm=sim.firm,
+                    base_url=sim.base_url,
+                    client_id=sim.client_id,
+                    client_secret=SecretStr(sim.client_secret),
+                    max_in_flight=args.workers,
+                ),
+            )
+            engine = create_engine(url)
+            try:
+                async with factory(settings, sim) as client:
+                    started = time.monotonic()
+                    result = await execute(
+                        creates(sim.firm, args.n),
+                        engine=engine,
+                        client=client,
+                        settings=settings,
+                        clock=SystemClock(),
+                        allow_deletes=False,
+                    )
+                    makespan = time.monotonic() - started
+            finally:
+                await engine.dispose()
+        stats = sim.control.snapshot_stats()
+    per_key = stats["creates"].get("entities", {})
+    return Row(
+        strategy=name,
+        n=args.n,
+        makespan=makespan,
+        ideal=max(args.n - args.burst, 0) / args.rate,
+        attempts=stats["allowed"] + stats["denied"],
+        denied=stats["denied"],
+        duplicates=sum(count - 1 for count in per_key.values() if count > 1),
+        exit_code=result.exit_code,
+    )
+
+
+def table(rows: list[Row], args: argparse.Namespace) -> str:
+    lines = [
+        f"# bench/apply: {args.n} creates, rate {args.rate}/s, burst {args.burst}, "
+        f"{args.workers} in flight",
+        "",
+        f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "| strategy | makespan s | ideal s | makespan / ideal | attempts | 429s | 429 share "
+        "| duplicates | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} | {r.attempts} "
+        f"| {r.denied} | {r.denied_share:.2%} | {r.duplicates} | {r.exit_code} |"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    logs.configure("warning", "json")
+    rows = [await measure(name, STRATEGIES[name], args) for name in args.strategies]
+    report = table(rows, args)
+    print(report)
+    if args.out is not None:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.apply", description=__doc__)
+    parser.add_argument("--n", type=int, default=5000, help="creates (default 5000)")
+    parser.add_argument("--rate", type=int, default=50, help="replenish rate per second")
+    parser.add_argument("--burst", type=int, default=100, help="burst capacity")
+    parser.add_argument("--workers", type=int, default=16, help="requests in flight at most")
+    parser.add_argument(
+        "--strategies", nargs="+", choices=list(STRATEGIES), default=list(STRATEGIES)
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    anyio.run(main, parse(), backend="asyncio")
