@@ -34,7 +34,10 @@ from tests.fixtures.simulator import SimulatorFactory
 pytestmark = pytest.mark.anyio
 
 FIRM_ROWS: dict[str, list[dict[str, object]]] = {
-    "groups": [{"name": "Audit", "description": "Audit team"}, {"name": "Tax", "description": None}],
+    "groups": [
+        {"name": "Audit", "description": "Audit team"},
+        {"name": "Tax", "description": None},
+    ],
     "entities": [entity(n) for n in range(1, 6)],
     "users": [user(n) for n in range(1, 5)],
     "group_members": [
@@ -172,9 +175,9 @@ async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
     simulator_factory: SimulatorFactory, database_url: str
 ) -> None:
     await upgrade(database_url)
-    sim = await simulator_factory(limits=Limits(replenish_rate=20, burst_capacity=4))
+    sim = await simulator_factory(limits=Limits(replenish_rate=10, burst_capacity=10))
     await fill(database_url, {"entities": [entity(n) for n in range(1, 31)]})
-    settings = settings_for(sim, database_url)
+    settings = settings_for(sim, database_url, max_in_flight=4)
     new_secret = ""
 
     async def reset_when_under_way() -> None:

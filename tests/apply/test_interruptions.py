@@ -32,7 +32,7 @@ async def _interrupt_and_resume(
 ) -> tuple[int | None, list[str], list[str]]:
     """Start ``syncer apply`` as a process, send ``how`` once some creates landed, resume."""
     await upgrade(url)
-    sim = await simulator_factory(limits=Limits(replenish_rate=8, burst_capacity=2))
+    sim = await simulator_factory(limits=Limits(replenish_rate=5, burst_capacity=5))
     await fill(url, {"entities": [entity(n) for n in range(1, N + 1)]})
     command = [sys.executable, "-m", "syncer", "apply", "--max-in-flight", "4"]
     async with await anyio.open_process(command, env=env_for(sim, url)) as process:
