@@ -9,15 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from syncer.apply.engine import ApplyOptions, StalePlan, execute, run_apply
+from syncer.apply.journal import Entry, Journal
 from syncer.apply.lock import RunLock
+from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
+from syncer.plan.model import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json
 from syncer.settings import ApplySettings, SyncMode, SyncSettings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.state import Origin
 from syncer.store.db import create_engine, upgrade
 from syncer.store.idmap import read_id_map
-from syncer.store.tables import changes, desired_tables
+from syncer.store.tables import changes, desired_tables, runs
 from syncer.workflow import compute_plan, open_session
 from tests.apply.support import (
     creates,
@@ -62,7 +65,11 @@ async def _journal(url: str) -> list[tuple[str, str]]:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(changes.c.change_id, changes.c.status))).all()
+            rows = (
+                await conn.execute(
+                    select(changes.c.change_id, changes.c.status).order_by(changes.c.id)
+                )
+            ).all()
     finally:
         await engine.dispose()
     return [(row.change_id, row.status) for row in rows]
@@ -296,3 +303,44 @@ async def test_the_error_rate_guard_stops_a_run_that_mostly_fails(
     assert "error-rate guard" in (result.message or "")
     assert result.counts["entities"]["create"] == {"done": 5, "rejected": 5, "skipped": 10}
     assert len(objects(simulator, "entities")) == 5
+
+
+async def test_creates_a_dead_run_left_sent_are_settled_by_lookup_before_planning(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """A run died after sending two creates: one reached Cloud, one did not. The next run finds
+    the first by its key (done, owned as created, not sent again) and creates only the second."""
+    await fill(url, {"entities": [entity(1), entity(2)]})
+    landed, lost = (
+        Change("entities", Action.CREATE, key, fields={"Name": FieldChange(None, "x")})
+        for key in ("C-0001", "C-0002")
+    )
+    engine = create_engine(url)
+    try:
+        dead = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
+        await dead.enter([Entry(landed), Entry(lost)])
+        await dead.sent([landed, lost], {})
+    finally:
+        await engine.dispose()
+    simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Client 1"})
+
+    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+
+    assert result.exit_code == ExitCode.OK, result.message
+    assert creates(simulator, "entities") == {"C-0002": 1}, "C-0001 must not be sent again"
+    assert await _owned(url, simulator.firm) == {
+        ("entities", "C-0001"): Origin.CREATED,
+        ("entities", "C-0002"): Origin.CREATED,
+    }
+    journal = await _journal(url)
+    assert journal[:2] == [
+        ("entities:create:C-0001", "done"),
+        ("entities:create:C-0002", "skipped"),
+    ]
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            statuses = (await conn.scalars(select(runs.c.status).order_by(runs.c.id))).all()
+    finally:
+        await engine.dispose()
+    assert statuses == ["interrupted", "succeeded"]
