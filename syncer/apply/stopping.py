@@ -2,7 +2,8 @@
 
 One process may run several firms at once, each with its own scheduler, but a signal can have
 only one handler; so the command opens one ``watch_stop_signals`` and every run subscribes its
-scheduler's ``stop`` to it for as long as it executes.
+scheduler's ``stop`` to it for as long as it executes. A signal that arrives while no run is
+executing (Cloud still being read) ends the command at once: nothing is in flight.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ class StopRequests:
             self._callbacks.remove(callback)
 
     def deliver(self, signum: signal.Signals) -> None:
+        """Stop the runs that are executing; with none (still reading Cloud, say) there is
+        nothing in flight to finish, so the command ends at once as the signal asks."""
         if self.received is None:
             self.received = signum
+        if not self._callbacks:
+            raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
         log.warning("stopping: no new work; finishing requests in flight", signal=signum.name)
         for callback in list(self._callbacks):
             callback()
