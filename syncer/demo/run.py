@@ -12,6 +12,7 @@ production ``SYNCER_DATABASE__URL`` from the user's shell could write into it.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,7 @@ async def run_demo(
 ) -> int:
     """Run the demo; returns the exit code of its apply (0 when everything went through).
 
-    With ``keep`` it never returns: the simulator serves until cancelled (Ctrl-C). Started with
+    With ``keep`` the simulator serves until Ctrl-C (or SIGTERM, or cancellation). Started with
     ``task_group.start(run_demo, options)``, it reports the running simulator once the demo has
     finished and the simulator is left for exploring.
     """
@@ -166,7 +167,8 @@ async def run_demo(
         if options.keep:
             _explain_keep(say, running, files)
             task_status.started(running)
-            await anyio.sleep_forever()
+            await _until_stopped()
+            say.print("Simulator stopped.")
     return code
 
 
@@ -250,6 +252,13 @@ def _show_files(say: Console, files: DemoFiles) -> None:
         markup=False,
         highlight=False,
     )
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C (or SIGTERM): for a kept demo that is the normal end, not an error."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
 
 
 def _explain_keep(say: Console, running: RunningSimulator, files: DemoFiles) -> None:
