@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.apply.progress import progress_for
 from syncer.apply.times import utc_now
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.client import CloudClient
@@ -81,3 +82,10 @@ async def compute_plan(
         now=utc_now(session.clock),
     )
     return Snapshot(desired, cloud, owned, plan)
+
+
+async def compute_plan_showing_progress(session: Session) -> Snapshot:
+    """``compute_plan`` with progress on stderr while Cloud is read (bars on a terminal, JSON
+    lines otherwise), as ``plan`` and ``apply`` show it."""
+    with progress_for("reading cloud", session.clock, transient=True) as reading:
+        return await compute_plan(session, on_page=reading.advance)

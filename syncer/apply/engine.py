@@ -38,7 +38,7 @@ from syncer.model import OBJECT_KINDS
 from syncer.plan.model import Blocked, Change, Plan
 from syncer.plan.serialise import plan_from_json
 from syncer.settings import Settings
-from syncer.workflow import compute_plan, open_session
+from syncer.workflow import compute_plan_showing_progress, open_session
 
 log = get_logger(__name__)
 
@@ -81,8 +81,7 @@ async def run_apply(
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with open_session(chosen) as session, RunLock(session.engine, session.firm).hold():
         await recover(session.engine, session.firm, session.client, session.clock)
-        with progress_for("reading cloud", session.clock) as reading:
-            snapshot = await compute_plan(session, on_page=reading.advance)
+        snapshot = await compute_plan_showing_progress(session)
         plan = snapshot.plan
         if options.plan_file is not None:
             plan = saved_plan(options.plan_file, current=plan)

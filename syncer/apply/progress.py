@@ -107,8 +107,11 @@ class JsonProgress:
 
 
 @contextmanager
-def progress_for(event: str, clock: Clock | None = None) -> Iterator[ProgressSink]:
-    """The sink that suits stderr: bars on a terminal, JSON lines otherwise."""
+def progress_for(
+    event: str, clock: Clock | None = None, *, transient: bool = False
+) -> Iterator[ProgressSink]:
+    """The sink that suits stderr: bars on a terminal (cleared at the end when ``transient``),
+    JSON lines otherwise."""
     if logs.console.is_terminal:
         bars = Progress(
             TextColumn("{task.description:<14}"),
@@ -117,7 +120,7 @@ def progress_for(event: str, clock: Clock | None = None) -> Iterator[ProgressSin
             _RateColumn(),
             TimeRemainingColumn(),
             console=logs.console,
-            transient=False,
+            transient=transient,
         )
         with bars:
             yield RichProgress(bars)

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from syncer.apply.progress import progress_for
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
@@ -16,7 +15,7 @@ from syncer.plan.model import Plan
 from syncer.report import FORMATS, print_text, render
 from syncer.settings import Firm, Settings
 from syncer.store.db import database_errors
-from syncer.workflow import compute_plan, open_session
+from syncer.workflow import compute_plan_showing_progress, open_session
 
 
 @click.command(name="plan")
@@ -63,8 +62,7 @@ def command(
 
     async def one(firm: Firm, target: Path | None) -> int:
         async with database_errors(), open_session(firm.settings) as session:
-            with progress_for("reading cloud", session.clock) as reading:
-                snapshot = await compute_plan(session, on_page=reading.advance)
+            snapshot = await compute_plan_showing_progress(session)
         _write(snapshot.plan, fmt, target)
         pending = detailed_exitcode and snapshot.plan.has_changes
         return int(ExitCode.CHANGES_PENDING if pending else ExitCode.OK)
