@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from syncer.apply.retry import clear_failures, record_failure
 from syncer.apply.times import utc_now
 from syncer.clock import Clock
-from syncer.plan.model import Change
+from syncer.plan.model import Action, Change
 from syncer.state import Origin, Ownership, RemoteObject
 from syncer.store.db import write_transaction
-from syncer.store.idmap import record_ownership
+from syncer.store.idmap import forget, record_ownership
 from syncer.store.tables import changes, runs
 
 
@@ -228,7 +228,8 @@ async def settle_change(
     outcome: Outcome,
     clock: Clock,
 ) -> None:
-    """One change's outcome, its id-map entry and its retry-index entry, in ``conn``'s transaction.
+    """One change's outcome, its id-map entry (made, or dropped for a delete) and its
+    retry-index entry, in ``conn``'s transaction.
 
     Shared by a live run and by recovery, which settles rows a dead run left open.
     """
@@ -245,6 +246,8 @@ async def settle_change(
         remote = outcome.remote
         owned = Ownership(change.kind, change.key, remote.cwguid, remote.id, outcome.origin)
         await record_ownership(conn, firm, [owned], now=clock.now(), run_id=run_id)
+    if outcome.status is ChangeStatus.DONE and change.action is Action.DELETE:
+        await forget(conn, firm, change.kind, [change.key])
     if outcome.status is ChangeStatus.REJECTED:
         await record_failure(conn, firm, change, outcome.message, now)
     elif outcome.status is ChangeStatus.DONE:

@@ -344,3 +344,21 @@ async def test_creates_a_dead_run_left_sent_are_settled_by_lookup_before_plannin
     finally:
         await engine.dispose()
     assert statuses == ["interrupted", "succeeded"]
+
+
+async def test_a_deleted_group_leaves_the_id_map(simulator: RunningSimulator, url: str) -> None:
+    groups = [{"name": "Audit", "description": None}, {"name": "Tax", "description": None}]
+    await fill(url, {"groups": groups})
+    settings = settings_for(simulator, url, sync=SyncSettings(modes={"groups": SyncMode.MIRROR}))
+    assert (await run_apply(settings, ApplyOptions())).exit_code == ExitCode.OK
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        table = desired_tables["groups"]
+        await conn.execute(table.delete().where(table.c.name == "Tax"))
+    await engine.dispose()
+
+    result = await run_apply(settings, ApplyOptions())
+
+    assert result.counts == {"groups": {"delete": {"done": 1}}}
+    assert [g["Name"] for g in objects(simulator, "groups")] == ["Audit"]
+    assert await _owned(url, simulator.firm) == {("groups", "audit"): Origin.CREATED}
