@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,12 +44,12 @@ class RunRecord:
 
 
 async def recent_runs(
-    engine: AsyncEngine, *, last: int, firm: str | None = None
+    engine: AsyncEngine, *, last: int, firms: Collection[str] | None = None
 ) -> list[RunRecord]:
-    """The ``last`` most recent runs (of ``firm``, or of every firm), newest first."""
+    """The ``last`` most recent runs (of ``firms``, or of every firm), newest first."""
     query = select(runs).order_by(runs.c.id.desc()).limit(last)
-    if firm is not None:
-        query = query.where(runs.c.firm == firm)
+    if firms is not None:
+        query = query.where(runs.c.firm.in_(list(firms)))
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     return [

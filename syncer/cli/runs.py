@@ -25,7 +25,7 @@ SHOWN_STATUSES = ("done", "rejected", "failed", "skipped", "deferred", "blocked"
     show_default=True,
     help="How many runs to show.",
 )
-@click.option("--firm", default=None, help="Only this firm's runs (default: every firm).")
+@click.option("--firm", default=None, help="Only this firm's runs (of [[firms]]; default: all).")
 @pass_settings
 def command(settings: Settings, last: int, firm: str | None) -> None:
     """List recent runs: when, how long, what they did, requests, 429s and the rates.
@@ -36,19 +36,35 @@ def command(settings: Settings, last: int, firm: str | None) -> None:
     """
 
     async def go() -> ExitCode:
-        engine = create_engine(settings.database.url)
-        try:
-            async with database_errors():
-                records = await recent_runs(engine, last=last, firm=firm)
-        finally:
-            await engine.dispose()
+        records: list[RunRecord] = []
+        for url, firms in _databases(settings, firm).items():
+            engine = create_engine(url)
+            try:
+                async with database_errors():
+                    records += await recent_runs(engine, last=last, firms=firms)
+            finally:
+                await engine.dispose()
+        records.sort(key=lambda r: r.started_at, reverse=True)
         console = Console()
         if not console.is_terminal:
             console = Console(width=WIDE)  # a file or a pipe: never truncate a column
-        console.print(_table(records))
+        console.print(_table(records[:last]))
         return ExitCode.OK
 
     run(go)
+
+
+def _databases(settings: Settings, name: str | None) -> dict[str, frozenset[str] | None]:
+    """Database URL -> the Cloud firms whose runs to list there (None: every firm).
+
+    Firms of a ``[[firms]]`` file may keep their bookkeeping in databases of their own.
+    """
+    if name is None and not settings.firms:
+        return {settings.database.url: None}
+    found: dict[str, set[str]] = {}
+    for chosen in settings.select_firms(name):
+        found.setdefault(chosen.settings.database.url, set()).add(chosen.settings.cloud.firm)
+    return {url: frozenset(firms) for url, firms in found.items()}
 
 
 def _rate(value: float | None) -> str:
