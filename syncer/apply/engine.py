@@ -42,6 +42,9 @@ from syncer.workflow import compute_plan_showing_progress, open_session
 
 log = get_logger(__name__)
 
+UNFINISHED = (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
+"""Statuses of changes that did not go through and make the run end with exit 3."""
+
 STOP_GRACE_SECONDS = 5.0
 """After SIGINT/SIGTERM, how long requests in flight may take before they are cancelled."""
 
@@ -159,6 +162,7 @@ async def execute(
         guard=guard,
         held=held,
         by_status=totals_by_status(counts),
+        invalid=len(plan.invalid),
     )
     figures = _figures(client, clock.monotonic() - started)
     await journal.close(status, code, {"counts": counts, "message": message, **figures})
@@ -229,6 +233,7 @@ def _verdict(
     guard: ErrorRateGuard,
     held: Sequence[Blocked],
     by_status: Counter[str],
+    invalid: int,
 ) -> tuple[int, str, str | None]:
     """(exit code, run status, message), the most serious condition first."""
     if fatal is not None:
@@ -239,24 +244,15 @@ def _verdict(
         return int(ExitCode.SAFETY_STOP), "stopped", guard.describe()
     if held:
         return int(ExitCode.SAFETY_STOP), "blocked", describe_held(held)
-    troubled = sum(
-        by_status[str(s)]
-        for s in (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
-    )
-    if troubled:
-        parts = [
-            f"{by_status[str(s)]} {s}"
-            for s in (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
-            if by_status[str(s)]
-        ]
-        return (
-            int(ExitCode.ROWS_REJECTED),
-            "rejected",
-            (
-                f"finished, but not every change went through: {', '.join(parts)}; "
-                "see `syncer runs` and the journal for the API's messages"
-            ),
+    parts = [f"{by_status[str(s)]} {s}" for s in UNFINISHED if by_status[str(s)]]
+    if invalid:
+        parts.append(f"{invalid} invalid desired row(s) never sent (listed by `syncer plan`)")
+    if parts:
+        message = (
+            f"finished, but not everything went through: {', '.join(parts)}; "
+            "see `syncer runs` and the journal (syncer_changes) for the API's messages"
         )
+        return int(ExitCode.ROWS_REJECTED), "rejected", message
     return int(ExitCode.OK), "succeeded", None
 
 

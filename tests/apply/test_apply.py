@@ -362,3 +362,13 @@ async def test_a_deleted_group_leaves_the_id_map(simulator: RunningSimulator, ur
     assert result.counts == {"groups": {"delete": {"done": 1}}}
     assert [g["Name"] for g in objects(simulator, "groups")] == ["Audit"]
     assert await _owned(url, simulator.firm) == {("groups", "audit"): Origin.CREATED}
+
+
+async def test_invalid_desired_rows_are_never_sent_and_end_the_run_with_exit_3(
+    simulator: RunningSimulator, url: str
+) -> None:
+    await fill(url, {"entities": [entity(1), entity(2, name="x" * 201)]})
+    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    assert result.exit_code == ExitCode.ROWS_REJECTED
+    assert "1 invalid desired row(s)" in (result.message or "")
+    assert [o["EntityNo"] for o in objects(simulator, "entities")] == ["C-0001"]
