@@ -367,8 +367,8 @@ async def test_a_deleted_group_leaves_the_id_map(simulator: RunningSimulator, ur
 async def test_invalid_desired_rows_are_never_sent_and_end_the_run_with_exit_3(
     simulator: RunningSimulator, url: str
 ) -> None:
-    await fill(url, {"entities": [entity(1), entity(2, name="x" * 201)]})
+    await fill(url, {"users": [user(1), user(2, owner_type="Employee")]})
     result = await run_apply(settings_for(simulator, url), ApplyOptions())
     assert result.exit_code == ExitCode.ROWS_REJECTED
     assert "1 invalid desired row(s)" in (result.message or "")
-    assert [o["EntityNo"] for o in objects(simulator, "entities")] == ["C-0001"]
+    assert [o["Email"] for o in objects(simulator, "users")] == ["user1@example.com"]
