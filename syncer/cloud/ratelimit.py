@@ -59,9 +59,9 @@ _PHASE_DECAY = 0.995
 _PROBE_WIDTH = 0.05
 """While the phase estimate is wider than this, one token a second probes inside the arc."""
 """Header values are whole numbers; anything closer than this is equal."""
-_EVIDENCE_TO_SWITCH = 3.0
+_EVIDENCE_TO_SWITCH = 5.0
 _EVIDENCE_DECAY = 0.8
-_SHARED_WEIGHT = 0.2
+_SHARED_WEIGHT = 0.5
 _RECENT = 64
 _EXTERNAL_WEIGHT = 0.3
 _AIMD_START = 1.0
