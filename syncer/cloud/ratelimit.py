@@ -386,9 +386,15 @@ class RateLimiter:
                 max(0.0, bucket.external_rate + _EXTERNAL_WEIGHT * bucket.external_this_second),
             )
             bucket.external_this_second = 0.0
-            if self._phase.width > _PROBE_WIDTH:
+            if self._phase.width > _PROBE_WIDTH and bucket.tokens >= 2 * self._largest_cost():
+                # Only with a partner sent at the credit: a probe alone has no response within
+                # one second to compare with, and holding it back would then cost a token a
+                # second for nothing (a capacity of two stayed at one request a second).
                 bucket.probe_at = moment + 1.0 - CREDIT_MARGIN - self._phase.width / 2
             moment += 1.0
+
+    def _largest_cost(self) -> float:
+        return max(self._family_cost.values(), default=1.0)
 
     @staticmethod
     def _gain(bucket: _Bucket) -> float:

@@ -41,6 +41,21 @@ async def test_uses_the_granted_rate_without_refusals(
     assert (stats.rate, stats.burst, stats.cost) == (rate, burst, cost)
 
 
+@pytest.mark.parametrize(("rate", "burst"), [(8, 2), (8, 3), (10, 5)])
+async def test_burst_below_the_rate_is_used_every_second(rate: int, burst: int) -> None:
+    """A refill fills such a bucket to the brim, so ``burst`` requests a second can pass. A
+    capacity of two once locked the limiter at one a second: the last token held back to probe
+    the boundary left no pair of responses within one second to learn the boundary from."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(rate, burst))
+    await drive(clock, limiter, server, workers=4, seconds=30, latency=jitter())
+    start = second_of(clock) - 35
+    steady = server.count(True, since=start + 15, until=start + 30)
+    assert server.count(False) == 0
+    assert steady >= 0.98 * burst * 15
+
+
 def jitter(seed: int = 1, high: float = 0.05) -> Callable[[], float]:
     rng = random.Random(seed)
     return lambda: rng.uniform(0.0, high)
