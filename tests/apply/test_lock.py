@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.lock import STALE_AFTER, RunLock
 from syncer.errors import ExitCode, RunLocked
+from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import run_lock
 
 pytestmark = pytest.mark.anyio
@@ -59,15 +60,17 @@ async def test_a_stale_heartbeat_from_another_host_is_taken_over(engine: AsyncEn
         pass
 
 
-async def test_a_fresh_lock_row_of_a_live_holder_is_respected_on_sqlite(
-    engine: AsyncEngine,
-) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("on PostgreSQL the advisory lock, not the row, is the authority")
-    await _plant(engine, "elsewhere:1:x", datetime.now(UTC))
-    with pytest.raises(RunLocked, match="elsewhere:1:x"):
-        async with RunLock(engine, "acme").hold():
-            pass
+async def test_a_fresh_lock_row_of_a_live_holder_is_respected_on_sqlite(sqlite_url: str) -> None:
+    """SQLite only: on PostgreSQL the advisory lock, not the row, is the authority."""
+    await upgrade(sqlite_url)
+    engine = create_engine(sqlite_url)
+    try:
+        await _plant(engine, "elsewhere:1:x", datetime.now(UTC))
+        with pytest.raises(RunLocked, match="elsewhere:1:x"):
+            async with RunLock(engine, "acme").hold():
+                pass
+    finally:
+        await engine.dispose()
 
 
 async def test_an_error_inside_the_lock_arrives_as_itself(engine: AsyncEngine) -> None:
