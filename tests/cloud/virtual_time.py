@@ -46,17 +46,29 @@ class VirtualClock:
         heapq.heappush(self._queue, (self._now + seconds, next(self._order), woken))
         await woken.wait()
 
-    async def run(self, until: float) -> None:
-        """Advance time sleeper by sleeper until ``until`` (in ``now()`` terms)."""
+    async def run(self, until: float, busy: Callable[[], bool] = lambda: False) -> None:
+        """Advance time sleeper by sleeper until ``until`` (in ``now()`` terms).
+
+        ``busy`` says that work is under way outside any task (an HTTP exchange on loopback whose
+        bytes are still in the kernel): time stands still until it is done, so real latency and
+        the machine's load cost no virtual time and cannot change the outcome.
+        """
         me = asyncio.current_task()
         while True:
             await _all_blocked(me)
+            if busy():
+                await asyncio.sleep(_IO_POLL)
+                continue
             if not self._queue or self._queue[0][0] > until:
                 self._now = max(self._now, until)
                 return
             wake, _, woken = heapq.heappop(self._queue)
             self._now = max(self._now, wake)
             woken.set()
+
+
+_IO_POLL = 0.0002
+"""Real seconds to let the event loop poll sockets while an exchange is under way."""
 
 
 async def _all_blocked(me: asyncio.Task[object] | None) -> None:
