@@ -52,18 +52,21 @@ CREDIT_MARGIN = 0.005
 _SAME_CREDIT = 0.5
 """Two credit times closer than this stand for the same server boundary (phase estimate moved)."""
 _TOLERANCE = 0.5
+"""Header values are whole numbers; anything closer than this is equal."""
 _MIN_SLEEP = 1e-3
 """Shorter waits are rounded up: a clock far from its epoch cannot add less, and it is noise."""
 _PHASE_BINS = 250
 _PHASE_DECAY = 0.995
 _PROBE_WIDTH = 0.05
 """While the phase estimate is wider than this, one token a second probes inside the arc."""
-"""Header values are whole numbers; anything closer than this is equal."""
+_COSTLY_PROBE_WIDTH = 0.5
+"""The same where the held token costs a refill's worth (burst < rate + cost): a wide arc only
+delays each credit a little, a token held through the refill is lost to the cap every second."""
 _EVIDENCE_TO_SWITCH = 5.0
 _EVIDENCE_DECAY = 0.8
 _SHARED_WEIGHT = 0.5
 _RECENT = 64
-_EXTERNAL_WEIGHT = 0.3
+_EXTERNAL_WEIGHT = 0.6
 _AIMD_START = 1.0
 _AIMD_FLOOR = 0.25
 _AIMD_COOLDOWN = 1.0
@@ -89,6 +92,9 @@ class _Observation:
     sent: float
     recv: float
     remaining: float
+    answered: float
+    """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
+    processed by the server after this one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +392,12 @@ class RateLimiter:
                 max(0.0, bucket.external_rate + _EXTERNAL_WEIGHT * bucket.external_this_second),
             )
             bucket.external_this_second = 0.0
-            if self._phase.width > _PROBE_WIDTH and bucket.tokens >= 2 * self._largest_cost():
+            probe_width = (
+                _PROBE_WIDTH
+                if bucket.capacity - bucket.rate >= self._largest_cost()
+                else _COSTLY_PROBE_WIDTH
+            )
+            if self._phase.width > probe_width and bucket.tokens >= 2 * self._largest_cost():
                 # Only with a partner sent at the credit: a probe alone has no response within
                 # one second to compare with, and holding it back would then cost a token a
                 # second for nothing (a capacity of two stayed at one request a second).
@@ -399,7 +410,7 @@ class RateLimiter:
     @staticmethod
     def _gain(bucket: _Bucket) -> float:
         """Tokens one credit adds for us: the refill less what other programs take of it."""
-        taken = bucket.external_rate if bucket.external_rate >= 1.0 else 0.0
+        taken = math.ceil(bucket.external_rate - 0.25) if bucket.external_rate >= 1.0 else 0.0
         return max(0.0, bucket.rate - taken)
 
     def _settle(self, grant: Grant) -> bool:
@@ -440,7 +451,9 @@ class RateLimiter:
         self._locate_boundary(bucket, grant, now, remaining, consumed)
         self._credit(bucket, now)
         self._reconcile(bucket, grant, now, remaining, throttled)
-        bucket.recent.append(_Observation(grant.sent, now, remaining))
+        bucket.recent.append(
+            _Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
+        )
         if not throttled:
             self._weigh_partition(grant, now, remaining)
 
@@ -469,10 +482,13 @@ class RateLimiter:
             latest = max(refilled, key=lambda seen: seen.sent)
             self._phase.boundary_in(latest.sent, now)
             return
-        others = grant.in_flight_before + bucket.granted - grant.granted_before - grant.cost
+        last = max(earlier, key=lambda seen: seen.recv)
+        # Grants answered before ``last`` arrived were surely processed before the window; any
+        # other (granted earlier and still unanswered then, or granted since) may have taken its
+        # token after a boundary in the window.
+        others = bucket.granted - last.answered - grant.cost
         least_after_refill = min(bucket.capacity, bucket.rate) - others - consumed
         if remaining < least_after_refill - _TOLERANCE:
-            last = max(earlier, key=lambda seen: seen.recv)
             self._phase.no_boundary_in(last.recv, grant.sent)
 
     def _reconcile(
