@@ -66,7 +66,11 @@ _EVIDENCE_TO_SWITCH = 5.0
 _EVIDENCE_DECAY = 0.8
 _SHARED_WEIGHT = 0.5
 _RECENT = 64
-_EXTERNAL_WEIGHT = 0.6
+_EXTERNAL_WEIGHT = 1.0
+"""Share of a proven loss (a 429, or an exact response) added to the other program's rate."""
+_FOUND_WEIGHT = 0.3
+"""Share of tokens found above the model taken off it: a lower bound may count a refill the model
+has not credited yet, so it is weaker evidence and must not undo a proven share at once."""
 _AIMD_START = 1.0
 _AIMD_FLOOR = 0.25
 _AIMD_COOLDOWN = 1.0
@@ -378,20 +382,21 @@ class RateLimiter:
             return
         moment = self._phase.next_credit(bucket.last_credit)
         while moment <= now:
+            # What the model lost (or found) since the last credit is what the withheld share
+            # missed: integrate it (before this credit uses it), so the share settles where
+            # nothing is unexplained any more.
+            bucket.external_rate = min(
+                bucket.rate,
+                max(0.0, bucket.external_rate + bucket.external_this_second),
+            )
+            bucket.external_this_second = 0.0
             # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
             # server capped it, so credit only the room there was at the fullest moment.
             peak = bucket.peak_since(moment - CREDIT_MARGIN - self._phase.width)
-            gain = min(self._gain(bucket), max(0.0, bucket.capacity - peak))
+            gain = self._gain(bucket, room=max(0.0, bucket.capacity - peak))
             bucket.set_tokens(min(bucket.capacity, bucket.tokens + gain), moment)
             bucket.last_credit = moment
             bucket.credits.append(moment)
-            # What the model lost (or found) since the last credit is what the withheld share
-            # missed: integrate it, so the share settles where nothing is unexplained any more.
-            bucket.external_rate = min(
-                bucket.rate,
-                max(0.0, bucket.external_rate + _EXTERNAL_WEIGHT * bucket.external_this_second),
-            )
-            bucket.external_this_second = 0.0
             probe_width = (
                 _PROBE_WIDTH
                 if bucket.capacity - bucket.rate >= self._largest_cost()
@@ -408,10 +413,13 @@ class RateLimiter:
         return max(self._family_cost.values(), default=1.0)
 
     @staticmethod
-    def _gain(bucket: _Bucket) -> float:
-        """Tokens one credit adds for us: the refill less what other programs take of it."""
-        taken = math.ceil(bucket.external_rate - 0.25) if bucket.external_rate >= 1.0 else 0.0
-        return max(0.0, bucket.rate - taken)
+    def _gain(bucket: _Bucket, room: float = math.inf) -> float:
+        """Tokens one credit adds for us: the refill (no more than the ``room`` the bucket had
+        for it) less what other programs take of it."""
+        # Whole tokens, rounded up from a quarter: the server's bucket and the other program deal
+        # in whole tokens, and withholding too little costs a 429 every second.
+        taken = math.floor(bucket.external_rate + 0.75)
+        return max(0.0, min(bucket.rate, room) - taken)
 
     def _settle(self, grant: Grant) -> bool:
         if grant.settled:
@@ -487,7 +495,9 @@ class RateLimiter:
         # other (granted earlier and still unanswered then, or granted since) may have taken its
         # token after a boundary in the window.
         others = bucket.granted - last.answered - grant.cost
-        least_after_refill = min(bucket.capacity, bucket.rate) - others - consumed
+        # Another program on the bucket may take its share right after the refill.
+        taken = math.ceil(bucket.external_rate)
+        least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
         if remaining < least_after_refill - _TOLERANCE:
             self._phase.no_boundary_in(last.recv, grant.sent)
 
@@ -497,25 +507,33 @@ class RateLimiter:
         """Move the model towards what ``remaining`` says the server holds.
 
         The lower bound counts every grant that may have been processed after this one, so it is
-        safe to rise to. The upper bound assumes the server processed later grants after this one;
-        latency jitter breaks that, so it is trusted only when nothing else was in flight (then it
-        is exact) or on a 429, which is proof. What the model loses that way was taken by another
+        safe to rise to. The upper bound is ``remaining`` plus the refills credited since: within
+        a server second the bucket only goes down, so the server never holds more, whatever the
+        order it processed our grants in. Only when nothing else was in flight can the grants made
+        since be subtracted too (then it is exact). A 429 took nothing, so its tokens go back
+        first; grants the server processes after it in the same second are refused too and counted
+        when their own 429 arrives. What the model loses to the upper bound was taken by another
         program on the same API client, whose rate is then withheld from each credit.
         """
         granted_after = bucket.granted - grant.granted_before - grant.cost
-        credited_since_sent = sum(1 for c in bucket.credits if c > grant.sent)
-        upper = min(bucket.capacity, remaining - granted_after + bucket.rate * credited_since_sent)
+        refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
         lower = remaining - granted_after - grant.in_flight_before
         if now > self._phase.earliest_next_boundary(bucket.last_credit):
             lower -= bucket.rate  # the response may already include a refill not yet credited
         lower = min(lower, bucket.capacity)
-        exact = throttled or (granted_after == 0 and grant.in_flight_before == 0)
-        if exact and bucket.tokens > upper + _TOLERANCE:
-            if now - bucket.limits_changed_at >= 2.0:
-                bucket.external_this_second += bucket.tokens - upper
+        learning = now - bucket.limits_changed_at >= 2.0
+        if throttled:
+            bucket.set_tokens(bucket.tokens + grant.cost, now)
+        alone = granted_after == 0 and grant.in_flight_before == 0
+        upper = min(bucket.capacity, remaining + refills - (0.0 if throttled else granted_after))
+        if not alone and not throttled:
+            upper = min(bucket.capacity, remaining + refills)
+        if bucket.tokens > upper + _TOLERANCE:
+            if learning:
+                bucket.external_this_second += _EXTERNAL_WEIGHT * (bucket.tokens - upper)
             bucket.set_tokens(upper, now)
         elif bucket.tokens < lower - _TOLERANCE:
-            bucket.external_this_second -= lower - bucket.tokens
+            bucket.external_this_second -= _FOUND_WEIGHT * (lower - bucket.tokens)
             bucket.set_tokens(lower, now)
 
     def _pause(self, bucket: _Bucket, now: float, retry_after: float | None) -> None:
