@@ -509,11 +509,10 @@ class RateLimiter:
         The lower bound counts every grant that may have been processed after this one, so it is
         safe to rise to. The upper bound is ``remaining`` plus the refills credited since: within
         a server second the bucket only goes down, so the server never holds more, whatever the
-        order it processed our grants in. Only when nothing else was in flight can the grants made
-        since be subtracted too (then it is exact). A 429 took nothing, so its tokens go back
-        first; grants the server processes after it in the same second are refused too and counted
-        when their own 429 arrives. What the model loses to the upper bound was taken by another
-        program on the same API client, whose rate is then withheld from each credit.
+        order it processed our grants in. A 429 took nothing, so its tokens go back first; grants
+        the server processes after it in the same second are refused too and counted when their
+        own 429 arrives. What the model loses to the upper bound was taken by another program on
+        the same API client, whose rate is then withheld from each credit.
         """
         granted_after = bucket.granted - grant.granted_before - grant.cost
         refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
@@ -524,10 +523,7 @@ class RateLimiter:
         learning = now - bucket.limits_changed_at >= 2.0
         if throttled:
             bucket.set_tokens(bucket.tokens + grant.cost, now)
-        alone = granted_after == 0 and grant.in_flight_before == 0
-        upper = min(bucket.capacity, remaining + refills - (0.0 if throttled else granted_after))
-        if not alone and not throttled:
-            upper = min(bucket.capacity, remaining + refills)
+        upper = min(bucket.capacity, remaining + refills)
         if bucket.tokens > upper + _TOLERANCE:
             if learning:
                 bucket.external_this_second += _EXTERNAL_WEIGHT * (bucket.tokens - upper)

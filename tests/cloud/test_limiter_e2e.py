@@ -90,7 +90,7 @@ async def test_learns_the_bucket_partition_from_the_simulator(
     assert stats["denied"] <= 0.02 * stats["allowed"]
 
 
-@pytest.mark.parametrize(("rate", "burst"), [(10, 20), (20, 5)])
+@pytest.mark.parametrize(("rate", "burst"), [(10, 20), (10, 10), (20, 5), (8, 2)])
 async def test_many_workers_use_the_rate_and_are_almost_never_refused(
     simulator_factory: SimulatorFactory, rate: int, burst: int
 ) -> None:
