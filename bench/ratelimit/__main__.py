@@ -3,6 +3,7 @@
     python -m bench.ratelimit            # the full sweep (about ten minutes on 2 cores)
     python -m bench.ratelimit --quick    # a small sweep, under a minute
     python -m bench.ratelimit --json     # machine-readable
+    python -m bench.ratelimit --strategy syncer --cells "b=10 "   # some strategies and cells
 
 Every run sends the same N requests (``GET entities``) from W workers through one strategy to a
 fresh in-process simulator on loopback. Figures come from the simulator's own per-second counts:
@@ -259,9 +260,13 @@ def summary(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-async def sweep(quick: bool, seconds: float, only: tuple[str, ...]) -> list[Result]:
+async def sweep(
+    quick: bool, seconds: float, only: tuple[str, ...], matching: str | None
+) -> list[Result]:
     results = []
     for cell in cells(quick):
+        if matching is not None and matching not in cell.label:
+            continue
         for name in only:
             result = await run(cell, name, seconds)
             print(f"  {result.cell} {name}: util {result.utilisation:.3f}", file=sys.stderr)
@@ -275,10 +280,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="JSON instead of markdown")
     parser.add_argument("--seconds", type=float, default=None, help="steady seconds per run")
     parser.add_argument("--strategy", action="append", choices=STRATEGIES)
+    parser.add_argument("--cells", metavar="TEXT", help="only cells whose label contains TEXT")
     args = parser.parse_args()
     seconds = args.seconds or (3.0 if args.quick else 8.0)
     only = tuple(args.strategy or STRATEGIES)
-    results = anyio.run(sweep, args.quick, seconds, only, backend="asyncio")
+    results = anyio.run(sweep, args.quick, seconds, only, args.cells, backend="asyncio")
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:

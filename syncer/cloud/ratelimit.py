@@ -455,10 +455,10 @@ class RateLimiter:
             bucket.known = True
             bucket.set_tokens(max(0.0, min(capacity, remaining - bucket.in_flight_cost)), now)
             bucket.last_credit = self._first_credit(now)
-            return
-        self._locate_boundary(bucket, grant, now, remaining, consumed)
-        self._credit(bucket, now)
-        self._reconcile(bucket, grant, now, remaining, throttled)
+        else:
+            self._locate_boundary(bucket, grant, now, remaining, consumed)
+            self._credit(bucket, now)
+            self._reconcile(bucket, grant, now, remaining, throttled)
         bucket.recent.append(
             _Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
         )
