@@ -135,8 +135,8 @@ async def run_demo(
         say.print(
             f"1. Simulated Caseware Cloud at {running.base_url} (rate limit "
             f"{DEMO_LIMITS.replenish_rate}/s, burst {DEMO_LIMITS.burst_capacity}: realistic but "
-            f"quick).\n   It already holds {prior} objects someone created by hand; syncer adopts "
-            "those that desired state lists and leaves the rest alone."
+            f"quick).\n   It already holds {prior} objects someone created by hand; syncer matches "
+            "those that desired state lists by key and leaves the rest alone."
         )
         settings = demo_settings(files, running)
         write_config(files, settings, running.client_secret)
@@ -192,8 +192,8 @@ SAMPLE_PER_KIND = 2
 
 
 def sample(plan: Plan) -> list[Change]:
-    """A few changes of each kind, updates of adopted objects first (they are the interesting
-    ones: syncer found an object it did not create and will correct it)."""
+    """A few changes of each kind, updates of pre-existing objects first (they are the
+    interesting ones: syncer found an object it did not create and will correct it)."""
     by_kind: dict[str, list[Change]] = {}
     for change in sorted(plan.changes, key=lambda c: c.action is not Action.UPDATE):
         chosen = by_kind.setdefault(change.kind, [])
