@@ -138,6 +138,7 @@ async def execute(
     retry = await RetryIndex.load(engine, firm, utc_now(clock))
     entries = [*_entries([*plan.changes, *released], retry), *_held_entries(held)]
     await journal.enter(entries)
+    await journal.adopt(plan.adoptions)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
     apply_settings = settings.apply
     guard = ErrorRateGuard(

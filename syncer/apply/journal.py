@@ -146,6 +146,14 @@ class Journal:
             async with self._write, write_transaction(self.engine) as conn:
                 await conn.execute(insert(changes), rows)
 
+    async def adopt(self, adoptions: Sequence[Ownership]) -> None:
+        """Record existing objects the plan matched by key as syncer's (no request is needed)."""
+        if adoptions:
+            async with self._write, write_transaction(self.engine) as conn:
+                await record_ownership(
+                    conn, self.firm, adoptions, now=self._clock.now(), run_id=self.run_id
+                )
+
     async def sent(self, batch: Sequence[Change], payload: object) -> None:
         """Intent: these changes are about to be sent with ``payload``. Commits before returning."""
         async with self._write, write_transaction(self.engine) as conn:

@@ -133,8 +133,10 @@ def _assemble(
     blocked: list[Blocked] = []
     skipped: list[Blocked] = []
     invalid: list[InvalidRow] = list(desired.invalid)
+    adoptions: list[Ownership] = []
     noop: Counter[str] = Counter()
     for out in outcomes:
+        adoptions += out.adoptions
         allowed, held = guard_retirements(out, policy.threshold)
         changes += out.changes + allowed
         blocked += held
@@ -154,6 +156,7 @@ def _assemble(
         invalid=plan_invalid,
         summary=summarise(plan_changes, plan_blocked, plan_skipped, plan_invalid, noop),
         skipped=plan_skipped,
+        adoptions=tuple(sorted(adoptions, key=lambda own: (ALL_KINDS.index(own.kind), own.key))),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from syncer.state import InvalidRow
+from syncer.state import InvalidRow, Ownership
 
 FORMAT_VERSION = 1
 
@@ -95,6 +95,10 @@ class Plan:
     summary: Mapping[str, KindSummary] = field(default_factory=dict)
     skipped: tuple[Blocked, ...] = ()
     """Changes the kind's mode or the protected list held back; never released by apply."""
+    adoptions: tuple[Ownership, ...] = ()
+    """Existing Cloud objects that a desired row matched by natural key and the id map does not
+    list yet. Apply records them as adopted (no request is sent): from then on syncer follows them
+    through renames and, in mirror mode, may retire them, as it may what it created."""
 
     @property
     def has_changes(self) -> bool:

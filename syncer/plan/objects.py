@@ -20,7 +20,7 @@ from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.plan.values import CompiledFields, key_problem, normalise
 from syncer.settings import SyncMode
-from syncer.state import DesiredRow, InvalidRow, Ownership, RemoteObject
+from syncer.state import DesiredRow, InvalidRow, Origin, Ownership, RemoteObject
 
 NOTHING: Mapping[str, object] = MappingProxyType({})
 """The Cloud side of an object that does not exist yet."""
@@ -85,6 +85,7 @@ def plan_objects(
         else:
             claimed.add(guid_key(obj.cwguid))
             target = Target(row.key.strip(), obj.cwguid)
+            _note_adoption(ctx, key, obj, owned, out)
             _plan_update(ctx, key, row, fields, obj, out=out)
         if with_targets:
             targets[key] = target
@@ -124,6 +125,19 @@ def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> Remot
         if obj is not None:
             return obj
     return cloud.by_key.get(key)
+
+
+def _note_adoption(
+    ctx: KindContext, key: str, obj: RemoteObject, owned: Mapping[str, Ownership], out: KindOutcome
+) -> None:
+    """An object matched by key that the id map does not (or no longer correctly) lists becomes
+    syncer's; a protected one never does, so it can never be retired."""
+    own = owned.get(key)
+    if own is not None and guid_key(own.cwguid) == guid_key(obj.cwguid):
+        return
+    if ctx.policy.is_protected(ctx.kind.name, key):
+        return
+    out.adoptions.append(Ownership(ctx.kind.name, key, obj.cwguid, obj.id, Origin.ADOPTED))
 
 
 def _missing_for_create(kind: ObjectKind, row: DesiredRow) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from syncer.plan.model import Blocked, Change
-from syncer.state import InvalidRow
+from syncer.state import InvalidRow, Ownership
 
 
 @dataclass(slots=True)
@@ -22,5 +22,6 @@ class KindOutcome:
     retirements: list[Change] = field(default_factory=list)
     skipped: list[Blocked] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
+    adoptions: list[Ownership] = field(default_factory=list)
     noop: int = 0
     owned: int = 0

@@ -2,8 +2,9 @@
 
 ``plan --format json --out FILE`` writes it and ``apply --plan FILE`` reads it back, so the JSON
 carries everything apply needs: besides the section 8 keys, blocked entries keep their whole
-change (apply releases them with ``--allow-deletes``), every change keeps ``carry``, and
-``skipped`` lists what the mode or protection held back.
+change (apply releases them with ``--allow-deletes``), every change keeps ``carry``,
+``skipped`` lists what the mode or protection held back, and ``adopt`` the existing objects apply
+records as syncer's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from syncer.plan.model import (
     KindSummary,
     Plan,
 )
-from syncer.state import InvalidRow
+from syncer.state import InvalidRow, Origin, Ownership
 
 _SUMMARY_FIELDS = tuple(f.name for f in fields(KindSummary))
 
@@ -52,6 +53,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for row in plan.invalid
         ],
         "skipped": [_held_to_dict(held) for held in plan.skipped],
+        "adopt": [
+            {"kind": own.kind, "key": own.key, "remote_id": own.cwguid, "id": own.id}
+            for own in plan.adoptions
+        ],
     }
 
 
@@ -97,6 +102,10 @@ def plan_from_json(data: bytes) -> Plan:
             ),
             summary={kind: _summary(counts) for kind, counts in doc["summary"].items()},
             skipped=tuple(_held_from_dict(s) for s in doc.get("skipped", ())),
+            adoptions=tuple(
+                Ownership(a["kind"], a["key"], a["remote_id"], a.get("id"), Origin.ADOPTED)
+                for a in doc.get("adopt", ())
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"plan file is malformed: {type(exc).__name__} {exc}") from None

@@ -372,3 +372,33 @@ async def test_invalid_desired_rows_are_never_sent_and_end_the_run_with_exit_3(
     assert result.exit_code == ExitCode.ROWS_REJECTED
     assert "1 invalid desired row(s)" in (result.message or "")
     assert [o["Email"] for o in objects(simulator, "users")] == ["user1@example.com"]
+
+
+async def test_objects_matched_by_key_are_adopted_and_can_then_be_retired_in_mirror_mode(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """An object someone made by hand and desired state names becomes syncer's on the first apply
+    (no request is needed for that); once desired state drops it, mirror mode deactivates it."""
+    simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Client 1"})
+    simulator.control.seed("entities", {"EntityNo": "C-0900", "Name": "Not ours"})
+    await fill(url, {"entities": [entity(1), entity(2)]})
+    mirror = SyncSettings(modes={"entities": SyncMode.MIRROR})
+    settings = settings_for(simulator, url, sync=mirror)
+    first = await run_apply(settings, ApplyOptions())
+    assert first.exit_code == ExitCode.OK
+    owned = await _owned(url, simulator.firm)
+    assert owned[("entities", "C-0001")] is Origin.ADOPTED  # matched by key, nothing sent
+    assert owned[("entities", "C-0002")] is Origin.CREATED
+    assert ("entities", "C-0900") not in owned  # not desired: never adopted
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            table = desired_tables["entities"]
+            await conn.execute(table.delete().where(table.c.entity_no == "C-0001"))
+    finally:
+        await engine.dispose()
+    second = await run_apply(settings, ApplyOptions())
+    assert second.exit_code == ExitCode.OK
+    types = {o["EntityNo"]: o["Type"] for o in objects(simulator, "entities")}
+    assert types == {"C-0001": "I", "C-0002": "A", "C-0900": "A"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 
 from syncer.plan import Action, FieldChange, Plan, PlanPolicy
+from syncer.plan.serialise import plan_from_json, plan_to_json
 from syncer.settings import SyncMode, SyncSettings
-from syncer.state import InvalidRow, RemoteObject
+from syncer.state import InvalidRow, Origin, RemoteObject
 from tests.plan.factories import (
     TODAY,
     cloud,
@@ -329,3 +330,28 @@ def test_planning_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class TestAdoption:
+    def test_objects_matched_by_key_but_not_in_the_id_map_are_adopted(self) -> None:
+        mine, theirs, shielded = entity("C-1"), entity("C-2"), entity("C-3")
+        want = desired(entities=[row("C-1"), row("C-2"), row("C-3")])
+        protect = PlanPolicy.from_settings(SyncSettings(protected={"entities": ["C-3"]}))
+        result = plan(
+            want, cloud(entities=[mine, theirs, shielded]), owns(("entities", mine)), protect
+        )
+        assert [(a.kind, a.key, a.cwguid) for a in result.adoptions] == [
+            ("entities", "C-2", theirs.cwguid)
+        ]
+        assert all(a.origin is Origin.ADOPTED for a in result.adoptions)
+
+    def test_a_stale_id_map_entry_is_replaced_by_the_object_the_key_now_matches(self) -> None:
+        gone, current = entity("C-1", guid="G-OLD"), entity("C-1", guid="G-NEW")
+        result = plan(
+            desired(entities=[row("C-1")]), cloud(entities=[current]), owns(("entities", gone))
+        )
+        assert [(a.key, a.cwguid) for a in result.adoptions] == [("C-1", "G-NEW")]
+
+    def test_adoptions_survive_the_json_round_trip(self) -> None:
+        result = plan(desired(entities=[row("C-1")]), cloud(entities=[entity("C-1")]))
+        assert plan_from_json(plan_to_json(result)).adoptions == result.adoptions
