@@ -7,9 +7,9 @@ and office groups, memberships and firm-wide roles. Everything comes from one se
 stay stable).
 
 ``seed_objects`` are objects that already exist in Cloud before syncer's first run (someone
-created them by hand years ago): some match a desired row exactly (matched by key, no change),
-some are outdated (matched, then updated), and a few are unrelated to desired state (left alone).
-So the first plan shows updates and unchanged objects, not only creates.
+created them by hand years ago): some match a desired row exactly (adopted, no change), some are
+outdated (adopted, then updated), and a few are unrelated to desired state (left alone). So the
+first plan shows adoptions and updates, not only creates.
 
 Rows are plain mappings named like the ``desired_*`` columns; ``syncer.demo.store`` writes them.
 """

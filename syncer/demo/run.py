@@ -135,7 +135,7 @@ async def run_demo(
         say.print(
             f"1. Simulated Caseware Cloud at {running.base_url} (rate limit "
             f"{DEMO_LIMITS.replenish_rate}/s, burst {DEMO_LIMITS.burst_capacity}: realistic but "
-            f"quick).\n   It already holds {prior} objects someone created by hand; syncer matches "
+            f"quick).\n   It already holds {prior} objects someone created by hand; syncer adopts "
             "those that desired state lists by key and leaves the rest alone."
         )
         settings = demo_settings(files, running)
