@@ -74,7 +74,11 @@ def command(
             async with database_errors():
                 result = await run_apply(firm.settings, options, stops)
         except SyncerError as exc:
-            metrics.append(RunMetrics(firm.name, "apply", int(exc.exit_code), started, time.time()))
+            # Labelled as a successful run's metrics are: by the Cloud firm, not the section name.
+            cloud_firm = firm.settings.cloud.firm
+            metrics.append(
+                RunMetrics(cloud_firm, "apply", int(exc.exit_code), started, time.time())
+            )
             raise
         if result.message:
             click.echo(f"syncer: {result.message}", err=True)
