@@ -12,6 +12,7 @@ import anyio
 import pytest
 from pydantic import SecretStr
 
+from syncer.clock import ManualClock
 from syncer.cloud.client import CloudClient
 from syncer.cloud.errors import Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.cloud.reader import read_cloud_state
@@ -19,6 +20,7 @@ from syncer.errors import CloudUnreachable, CredentialsRejected
 from syncer.model import ENTITIES, GROUP_MEMBERS, GROUPS, USER_ROLES, USERS
 from syncer.settings import CloudSettings
 from syncer.simulator import RunningSimulator
+from tests.fixtures.simulator import SimulatorFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -128,22 +130,29 @@ async def test_a_reset_secret_raises_credentials_rejected(simulator: RunningSimu
     assert simulator.client_secret not in str(caught.value)
 
 
-async def test_expired_tokens_are_renewed_before_use(simulator: RunningSimulator) -> None:
-    async with client_for(
-        simulator, token_lifetime_seconds=0.2, renew_margin_seconds=0.1
-    ) as client:
+async def test_tokens_are_renewed_inside_the_margin_before_the_server_expires_them(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    clock = ManualClock()  # shared: the server's sessions and the client's pool age together
+    sim = await simulator_factory(clock=clock)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
         await client.list_objects(GROUPS)
-        await anyio.sleep(0.15)
+        clock.advance(1501)  # inside the default 300 s margin before 1800 s
         await client.list_objects(GROUPS)
-    assert client.stats.auth_calls == 2
+        clock.advance(1501)
+        await client.list_objects(GROUPS)
+    assert client.stats.auth_calls == 3
     assert client.stats.unauthorized == 0
 
 
-async def test_a_401_gets_one_fresh_token_and_one_resend(simulator: RunningSimulator) -> None:
-    simulator.control.set_token_lifetime(0.1)
-    async with client_for(simulator) as client:
+async def test_a_401_gets_one_fresh_token_and_one_resend(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    clock = ManualClock()
+    sim = await simulator_factory(clock=clock, token_lifetime_seconds=60)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
         await client.list_objects(GROUPS)
-        await anyio.sleep(0.15)  # the server expires it; the client still believes in it
+        clock.advance(61)  # the server expired it; the client still believes in it (1800 s)
         await client.list_objects(GROUPS)
     assert client.stats.unauthorized == 1
     assert client.stats.auth_calls == 2
