@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -29,8 +30,15 @@ STYLES: dict[Action, tuple[str, str]] = {
 
 
 def summary_table(plan: Plan) -> Table:
-    table = Table(title=f"Plan for firm {plan.firm}", title_justify="left")
-    table.add_column("kind")
+    # A light box, and kind names never cut, keep the table readable in an 80-column log.
+    table = Table(
+        title=f"Plan for firm {plan.firm}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("kind", no_wrap=True)
     for label, _ in SUMMARY_COLUMNS:
         table.add_column(label, justify="right")
     for kind, counts in plan.summary.items():
