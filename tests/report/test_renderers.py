@@ -59,8 +59,8 @@ class TestText:
         text = render(sample(), "text")
         assert isinstance(text, str)
         lines = text.splitlines()
-        entities = next(line for line in lines if line.startswith("│ entities"))
-        assert [cell.strip() for cell in entities.split("│")[2:-1]] == [
+        entities = next(line for line in lines if line.startswith("entities "))
+        assert entities.split()[1:] == [
             "2",
             "2",
             "0",
