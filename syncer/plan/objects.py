@@ -18,7 +18,7 @@ from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import CompiledFields, key_problem, normalise
+from syncer.plan.values import NO_LIMIT, CompiledFields, key_problem, normalise
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Origin, Ownership, RemoteObject
 
@@ -69,12 +69,17 @@ def plan_objects(
                 f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
             )
             out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
-    compiled = CompiledFields.of(kind)
+    changes = CompiledFields.of(kind).changes
+    key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
+    key_field = kind.key_field
     claimed: set[str] = set()
     for key, row in unique.items():
-        obj = _match(key, cloud, owned)
-        problem = key_problem(kind, row.key)
-        fields = problem or compiled.changes(row.values, NOTHING if obj is None else obj.fields)
+        own = owned.get(key)
+        obj = _match(key, own, cloud)
+        display = row.key.strip()
+        # A non-blank key within the limit is fine; only a bad one needs the reason built.
+        problem = None if display and len(display) <= key_limit else key_problem(kind, row.key)
+        fields = problem or changes(row.values, NOTHING if obj is None else obj.fields)
         if obj is None and not isinstance(fields, str):
             fields = _missing_for_create(kind, row) or fields
         if isinstance(fields, str):
@@ -83,10 +88,15 @@ def plan_objects(
         if obj is None:
             target = _plan_create(ctx, key, row, fields, out)
         else:
-            claimed.add(guid_key(obj.cwguid))
-            target = Target(row.key.strip(), obj.cwguid)
-            _note_adoption(ctx, key, obj, owned, out)
-            _plan_update(ctx, key, row, fields, obj, out=out)
+            guid = guid_key(obj.cwguid)
+            claimed.add(guid)
+            target = Target(display, obj.cwguid)
+            if own is None or guid_key(own.cwguid) != guid:
+                _adopt(ctx, key, obj, out)
+            if fields or obj.fields.get(key_field) != display:
+                _plan_update(ctx, key, row, fields, obj, out=out)
+            else:
+                out.noop += 1  # nothing managed differs and the key is spelt alike: no change
         if with_targets:
             targets[key] = target
     listed = unique.keys() | duplicates.keys() | listed_invalid
@@ -106,8 +116,10 @@ def _by_key(
     was meant cannot be decided, and picking the first would depend on row order)."""
     unique: dict[str, DesiredRow] = {}
     duplicates: dict[str, list[DesiredRow]] = {}
+    fold = kind.key_case_insensitive
     for row in rows:
-        key = kind.normalise_key(row.key)
+        # ``ObjectKind.normalise_key`` inline: one method call fewer per desired row.
+        key = row.key.strip().casefold() if fold else row.key.strip()
         if key in duplicates:
             duplicates[key].append(row)
         elif key in unique:
@@ -117,9 +129,11 @@ def _by_key(
     return unique, duplicates
 
 
-def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> RemoteObject | None:
-    """The id map wins (it survives renames in Cloud); the natural key is the fallback."""
-    own = owned.get(key)
+def _match(key: str, own: Ownership | None, cloud: CloudIndex) -> RemoteObject | None:
+    """The id map wins (it survives renames in Cloud); the natural key is the fallback.
+
+    ``own`` is the id-map entry of ``key``, looked up once by the caller, which needs it again.
+    """
     if own is not None:
         obj = cloud.by_guid.get(guid_key(own.cwguid))
         if obj is not None:
@@ -127,14 +141,10 @@ def _match(key: str, cloud: CloudIndex, owned: Mapping[str, Ownership]) -> Remot
     return cloud.by_key.get(key)
 
 
-def _note_adoption(
-    ctx: KindContext, key: str, obj: RemoteObject, owned: Mapping[str, Ownership], out: KindOutcome
-) -> None:
-    """An object matched by key that the id map does not (or no longer correctly) lists becomes
-    syncer's; a protected one never does, so it can never be retired."""
-    own = owned.get(key)
-    if own is not None and guid_key(own.cwguid) == guid_key(obj.cwguid):
-        return
+def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> None:
+    """An object matched by key that the id map does not, or no longer correctly, list becomes
+    syncer's (the caller checks the id map inline, as most rows are already recorded); a
+    protected one never does, so it can never be retired."""
     if ctx.policy.is_protected(ctx.kind.name, key):
         return
     out.adoptions.append(Ownership(ctx.kind.name, key, obj.cwguid, obj.id, Origin.ADOPTED))

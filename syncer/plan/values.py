@@ -65,7 +65,8 @@ def key_problem(kind: ObjectKind, key: str) -> str | None:
     return None
 
 
-_NO_LIMIT: Final = 1 << 62
+NO_LIMIT: Final = 1 << 62
+"""A length limit no text reaches: lets the hot loops compare lengths without a None test."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class CompiledFields:
                     spec.api_name,
                     spec.case_insensitive,
                     spec.value_type is ValueType.TEXT,
-                    spec.max_length if spec.max_length is not None else _NO_LIMIT,
+                    spec.max_length if spec.max_length is not None else NO_LIMIT,
                     frozenset(spec.choices) if spec.choices is not None else None,
                     spec.codec.to_api,
                 )
@@ -125,7 +126,19 @@ class CompiledFields:
                 value = codec.get(value, value)
             have = remote.get(api_name)
             # Equal raw values normalise equally; only differing ones need the full comparison.
-            if have != value and normalise(value, fold) != normalise(have, fold):
+            if have == value:
+                continue
+            # Texts differing only in case (every entity's country code in a migration) are
+            # settled here without two ``normalise`` calls: equal trimmed, folded texts
+            # normalise equally (both blank ones to None).
+            if (
+                fold
+                and type(value) is str
+                and type(have) is str
+                and value.strip().casefold() == have.strip().casefold()
+            ):
+                continue
+            if normalise(value, fold) != normalise(have, fold):
                 changes[api_name] = FieldChange(have, value)
         return changes
 
