@@ -15,7 +15,7 @@ from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
 from syncer.plan.model import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json
-from syncer.settings import ApplySettings, SyncMode, SyncSettings
+from syncer.settings import ApplySettings, Settings, SyncMode, SyncSettings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.state import Origin
 from syncer.store.db import create_engine, upgrade
@@ -260,15 +260,23 @@ async def test_a_second_run_is_refused_while_the_lock_is_held(
     assert caught.value.exit_code is ExitCode.LOCKED
 
 
-async def test_a_stale_saved_plan_is_refused(
+async def _saved_plan(
     simulator: RunningSimulator, url: str, tmp_path: Path
-) -> None:
+) -> tuple[Settings, Path]:
+    """Desired state of one client, and its plan saved as a reviewer would keep it."""
     await fill(url, {"entities": [entity(1)]})
     settings = settings_for(simulator, url)
     async with open_session(settings) as session:
         snapshot = await compute_plan(session)
     saved = tmp_path / "plan.json"
     saved.write_bytes(plan_to_json(snapshot.plan))
+    return settings, saved
+
+
+async def test_a_stale_saved_plan_is_refused(
+    simulator: RunningSimulator, url: str, tmp_path: Path
+) -> None:
+    settings, saved = await _saved_plan(simulator, url, tmp_path)
     simulator.control.seed("entities", {"EntityNo": "X-1", "Name": "Someone else's"})
     with pytest.raises(StalePlan, match="stale"):
         await run_apply(settings, ApplyOptions(plan_file=saved))
@@ -279,12 +287,7 @@ async def test_a_stale_saved_plan_is_refused(
 async def test_a_fresh_saved_plan_is_carried_out(
     simulator: RunningSimulator, url: str, tmp_path: Path
 ) -> None:
-    await fill(url, {"entities": [entity(1)]})
-    settings = settings_for(simulator, url)
-    async with open_session(settings) as session:
-        snapshot = await compute_plan(session)
-    saved = tmp_path / "plan.json"
-    saved.write_bytes(plan_to_json(snapshot.plan))
+    settings, saved = await _saved_plan(simulator, url, tmp_path)
     result = await run_apply(settings, ApplyOptions(plan_file=saved))
     assert result.exit_code == ExitCode.OK
     assert creates(simulator, "entities") == {"C-0001": 1}
