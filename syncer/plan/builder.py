@@ -80,7 +80,7 @@ def _build(
     resolvers: dict[str, Resolver] = {USER_ROLES.member_kind: _role_resolver(cloud)}
     for kind in OBJECT_KINDS.values():
         index = CloudIndex.build(
-            cloud.objects.get(kind.name, ()), kind.key_field, kind.normalise_key
+            cloud.objects.get(kind.name, ()), kind.key_field, kind.key_case_insensitive
         )
         ctx = KindContext(kind, policy.mode(kind.name), policy, today)
         outcome, targets = plan_objects(
@@ -223,5 +223,5 @@ def _role_resolver(cloud: CloudState) -> Resolver:
         return name.strip().casefold()
 
     return Resolver(
-        USER_ROLES.member_kind, normalise, CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, normalise)
+        USER_ROLES.member_kind, normalise, CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, True)
     )

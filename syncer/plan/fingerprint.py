@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 
 import orjson
 
@@ -21,32 +22,43 @@ _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 def fingerprint(cloud: CloudState) -> str:
     """sha256 hex of a canonical encoding of ``cloud``."""
     digest = hashlib.sha256()
+    update = digest.update
     for kind in sorted(cloud.objects):
-        _section(digest.update, f"objects:{kind}", _objects(cloud.objects[kind]))
+        _title(update, f"objects:{kind}")
+        _objects(update, cloud.objects[kind])
     for kind in sorted(cloud.links):
-        pairs = sorted((guid_key(p), guid_key(m)) for p, m in cloud.links[kind])
-        _section(digest.update, f"links:{kind}", (f"{p} {m}".encode() for p, m in pairs))
-    _section(digest.update, "roles", _objects(cloud.roles))
+        _title(update, f"links:{kind}")
+        for parent, member in sorted((guid_key(p), guid_key(m)) for p, m in cloud.links[kind]):
+            update(f"{parent} {member}\n".encode())
+    _title(update, "roles")
+    _objects(update, cloud.roles)
     return digest.hexdigest()
 
 
-def _objects(objects: Iterable[RemoteObject]) -> list[bytes]:
-    """One canonical document for a kind: objects sorted by CWGuid, field names sorted."""
-    rows = sorted(((guid_key(o.cwguid), o.id, o.fields) for o in objects), key=_by_guid)
-    return [orjson.dumps(rows, option=_OPTIONS, default=_plain)]
+def _title(update: Callable[[bytes | memoryview], None], title: str) -> None:
+    update(f"\x00{title}\x00".encode())
 
 
-def _by_guid(row: tuple[str, int | None, Mapping[str, object]]) -> str:
-    return row[0]
+CHUNK = 4096
+"""Objects encoded per ``orjson.dumps`` call: the document of a big kind is hashed piece by
+piece instead of being held whole (a hundred megabytes at a million objects)."""
+
+
+def _objects(update: Callable[[bytes | memoryview], None], objects: Iterable[RemoteObject]) -> None:
+    """One canonical document for a kind, and a newline: a JSON array of ``[guid, id, fields]``
+    sorted by CWGuid, field names sorted. Each chunk is encoded as an array whose brackets are
+    dropped, so the bytes hashed are those of the whole array encoded at once."""
+    rows = [(guid_key(o.cwguid), o.id, o.fields) for o in objects]
+    rows.sort(key=itemgetter(0))
+    update(b"[")
+    for start in range(0, len(rows), CHUNK):
+        if start:
+            update(b",")
+        chunk = orjson.dumps(rows[start : start + CHUNK], option=_OPTIONS, default=_plain)
+        update(memoryview(chunk)[1:-1])
+    update(b"]\n")
 
 
 def _plain(value: object) -> object:
     """Mappings other than dict become dicts; anything else orjson cannot encode, text."""
     return dict(value) if isinstance(value, Mapping) else str(value)
-
-
-def _section(update: Callable[[bytes], None], title: str, lines: Iterable[bytes]) -> None:
-    update(f"\x00{title}\x00".encode())
-    for line in lines:
-        update(line)
-        update(b"\n")

@@ -18,7 +18,7 @@ from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import NO_LIMIT, CompiledFields, key_problem, normalise
+from syncer.plan.values import NO_LIMIT, compile_changes, key_problem, normalise
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Origin, Ownership, RemoteObject
 
@@ -62,6 +62,61 @@ def plan_objects(
     out = KindOutcome(kind.name, owned=len(owned))
     targets: dict[str, Target] = {}
     unique, duplicates = _by_key(kind, rows)
+    _report_duplicates(kind, duplicates, out)
+    listed = (unique.keys(), duplicates.keys(), listed_invalid)
+    unlisted = _unlisted(ctx, cloud, owned, listed, complete=complete)
+    unclaimed = {guid for _, guid, _ in unlisted}
+    changes = compile_changes(kind)
+    key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
+    by_guid = cloud.by_guid
+    invalid = out.invalid.append
+    noop = 0
+    for key, row in unique.items():
+        display = row.key.strip()
+        # A non-blank key within the limit is fine; only a bad one needs the reason built.
+        problem = None if display and len(display) <= key_limit else key_problem(kind, row.key)
+        if problem is not None:
+            invalid(InvalidRow(kind.name, row.key, problem, row.row))
+            continue
+        # The id map wins (it survives renames in Cloud); the natural key is the fallback.
+        own = owned.get(key)
+        guid = None if own is None else guid_key(own.cwguid)
+        obj = None if guid is None else by_guid.get(guid)
+        by_natural_key = obj is None
+        if obj is None:
+            obj = cloud.by_key.get(key)
+        fields = changes(row.values, NOTHING if obj is None else obj.fields)
+        if obj is None and not isinstance(fields, str):
+            fields = _missing_for_create(kind, row) or fields
+        if isinstance(fields, str):
+            invalid(InvalidRow(kind.name, row.key, fields, row.row))
+            continue
+        if obj is None:
+            target = _plan_create(ctx, key, row, fields, out)
+        else:
+            if by_natural_key:
+                # Not (or no longer correctly) in the id map: the object becomes syncer's.
+                guid = guid_key(obj.cwguid)
+                _adopt(ctx, key, obj, out)
+            unclaimed.discard(guid)
+            target = Target(display, obj.cwguid)
+            have_key = obj.fields.get(kind.key_field)
+            # Cloud spells the key as another key: renamed in Cloud, renamed back.
+            renamed = have_key != display and normalise(have_key, kind.key_case_insensitive) != key
+            if fields or renamed:
+                _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
+            else:
+                noop += 1  # nothing managed differs and the key is the same: no change
+        if with_targets:
+            targets[key] = target
+    out.noop += noop
+    _plan_retirements(ctx, cloud, unlisted, unclaimed, out=out)
+    return out, targets
+
+
+def _report_duplicates(
+    kind: ObjectKind, duplicates: Mapping[str, list[DesiredRow]], out: KindOutcome
+) -> None:
     for dupes in duplicates.values():
         lines = ", ".join(str(r.row) for r in sorted(dupes, key=_row_order))
         for row in dupes:
@@ -69,40 +124,6 @@ def plan_objects(
                 f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
             )
             out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
-    changes = CompiledFields.of(kind).changes
-    key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
-    key_field = kind.key_field
-    claimed: set[str] = set()
-    for key, row in unique.items():
-        own = owned.get(key)
-        obj = _match(key, own, cloud)
-        display = row.key.strip()
-        # A non-blank key within the limit is fine; only a bad one needs the reason built.
-        problem = None if display and len(display) <= key_limit else key_problem(kind, row.key)
-        fields = problem or changes(row.values, NOTHING if obj is None else obj.fields)
-        if obj is None and not isinstance(fields, str):
-            fields = _missing_for_create(kind, row) or fields
-        if isinstance(fields, str):
-            out.invalid.append(InvalidRow(kind.name, row.key, fields, row.row))
-            continue
-        if obj is None:
-            target = _plan_create(ctx, key, row, fields, out)
-        else:
-            guid = guid_key(obj.cwguid)
-            claimed.add(guid)
-            target = Target(display, obj.cwguid)
-            if own is None or guid_key(own.cwguid) != guid:
-                _adopt(ctx, key, obj, out)
-            if fields or obj.fields.get(key_field) != display:
-                _plan_update(ctx, key, row, fields, obj, out=out)
-            else:
-                out.noop += 1  # nothing managed differs and the key is spelt alike: no change
-        if with_targets:
-            targets[key] = target
-    listed = unique.keys() | duplicates.keys() | listed_invalid
-    if ctx.mode is SyncMode.MIRROR and complete and listed:
-        _plan_retirements(ctx, cloud, owned, listed, claimed, out=out)
-    return out, targets
 
 
 def _row_order(row: DesiredRow) -> tuple[int, str]:
@@ -127,18 +148,6 @@ def _by_key(
         else:
             unique[key] = row
     return unique, duplicates
-
-
-def _match(key: str, own: Ownership | None, cloud: CloudIndex) -> RemoteObject | None:
-    """The id map wins (it survives renames in Cloud); the natural key is the fallback.
-
-    ``own`` is the id-map entry of ``key``, looked up once by the caller, which needs it again.
-    """
-    if own is not None:
-        obj = cloud.by_guid.get(guid_key(own.cwguid))
-        if obj is not None:
-            return obj
-    return cloud.by_key.get(key)
 
 
 def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> None:
@@ -194,42 +203,28 @@ def _held(ctx: KindContext, key: str, allowed: bool) -> str | None:
 def _plan_update(
     ctx: KindContext,
     key: str,
-    row: DesiredRow,
+    display: str,
     managed: dict[str, FieldChange],
     obj: RemoteObject,
     *,
+    renamed: bool,
     out: KindOutcome,
 ) -> None:
-    fields = _with_key_and_dates(ctx, row.key, managed, obj)
-    if not fields:
-        out.noop += 1
-        return
+    """Update the managed fields that differ and, when Cloud spells the key as another key
+    (an object matched through the id map may have been renamed in Cloud), the key too; a
+    change of the active flag brings the inactive date that goes with it."""
     kind = ctx.kind
-    change = Change(
-        kind.name, Action.UPDATE, row.key.strip(), obj.cwguid, fields, _carry(ctx, fields, obj)
-    )
+    fields = managed
+    if renamed:
+        fields = {kind.key_field: FieldChange(obj.fields.get(kind.key_field), display), **fields}
+    if kind.active_field in fields:
+        _add_inactive_date(ctx, fields, obj.fields)
+    change = Change(kind.name, Action.UPDATE, display, obj.cwguid, fields, _carry(ctx, fields, obj))
     held = _held(ctx, key, ctx.mode in UPDATES)
     if held is None:
         out.changes.append(change)
     else:
         out.skipped.append(Blocked(change, held))
-
-
-def _with_key_and_dates(
-    ctx: KindContext, key: str, fields: dict[str, FieldChange], obj: RemoteObject
-) -> dict[str, FieldChange]:
-    """The managed-field changes plus the key field (an object matched through the id map may
-    have been renamed in Cloud) and the inactive date that goes with a change of ``active``."""
-    kind = ctx.kind
-    have_key = obj.fields.get(kind.key_field)
-    want_key = key.strip()
-    if have_key != want_key:
-        fold = kind.key_case_insensitive
-        if normalise(have_key, fold) != normalise(want_key, fold):
-            fields = {kind.key_field: FieldChange(have_key, want_key), **fields}
-    if kind.active_field in fields:
-        _add_inactive_date(ctx, fields, obj.fields)
-    return fields
 
 
 def _add_inactive_date(
@@ -264,29 +259,55 @@ def _carry(
     return carry
 
 
-def _plan_retirements(
+def _unlisted(
     ctx: KindContext,
     cloud: CloudIndex,
     owned: Mapping[str, Ownership],
-    listed: Set[str],
-    claimed: Set[str],
+    listed: tuple[Set[str], Set[str], Set[str]],
+    *,
+    complete: bool,
+) -> list[tuple[str, str, RemoteObject]]:
+    """Objects syncer owns whose keys desired state no longer lists (key, lowered CWGuid,
+    object), in id-map order: the candidates for retirement.
+
+    Only in mirror mode, for a kind that is retired at all, and only when the source was read
+    completely and listed something (``listed`` holds the valid, duplicated and invalid keys).
+    """
+    if (
+        ctx.mode is not SyncMode.MIRROR
+        or not complete
+        or not any(listed)
+        or ctx.policy.retirement(ctx.kind) is Retirement.NONE
+    ):
+        return []
+    valid, duplicated, invalid = listed
+    found = []
+    for key, own in owned.items():
+        if key in valid or key in duplicated or key in invalid:
+            continue
+        guid = guid_key(own.cwguid)
+        obj = cloud.by_guid.get(guid)
+        if obj is not None:
+            found.append((key, guid, obj))
+    return found
+
+
+def _plan_retirements(
+    ctx: KindContext,
+    cloud: CloudIndex,
+    unlisted: Iterable[tuple[str, str, RemoteObject]],
+    unclaimed: Set[str],
     *,
     out: KindOutcome,
 ) -> None:
     """Retire what syncer owns and desired state no longer lists (mirror mode only).
 
-    An object a desired row matched under another key (renamed in Cloud) is ``claimed`` and
-    stays, whatever its old id-map key says.
+    An object a desired row matched under another key (renamed in Cloud) is claimed and stays,
+    whatever its old id-map key says: only ``unclaimed`` CWGuids are retired.
     """
     retirement = ctx.policy.retirement(ctx.kind)
-    if retirement is Retirement.NONE:
-        return
-    for key, own in owned.items():
-        if key in listed:
-            continue
-        guid = guid_key(own.cwguid)
-        obj = cloud.by_guid.get(guid)
-        if obj is None or guid in claimed:
+    for key, guid, obj in unlisted:
+        if guid not in unclaimed:
             continue
         change = _retire(ctx, retirement, obj, cloud.display(obj))
         if change is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
+
+import orjson
 import pytest
 
 from syncer.plan import Action, PlanPolicy, RetireThreshold, fingerprint
+from syncer.plan.fingerprint import CHUNK
 from syncer.settings import SyncMode
-from syncer.state import RemoteObject
+from syncer.state import CloudState, RemoteObject
 from tests.plan.factories import ALL, cloud, desired, entity, group, owns, plan, row, user
 
 MIRROR = PlanPolicy(
@@ -164,6 +169,19 @@ class TestFingerprint:
         a, b = entity("C-1"), entity("C-2")
         lower = RemoteObject(a.cwguid.lower(), a.id, dict(reversed(list(a.fields.items()))))
         assert fingerprint(cloud(entities=[a, b])) == fingerprint(cloud(entities=[b, lower]))
+
+    def test_a_big_kind_hashes_as_one_document_in_any_order(self) -> None:
+        """Big kinds are encoded in chunks; the bytes hashed must stay those of the whole
+        sorted document, across chunk boundaries and whatever the listing order."""
+        objects = [entity(f"C-{i}", guid=f"E-{i:05}") for i in range(2 * CHUNK + 3)]
+        rows = [[o.cwguid.lower(), o.id, o.fields] for o in objects]
+        document = orjson.dumps(rows, option=orjson.OPT_SORT_KEYS)
+        expected = hashlib.sha256(b"\x00objects:entities\x00" + document + b"\n\x00roles\x00[]\n")
+        shuffled = [replace(o, cwguid=o.cwguid.lower()) for o in reversed(objects)]
+        for listing in (objects, shuffled):
+            assert fingerprint(CloudState(objects={"entities": tuple(listing)})) == (
+                expected.hexdigest()
+            )
 
     def test_any_change_in_cloud_makes_the_plan_stale(self) -> None:
         base = cloud(entities=[entity("C-1")], group_members=[("G", "U")])
