@@ -9,7 +9,7 @@ broken export than a wish to retire everything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -48,7 +48,7 @@ class KindContext:
 
 def plan_objects(
     ctx: KindContext,
-    rows: Iterable[DesiredRow],
+    rows: Sequence[DesiredRow],
     cloud: CloudIndex,
     owned: Mapping[str, Ownership],
     *,
@@ -58,16 +58,36 @@ def plan_objects(
 ) -> tuple[KindOutcome, dict[str, Target]]:
     """Plan one kind; with ``with_targets``, also return where each valid desired key lands
     (assignments need it; kinds no assignment refers to skip the bookkeeping)."""
-    kind = ctx.kind
-    out = KindOutcome(kind.name, owned=len(owned))
-    targets: dict[str, Target] = {}
-    unique, duplicates = _by_key(kind, rows)
-    _report_duplicates(kind, duplicates, out)
+    out = KindOutcome(ctx.kind.name, owned=len(owned))
+    unique, duplicates = _by_key(ctx.kind, rows)
+    _report_duplicates(ctx.kind, duplicates, out)
     listed = (unique.keys(), duplicates.keys(), listed_invalid)
     unlisted = _unlisted(ctx, cloud, owned, listed, complete=complete)
     unclaimed = {guid for _, guid, _ in unlisted}
+    targets = _plan_rows(
+        ctx, unique, cloud, owned, unclaimed=unclaimed, out=out, with_targets=with_targets
+    )
+    _plan_retirements(ctx, cloud, unlisted, unclaimed, out=out)
+    return out, targets
+
+
+def _plan_rows(
+    ctx: KindContext,
+    unique: Mapping[str, DesiredRow],
+    cloud: CloudIndex,
+    owned: Mapping[str, Ownership],
+    *,
+    unclaimed: set[str],
+    out: KindOutcome,
+    with_targets: bool,
+) -> dict[str, Target]:
+    """Create, update or adopt for each desired row: the loop that runs once per row, with the
+    kind's constants hoisted out of it. Objects a row matches are removed from ``unclaimed``."""
+    kind = ctx.kind
+    targets: dict[str, Target] = {}
     changes = compile_changes(kind)
     key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
+    key_field, fold = kind.key_field, kind.key_case_insensitive
     by_guid = cloud.by_guid
     invalid = out.invalid.append
     noop = 0
@@ -93,25 +113,25 @@ def plan_objects(
             continue
         if obj is None:
             target = _plan_create(ctx, key, row, fields, out)
-        else:
-            if by_natural_key:
-                # Not (or no longer correctly) in the id map: the object becomes syncer's.
-                guid = guid_key(obj.cwguid)
-                _adopt(ctx, key, obj, out)
-            unclaimed.discard(guid)
-            target = Target(display, obj.cwguid)
-            have_key = obj.fields.get(kind.key_field)
-            # Cloud spells the key as another key: renamed in Cloud, renamed back.
-            renamed = have_key != display and normalise(have_key, kind.key_case_insensitive) != key
-            if fields or renamed:
-                _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
-            else:
-                noop += 1  # nothing managed differs and the key is the same: no change
+            if with_targets:
+                targets[key] = target
+            continue
+        if by_natural_key:
+            # Not (or no longer correctly) in the id map: the object becomes syncer's.
+            guid = guid_key(obj.cwguid)
+            _adopt(ctx, key, obj, out)
+        unclaimed.discard(guid)
         if with_targets:
-            targets[key] = target
+            targets[key] = Target(display, obj.cwguid)
+        have_key = obj.fields.get(key_field)
+        # Cloud spells the key as another key: renamed in Cloud, renamed back.
+        renamed = have_key != display and normalise(have_key, fold) != key
+        if fields or renamed:
+            _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
+        else:
+            noop += 1  # nothing managed differs and the key is the same: no change
     out.noop += noop
-    _plan_retirements(ctx, cloud, unlisted, unclaimed, out=out)
-    return out, targets
+    return targets
 
 
 def _report_duplicates(
@@ -131,16 +151,21 @@ def _row_order(row: DesiredRow) -> tuple[int, str]:
 
 
 def _by_key(
-    kind: ObjectKind, rows: Iterable[DesiredRow]
+    kind: ObjectKind, rows: Sequence[DesiredRow]
 ) -> tuple[dict[str, DesiredRow], dict[str, list[DesiredRow]]]:
     """Rows by normalised key; every row of a key listed more than once is set apart (which one
     was meant cannot be decided, and picking the first would depend on row order)."""
-    unique: dict[str, DesiredRow] = {}
+    # ``ObjectKind.normalise_key`` written out, as comprehensions of C methods: no Python call
+    # per row. Keys are nearly always distinct, so the first attempt is a plain dict.
+    keys = [row.key.strip() for row in rows]
+    if kind.key_case_insensitive:
+        keys = [key.casefold() for key in keys]
+    unique = dict(zip(keys, rows, strict=True))
     duplicates: dict[str, list[DesiredRow]] = {}
-    fold = kind.key_case_insensitive
-    for row in rows:
-        # ``ObjectKind.normalise_key`` inline: one method call fewer per desired row.
-        key = row.key.strip().casefold() if fold else row.key.strip()
+    if len(unique) == len(rows):
+        return unique, duplicates
+    unique = {}
+    for key, row in zip(keys, rows, strict=True):
         if key in duplicates:
             duplicates[key].append(row)
         elif key in unique:
