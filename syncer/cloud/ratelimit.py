@@ -15,6 +15,11 @@ How the model stays honest:
   narrowed by windows that certainly contain a boundary: a response whose ``remaining`` is higher
   than an earlier, certainly-earlier-processed response allows. Tokens are credited at the late
   end of the phase estimate, so the model never spends a token before the server has it.
+* **Refills seen early.** However full the bucket was at a boundary, the refill leaves at least
+  ``min(capacity, rate)`` for what comes after it, so a credit never adds less than that minus our
+  grants that may have come after the boundary. A response that shows a refill the model has not
+  credited yet takes that credit at once: its tokens are used now, and waiting workers wake for
+  them, instead of being left to the cap of the next refill.
 * **Reconciling with ``remaining``.** Every response bounds what the server holds now: at most
   ``remaining`` minus what we granted after that request (plus credits since it was sent), at
   least ``remaining`` minus everything still in flight. The model goes down to the upper bound at
@@ -23,6 +28,9 @@ How the model stays honest:
 * **Other programs.** What the model loses to those corrections is consumption nobody here made
   (another program on the same API client); its rate is tracked and withheld from each credit,
   so we take the share that is actually left instead of racing for it.
+* **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
+  to the other half: a program taking its share right after the refill shows up there, before
+  the second wave asks for tokens that are gone.
 * **Partition.** The server may keep one bucket for everything or one per route family. Within
   one server second a shared bucket only goes down, so two families' responses never report the
   same ``remaining``; separate buckets do so all the time. Evidence decides; buckets split per
@@ -71,6 +79,10 @@ _EXTERNAL_WEIGHT = 1.0
 _FOUND_WEIGHT = 0.3
 """Share of tokens found above the model taken off it: a lower bound may count a refill the model
 has not credited yet, so it is weaker evidence and must not undo a proven share at once."""
+_CHECKED_CREDITS = 2
+"""Credits spent in two waves (half, then the rest once the first half is answered) until this
+many in a row check out: another program taking its share right after each refill shows up in the
+first wave's answers, before the second wave asks for tokens that are no longer there."""
 _AIMD_START = 1.0
 _AIMD_FLOOR = 0.25
 _AIMD_COOLDOWN = 1.0
@@ -124,6 +136,8 @@ class _Bucket:
     levels: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_RECENT * 4))
     """Recent (time, tokens after a change) of the model."""
     granted: float = 0.0
+    granted_at_credit: float = 0.0
+    """``granted`` when the last refill was credited: what we took since then is not there."""
     in_flight: int = 0
     in_flight_cost: float = 0.0
     paused_until: float = -math.inf
@@ -131,10 +145,17 @@ class _Bucket:
     external_this_second: float = 0.0
     external_rate: float = 0.0
     recent: deque[_Observation] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    basis: _Observation | None = None
+    """The response whose ``remaining`` the model's refills were last set from (the first one, or
+    one that proved a refill before its credit was due); ``None`` after a credit."""
     blocked_probe_at: float = -math.inf
     """When credits cannot cover a request, the next time one may be sent anyway."""
     probe_at: float = -math.inf
     """Until then the last token is held back, to be sent inside the next boundary's arc."""
+    reserve: float = 0.0
+    """Tokens held back after an unchecked credit until the first wave's answers are in."""
+    checked_credits: int = 0
+    """Credits in a row whose first wave found the server holding what the model said."""
     aimd_rate: float = _AIMD_START
     aimd_next: float = -math.inf
     aimd_last_cut: float = -math.inf
@@ -249,6 +270,15 @@ class _Phase:
         return self.next_credit(last_credit) - CREDIT_MARGIN - self.width
 
 
+def _unanswered_at(bucket: _Bucket, moment: float) -> float:
+    """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
+    them when the recent responses do not reach back that far)."""
+    for seen in reversed(bucket.recent):
+        if seen.recv <= moment:
+            return bucket.granted - seen.answered
+    return bucket.granted
+
+
 class RateLimiter:
     """Paces requests to the server's token bucket(s), learned from the response headers."""
 
@@ -279,7 +309,22 @@ class RateLimiter:
                     if wait is None:
                         await bucket.changed.wait()
                     else:
-                        await self._clock.sleep(max(wait, _MIN_SLEEP))
+                        await self._sleep_unless_changed(bucket, max(wait, _MIN_SLEEP))
+
+    async def _sleep_unless_changed(self, bucket: _Bucket, seconds: float) -> None:
+        """Sleep until the model's next credit, or until a response changes the model: one may
+        prove tokens there before the credit is due (a refill seen early), and those are used at
+        once rather than left to the cap of the next refill."""
+        changed = bucket.changed
+        async with anyio.create_task_group() as tg:
+
+            async def wake_on_change() -> None:
+                await changed.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(wake_on_change)
+            await self._clock.sleep(seconds)
+            tg.cancel_scope.cancel()
 
     def observe(self, grant: Grant, status: int, headers: RateHeaders) -> None:
         """Learn from the response to ``grant`` (any status, including 429)."""
@@ -300,7 +345,19 @@ class RateLimiter:
                 bucket.aimd_rate += 1.0 / bucket.aimd_rate
         if throttled:
             self._pause(bucket, now, headers.retry_after)
+        if bucket.reserve and not bucket.in_flight:
+            self._check_credit(bucket)
         bucket.notify()
+
+    @staticmethod
+    def _check_credit(bucket: _Bucket) -> None:
+        """Every answer to the first wave of a credit is in: the model now agrees with the
+        server. The credit checks out when nothing went missing (no other program took a share
+        the model did not withhold); the second wave may go either way, sized by the corrected
+        model."""
+        checked = bucket.external_this_second < _TOLERANCE
+        bucket.checked_credits = bucket.checked_credits + 1 if checked else 0
+        bucket.reserve = 0.0
 
     def release(self, grant: Grant) -> None:
         """The request got no response (connection error): assume its tokens were spent."""
@@ -348,6 +405,8 @@ class RateLimiter:
             self._credit(bucket, now)
             if now < bucket.probe_at and bucket.tokens >= cost - 1e-9 > bucket.tokens - cost:
                 return bucket.probe_at - now  # the last token waits to probe the phase
+            if bucket.tokens - cost < bucket.reserve - 1e-9 and bucket.in_flight:
+                return None  # the second wave waits for the first one's answers
             if bucket.tokens < cost - 1e-9:
                 if bucket.capacity >= cost and self._gain(bucket) > 0:
                     return self._phase.next_credit(bucket.last_credit) - now
@@ -392,10 +451,19 @@ class RateLimiter:
             bucket.external_this_second = 0.0
             # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
             # server capped it, so credit only the room there was at the fullest moment.
-            peak = bucket.peak_since(moment - CREDIT_MARGIN - self._phase.width)
+            arc_start = moment - CREDIT_MARGIN - self._phase.width
+            peak = bucket.peak_since(arc_start)
             gain = self._gain(bucket, room=max(0.0, bucket.capacity - peak))
-            bucket.set_tokens(min(bucket.capacity, bucket.tokens + gain), moment)
+            # However full the bucket was, the refill left at least min(capacity, rate) (less the
+            # other program's take) for what the server processed after it: at most our grants
+            # not answered before the arc began. With burst <= rate this is the whole bucket.
+            floor = self._gain(bucket, room=bucket.capacity) - _unanswered_at(bucket, arc_start)
+            bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
+            if bucket.checked_credits < _CHECKED_CREDITS:
+                bucket.reserve = math.floor(bucket.tokens / 2)
             bucket.last_credit = moment
+            bucket.granted_at_credit = bucket.granted
+            bucket.basis = None
             bucket.credits.append(moment)
             probe_width = (
                 _PROBE_WIDTH
@@ -444,6 +512,7 @@ class RateLimiter:
         if (rate, capacity) != (bucket.rate, bucket.capacity):
             if bucket.known:
                 bucket.limits_changed_at = now
+                bucket.checked_credits = 0
             bucket.rate, bucket.capacity = rate, capacity
         self._limits = (rate, capacity)
         bucket.aimd = False
@@ -455,13 +524,16 @@ class RateLimiter:
             bucket.known = True
             bucket.set_tokens(max(0.0, min(capacity, remaining - bucket.in_flight_cost)), now)
             bucket.last_credit = self._first_credit(now)
+            refilled = True  # the model's refills are what this response held
         else:
-            self._locate_boundary(bucket, grant, now, remaining, consumed)
+            before = self._locate_boundary(bucket, grant, now, remaining, consumed)
+            refilled = before is not None and self._credit_seen_refill(bucket, before, now)
             self._credit(bucket, now)
-            self._reconcile(bucket, grant, now, remaining, throttled)
-        bucket.recent.append(
-            _Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
-        )
+            self._reconcile(bucket, grant, now, remaining, throttled, explained=refilled)
+        seen = _Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
+        bucket.recent.append(seen)
+        if refilled:
+            bucket.basis = seen
         if not throttled:
             self._weigh_partition(grant, now, remaining)
 
@@ -472,24 +544,24 @@ class RateLimiter:
 
     def _locate_boundary(
         self, bucket: _Bucket, grant: Grant, now: float, remaining: float, consumed: float
-    ) -> None:
+    ) -> _Observation | None:
         """Compare with responses processed surely before this one (received before it was sent).
 
         Higher ``remaining`` than the latest-sent of them allows means a refill in between: a
-        boundary lies between that one's sending and now. Lower than a refill after the latest of
-        them could leave (even if every grant not yet answered was processed in between) means no
-        boundary lay between its arrival and our sending.
+        boundary lies between that one's sending and now, and that response is returned. Lower
+        than a refill after the latest of them could leave (even if every grant not yet answered
+        was processed in between) means no boundary lay between its arrival and our sending.
         """
         if now - bucket.limits_changed_at < 2.0:
-            return
-        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv < grant.sent]
+            return None
+        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv <= grant.sent]
         if not earlier:
-            return
+            return None
         refilled = [s for s in earlier if remaining > s.remaining - consumed + _TOLERANCE]
         if refilled:
             latest = max(refilled, key=lambda seen: seen.sent)
             self._phase.boundary_in(latest.sent, now)
-            return
+            return latest
         last = max(earlier, key=lambda seen: seen.recv)
         # Grants answered before ``last`` arrived were surely processed before the window; any
         # other (granted earlier and still unanswered then, or granted since) may have taken its
@@ -500,9 +572,50 @@ class RateLimiter:
         least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
         if remaining < least_after_refill - _TOLERANCE:
             self._phase.no_boundary_in(last.recv, grant.sent)
+        return None
+
+    def _credit_seen_refill(self, bucket: _Bucket, before: _Observation, now: float) -> bool:
+        """A response shows a refill since ``before``: when the model does not hold it yet, count
+        its credit as taken now and let ``_reconcile`` raise the model to what the response proves
+        is there. Returns whether it did.
+
+        Waiting for the credit instead would leave those tokens to the cap of the next refill, and
+        the credit, guessing the bucket full at the boundary (the room at the fullest moment of a
+        wide arc), would add nothing: with burst equal to the rate, a second lost in two.
+        """
+        if not self._holds_refills_after(bucket, before):
+            return False
+        moment = self._phase.credit_after(before.sent)
+        if moment - CREDIT_MARGIN - self._phase.width >= now:
+            return False  # the estimate puts no boundary in the window: evidence to weigh only
+        if moment <= bucket.last_credit:
+            return False  # the estimate has that boundary's refill credited already
+        bucket.last_credit = moment
+        bucket.granted_at_credit = bucket.granted
+        bucket.credits.append(moment)
+        return True
+
+    @staticmethod
+    def _holds_refills_after(bucket: _Bucket, seen: _Observation) -> bool:
+        """Whether the model holds no refill of a boundary later than ``seen``'s processing.
+
+        After a credit the model holds refills up to the credit's boundary; after the first
+        response (or one that proved a refill), exactly those in ``bucket.basis``.
+        """
+        if seen.sent >= bucket.last_credit - CREDIT_MARGIN:
+            return True
+        basis = bucket.basis
+        return basis is not None and (seen is basis or seen.sent >= basis.recv)
 
     def _reconcile(
-        self, bucket: _Bucket, grant: Grant, now: float, remaining: float, throttled: bool
+        self,
+        bucket: _Bucket,
+        grant: Grant,
+        now: float,
+        remaining: float,
+        throttled: bool,
+        *,
+        explained: bool = False,
     ) -> None:
         """Move the model towards what ``remaining`` says the server holds.
 
@@ -519,7 +632,9 @@ class RateLimiter:
         lower = remaining - granted_after - grant.in_flight_before
         if now > self._phase.earliest_next_boundary(bucket.last_credit):
             lower -= bucket.rate  # the response may already include a refill not yet credited
-        lower = min(lower, bucket.capacity)
+        # Nor can the server hold more than a full bucket less what we took since its last refill
+        # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
+        lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
         learning = now - bucket.limits_changed_at >= 2.0
         if throttled:
             bucket.set_tokens(bucket.tokens + grant.cost, now)
@@ -529,7 +644,8 @@ class RateLimiter:
                 bucket.external_this_second += _EXTERNAL_WEIGHT * (bucket.tokens - upper)
             bucket.set_tokens(upper, now)
         elif bucket.tokens < lower - _TOLERANCE:
-            bucket.external_this_second -= _FOUND_WEIGHT * (lower - bucket.tokens)
+            if not explained:
+                bucket.external_this_second -= _FOUND_WEIGHT * (lower - bucket.tokens)
             bucket.set_tokens(lower, now)
 
     def _pause(self, bucket: _Bucket, now: float, retry_after: float | None) -> None:

@@ -71,6 +71,23 @@ async def test_burst_equal_to_the_rate_is_used_before_the_boundary_is_known(seed
     assert server.count(False) == 0
 
 
+@pytest.mark.parametrize("phase", [0.1, 0.3, 0.5, 0.625, 0.8, 0.95])
+async def test_burst_equal_to_the_rate_is_used_from_the_first_seconds(phase: float) -> None:
+    """Where the server's second falls decides what the first refills cost. A refill proved by a
+    response before its credit is due is taken at once (the response shows the tokens; waiting
+    for the credit left them to the cap of the next refill, and the credit, guessing the bucket
+    full at the boundary, then added nothing), so no second after the first falls short."""
+    clock = VirtualClock(start=1_700_000_000 + phase)
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(10, 10))
+    await drive(clock, limiter, server, workers=64, seconds=6)
+    first = math.floor(1_700_000_000 + phase)
+    for second in range(first + 1, first + 6):
+        assert server.per_second[(second, True)] >= 9
+    assert server.count(True, since=first + 1, until=first + 6) >= 0.98 * 10 * 5
+    assert server.count(False) == 0
+
+
 def jitter(seed: int = 1, high: float = 0.05) -> Callable[[], float]:
     rng = random.Random(seed)
     return lambda: rng.uniform(0.0, high)
@@ -90,8 +107,11 @@ async def test_follows_a_rate_change_within_two_seconds() -> None:
         changed = second_of(clock) + 1
         denied_before = server.count(False)
         await drive(clock, limiter, server, workers=16, seconds=6, latency=jitter())
-        for second in range(changed + 2, changed + 6):
-            assert server.per_second[(second, True)] >= 0.9 * new_rate
+        # Two-second windows: a probe token held across a boundary moves one request from one
+        # second to the next (the burst keeps it), which is not a failure to follow the rate.
+        for second in range(changed + 2, changed + 5):
+            allowed = server.count(True, since=second, until=second + 2)
+            assert allowed >= 0.9 * 2 * new_rate
         assert server.count(False) - denied_before <= 2
     assert limiter.stats.rate == 30
 
@@ -118,11 +138,11 @@ async def test_learns_the_servers_second_boundary() -> None:
     assert server.count(False) == 0
 
 
-@pytest.mark.parametrize(("burst", "seed"), [(20, 1), (20, 2), (10, 1), (10, 2)])
+@pytest.mark.parametrize(("burst", "seed"), [(20, 1), (20, 2), (20, 3), (10, 1), (10, 2), (10, 3)])
 async def test_noisy_neighbour_leaves_a_share_that_is_used(burst: int, seed: int) -> None:
     """Another program takes 3 of 10 tokens a second: the limiter withholds that much from each
-    credit instead of racing it. Discovering it costs about one second's worth of refusals (the
-    refill it did not get), and none after that."""
+    credit instead of racing it. The first credits go out in two waves, so the first wave's
+    answers reveal the missing tokens before the second asks for them: nobody is refused."""
     clock = VirtualClock()
     limiter = RateLimiter(clock)
     server = Server(clock, limits(10, burst), neighbour_tokens=3)
@@ -130,8 +150,7 @@ async def test_noisy_neighbour_leaves_a_share_that_is_used(burst: int, seed: int
     start = second_of(clock) - 35
     ours = server.count(True, since=start + 5, until=start + 30)
     assert ours >= 0.98 * 7 * 25
-    assert server.count(False) <= 4
-    assert server.count(False, since=start + 5) == 0
+    assert server.count(False) == 0
     assert 2.5 <= limiter.stats.external_rate <= 3.5
 
 
