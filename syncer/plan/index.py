@@ -33,6 +33,9 @@ class CloudIndex:
     key_field: str
     by_guid: Mapping[str, RemoteObject]
     by_key: Mapping[str, RemoteObject]
+    guids_unique: bool
+    """No two objects share a CWGuid (in any letter case): ``by_guid`` holds every object, so an
+    object found by key is the one ``by_guid`` holds under its CWGuid."""
 
     @classmethod
     def build(
@@ -55,7 +58,7 @@ class CloudIndex:
                     key = raw.strip().casefold() if case_insensitive else raw.strip()
                     known = by_key.get(key)
                     by_key[key] = obj if known is None else _preferred(known, obj)
-        return cls(key_field, by_guid, by_key)
+        return cls(key_field, by_guid, by_key, len(by_guid) == len(objects))
 
     def display(self, obj: RemoteObject) -> str:
         """The natural key as Cloud spells it (the CWGuid when Cloud has none)."""

@@ -88,7 +88,7 @@ def _plan_rows(
     changes = compile_changes(kind)
     key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
     key_field, fold = kind.key_field, kind.key_case_insensitive
-    by_guid = cloud.by_guid
+    by_guid, by_key, same_guids = cloud.by_guid, cloud.by_key, cloud.guids_unique
     invalid = out.invalid.append
     noop = 0
     for key, row in unique.items():
@@ -99,12 +99,15 @@ def _plan_rows(
             invalid(InvalidRow(kind.name, row.key, problem, row.row))
             continue
         # The id map wins (it survives renames in Cloud); the natural key is the fallback.
+        # Nearly always both find the same object, which settles it without a CWGuid lookup
+        # when Cloud lists each CWGuid once (no other object can hold it).
+        obj = by_key.get(key)
         own = owned.get(key)
-        guid = None if own is None else guid_key(own.cwguid)
-        obj = None if guid is None else by_guid.get(guid)
-        by_natural_key = obj is None
-        if obj is None:
-            obj = cloud.by_key.get(key)
+        by_natural_key = own is None
+        if own is not None and not (same_guids and obj is not None and obj.cwguid == own.cwguid):
+            by_id = by_guid.get(guid_key(own.cwguid))
+            by_natural_key = by_id is None
+            obj = obj if by_id is None else by_id
         fields = changes(row.values, NOTHING if obj is None else obj.fields)
         if obj is None and not isinstance(fields, str):
             fields = _missing_for_create(kind, row) or fields
@@ -118,9 +121,9 @@ def _plan_rows(
             continue
         if by_natural_key:
             # Not (or no longer correctly) in the id map: the object becomes syncer's.
-            guid = guid_key(obj.cwguid)
             _adopt(ctx, key, obj, out)
-        unclaimed.discard(guid)
+        if unclaimed:
+            unclaimed.discard(guid_key(obj.cwguid))
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
         have_key = obj.fields.get(key_field)

@@ -112,14 +112,14 @@ def changes_source(kind: ObjectKind) -> str:
 
     .. code-block:: python
 
-        value = get('name')
+        value = values.get('name')
         if value is not None:
             if not isinstance(value, str):
                 return reason(spec_0, value)
             value = value.strip()
             if len(value) > 200:
                 return reason(spec_0, value)
-            have = remote_get('Name')
+            have = remote.get('Name')
             if have != value and differs(value, have, False):
                 changes['Name'] = FieldChange(have, value)
 
@@ -127,8 +127,6 @@ def changes_source(kind: ObjectKind) -> str:
     """
     lines = [
         "def changes(values, remote):",
-        "    get = values.get",
-        "    remote_get = remote.get",
         "    changes = {}",
     ]
     for i, spec in enumerate(kind.fields):
@@ -143,7 +141,7 @@ def _field_source(i: int, spec: FieldSpec) -> list[str]:
     is_text = spec.value_type is ValueType.TEXT
     expected = "str" if is_text else "bool"
     lines = [
-        f"    value = get({spec.column!r})",
+        f"    value = values.get({spec.column!r})",
         "    if value is not None:",
         f"        if not isinstance(value, {expected}):",
         f"            return reason(spec_{i}, value)",
@@ -171,7 +169,7 @@ def _field_source(i: int, spec: FieldSpec) -> list[str]:
         else ""
     )
     lines += [
-        f"        have = remote_get({spec.api_name!r})",
+        f"        have = remote.get({spec.api_name!r})",
         f"        if have != value{case_only} and differs(value, have, {fold}):",
         f"            changes[{spec.api_name!r}] = FieldChange(have, value)",
     ]

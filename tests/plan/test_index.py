@@ -31,3 +31,9 @@ def test_an_object_without_a_text_key_is_found_by_guid_only() -> None:
     assert index.by_key == {"tax": TAX}
     assert index.by_guid["g-n"] is NO_KEY
     assert index.display(NO_KEY) == "G-N"
+
+
+def test_a_cwguid_listed_twice_in_other_letter_case_is_not_unique() -> None:
+    twice = RemoteObject("g-a", 5, {"Name": "Other"})
+    assert CloudIndex.build([A, TAX], "Name", True).guids_unique
+    assert not CloudIndex.build([A, TAX, twice], "Name", True).guids_unique

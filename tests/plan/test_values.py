@@ -151,7 +151,7 @@ def test_case_matters_only_where_the_api_ignores_it() -> None:
 
 def test_the_source_has_one_block_per_field_in_model_order() -> None:
     source = changes_source(USERS)
-    positions = [source.index(f"get({spec.column!r})") for spec in USERS.fields]
+    positions = [source.index(f"values.get({spec.column!r})") for spec in USERS.fields]
     assert positions == sorted(positions)
     assert "for " not in source
 
