@@ -17,7 +17,8 @@ How the model stays honest:
   end of the phase estimate, so the model never spends a token before the server has it.
 * **Refills seen early.** However full the bucket was at a boundary, the refill leaves at least
   ``min(capacity, rate)`` for what comes after it, so a credit never adds less than that minus our
-  grants that may have come after the boundary. A response that shows a refill the model has not
+  grants that may have come after the boundary; answers counting down without a gap from an exact
+  ``remaining`` prove the level the refill met. A response that shows a refill the model has not
   credited yet takes that credit at once: its tokens are used now, and waiting workers wake for
   them, instead of being left to the cap of the next refill.
 * **Reconciling with ``remaining``.** Every response bounds what the server holds now: at most
@@ -113,6 +114,33 @@ class _Observation:
     processed by the server after this one."""
 
 
+@dataclass(slots=True)
+class _Chain:
+    """Answers since a response that showed the server's level exactly.
+
+    Within a server second the level only goes down, by each request's cost; a refill in between
+    adds at least one request's worth (the first answer left room). So when every grant since is
+    answered and the lowest ``remaining`` is exactly the top less their cost, no refill came
+    between them, and the next boundary met the bucket at that lowest level.
+    """
+
+    top: float
+    granted_before: float
+    low: float
+    answered: float = 0.0
+
+    def add(self, grant: Grant, remaining: float) -> None:
+        if grant.granted_before >= self.granted_before:
+            self.low = min(self.low, remaining)
+            self.answered += grant.cost
+
+    def level_before_refill(self, bucket: _Bucket) -> float | None:
+        """The level the next boundary met, when the chain proves it."""
+        complete = bucket.in_flight == 0 and bucket.granted - self.granted_before == self.answered
+        unbroken = abs(self.low - (self.top - self.answered)) < _TOLERANCE
+        return self.low if complete and unbroken else None
+
+
 @dataclass(frozen=True, slots=True)
 class _FamilyObservation:
     family: str
@@ -145,6 +173,8 @@ class _Bucket:
     external_this_second: float = 0.0
     external_rate: float = 0.0
     recent: deque[_Observation] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    chain: _Chain | None = None
+    """Answers since an exact ``remaining`` (a response with nothing else in flight)."""
     basis: _Observation | None = None
     """The response whose ``remaining`` the model's refills were last set from (the first one, or
     one that proved a refill before its credit was due); ``None`` after a credit."""
@@ -345,24 +375,24 @@ class RateLimiter:
                 bucket.aimd_rate += 1.0 / bucket.aimd_rate
         if throttled:
             self._pause(bucket, now, headers.retry_after)
-        if bucket.reserve and not bucket.in_flight:
-            self._check_credit(bucket)
-        bucket.notify()
+        self._answered(bucket)
 
     @staticmethod
-    def _check_credit(bucket: _Bucket) -> None:
-        """Every answer to the first wave of a credit is in: the model now agrees with the
-        server. The credit checks out when nothing went missing (no other program took a share
-        the model did not withhold); the second wave may go either way, sized by the corrected
-        model."""
-        checked = bucket.external_this_second < _TOLERANCE
-        bucket.checked_credits = bucket.checked_credits + 1 if checked else 0
-        bucket.reserve = 0.0
+    def _answered(bucket: _Bucket) -> None:
+        """After any answer: when it was the last of a credit's first wave, the model now agrees
+        with the server, and the credit checks out if nothing went missing (no other program took
+        a share the model did not withhold). The second wave goes either way, sized by the
+        corrected model. Then the waiting workers look again."""
+        if bucket.reserve and not bucket.in_flight:
+            checked = bucket.external_this_second < _TOLERANCE
+            bucket.checked_credits = bucket.checked_credits + 1 if checked else 0
+            bucket.reserve = 0.0
+        bucket.notify()
 
     def release(self, grant: Grant) -> None:
         """The request got no response (connection error): assume its tokens were spent."""
         if self._settle(grant):
-            grant.bucket.notify()
+            self._answered(grant.bucket)
 
     @property
     def stats(self) -> LimiterStats:
@@ -458,6 +488,11 @@ class RateLimiter:
             # other program's take) for what the server processed after it: at most our grants
             # not answered before the arc began. With burst <= rate this is the whole bucket.
             floor = self._gain(bucket, room=bucket.capacity) - _unanswered_at(bucket, arc_start)
+            # An unbroken chain of answers proves the level the refill met: no guessing needed.
+            level = None if bucket.chain is None else bucket.chain.level_before_refill(bucket)
+            if level is not None:
+                floor = max(floor, self._gain(bucket, room=bucket.capacity - level))
+            bucket.chain = None
             bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
             if bucket.checked_credits < _CHECKED_CREDITS:
                 bucket.reserve = math.floor(bucket.tokens / 2)
@@ -534,8 +569,22 @@ class RateLimiter:
         bucket.recent.append(seen)
         if refilled:
             bucket.basis = seen
+        self._follow_chain(bucket, grant, remaining, throttled, exact=refilled)
         if not throttled:
             self._weigh_partition(grant, now, remaining)
+
+    @staticmethod
+    def _follow_chain(
+        bucket: _Bucket, grant: Grant, remaining: float, throttled: bool, *, exact: bool
+    ) -> None:
+        """Start a chain at a response that holds the model's refills and had nothing else in
+        flight (its ``remaining`` is the level); extend it with later answers; a 429 breaks it."""
+        if throttled:
+            bucket.chain = None
+        elif exact and bucket.in_flight == 0:
+            bucket.chain = _Chain(top=remaining, granted_before=bucket.granted, low=remaining)
+        elif bucket.chain is not None:
+            bucket.chain.add(grant, remaining)
 
     def _first_credit(self, now: float) -> float:
         """The credit a fresh model counts as already in ``remaining``: the one at about ``now``

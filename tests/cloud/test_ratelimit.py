@@ -71,16 +71,22 @@ async def test_burst_equal_to_the_rate_is_used_before_the_boundary_is_known(seed
     assert server.count(False) == 0
 
 
+@pytest.mark.parametrize("workers", [8, 64])
 @pytest.mark.parametrize("phase", [0.1, 0.3, 0.5, 0.625, 0.8, 0.95])
-async def test_burst_equal_to_the_rate_is_used_from_the_first_seconds(phase: float) -> None:
+async def test_burst_equal_to_the_rate_is_used_from_the_first_seconds(
+    phase: float, workers: int
+) -> None:
     """Where the server's second falls decides what the first refills cost. A refill proved by a
     response before its credit is due is taken at once (the response shows the tokens; waiting
     for the credit left them to the cap of the next refill, and the credit, guessing the bucket
-    full at the boundary, then added nothing), so no second after the first falls short."""
+    full at the boundary, then added nothing). Answers counting down without a gap from an exact
+    ``remaining`` prove the level the next refill meets (the first credit once added one token,
+    because the initial burst might have come after the boundary). No second after the first
+    falls short."""
     clock = VirtualClock(start=1_700_000_000 + phase)
     limiter = RateLimiter(clock)
     server = Server(clock, limits(10, 10))
-    await drive(clock, limiter, server, workers=64, seconds=6)
+    await drive(clock, limiter, server, workers=workers, seconds=6, latency=lambda: 0.001)
     first = math.floor(1_700_000_000 + phase)
     for second in range(first + 1, first + 6):
         assert server.per_second[(second, True)] >= 9
