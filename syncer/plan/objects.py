@@ -63,7 +63,7 @@ def plan_objects(
     _report_duplicates(ctx.kind, duplicates, out)
     listed = (unique.keys(), duplicates.keys(), listed_invalid)
     unlisted = _unlisted(ctx, cloud, owned, listed, complete=complete)
-    unclaimed = {guid for _, guid, _ in unlisted}
+    unclaimed = {_claim(cloud, obj) for _, obj in unlisted}
     targets = _plan_rows(
         ctx, unique, cloud, owned, unclaimed=unclaimed, out=out, with_targets=with_targets
     )
@@ -123,7 +123,7 @@ def _plan_rows(
             # Not (or no longer correctly) in the id map: the object becomes syncer's.
             _adopt(ctx, key, obj, out)
         if unclaimed:
-            unclaimed.discard(guid_key(obj.cwguid))
+            unclaimed.discard(obj.cwguid if same_guids else guid_key(obj.cwguid))  # _claim
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
         have_key = obj.fields.get(key_field)
@@ -294,9 +294,9 @@ def _unlisted(
     listed: tuple[Set[str], Set[str], Set[str]],
     *,
     complete: bool,
-) -> list[tuple[str, str, RemoteObject]]:
-    """Objects syncer owns whose keys desired state no longer lists (key, lowered CWGuid,
-    object), in id-map order: the candidates for retirement.
+) -> list[tuple[str, RemoteObject]]:
+    """Objects syncer owns whose keys desired state no longer lists (key, object), in id-map
+    order: the candidates for retirement.
 
     Only in mirror mode, for a kind that is retired at all, and only when the source was read
     completely and listed something (``listed`` holds the valid, duplicated and invalid keys).
@@ -313,17 +313,22 @@ def _unlisted(
     for key, own in owned.items():
         if key in valid or key in duplicated or key in invalid:
             continue
-        guid = guid_key(own.cwguid)
-        obj = cloud.by_guid.get(guid)
+        obj = cloud.by_guid.get(guid_key(own.cwguid))
         if obj is not None:
-            found.append((key, guid, obj))
+            found.append((key, obj))
     return found
+
+
+def _claim(cloud: CloudIndex, obj: RemoteObject) -> str:
+    """What tells Cloud objects apart when rows claim them: the CWGuid as Cloud spells it when
+    Cloud lists each CWGuid once (no lowering per row), else lowered."""
+    return obj.cwguid if cloud.guids_unique else guid_key(obj.cwguid)
 
 
 def _plan_retirements(
     ctx: KindContext,
     cloud: CloudIndex,
-    unlisted: Iterable[tuple[str, str, RemoteObject]],
+    unlisted: Iterable[tuple[str, RemoteObject]],
     unclaimed: Set[str],
     *,
     out: KindOutcome,
@@ -331,11 +336,11 @@ def _plan_retirements(
     """Retire what syncer owns and desired state no longer lists (mirror mode only).
 
     An object a desired row matched under another key (renamed in Cloud) is claimed and stays,
-    whatever its old id-map key says: only ``unclaimed`` CWGuids are retired.
+    whatever its old id-map key says: only ``unclaimed`` objects are retired.
     """
     retirement = ctx.policy.retirement(ctx.kind)
-    for key, guid, obj in unlisted:
-        if guid not in unclaimed:
+    for key, obj in unlisted:
+        if _claim(cloud, obj) not in unclaimed:
             continue
         change = _retire(ctx, retirement, obj, cloud.display(obj))
         if change is None:

@@ -203,3 +203,14 @@ def test_an_object_renamed_in_cloud_and_listed_under_its_new_key_is_not_retired(
     want = desired(entities=[row("C-NEW", name="Acme"), row("C-2")])
     result = plan(want, cloud(entities=[renamed]), owned, MIRROR)
     assert [(c.action, c.key) for c in result.changes] == [(Action.CREATE, "C-2")]
+
+
+def test_a_cwguid_listed_twice_in_other_case_is_claimed_by_either_spelling() -> None:
+    """Cloud listing one CWGuid twice (letter case aside): a row matching either object keeps
+    the id map's stale entry for that CWGuid from retiring the other."""
+    first = entity("C-1", guid="E-1")
+    second = entity("C-9", guid="e-1")
+    owned = owns(("entities", entity("C-OLD", guid="E-1")))
+    want = desired(entities=[row("C-1"), row("C-2")])
+    result = plan(want, cloud(entities=[first, second]), owned, MIRROR)
+    assert [(c.action, c.key) for c in result.changes] == [(Action.CREATE, "C-2")]
