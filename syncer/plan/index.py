@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from syncer.state import RemoteObject
 
@@ -66,12 +66,12 @@ class CloudIndex:
         return raw.strip() if isinstance(raw, str) else obj.cwguid
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """Where one desired key lands: an existing Cloud object, or one the plan creates.
 
     ``held`` says why an object that does not exist yet will not be created by this plan
-    either (mode, protection); assignments to it cannot be made.
+    either (mode, protection); assignments to it cannot be made. A named tuple: one is made per
+    desired user or group, and a tuple is made faster than a frozen dataclass.
     """
 
     display: str

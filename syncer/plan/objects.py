@@ -127,8 +127,12 @@ def _plan_rows(
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
         have_key = obj.fields.get(key_field)
-        # Cloud spells the key as another key: renamed in Cloud, renamed back.
-        renamed = have_key != display and normalise(have_key, fold) != key
+        # Cloud spells the key as another key: renamed in Cloud, renamed back. (``normalise``
+        # written out, as most users' emails differ in case only; ``key`` is never blank.)
+        renamed = have_key != display and not (
+            isinstance(have_key, str)
+            and (have_key.strip().casefold() if fold else have_key.strip()) == key
+        )
         if fields or renamed:
             _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
         else:
