@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -78,10 +78,12 @@ def _build(
     today = now.date().isoformat()
     outcomes: list[KindOutcome] = []
     resolvers: dict[str, Resolver] = {USER_ROLES.member_kind: _role_resolver(cloud)}
+    lowered: dict[str, Sequence[str]] = {}
     for kind in OBJECT_KINDS.values():
         index = CloudIndex.build(
             cloud.objects.get(kind.name, ()), kind.key_field, kind.key_case_insensitive
         )
+        lowered[kind.name] = index.guids
         ctx = KindContext(kind, policy.mode(kind.name), policy, today)
         outcome, targets = plan_objects(
             ctx,
@@ -106,7 +108,7 @@ def _build(
             policy,
             resolvers[relation.parent_kind],
             resolvers[relation.member_kind],
-            _owned_guids(owned_by_kind.get(relation.parent_kind, {})),
+            owned_by_kind.get(relation.parent_kind, {}),
             doomed,
         )
         outcomes.append(
@@ -117,12 +119,13 @@ def _build(
                 complete=relation.name in desired.complete,
             )
         )
-    return _assemble(desired, cloud, outcomes, policy, firm=firm, now=now)
+    return _assemble(desired, cloud, lowered, outcomes, policy, firm=firm, now=now)
 
 
 def _assemble(
     desired: DesiredState,
     cloud: CloudState,
+    lowered: Mapping[str, Sequence[str]],
     outcomes: Iterable[KindOutcome],
     policy: PlanPolicy,
     *,
@@ -150,7 +153,7 @@ def _assemble(
     return Plan(
         firm=firm,
         created_at=now,
-        fingerprint=fingerprint(cloud),
+        fingerprint=fingerprint(cloud, lowered),
         changes=plan_changes,
         blocked=plan_blocked,
         invalid=plan_invalid,
@@ -210,10 +213,6 @@ def _invalid_keys(rows: Iterable[InvalidRow]) -> dict[str, frozenset[str]]:
         if kind is not None:
             keys.setdefault(row.kind, set()).add(kind.normalise_key(row.key))
     return {kind: frozenset(found) for kind, found in keys.items()}
-
-
-def _owned_guids(owned: Mapping[str, Ownership]) -> frozenset[str]:
-    return frozenset(guid_key(own.cwguid) for own in owned.values())
 
 
 def _role_resolver(cloud: CloudState) -> Resolver:

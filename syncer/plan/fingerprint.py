@@ -8,7 +8,7 @@ order Cloud listed things in and the letter case of CWGuids.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 
 import orjson
@@ -19,13 +19,19 @@ from syncer.state import CloudState, RemoteObject
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
-def fingerprint(cloud: CloudState) -> str:
-    """sha256 hex of a canonical encoding of ``cloud``."""
+def fingerprint(cloud: CloudState, lowered: Mapping[str, Sequence[str]] | None = None) -> str:
+    """sha256 hex of a canonical encoding of ``cloud``.
+
+    ``lowered`` may give, for kinds of ``cloud.objects``, their objects' lowered CWGuids in
+    listing order (``CloudIndex.guids``: the planner has them already); other kinds' CWGuids are
+    lowered here. The value is the same either way.
+    """
     digest = hashlib.sha256()
     update = digest.update
+    known = lowered or {}
     for kind in sorted(cloud.objects):
         _title(update, f"objects:{kind}")
-        _objects(update, cloud.objects[kind])
+        _objects(update, cloud.objects[kind], known.get(kind))
     for kind in sorted(cloud.links):
         _title(update, f"links:{kind}")
         for parent, member in sorted((guid_key(p), guid_key(m)) for p, m in cloud.links[kind]):
@@ -44,11 +50,18 @@ CHUNK = 4096
 piece instead of being held whole (a hundred megabytes at a million objects)."""
 
 
-def _objects(update: Callable[[bytes | memoryview], None], objects: Iterable[RemoteObject]) -> None:
+def _objects(
+    update: Callable[[bytes | memoryview], None],
+    objects: Sequence[RemoteObject],
+    guids: Sequence[str] | None = None,
+) -> None:
     """One canonical document for a kind, and a newline: a JSON array of ``[guid, id, fields]``
-    sorted by CWGuid, field names sorted. Each chunk is encoded as an array whose brackets are
-    dropped, so the bytes hashed are those of the whole array encoded at once."""
-    rows = [(guid_key(o.cwguid), o.id, o.fields) for o in objects]
+    sorted by lowered CWGuid (``guids``, when given, holds them in the order of ``objects``),
+    field names sorted. Each chunk is encoded as an array whose brackets are dropped, so the
+    bytes hashed are those of the whole array encoded at once."""
+    if guids is None:
+        guids = [guid_key(o.cwguid) for o in objects]
+    rows = [(guid, o.id, o.fields) for guid, o in zip(guids, objects, strict=True)]
     rows.sort(key=itemgetter(0))
     update(b"[")
     for start in range(0, len(rows), CHUNK):

@@ -36,6 +36,9 @@ class CloudIndex:
     guids_unique: bool
     """No two objects share a CWGuid (in any letter case): ``by_guid`` holds every object, so an
     object found by key is the one ``by_guid`` holds under its CWGuid."""
+    guids: Sequence[str] = ()
+    """The objects' lowered CWGuids in listing order: the fingerprint hashes them too, so each
+    CWGuid is lowered once per plan (a million new strings fewer at a million objects)."""
 
     @classmethod
     def build(
@@ -44,7 +47,8 @@ class CloudIndex:
         """Index ``objects``; natural keys are trimmed, and case-folded with ``case_insensitive``
         (``ObjectKind.normalise_key``, written out: comprehensions of C methods build a
         million-object index several times faster than a loop of Python calls)."""
-        by_guid = {guid_key(obj.cwguid): obj for obj in objects}
+        guids = [guid_key(obj.cwguid) for obj in objects]
+        by_guid = dict(zip(guids, objects, strict=True))
         raws = [obj.fields.get(key_field) for obj in objects]
         keys = [raw.strip() for raw in raws if isinstance(raw, str)]
         if case_insensitive:
@@ -58,7 +62,7 @@ class CloudIndex:
                     key = raw.strip().casefold() if case_insensitive else raw.strip()
                     known = by_key.get(key)
                     by_key[key] = obj if known is None else _preferred(known, obj)
-        return cls(key_field, by_guid, by_key, len(by_guid) == len(objects))
+        return cls(key_field, by_guid, by_key, len(by_guid) == len(objects), guids)
 
     def display(self, obj: RemoteObject) -> str:
         """The natural key as Cloud spells it (the CWGuid when Cloud has none)."""

@@ -8,7 +8,7 @@ never come from an empty source (more likely a broken export than a wish to stri
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Set
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, RelationKind
@@ -18,7 +18,7 @@ from syncer.plan.objects import PROTECTED
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.settings import SyncMode
-from syncer.state import DesiredLink, InvalidRow
+from syncer.state import DesiredLink, InvalidRow, Ownership
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,10 @@ class RelationContext:
     policy: PlanPolicy
     parents: Resolver
     members: Resolver
-    owned_parents: Set[str]
-    """Lower-cased CWGuids of parent objects syncer owns: only their assignments are removed."""
+    owned_parents: Mapping[str, Ownership]
+    """The id map's entries of the parent kind: only assignments of parents syncer owns are
+    removed. Their CWGuids are collected only when removals are planned (a relation without
+    desired rows needs none, and a big firm owns hundreds of thousands of users)."""
     doomed: Set[str]
     """Lower-cased CWGuids of objects the plan deletes; their assignments go with them."""
 
@@ -116,8 +118,9 @@ def _plan_removals(
     wanted: Set[tuple[str, str]],
     out: KindOutcome,
 ) -> None:
+    owned_parents = frozenset(guid_key(own.cwguid) for own in ctx.owned_parents.values())
     for parent_guid, member_guid in existing:
-        if parent_guid not in ctx.owned_parents:
+        if parent_guid not in owned_parents:
             continue
         out.owned += 1
         if (parent_guid, member_guid) in wanted:

@@ -313,14 +313,16 @@ def _unlisted(
     ):
         return []
     valid, duplicated, invalid = listed
-    found = []
-    for key, own in owned.items():
-        if key in valid or key in duplicated or key in invalid:
-            continue
-        obj = cloud.by_guid.get(guid_key(own.cwguid))
-        if obj is not None:
-            found.append((key, obj))
-    return found
+    by_guid = cloud.by_guid
+    # A comprehension: it visits every id-map entry of the kind, nearly all of them listed.
+    return [
+        (key, obj)
+        for key, own in owned.items()
+        if key not in valid
+        and key not in duplicated
+        and key not in invalid
+        and (obj := by_guid.get(guid_key(own.cwguid))) is not None
+    ]
 
 
 def _claim(cloud: CloudIndex, obj: RemoteObject) -> str:

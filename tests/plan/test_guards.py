@@ -179,9 +179,10 @@ class TestFingerprint:
         expected = hashlib.sha256(b"\x00objects:entities\x00" + document + b"\n\x00roles\x00[]\n")
         shuffled = [replace(o, cwguid=o.cwguid.lower()) for o in reversed(objects)]
         for listing in (objects, shuffled):
-            assert fingerprint(CloudState(objects={"entities": tuple(listing)})) == (
-                expected.hexdigest()
-            )
+            state = CloudState(objects={"entities": tuple(listing)})
+            lowered = {"entities": [o.cwguid.lower() for o in listing]}
+            assert fingerprint(state) == expected.hexdigest()
+            assert fingerprint(state, lowered) == expected.hexdigest()
 
     def test_any_change_in_cloud_makes_the_plan_stale(self) -> None:
         base = cloud(entities=[entity("C-1")], group_members=[("G", "U")])

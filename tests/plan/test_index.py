@@ -37,3 +37,7 @@ def test_a_cwguid_listed_twice_in_other_letter_case_is_not_unique() -> None:
     twice = RemoteObject("g-a", 5, {"Name": "Other"})
     assert CloudIndex.build([A, TAX], "Name", True).guids_unique
     assert not CloudIndex.build([A, TAX, twice], "Name", True).guids_unique
+
+
+def test_lowered_cwguids_are_kept_in_listing_order_for_the_fingerprint() -> None:
+    assert CloudIndex.build([TAX, A, NO_KEY], "Name", True).guids == ["g-t", "g-a", "g-n"]
