@@ -7,7 +7,7 @@ and the planner can be tested exhaustively with generated states.
 from __future__ import annotations
 
 import gc
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -71,9 +71,10 @@ def _build(
     firm: str,
     now: datetime,
 ) -> Plan:
-    owned_by_kind: dict[str, dict[str, Ownership]] = {name: {} for name in OBJECT_KINDS}
+    # A defaultdict: ``setdefault`` would build a throwaway dict per id-map entry.
+    owned_by_kind: defaultdict[str, dict[str, Ownership]] = defaultdict(dict)
     for (kind_name, key), own in owned.items():
-        owned_by_kind.setdefault(kind_name, {})[key] = own
+        owned_by_kind[kind_name][key] = own
     listed_invalid = _invalid_keys(desired.invalid)
     today = now.date().isoformat()
     outcomes: list[KindOutcome] = []
