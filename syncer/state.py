@@ -7,9 +7,11 @@ snapshot knows where it came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +99,44 @@ class Ownership:
     cwguid: str
     id: int | None
     origin: Origin
+
+
+_NONE_OWNED: Mapping[str, Ownership] = MappingProxyType({})
+
+
+class IdMap(Mapping[tuple[str, str], Ownership]):
+    """The id map: (kind, normalised natural key) -> the object syncer owns, held per kind.
+
+    The planner works one kind at a time, so entries are filed by kind as they are read (the
+    store streams them in once anyway) and ``of_kind`` hands one kind over without a pass over
+    every other entry: at a million entries that pass cost the planner 0.3 s.
+    """
+
+    __slots__ = ("_by_kind",)
+
+    def __init__(self, entries: Iterable[tuple[tuple[str, str], Ownership]] = ()) -> None:
+        by_kind: defaultdict[str, dict[str, Ownership]] = defaultdict(dict)
+        for (kind, key), own in entries:
+            by_kind[kind][key] = own
+        self._by_kind = dict(by_kind)
+
+    @classmethod
+    def of(cls, owned: Mapping[tuple[str, str], Ownership]) -> IdMap:
+        """``owned`` itself when it already is one, else its entries filed by kind."""
+        return owned if isinstance(owned, IdMap) else cls(owned.items())
+
+    def of_kind(self, kind: str) -> Mapping[str, Ownership]:
+        """One kind's entries by normalised key."""
+        return self._by_kind.get(kind, _NONE_OWNED)
+
+    def __getitem__(self, item: tuple[str, str]) -> Ownership:
+        kind, key = item
+        return self._by_kind[kind][key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for kind, entries in self._by_kind.items():
+            for key in entries:
+                yield kind, key
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._by_kind.values())

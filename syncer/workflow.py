@@ -22,10 +22,10 @@ from syncer.plan.builder import build_plan
 from syncer.plan.model import Plan
 from syncer.plan.policy import PlanPolicy
 from syncer.settings import Settings
-from syncer.state import CloudState, DesiredState
+from syncer.state import CloudState, DesiredState, IdMap
 from syncer.store.db import create_engine
 from syncer.store.desired import read_desired_state
-from syncer.store.idmap import IdMap, read_id_map
+from syncer.store.idmap import read_id_map
 
 
 @dataclass(frozen=True, slots=True)

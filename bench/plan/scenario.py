@@ -16,6 +16,7 @@ from syncer.state import (
     DesiredLink,
     DesiredRow,
     DesiredState,
+    IdMap,
     Origin,
     Ownership,
     RemoteObject,
@@ -32,7 +33,8 @@ COMPLETE = frozenset({"entities", "users", "groups", "group_members", "user_role
 class Scenario:
     desired: DesiredState
     cloud: CloudState
-    owned: dict[tuple[str, str], Ownership]
+    owned: IdMap
+    """As the store reads it (``read_id_map``): filed by kind."""
     rows: int
 
 
@@ -123,4 +125,4 @@ def build(rows: int) -> Scenario:
         },
         links={"group_members": remote_links},
     )
-    return Scenario(desired, cloud, owned, rows)
+    return Scenario(desired, cloud, IdMap(owned.items()), rows)

@@ -7,7 +7,7 @@ and the planner can be tested exhaustively with generated states.
 from __future__ import annotations
 
 import gc
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +22,7 @@ from syncer.plan.objects import KindContext, plan_objects
 from syncer.plan.order import ordered
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.state import CloudState, DesiredState, InvalidRow, Ownership
+from syncer.state import CloudState, DesiredState, IdMap, InvalidRow, Ownership
 
 ROLE_NAME_FIELD = "Name"
 RELATION_ENDS = frozenset(
@@ -40,7 +40,8 @@ def build_plan(
     firm: str,
     now: datetime,
 ) -> Plan:
-    """Compute the plan. ``owned`` is the id map keyed by (kind, normalised natural key)."""
+    """Compute the plan. ``owned`` is the id map keyed by (kind, normalised natural key); an
+    ``IdMap`` (what the store reads) is used as it is, any other mapping is filed by kind first."""
     with collector_paused():
         return _build(desired, cloud, owned, policy, firm=firm, now=now)
 
@@ -71,10 +72,7 @@ def _build(
     firm: str,
     now: datetime,
 ) -> Plan:
-    # A defaultdict: ``setdefault`` would build a throwaway dict per id-map entry.
-    owned_by_kind: defaultdict[str, dict[str, Ownership]] = defaultdict(dict)
-    for (kind_name, key), own in owned.items():
-        owned_by_kind[kind_name][key] = own
+    by_kind = IdMap.of(owned)  # free when the store read it; one pass otherwise
     listed_invalid = _invalid_keys(desired.invalid)
     today = now.date().isoformat()
     outcomes: list[KindOutcome] = []
@@ -90,7 +88,7 @@ def _build(
             ctx,
             desired.objects.get(kind.name, ()),
             index,
-            owned_by_kind[kind.name],
+            by_kind.of_kind(kind.name),
             listed_invalid=listed_invalid.get(kind.name, frozenset()),
             complete=kind.name in desired.complete,
             with_targets=kind.name in RELATION_ENDS,
@@ -109,7 +107,7 @@ def _build(
             policy,
             resolvers[relation.parent_kind],
             resolvers[relation.member_kind],
-            owned_by_kind.get(relation.parent_kind, {}),
+            by_kind.of_kind(relation.parent_kind),
             doomed,
         )
         outcomes.append(

@@ -7,19 +7,16 @@ case), so a change of spelling in desired state still finds the object syncer ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from syncer.model import OBJECT_KINDS
-from syncer.state import Origin, Ownership
+from syncer.state import IdMap, Origin, Ownership
 from syncer.store.tables import id_map
 from syncer.store.upsert import upsert
-
-IdMap = Mapping[tuple[str, str], Ownership]
-"""(kind, normalised key) -> the object syncer owns."""
 
 
 def normalise_key(kind: str, key: str) -> str:
@@ -28,17 +25,19 @@ def normalise_key(kind: str, key: str) -> str:
     return object_kind.normalise_key(key) if object_kind else key.strip()
 
 
-async def read_id_map(conn: AsyncConnection, firm: str) -> dict[tuple[str, str], Ownership]:
+async def read_id_map(conn: AsyncConnection, firm: str) -> IdMap:
     """Every entry of ``firm``, keyed by (kind, normalised key)."""
     result = await conn.stream(
         select(
             id_map.c.kind, id_map.c.key, id_map.c.cwguid, id_map.c.remote_num_id, id_map.c.origin
         ).where(id_map.c.firm == firm)
     )
-    return {
-        (kind, key): Ownership(kind, key, cwguid, num_id, Origin(origin))
-        async for kind, key, cwguid, num_id, origin in result
-    }
+    return IdMap(
+        [
+            ((kind, key), Ownership(kind, key, cwguid, num_id, Origin(origin)))
+            async for kind, key, cwguid, num_id, origin in result
+        ]
+    )
 
 
 async def record_ownership(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.clock import ManualClock
-from syncer.state import Origin, Ownership
+from syncer.state import IdMap, Origin, Ownership
 from syncer.store.db import write_transaction
 from syncer.store.idmap import forget, read_id_map, record_ownership
 
@@ -36,6 +36,11 @@ async def test_entries_round_trip_by_normalised_key(engine: AsyncEngine) -> None
         ("users", "ann@x.com"): Ownership("users", "ann@x.com", "guid-1", 11, Origin.CREATED),
         ("entities", "C-1"): Ownership("entities", "C-1", "guid-2", None, Origin.ADOPTED),
     }
+    # Filed by kind as read, so the planner takes a kind without a pass over the others.
+    assert isinstance(entries, IdMap)
+    assert IdMap.of(entries) is entries
+    assert dict(entries.of_kind("users")) == {"ann@x.com": entries["users", "ann@x.com"]}
+    assert entries.of_kind("groups") == {}
 
 
 async def test_recording_again_overwrites_and_forget_removes(engine: AsyncEngine) -> None:
@@ -55,3 +60,17 @@ async def test_recording_again_overwrites_and_forget_removes(engine: AsyncEngine
         await forget(conn, "f", "groups", ["Tax "])
     async with engine.connect() as conn:
         assert await read_id_map(conn, "f") == {}
+
+
+def test_an_id_map_is_a_mapping_of_kind_and_key() -> None:
+    ann = Ownership("users", "ann@x.com", "guid-1", 1, Origin.CREATED)
+    c1 = Ownership("entities", "C-1", "guid-2", 2, Origin.ADOPTED)
+    flat = {("users", "ann@x.com"): ann, ("entities", "C-1"): c1}
+    id_map = IdMap.of(flat)
+    assert id_map == flat
+    assert len(id_map) == 2
+    assert set(id_map) == set(flat)
+    assert id_map.get(("users", "bob@x.com")) is None
+    assert ("entities", "C-1") in id_map
+    with pytest.raises(KeyError):
+        id_map["groups", "Tax"]
