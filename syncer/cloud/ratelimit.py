@@ -309,6 +309,17 @@ def _unanswered_at(bucket: _Bucket, moment: float) -> float:
     return bucket.granted
 
 
+def _note_credit(bucket: _Bucket, moment: float) -> None:
+    """The bookkeeping of a credit, whether ``_credit`` counted it or a response showed it:
+    what was granted before it is not in the bucket any more, and the evidence gathered for the
+    refill it stands for (the basis, the chain of answers) is spent."""
+    bucket.last_credit = moment
+    bucket.granted_at_credit = bucket.granted
+    bucket.credits.append(moment)
+    bucket.basis = None
+    bucket.chain = None
+
+
 class RateLimiter:
     """Paces requests to the server's token bucket(s), learned from the response headers."""
 
@@ -492,14 +503,10 @@ class RateLimiter:
             level = None if bucket.chain is None else bucket.chain.level_before_refill(bucket)
             if level is not None:
                 floor = max(floor, self._gain(bucket, room=bucket.capacity - level))
-            bucket.chain = None
             bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
             if bucket.checked_credits < _CHECKED_CREDITS:
                 bucket.reserve = math.floor(bucket.tokens / 2)
-            bucket.last_credit = moment
-            bucket.granted_at_credit = bucket.granted
-            bucket.basis = None
-            bucket.credits.append(moment)
+            _note_credit(bucket, moment)
             probe_width = (
                 _PROBE_WIDTH
                 if bucket.capacity - bucket.rate >= self._largest_cost()
@@ -639,9 +646,7 @@ class RateLimiter:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
-        bucket.last_credit = moment
-        bucket.granted_at_credit = bucket.granted
-        bucket.credits.append(moment)
+        _note_credit(bucket, moment)
         return True
 
     @staticmethod
