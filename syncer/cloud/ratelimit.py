@@ -205,6 +205,14 @@ class _Bucket:
                 break
         return peak
 
+    def unanswered_at(self, moment: float) -> float:
+        """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
+        them when the recent responses do not reach back that far)."""
+        for seen in reversed(self.recent):
+            if seen.recv <= moment:
+                return self.granted - seen.answered
+        return self.granted
+
     def notify(self) -> None:
         self.changed.set()
         self.changed = anyio.Event()
@@ -298,15 +306,6 @@ class _Phase:
     def earliest_next_boundary(self, last_credit: float) -> float:
         """The earliest the server boundary of the next credit can happen."""
         return self.next_credit(last_credit) - CREDIT_MARGIN - self.width
-
-
-def _unanswered_at(bucket: _Bucket, moment: float) -> float:
-    """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
-    them when the recent responses do not reach back that far)."""
-    for seen in reversed(bucket.recent):
-        if seen.recv <= moment:
-            return bucket.granted - seen.answered
-    return bucket.granted
 
 
 def _note_credit(bucket: _Bucket, moment: float) -> None:
@@ -498,7 +497,7 @@ class RateLimiter:
             # However full the bucket was, the refill left at least min(capacity, rate) (less the
             # other program's take) for what the server processed after it: at most our grants
             # not answered before the arc began. With burst <= rate this is the whole bucket.
-            floor = self._gain(bucket, room=bucket.capacity) - _unanswered_at(bucket, arc_start)
+            floor = self._gain(bucket, room=bucket.capacity) - bucket.unanswered_at(arc_start)
             # An unbroken chain of answers proves the level the refill met: no guessing needed.
             level = None if bucket.chain is None else bucket.chain.level_before_refill(bucket)
             if level is not None:
