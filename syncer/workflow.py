@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.progress import progress_for
-from syncer.apply.times import utc_now
-from syncer.clock import Clock, SystemClock
+from syncer.clock import Clock, SystemClock, utc_now
 from syncer.cloud.client import CloudClient
 from syncer.cloud.reader import read_cloud_state
 from syncer.plan.builder import build_plan
-from syncer.plan.model import Plan
+from syncer.plan.changes import Plan
 from syncer.plan.policy import PlanPolicy
 from syncer.settings import Settings
 from syncer.state import CloudState, DesiredState, IdMap

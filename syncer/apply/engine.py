@@ -20,22 +20,21 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi, learned_request_rate
-from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.backoff import BackoffIndex
+from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
 from syncer.apply.lock import RunLock
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.progress import progress_for
 from syncer.apply.recovery import recover
-from syncer.apply.retry import RetryIndex
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
-from syncer.apply.taskgroups import task_group
-from syncer.apply.times import utc_now
-from syncer.clock import Clock
+from syncer.clock import Clock, utc_now
+from syncer.concurrency import task_group
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS
-from syncer.plan.model import Blocked, Change, Plan
+from syncer.plan.changes import Blocked, Change, Plan
 from syncer.plan.serialise import plan_from_json
 from syncer.settings import Settings
 from syncer.workflow import compute_plan_showing_progress, open_session
@@ -135,7 +134,7 @@ async def execute(
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
     released = [b.change for b in plan.blocked] if allow_deletes else []
-    retry = await RetryIndex.load(engine, firm, utc_now(clock))
+    retry = await BackoffIndex.load(engine, firm, utc_now(clock))
     entries = [*_entries([*plan.changes, *released], retry), *_held_entries(held)]
     await journal.enter(entries)
     await journal.adopt(plan.adoptions)
@@ -206,7 +205,7 @@ async def _run_with_grace(
         tg.cancel_scope.cancel()
 
 
-def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
+def _entries(changes: Iterable[Change], retry: BackoffIndex) -> list[Entry]:
     result: list[Entry] = []
     for change in changes:
         payload = body_of(change) if change.kind in OBJECT_KINDS else None

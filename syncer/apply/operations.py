@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 import anyio
 
 from syncer.apply.api import CloudApi
-from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
-from syncer.apply.links import MEMBER_ID, LinkBatch, batches, normalise_key
+from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches, normalise_key
 from syncer.apply.scheduler import Job
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.errors import CloudUnreachable, CredentialsRejected
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 from syncer.plan.values import normalise
 from syncer.state import Origin, RemoteObject
 

@@ -20,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
 from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
-from syncer.apply.times import utc_now
-from syncer.clock import Clock
+from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 from syncer.state import Origin
 from syncer.store.db import write_transaction
 from syncer.store.tables import changes, runs

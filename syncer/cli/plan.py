@@ -11,7 +11,7 @@ from rich.console import Console
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
-from syncer.plan.model import Plan
+from syncer.plan.changes import Plan
 from syncer.report import FORMATS, print_text, render
 from syncer.settings import Firm, Settings
 from syncer.store.db import database_errors

@@ -26,7 +26,7 @@ from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.demo.data import DEFAULT_SEED, SIZES, DemoData, Edit, Size, generate, mutate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
-from syncer.plan.model import Action, Change, Plan
+from syncer.plan.changes import Action, Change, Plan
 from syncer.report import print_text, render_html
 from syncer.report.text import change_lines, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS, USER_ROLES
+from syncer.plan.assignments import RelationContext, plan_links
+from syncer.plan.changes import Action, Blocked, Change, KindSummary, Plan
 from syncer.plan.fingerprint import fingerprint
 from syncer.plan.guards import guard_retirements
 from syncer.plan.index import CloudIndex, Resolver, guid_key
-from syncer.plan.links import RelationContext, plan_links
-from syncer.plan.model import Action, Blocked, Change, KindSummary, Plan
 from syncer.plan.objects import KindContext, plan_objects
 from syncer.plan.order import ordered
 from syncer.plan.outcome import KindOutcome

@@ -15,8 +15,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from syncer.model import ObjectKind, Retirement
+from syncer.plan.changes import Action, Blocked, Change, FieldChange
 from syncer.plan.index import CloudIndex, Target, guid_key
-from syncer.plan.model import Action, Blocked, Change, FieldChange
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.plan.values import NO_LIMIT, compile_changes, key_problem, normalise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from syncer.plan.model import Blocked, Change
+from syncer.plan.changes import Blocked, Change
 from syncer.state import InvalidRow, Ownership
 
 

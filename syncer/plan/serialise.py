@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from syncer.errors import UsageError
-from syncer.plan.model import (
+from syncer.plan.changes import (
     FORMAT_VERSION,
     Action,
     Blocked,

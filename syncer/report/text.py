@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from syncer.plan.model import Action, Blocked, Change, Plan
+from syncer.plan.changes import Action, Blocked, Change, Plan
 from syncer.report.rows import SUMMARY_COLUMNS, count, show
 
 STYLES: dict[Action, tuple[str, str]] = {

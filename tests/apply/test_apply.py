@@ -13,7 +13,7 @@ from syncer.apply.journal import Entry, Journal
 from syncer.apply.lock import RunLock
 from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
-from syncer.plan.model import Action, Change, FieldChange
+from syncer.plan.changes import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json
 from syncer.settings import ApplySettings, Settings, SyncMode, SyncSettings
 from syncer.simulator import Limits, RunningSimulator

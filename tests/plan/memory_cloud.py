@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncer.model import OBJECT_KINDS, RELATION_KINDS
-from syncer.plan.model import Action, Change, Plan
+from syncer.plan.changes import Action, Change, Plan
 from syncer.state import CloudState, Origin, Ownership, RemoteObject
 
 Owned = dict[tuple[str, str], Ownership]

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, RelationKind
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 
 MEMBER_ID = "member_id"
 """The ``Change.carry`` entry holding the member's CWGuid when it already exists."""

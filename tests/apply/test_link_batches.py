@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from syncer.apply.links import batches, split_ends
+from syncer.apply.link_batches import batches, split_ends
 from syncer.model import GROUP_MEMBERS, USER_ROLES
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 
 
 def test_a_group_name_containing_a_bar_is_split_at_the_right_bar() -> None:

@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, RelationKind
+from syncer.plan.changes import Action, Blocked, Change
 from syncer.plan.index import Resolver, Target, guid_key
-from syncer.plan.model import Action, Blocked, Change
 from syncer.plan.objects import PROTECTED
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
