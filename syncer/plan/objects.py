@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple
 
 from syncer.model import ObjectKind, Retirement
 from syncer.plan.changes import Action, Blocked, Change, FieldChange
 from syncer.plan.index import CloudIndex, Target, guid_key
+from syncer.plan.keyed import by_key, report_duplicates
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.plan.values import NO_LIMIT, compile_changes, key_problem, normalise
@@ -60,8 +60,8 @@ def plan_objects(
     """Plan one kind; with ``with_targets``, also return where each valid desired key lands
     (assignments need it; kinds no assignment refers to skip the bookkeeping)."""
     out = KindOutcome(ctx.kind.name, owned=len(owned))
-    keyed = _by_key(ctx.kind, rows)
-    _report_duplicates(ctx.kind, keyed.duplicates, out)
+    keyed = by_key(ctx.kind, rows)
+    report_duplicates(ctx.kind, keyed.duplicates, out)
     listed = (keyed.listed, keyed.duplicates.keys(), listed_invalid)
     unlisted = _unlisted(ctx, cloud, owned, listed, complete=complete)
     unclaimed = {_claim(cloud, obj) for _, obj in unlisted}
@@ -95,7 +95,7 @@ def _plan_rows(
     targets: dict[str, Target] = {}
     changes = compile_changes(kind)
     key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
-    key_field, fold = kind.key_field, kind.key_case_insensitive
+    key_field = kind.key_field
     by_guid, by_key, same_guids = cloud.by_guid, cloud.by_key, cloud.guids_unique
     invalid = out.invalid.append
     noop = 0
@@ -113,19 +113,13 @@ def _plan_rows(
         own = owned.get(key)
         by_natural_key = own is None
         if own is not None and not (same_guids and obj is not None and obj.cwguid == own.cwguid):
-            by_id = by_guid.get(guid_key(own.cwguid))
-            by_natural_key = by_id is None
-            obj = obj if by_id is None else by_id
+            obj, by_natural_key = _by_id(by_guid, own, obj)
         fields = changes(row.values, NOTHING if obj is None else obj.fields)
-        if obj is None and not isinstance(fields, str):
-            fields = _missing_for_create(kind, row) or fields
+        if obj is None:
+            _create_row(ctx, key, row, fields, out, targets=targets if with_targets else None)
+            continue
         if isinstance(fields, str):
             invalid(InvalidRow(kind.name, row.key, fields, row.row))
-            continue
-        if obj is None:
-            target = _plan_create(ctx, key, row, fields, out)
-            if with_targets:
-                targets[key] = target
             continue
         if by_natural_key:
             # Not (or no longer correctly) in the id map: the object becomes syncer's.
@@ -134,13 +128,9 @@ def _plan_rows(
             unclaimed.discard(obj.cwguid if same_guids else guid_key(obj.cwguid))  # _claim
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
+        # Cloud spells the key as another key: renamed in Cloud, renamed back.
         have_key = obj.fields.get(key_field)
-        # Cloud spells the key as another key: renamed in Cloud, renamed back. (``normalise``
-        # written out, as most users' emails differ in case only; ``key`` is never blank.)
-        renamed = have_key != display and not (
-            isinstance(have_key, str)
-            and (have_key.strip().casefold() if fold else have_key.strip()) == key
-        )
+        renamed = have_key != display and _another_key(kind, have_key, key)
         if fields or renamed:
             _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
         else:
@@ -149,57 +139,42 @@ def _plan_rows(
     return targets
 
 
-def _report_duplicates(
-    kind: ObjectKind, duplicates: Mapping[str, list[DesiredRow]], out: KindOutcome
+def _by_id(
+    by_guid: Mapping[str, RemoteObject], own: Ownership, by_key: RemoteObject | None
+) -> tuple[RemoteObject | None, bool]:
+    """The object the id map names (it wins: it survives renames in Cloud), else the one the
+    natural key found; and whether the match is by natural key."""
+    by_id = by_guid.get(guid_key(own.cwguid))
+    return (by_key, True) if by_id is None else (by_id, False)
+
+
+def _create_row(
+    ctx: KindContext,
+    key: str,
+    row: DesiredRow,
+    fields: dict[str, FieldChange] | str,
+    out: KindOutcome,
+    *,
+    targets: dict[str, Target] | None,
 ) -> None:
-    for dupes in duplicates.values():
-        lines = ", ".join(str(r.row) for r in sorted(dupes, key=_row_order))
-        for row in dupes:
-            reason = (
-                f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
-            )
-            out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
+    """Plan the create of a row nothing in Cloud matches, or list it invalid: a value it
+    cannot send (``fields`` is then the reason) or a field a create needs and it lacks."""
+    if isinstance(fields, str):
+        out.invalid.append(InvalidRow(ctx.kind.name, row.key, fields, row.row))
+        return
+    missing = _missing_for_create(ctx.kind, row)
+    if missing:
+        out.invalid.append(InvalidRow(ctx.kind.name, row.key, missing, row.row))
+        return
+    target = _plan_create(ctx, key, row, fields, out)
+    if targets is not None:
+        targets[key] = target
 
 
-def _row_order(row: DesiredRow) -> tuple[int, str]:
-    return (row.row if row.row is not None else -1, row.key)
-
-
-class Keyed(NamedTuple):
-    """One kind's desired rows by normalised key (``_by_key``)."""
-
-    keys: Sequence[str]
-    """The keys listed once, in row order."""
-    rows: Sequence[DesiredRow]
-    """The row of each of ``keys``, in the same order."""
-    listed: Set[str]
-    """``keys`` as a set."""
-    duplicates: dict[str, list[DesiredRow]]
-    """Keys listed more than once, with all their rows."""
-
-
-def _by_key(kind: ObjectKind, rows: Sequence[DesiredRow]) -> Keyed:
-    """Rows by normalised key; every row of a key listed more than once is set apart (which one
-    was meant cannot be decided, and picking the first would depend on row order)."""
-    # ``ObjectKind.normalise_key`` written out, as comprehensions of C methods: no Python call
-    # per row. Keys are nearly always distinct, which a set of them shows (built in half the
-    # time of a dict of the rows); only then are keys and rows paired up one by one.
-    keys = [row.key.strip() for row in rows]
-    if kind.key_case_insensitive:
-        keys = [key.casefold() for key in keys]
-    distinct = set(keys)
-    if len(distinct) == len(rows):
-        return Keyed(keys, rows, distinct, {})
-    unique: dict[str, DesiredRow] = {}
-    duplicates: dict[str, list[DesiredRow]] = {}
-    for key, row in zip(keys, rows, strict=True):
-        if key in duplicates:
-            duplicates[key].append(row)
-        elif key in unique:
-            duplicates[key] = [unique.pop(key), row]
-        else:
-            unique[key] = row
-    return Keyed(list(unique), list(unique.values()), unique.keys(), duplicates)
+def _another_key(kind: ObjectKind, have_key: object, key: str) -> bool:
+    """Whether Cloud's spelling ``have_key`` (already known to differ from the display
+    spelling, as most users' emails do in case only) names another key than ``key``."""
+    return not (isinstance(have_key, str) and kind.normalise_key(have_key) == key)
 
 
 def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> None:
