@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class Retirement(StrEnum):
@@ -102,6 +102,14 @@ class ObjectKind:
         return key.casefold() if self.key_case_insensitive else key
 
 
+class LinkKey(NamedTuple):
+    """The two ends of an assignment by natural key (display spelling): a group and a user, or
+    a user and a role. Kept apart because either may contain any character, ``|`` included."""
+
+    parent: str
+    member: str
+
+
 @dataclass(frozen=True, slots=True)
 class RelationKind:
     """A many-to-many assignment (group members, users' firm-wide roles).
@@ -125,6 +133,8 @@ class RelationKind:
 
 
 ROLES_PATH: Final = "roles"
+ROLES_KIND: Final = "roles"
+"""The member kind of ``user_roles``: read-only roles, named case-insensitively."""
 
 ENTITIES: Final = ObjectKind(
     name="entities",
@@ -203,7 +213,7 @@ USER_ROLES: Final = RelationKind(
     table="desired_user_roles",
     parent_kind="users",
     parent_column="user_email",
-    member_kind="roles",
+    member_kind=ROLES_KIND,
     member_column="role_name",
     assign_path="users/{id}/role-assignments",
     members_body_key="roleIds",
@@ -223,3 +233,14 @@ def kind_named(name: str) -> ObjectKind | RelationKind:
     if found is None:
         raise KeyError(f"unknown kind {name!r}; expected one of {', '.join(ALL_KINDS)}")
     return found
+
+
+def normalise_key(kind: str, key: str) -> str:
+    """The comparable spelling of ``key`` for ``kind`` (trimmed; case-folded where Cloud ignores
+    case). Roles, read-only and not an object kind, are named case-insensitively; any other
+    name is only trimmed. The one rule: the planner's fast inline copies are pinned to it by
+    ``tests/plan/test_normalise_key.py``."""
+    found = OBJECT_KINDS.get(kind)
+    if found is not None:
+        return found.normalise_key(key)
+    return key.strip().casefold() if kind == ROLES_KIND else key.strip()

@@ -1,28 +1,21 @@
 """Assignment changes grouped into batches: one PATCH per parent and direction.
 
-An assignment change is keyed ``"<parent key>|<member key>"``; either end may contain a ``|``
-itself (a group name may), so the key is split where both ends make sense: an end is known when
-the plan gave its CWGuid or when the plan creates an object of that key. Changes of one parent and
-one direction are batched up to the relation's batch size, since the API takes a list of members
-and one request then does the work of many.
+An assignment change names its two ends in ``Change.link`` (either end may contain a ``|``, so
+its display key is never cut apart). Changes of one parent and one direction are batched up to
+the relation's batch size, since the API takes a list of members and one request then does the
+work of many.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from syncer.model import OBJECT_KINDS, RelationKind
+from syncer.model import RelationKind, normalise_key
 from syncer.plan.changes import Action, Change
 
 MEMBER_ID = "member_id"
 """The ``Change.carry`` entry holding the member's CWGuid when it already exists."""
-
-
-def normalise_key(kind: str, key: str) -> str:
-    """A kind's comparable key; roles (read-only, not an object kind) compare case-insensitively."""
-    found = OBJECT_KINDS.get(kind)
-    return found.normalise_key(key) if found else key.strip().casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,27 +26,13 @@ class LinkEnds:
     member_id: str | None
 
 
-def split_ends(
-    change: Change, relation: RelationKind, created: Mapping[str, Collection[str]]
-) -> LinkEnds:
-    """The two ends of an assignment change. ``created`` maps kind -> normalised keys created."""
+def split_ends(change: Change) -> LinkEnds:
+    """The two ends of an assignment change, by key and (where they exist) by CWGuid."""
+    if change.link is None:
+        raise ValueError(f"{change.kind} change {change.key!r} names no link")
     member_id = change.carry.get(MEMBER_ID)
     member_guid = member_id if isinstance(member_id, str) else None
-
-    def known(kind: str, key: str, guid: str | None) -> bool:
-        return guid is not None or normalise_key(kind, key) in created.get(kind, ())
-
-    cuts = [i for i, char in enumerate(change.key) if char == "|"]
-    if not cuts:
-        raise ValueError(f"assignment key {change.key!r} has no '|'")
-    for cut in cuts:
-        parent, member = change.key[:cut], change.key[cut + 1 :]
-        if known(relation.parent_kind, parent, change.remote_id) and known(
-            relation.member_kind, member, member_guid
-        ):
-            return LinkEnds(parent, member, change.remote_id, member_guid)
-    cut = cuts[0]
-    return LinkEnds(change.key[:cut], change.key[cut + 1 :], change.remote_id, member_guid)
+    return LinkEnds(change.link.parent, change.link.member, change.remote_id, member_guid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +48,11 @@ class LinkBatch:
         return self.action is Action.REMOVE
 
 
-def batches(
-    relation: RelationKind,
-    changes: Iterable[Change],
-    created: Mapping[str, Collection[str]],
-) -> list[LinkBatch]:
+def batches(relation: RelationKind, changes: Iterable[Change]) -> list[LinkBatch]:
     """The relation's changes grouped per (direction, parent), in plan order, chunked."""
     groups: dict[tuple[Action, str], list[tuple[Change, LinkEnds]]] = {}
     for change in changes:
-        ends = split_ends(change, relation, created)
+        ends = split_ends(change)
         parent = (
             ends.parent_id.lower()
             if ends.parent_id

@@ -11,8 +11,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
-from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS, USER_ROLES
+from syncer.model import (
+    ALL_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ROLES_KIND,
+    USER_ROLES,
+    normalise_key,
+)
 from syncer.plan.assignments import RelationContext, plan_links
 from syncer.plan.changes import Action, Blocked, Change, KindSummary, Plan
 from syncer.plan.fingerprint import fingerprint
@@ -216,10 +224,8 @@ def _invalid_keys(rows: Iterable[InvalidRow]) -> dict[str, frozenset[str]]:
 
 def _role_resolver(cloud: CloudState) -> Resolver:
     """Roles are read-only in Cloud and named case-insensitively."""
-
-    def normalise(name: str) -> str:
-        return name.strip().casefold()
-
     return Resolver(
-        USER_ROLES.member_kind, normalise, CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, True)
+        ROLES_KIND,
+        partial(normalise_key, ROLES_KIND),
+        CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, True),
     )
