@@ -17,10 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.engine import ApplyResult, execute
-from syncer.apply.lock import RunLock
-from syncer.apply.recovery import recover
-from syncer.apply.stopping import StopRequests
+from syncer.apply import ApplyResult, RunLock, StopRequests, execute, recover
 from syncer.clock import Clock, SystemClock, utc_now
 from syncer.cloud.client import CloudClient
 from syncer.cloud.reader import read_cloud_state
@@ -29,9 +26,7 @@ from syncer.plan import Plan, PlanPolicy, build_plan, plan_from_json
 from syncer.progress import ProgressFactory, progress_for
 from syncer.settings import Settings
 from syncer.state import CloudState, DesiredState, IdMap
-from syncer.store.db import create_engine
-from syncer.store.desired import read_desired_state
-from syncer.store.idmap import read_id_map
+from syncer.store import create_engine, read_desired_state, read_id_map
 
 
 class StalePlan(SyncerError):

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, LinkKey, RelationKind
-from syncer.plan.changes import Action, Blocked, Change, link_text
+from syncer.plan.changes import Action, Change, Skipped, link_text
 from syncer.plan.index import Resolver, Target, guid_key
 from syncer.plan.objects import PROTECTED
 from syncer.plan.outcome import KindOutcome
@@ -100,12 +100,12 @@ def _plan_add(
     ends = (parent, member)
     held = parent.held or member.held
     if ctx.protected(parent.display, member.display):
-        out.skipped.append(Blocked(change, PROTECTED))
+        out.skipped.append(Skipped(change, PROTECTED))
     elif any(end.cwguid is not None and guid_key(end.cwguid) in ctx.doomed for end in ends):
-        out.skipped.append(Blocked(change, "an end of it is deleted by this plan"))
+        out.skipped.append(Skipped(change, "an end of it is deleted by this plan"))
     elif held is not None:
         end = parent if parent.held else member
-        out.skipped.append(Blocked(change, f"{end.display!r} is not created: {held}"))
+        out.skipped.append(Skipped(change, f"{end.display!r} is not created: {held}"))
     else:
         out.changes.append(change)
 
@@ -135,7 +135,7 @@ def _plan_removals(
             _cloud_spelling(ctx.members, member_guid),
         )
         if ctx.protected(parent, member):
-            out.skipped.append(Blocked(change, PROTECTED))
+            out.skipped.append(Skipped(change, PROTECTED))
         else:
             out.retirements.append(change)
 

@@ -22,7 +22,7 @@ from syncer.model import (
     normalise_key,
 )
 from syncer.plan.assignments import RelationContext, plan_links
-from syncer.plan.changes import Action, Blocked, Change, KindSummary, Plan
+from syncer.plan.changes import Action, Blocked, Change, Held, KindSummary, Plan, Skipped
 from syncer.plan.fingerprint import fingerprint
 from syncer.plan.guards import guard_retirements
 from syncer.plan.index import CloudIndex, Resolver, guid_key
@@ -141,7 +141,7 @@ def _assemble(
 ) -> Plan:
     changes: list[Change] = []
     blocked: list[Blocked] = []
-    skipped: list[Blocked] = []
+    skipped: list[Skipped] = []
     invalid: list[InvalidRow] = list(desired.invalid)
     adoptions: list[Ownership] = []
     noop: Counter[str] = Counter()
@@ -173,7 +173,7 @@ def _assemble(
 def summarise(
     changes: Iterable[Change],
     blocked: Iterable[Blocked],
-    skipped: Iterable[Blocked],
+    skipped: Iterable[Skipped],
     invalid: Iterable[InvalidRow],
     noop: Mapping[str, int],
 ) -> dict[str, KindSummary]:
@@ -203,7 +203,7 @@ def summarise(
     return summary
 
 
-def _held_order(held: Blocked) -> tuple[str, str, str]:
+def _held_order(held: Held) -> tuple[str, str, str]:
     change = held.change
     return (change.kind, change.key, change.action.value)
 

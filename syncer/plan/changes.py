@@ -76,11 +76,21 @@ def link_text(link: LinkKey) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Blocked:
-    """A change the safety guards held back, with the reason a reviewer needs."""
+class Held:
+    """A change the plan holds back, with the reason a reviewer needs."""
 
     change: Change
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked(Held):
+    """Held back by the safety threshold; ``apply --allow-deletes`` releases it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped(Held):
+    """Held back by the kind's mode or by ``sync.protected``; never applied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +122,7 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
     invalid: tuple[InvalidRow, ...] = ()
     summary: Mapping[str, KindSummary] = field(default_factory=dict)
-    skipped: tuple[Blocked, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     """Changes the kind's mode or the protected list held back; never released by apply."""
     adoptions: tuple[Ownership, ...] = ()
     """Existing Cloud objects that a desired row matched by natural key and the id map does not

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from syncer.model import ObjectKind, Retirement
-from syncer.plan.changes import Action, Blocked, Change, FieldChange
+from syncer.plan.changes import Action, Change, FieldChange, Skipped
 from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.keyed import by_key, report_duplicates
 from syncer.plan.outcome import KindOutcome
@@ -215,7 +215,7 @@ def _plan_create(
     if held is None:
         out.changes.append(change)
     else:
-        out.skipped.append(Blocked(change, held))
+        out.skipped.append(Skipped(change, held))
     return Target(display, None, held)
 
 
@@ -251,7 +251,7 @@ def _plan_update(
     if held is None:
         out.changes.append(change)
     else:
-        out.skipped.append(Blocked(change, held))
+        out.skipped.append(Skipped(change, held))
 
 
 def _add_inactive_date(
@@ -347,7 +347,7 @@ def _plan_retirements(
         if change is None:
             out.noop += 1
         elif ctx.policy.is_protected(ctx.kind.name, key):
-            out.skipped.append(Blocked(change, PROTECTED))
+            out.skipped.append(Skipped(change, PROTECTED))
         else:
             out.retirements.append(change)
 

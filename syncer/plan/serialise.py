@@ -10,9 +10,9 @@ records as syncer's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,13 +24,18 @@ from syncer.plan.changes import (
     Blocked,
     Change,
     FieldChange,
+    Held,
     KindSummary,
     Plan,
+    Skipped,
 )
 from syncer.plan.legacy_links import settle_links
 from syncer.state import InvalidRow, Origin, Ownership
 
 _SUMMARY_FIELDS = tuple(f.name for f in fields(KindSummary))
+
+
+H = TypeVar("H", bound=Held)
 
 
 class PlanFileError(UsageError):
@@ -80,7 +85,7 @@ def change_to_dict(change: Change) -> dict[str, Any]:
     return doc
 
 
-def _held_to_dict(held: Blocked) -> dict[str, Any]:
+def _held_to_dict(held: Held) -> dict[str, Any]:
     return {**change_to_dict(held.change), "reason": held.reason}
 
 
@@ -99,8 +104,8 @@ def plan_from_json(data: bytes) -> Plan:
         )
     try:
         changes = tuple(change_from_dict(c) for c in doc["changes"])
-        blocked = tuple(_held_from_dict(b) for b in doc["blocked"])
-        skipped = tuple(_held_from_dict(s) for s in doc.get("skipped", ()))
+        blocked = tuple(_held_from_dict(Blocked, b) for b in doc["blocked"])
+        skipped = tuple(_held_from_dict(Skipped, s) for s in doc.get("skipped", ()))
         every = (*changes, *(b.change for b in blocked), *(s.change for s in skipped))
         return Plan(
             firm=doc["firm"],
@@ -149,13 +154,13 @@ def _link(doc: Mapping[str, Any]) -> LinkKey | None:
     return LinkKey(parent, member) if cut and "|" not in member else None
 
 
-def _settle_held(held: tuple[Blocked, ...], every: tuple[Change, ...]) -> tuple[Blocked, ...]:
-    settled = settle_links((b.change for b in held), every)
-    return tuple(Blocked(change, b.reason) for change, b in zip(settled, held, strict=True))
+def _settle_held(held: tuple[H, ...], every: tuple[Change, ...]) -> tuple[H, ...]:
+    settled = settle_links((h.change for h in held), every)
+    return tuple(replace(h, change=change) for change, h in zip(settled, held, strict=True))
 
 
-def _held_from_dict(doc: Mapping[str, Any]) -> Blocked:
-    return Blocked(change_from_dict(doc), doc["reason"])
+def _held_from_dict(cls: type[H], doc: Mapping[str, Any]) -> H:
+    return cls(change_from_dict(doc), doc["reason"])
 
 
 def _summary(counts: Mapping[str, int]) -> KindSummary:
