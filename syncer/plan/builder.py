@@ -11,28 +11,25 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
 
 from syncer.model import (
     ALL_KINDS,
     OBJECT_KINDS,
     RELATION_KINDS,
-    ROLES_KIND,
+    ROLES,
     USER_ROLES,
-    normalise_key,
 )
 from syncer.plan.assignments import RelationContext, plan_links
 from syncer.plan.changes import Action, Blocked, Change, Held, KindSummary, Plan, Skipped
 from syncer.plan.fingerprint import fingerprint
-from syncer.plan.guards import guard_retirements
 from syncer.plan.index import CloudIndex, Resolver, guid_key
 from syncer.plan.objects import KindContext, plan_objects
 from syncer.plan.order import ordered
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
+from syncer.plan.threshold import guard_retirements
 from syncer.state import CloudState, DesiredState, IdMap, InvalidRow, Ownership
 
-ROLE_NAME_FIELD = "Name"
 RELATION_ENDS = frozenset(
     end for rel in RELATION_KINDS.values() for end in (rel.parent_kind, rel.member_kind)
 )
@@ -225,7 +222,7 @@ def _invalid_keys(rows: Iterable[InvalidRow]) -> dict[str, frozenset[str]]:
 def _role_resolver(cloud: CloudState) -> Resolver:
     """Roles are read-only in Cloud and named case-insensitively."""
     return Resolver(
-        ROLES_KIND,
-        partial(normalise_key, ROLES_KIND),
-        CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, True),
+        ROLES.name,
+        ROLES.normalise_key,
+        CloudIndex.build(cloud.roles, ROLES.key_field, ROLES.key_case_insensitive),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.model import OBJECT_KINDS, ROLES_KIND, ObjectKind, normalise_key
+from syncer.model import OBJECT_KINDS, ROLES, ObjectKind, normalise_key
 from syncer.plan.index import CloudIndex
 from syncer.plan.keyed import by_key
 from syncer.plan.policy import PlanPolicy
@@ -41,7 +41,7 @@ def test_cloud_keys_are_normalised_by_the_one_rule(kind: ObjectKind, distinct: b
 
 
 def test_roles_compare_case_insensitively_and_other_names_are_only_trimmed() -> None:
-    assert normalise_key(ROLES_KIND, " ADMIN ") == "admin"
+    assert normalise_key(ROLES.name, " ADMIN ") == "admin"
     assert normalise_key("something else", " ADMIN ") == "ADMIN"
 
 
