@@ -88,14 +88,14 @@ def _plan_rows(
     out: KindOutcome,
     with_targets: bool,
 ) -> dict[str, Target]:
-    """Create, update or adopt for each desired row: the loop that runs once per row, with the
-    kind's constants hoisted out of it. ``unique`` pairs each key listed once with its row;
-    objects a row matches are removed from ``unclaimed``."""
+    """Create, update or adopt for each desired row (``unique``: each key listed once, with its
+    row), the kind's constants hoisted; objects a row matches leave ``unclaimed``."""
     kind = ctx.kind
     targets: dict[str, Target] = {}
     changes = compile_changes(kind)
     key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
-    key_field = kind.key_field
+    # ``ObjectKind.normalise_key`` after the strip, as a C method (``str`` returns a str as is).
+    key_field, fold = kind.key_field, (str.casefold if kind.key_case_insensitive else str)
     by_guid, by_key, same_guids = cloud.by_guid, cloud.by_key, cloud.guids_unique
     invalid = out.invalid.append
     noop = 0
@@ -106,9 +106,8 @@ def _plan_rows(
         if problem is not None:
             invalid(InvalidRow(kind.name, row.key, problem, row.row))
             continue
-        # The id map wins (it survives renames in Cloud); the natural key is the fallback.
-        # Nearly always both find the same object, which settles it without a CWGuid lookup
-        # when Cloud lists each CWGuid once (no other object can hold it).
+        # The id map wins (it survives renames in Cloud), the natural key is the fallback; the
+        # same object found by both settles it without a lookup when each CWGuid is listed once.
         obj = by_key.get(key)
         own = owned.get(key)
         by_natural_key = own is None
@@ -128,9 +127,10 @@ def _plan_rows(
             unclaimed.discard(obj.cwguid if same_guids else guid_key(obj.cwguid))  # _claim
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
-        # Cloud spells the key as another key: renamed in Cloud, renamed back.
-        have_key = obj.fields.get(key_field)
-        renamed = have_key != display and _another_key(kind, have_key, key)
+        # Cloud spells it as another key (renamed there): rename back. Emails often differ in
+        # case only: ``normalise_key`` written out, pinned by tests/plan/test_normalise_key.py.
+        have = obj.fields.get(key_field)
+        renamed = have != display and not (isinstance(have, str) and fold(have.strip()) == key)
         if fields or renamed:
             _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
         else:
@@ -169,12 +169,6 @@ def _create_row(
     target = _plan_create(ctx, key, row, fields, out)
     if targets is not None:
         targets[key] = target
-
-
-def _another_key(kind: ObjectKind, have_key: object, key: str) -> bool:
-    """Whether Cloud's spelling ``have_key`` (already known to differ from the display
-    spelling, as most users' emails do in case only) names another key than ``key``."""
-    return not (isinstance(have_key, str) and kind.normalise_key(have_key) == key)
 
 
 def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> None:
