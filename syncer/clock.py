@@ -4,11 +4,17 @@ The rate limiter, the session pool and the simulator all reason about time. Taki
 instead of calling ``time`` directly lets tests drive them in virtual time: ``ManualClock`` moves
 only when told to (or when something sleeps on it), so a test of a 30-minute token lifetime or a
 one-request-a-minute bucket runs in milliseconds and never depends on the machine's speed.
+
+Timestamps for bookkeeping rows (``utc_now``, ``as_utc``) are always UTC-aware, whatever the
+database hands back: SQLite stores ``DateTime(timezone=True)`` values without their zone, so a
+value read back is naive, and every comparison with "now" goes through ``as_utc`` to stay correct
+on both dialects.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 import anyio
@@ -66,3 +72,11 @@ class ManualClock:
         if seconds > 0:
             self._now += seconds
         await anyio.lowlevel.checkpoint()
+
+
+def utc_now(clock: Clock) -> datetime:
+    return datetime.fromtimestamp(clock.now(), UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class Retirement(StrEnum):
@@ -72,6 +72,8 @@ class ObjectKind:
 
     ``constant_fields`` are sent on every create; ``patch_carries`` names API fields that the API
     insists on in every PATCH body (``OwnerType``), copied from the desired or the remote object.
+    A ``read_only`` kind (roles) is Cloud's own list: read and matched by key, never written, and
+    with no desired table of its own (``table`` is empty); it is not in ``OBJECT_KINDS``.
     """
 
     name: str
@@ -90,6 +92,7 @@ class ObjectKind:
     active_field: str | None = None
     inactive_date_field: str | None = None
     depends_on: tuple[str, ...] = ()
+    read_only: bool = False
 
     def field_for_column(self, column: str) -> FieldSpec:
         for spec in self.fields:
@@ -100,6 +103,14 @@ class ObjectKind:
     def normalise_key(self, raw: str) -> str:
         key = raw.strip()
         return key.casefold() if self.key_case_insensitive else key
+
+
+class LinkKey(NamedTuple):
+    """The two ends of an assignment by natural key (display spelling): a group and a user, or
+    a user and a role. Kept apart because either may contain any character, ``|`` included."""
+
+    parent: str
+    member: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +136,18 @@ class RelationKind:
 
 
 ROLES_PATH: Final = "roles"
+
+ROLES: Final = ObjectKind(
+    name="roles",
+    table="",
+    api_path=ROLES_PATH,
+    key_column="role_name",
+    key_field="Name",
+    fields=(),
+    key_case_insensitive=True,
+    read_only=True,
+)
+"""The firm's roles: read-only in Cloud, named case-insensitively; ``user_roles`` members."""
 
 ENTITIES: Final = ObjectKind(
     name="entities",
@@ -203,7 +226,7 @@ USER_ROLES: Final = RelationKind(
     table="desired_user_roles",
     parent_kind="users",
     parent_column="user_email",
-    member_kind="roles",
+    member_kind=ROLES.name,
     member_column="role_name",
     assign_path="users/{id}/role-assignments",
     members_body_key="roleIds",
@@ -223,3 +246,12 @@ def kind_named(name: str) -> ObjectKind | RelationKind:
     if found is None:
         raise KeyError(f"unknown kind {name!r}; expected one of {', '.join(ALL_KINDS)}")
     return found
+
+
+def normalise_key(kind: str, key: str) -> str:
+    """The comparable spelling of ``key`` for ``kind`` (trimmed; case-folded where Cloud ignores
+    case), for object kinds and read-only ``ROLES`` alike; any other name is only trimmed. The
+    one rule: the planner's fast inline copies are pinned to it by
+    ``tests/plan/test_normalise_key.py``."""
+    found = OBJECT_KINDS.get(kind) or (ROLES if kind == ROLES.name else None)
+    return found.normalise_key(key) if found is not None else key.strip()

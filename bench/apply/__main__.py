@@ -29,7 +29,8 @@ from syncer.apply.api import CloudApi
 from syncer.apply.engine import execute
 from syncer.clock import SystemClock
 from syncer.cloud.client import CloudClient
-from syncer.plan.model import Action, Change, FieldChange, Plan
+from syncer.plan.changes import Action, Change, FieldChange, Plan
+from syncer.progress import progress_for
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
 from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
 from syncer.store.db import create_engine, upgrade
@@ -117,6 +118,7 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
                         settings=settings,
                         clock=SystemClock(),
                         allow_deletes=False,
+                        progress=progress_for,
                     )
                     makespan = time.monotonic() - started
             finally:

@@ -1,11 +1,11 @@
-"""``syncer apply``: plan afresh (or check a saved plan), then carry the plan out, journaled.
+"""Carry a plan out, journaled: ``execute(plan, ...)``.
 
-The order of a run: take the firm's lock (exit 75 if another run holds it); settle what an
-interrupted run left open; read desired and Cloud state and plan; enter every change in the
-journal; run the changes through the scheduler with at most ``max_in_flight`` requests at once
-(the Cloud client's shared limiter sets the pace); then close the run row with its figures and
-log one summary line. The exit code says what needs attention, most serious first: a fatal error
-(77 credentials, 69 unreachable), a signal, a safety stop (4), rejected rows (3), else 0.
+``usecases.apply_firm`` takes the firm's lock, settles what an interrupted run left open and
+plans; this module only carries the plan out: enter every change in the journal; run the changes
+through the scheduler with at most ``max_in_flight`` requests at once (the Cloud client's shared
+limiter sets the pace); then close the run row with its figures and log one summary line. The
+exit code says what needs attention, most serious first: a fatal error (77 credentials, 69
+unreachable), a signal, a safety stop (4), rejected rows (3), else 0.
 """
 
 from __future__ import annotations
@@ -14,31 +14,25 @@ import signal
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi, learned_request_rate
-from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.backoff import BackoffIndex
+from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
-from syncer.apply.lock import RunLock
 from syncer.apply.operations import Executor, body_of
-from syncer.apply.progress import progress_for
-from syncer.apply.recovery import recover
-from syncer.apply.retry import RetryIndex
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
-from syncer.apply.taskgroups import task_group
-from syncer.apply.times import utc_now
-from syncer.clock import Clock
+from syncer.clock import Clock, utc_now
+from syncer.concurrency import task_group
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS
-from syncer.plan.model import Blocked, Change, Plan
-from syncer.plan.serialise import plan_from_json
+from syncer.plan.changes import Blocked, Change, Plan
+from syncer.progress import ProgressFactory
 from syncer.settings import Settings
-from syncer.workflow import compute_plan_showing_progress, open_session
 
 log = get_logger(__name__)
 
@@ -47,17 +41,6 @@ UNFINISHED = (ChangeStatus.REJECTED, ChangeStatus.DEFERRED, ChangeStatus.FAILED)
 
 STOP_GRACE_SECONDS = 5.0
 """After SIGINT/SIGTERM, how long requests in flight may take before they are cancelled."""
-
-
-class StalePlan(SyncerError):
-    """A saved plan no longer describes Cloud (exit 1): plan again and review the new one."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApplyOptions:
-    plan_file: Path | None = None
-    allow_deletes: bool = False
-    max_in_flight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,52 +52,6 @@ class ApplyResult:
     counts: Counts
 
 
-def with_max_in_flight(settings: Settings, max_in_flight: int | None) -> Settings:
-    """``--max-in-flight`` overrides ``cloud.max_in_flight`` for this run."""
-    if max_in_flight is None:
-        return settings
-    cloud = settings.cloud.model_copy(update={"max_in_flight": max_in_flight})
-    return settings.model_copy(update={"cloud": cloud})
-
-
-async def run_apply(
-    settings: Settings, options: ApplyOptions, stops: StopRequests | None = None
-) -> ApplyResult:
-    """The whole of ``syncer apply`` for one firm."""
-    chosen = with_max_in_flight(settings, options.max_in_flight)
-    async with open_session(chosen) as session, RunLock(session.engine, session.firm).hold():
-        await recover(session.engine, session.firm, session.client, session.clock)
-        snapshot = await compute_plan_showing_progress(session)
-        plan = snapshot.plan
-        if options.plan_file is not None:
-            plan = saved_plan(options.plan_file, current=plan)
-        return await execute(
-            plan,
-            engine=session.engine,
-            client=session.client,
-            settings=session.settings,
-            clock=session.clock,
-            allow_deletes=options.allow_deletes,
-            stops=stops,
-        )
-
-
-def saved_plan(path: Path, *, current: Plan) -> Plan:
-    """The reviewed plan in ``path``, if it still describes the firm's Cloud state."""
-    try:
-        saved = plan_from_json(path.read_bytes())
-    except OSError as exc:
-        raise StalePlan(f"cannot read plan file {path}: {exc.strerror}") from None
-    if saved.firm != current.firm:
-        raise StalePlan(f"plan file {path} is for firm {saved.firm!r}, not {current.firm!r}")
-    if saved.fingerprint != current.fingerprint:
-        raise StalePlan(
-            f"plan file {path} is stale: Cloud has changed since it was made "
-            f"({saved.created_at:%Y-%m-%d %H:%M} UTC); run `syncer plan` again and review it"
-        )
-    return saved
-
-
 async def execute(
     plan: Plan,
     *,
@@ -123,6 +60,7 @@ async def execute(
     settings: Settings,
     clock: Clock,
     allow_deletes: bool,
+    progress: ProgressFactory,
     stops: StopRequests | None = None,
 ) -> ApplyResult:
     """Carry ``plan`` out (under the firm's lock); see the module docstring for the order.
@@ -134,23 +72,16 @@ async def execute(
     journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
-    released = [b.change for b in plan.blocked] if allow_deletes else []
-    retry = await RetryIndex.load(engine, firm, utc_now(clock))
-    entries = [*_entries([*plan.changes, *released], retry), *_held_entries(held)]
+    entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
     await journal.enter(entries)
     await journal.adopt(plan.adoptions)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
-    apply_settings = settings.apply
-    guard = ErrorRateGuard(
-        apply_settings.error_rate_threshold, apply_settings.error_rate_min_attempts
-    )
-    with progress_for("apply progress", clock) as progress:
+    guard = ErrorRateGuard.from_settings(settings.apply)
+    with progress("apply progress", clock) as sink:
         for kind, total in Counter(change.kind for change in todo).items():
-            progress.add_total(kind, total)
+            sink.add_total(kind, total)
         scheduler = Scheduler(workers=settings.cloud.max_in_flight)
-        executor = Executor(
-            client, journal, guard, on_settled=progress.advance, on_stop=scheduler.stop
-        )
+        executor = Executor(client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop)
         await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
     received = stops.received
     if scheduler.stopped:
@@ -206,7 +137,18 @@ async def _run_with_grace(
         tg.cancel_scope.cancel()
 
 
-def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
+async def _journal_entries(
+    plan: Plan, engine: AsyncEngine, firm: str, clock: Clock, *, allow_deletes: bool
+) -> list[Entry]:
+    """Every change of the plan as a journal entry: pending, deferred by the back-off index, or
+    blocked by the safety threshold (unless ``--allow-deletes`` released the retirements)."""
+    held = () if allow_deletes else plan.blocked
+    released = [b.change for b in plan.blocked] if allow_deletes else []
+    backoff = await BackoffIndex.load(engine, firm, utc_now(clock))
+    return [*_entries([*plan.changes, *released], backoff), *_held_entries(held)]
+
+
+def _entries(changes: Iterable[Change], retry: BackoffIndex) -> list[Entry]:
     result: list[Entry] = []
     for change in changes:
         payload = body_of(change) if change.kind in OBJECT_KINDS else None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.journal import totals_by_status
-from syncer.apply.times import as_utc
+from syncer.clock import as_utc
 from syncer.store.tables import runs
 
 

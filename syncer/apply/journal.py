@@ -21,10 +21,9 @@ import anyio
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncer.apply.retry import clear_failures, record_failure
-from syncer.apply.times import utc_now
-from syncer.clock import Clock
-from syncer.plan.model import Action, Change
+from syncer.apply.backoff import clear_failures, record_failure
+from syncer.clock import Clock, utc_now
+from syncer.plan.changes import Action, Change
 from syncer.state import Origin, Ownership, RemoteObject
 from syncer.store.db import write_transaction
 from syncer.store.idmap import forget, record_ownership
@@ -38,7 +37,7 @@ class ChangeStatus(StrEnum):
     """The request may have left; nobody has confirmed the outcome yet."""
     DONE = "done"
     REJECTED = "rejected"
-    """The API refused this row (4xx); the retry index holds the key back."""
+    """The API refused this row (4xx); the back-off index holds the key back."""
     FAILED = "failed"
     """Transient trouble (5xx after retries); planned again next run."""
     UNKNOWN = "unknown"
@@ -48,7 +47,7 @@ class ChangeStatus(StrEnum):
     BLOCKED = "blocked"
     """Held back by a safety guard of the plan."""
     DEFERRED = "deferred"
-    """Held back by the retry index: rejected before with the same body, not yet due."""
+    """Held back by the back-off index: rejected before with the same body, not yet due."""
 
 
 UNCONFIRMED = (ChangeStatus.SENT, ChangeStatus.UNKNOWN)

@@ -24,9 +24,8 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncer.apply.taskgroups import task_group
-from syncer.apply.times import as_utc, utc_now
-from syncer.clock import Clock, SystemClock
+from syncer.clock import Clock, SystemClock, as_utc, utc_now
+from syncer.concurrency import task_group
 from syncer.errors import RunLocked
 from syncer.store.db import write_transaction
 from syncer.store.tables import run_lock

@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 import anyio
 
 from syncer.apply.api import CloudApi
-from syncer.apply.guard import ErrorRateGuard
+from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
-from syncer.apply.links import MEMBER_ID, LinkBatch, batches, normalise_key
+from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
 from syncer.apply.scheduler import Job
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.errors import CloudUnreachable, CredentialsRejected
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind
-from syncer.plan.model import Action, Change
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, normalise_key
+from syncer.plan.changes import Action, Change
 from syncer.plan.values import normalise
 from syncer.state import Origin, RemoteObject
 
@@ -74,14 +74,10 @@ class Executor:
 
     def jobs(self, changes: Sequence[Change]) -> list[Job]:
         """One job per object change, one per batch of assignments; dependencies as tokens."""
-        planned: dict[str, set[str]] = {}
-        for change in changes:
-            if change.action is Action.CREATE:
-                planned.setdefault(change.kind, set()).add(normalise_key(change.kind, change.key))
         result = [self._object_job(c) for c in changes if c.kind in OBJECT_KINDS]
         for relation in RELATION_KINDS.values():
             mine = [c for c in changes if c.kind == relation.name]
-            result += [self._batch_job(b) for b in batches(relation, mine, planned)]
+            result += [self._batch_job(b) for b in batches(relation, mine)]
         return result
 
     # -- objects ------------------------------------------------------------------------------

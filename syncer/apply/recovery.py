@@ -13,18 +13,19 @@ This runs under the run lock, so every ``running`` run of the firm is known to b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
 from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
-from syncer.apply.times import utc_now
-from syncer.clock import Clock
+from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 from syncer.state import Origin
 from syncer.store.db import write_transaction
 from syncer.store.tables import changes, runs
@@ -62,33 +63,60 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
                 )
             )
         ).all()
-    confirmed = absent = 0
+    confirmed = 0
     for row in open_creates:
         change = Change(row.kind, Action.CREATE, row.key)
-        found = await client.find_by_key(OBJECT_KINDS[row.kind], row.key)
-        outcome = (
-            Outcome(
-                ChangeStatus.DONE,
-                "confirmed by lookup after an interruption",
-                found,
-                Origin.CREATED,
-            )
-            if found is not None
-            else Outcome(ChangeStatus.SKIPPED, "not applied before an interruption; planned again")
+        confirmed += await _settle_create(
+            engine, client, change, (row.run_id, row.id), firm=firm, clock=clock
         )
-        confirmed += found is not None
-        absent += found is None
-        async with write_transaction(engine) as conn:
-            await settle_change(
-                conn,
-                firm=firm,
-                run_id=row.run_id,
-                rows=changes.c.id == row.id,
-                change=change,
-                outcome=outcome,
-                clock=clock,
-            )
-    now = utc_now(clock)
+    released = await _release_the_rest(engine, firm, dead, utc_now(clock))
+    result = Recovery(len(dead), confirmed, len(open_creates) - confirmed, released)
+    if dead or open_creates:
+        log.info("recovered interrupted runs", **asdict(result))
+    return result
+
+
+async def _settle_create(
+    engine: AsyncEngine,
+    client: CloudApi,
+    change: Change,
+    ids: tuple[int, int],
+    *,
+    firm: str,
+    clock: Clock,
+) -> bool:
+    """Look an unconfirmed create up by its key and record what became of it (``ids``: its
+    run's and its own journal id); True if it was found."""
+    run_id, change_id = ids
+    found = await client.find_by_key(OBJECT_KINDS[change.kind], change.key)
+    outcome = (
+        Outcome(
+            ChangeStatus.DONE,
+            "confirmed by lookup after an interruption",
+            found,
+            Origin.CREATED,
+        )
+        if found is not None
+        else Outcome(ChangeStatus.SKIPPED, "not applied before an interruption; planned again")
+    )
+    async with write_transaction(engine) as conn:
+        await settle_change(
+            conn,
+            firm=firm,
+            run_id=run_id,
+            rows=changes.c.id == change_id,
+            change=change,
+            outcome=outcome,
+            clock=clock,
+        )
+    return found is not None
+
+
+async def _release_the_rest(
+    engine: AsyncEngine, firm: str, dead: Sequence[int], now: datetime
+) -> int:
+    """Hand every other open change back to the fresh plan and close the dead runs; returns
+    how many changes were released."""
     async with write_transaction(engine) as conn:
         released = await conn.execute(
             update(changes)
@@ -112,7 +140,4 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
                     message="interrupted; settled by a later run",
                 )
             )
-    result = Recovery(len(dead), confirmed, absent, released.rowcount)
-    if dead or open_creates:
-        log.info("recovered interrupted runs", **asdict(result))
-    return result
+    return released.rowcount

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from syncer.apply.taskgroups import task_group
+from syncer.concurrency import task_group
 
 
 @dataclass(eq=False)

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import anyio
 
-from syncer.apply.taskgroups import task_group
+from syncer.concurrency import task_group
 from syncer.logs import get_logger
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.apply.stopping import StopRequests, watch_stop_signals
 from syncer.cli.context import pass_settings, run
 from syncer.errors import SyncerError
@@ -15,6 +14,7 @@ from syncer.firms import run_firms
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
 from syncer.settings import Firm, Settings
 from syncer.store.db import create_engine, database_errors
+from syncer.usecases import ApplyOptions, apply_firm
 
 
 @click.command(name="apply")
@@ -72,7 +72,7 @@ def command(
         started = time.time()
         try:
             async with database_errors():
-                result = await run_apply(firm.settings, options, stops)
+                result = await apply_firm(firm.settings, options, stops)
         except SyncerError as exc:
             # Labelled as a successful run's metrics are: by the Cloud firm, not the section name.
             cloud_firm = firm.settings.cloud.firm

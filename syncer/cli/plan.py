@@ -11,11 +11,11 @@ from rich.console import Console
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
-from syncer.plan.model import Plan
+from syncer.plan.changes import Plan
 from syncer.report import FORMATS, print_text, render
 from syncer.settings import Firm, Settings
 from syncer.store.db import database_errors
-from syncer.workflow import compute_plan_showing_progress, open_session
+from syncer.usecases import plan_firm
 
 
 @click.command(name="plan")
@@ -61,8 +61,8 @@ def command(
     """
 
     async def one(firm: Firm, target: Path | None) -> int:
-        async with database_errors(), open_session(firm.settings) as session:
-            snapshot = await compute_plan_showing_progress(session)
+        async with database_errors():
+            snapshot = await plan_firm(firm.settings)
         _write(snapshot.plan, fmt, target)
         pending = detailed_exitcode and snapshot.plan.has_changes
         return int(ExitCode.CHANGES_PENDING if pending else ExitCode.OK)

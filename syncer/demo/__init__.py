@@ -1,1 +1,1 @@
-"""``syncer demo``: a believable firm, the in-process simulator and the real plan/apply workflow."""
+"""``syncer demo``: a believable firm, the in-process simulator and the real use cases."""

@@ -2,7 +2,7 @@
 
 It starts the simulator in-process on a free loopback port, creates a SQLite database in a
 working folder, migrates it, fills a believable desired state, shows the plan, applies it (the
-real ``run_apply``, progress bars and all), edits a few rows, shows the next plan and writes it as
+real ``apply_firm``, progress bars and all), edits a few rows, shows the next plan and writes it as
 HTML. Nothing here re-implements a step: the demo only wires the real pieces together, so what a
 new user sees is what a cron run does.
 
@@ -22,17 +22,17 @@ from anyio.abc import TaskStatus
 from pydantic import SecretStr
 from rich.console import Console
 
-from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.demo.data import DEFAULT_SEED, SIZES, DemoData, Edit, Size, generate, mutate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
-from syncer.plan.model import Action, Change, Plan
+from syncer.plan.changes import Action, Change, Plan
+from syncer.progress import quiet
 from syncer.report import print_text, render_html
 from syncer.report.text import change_lines, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
 from syncer.simulator import ClientSpec, Limits, RunningSimulator, SimulatorConfig, serve_simulator
 from syncer.store.db import create_engine, upgrade
-from syncer.workflow import compute_plan, open_session
+from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 
 FIRM = "brightwater"
 DEMO_LIMITS = Limits(replenish_rate=100, burst_capacity=200)
@@ -152,7 +152,7 @@ async def run_demo(
         _show_summary(say, first, files.first_plan_html)
 
         say.print("4. Applying it through one shared, self-tuning rate limiter:")
-        result = await run_apply(settings, ApplyOptions())
+        result = await apply_firm(settings, ApplyOptions())
         code = await _report_run(say, settings, result.run_id, result.exit_code, files)
 
         changed, edits = mutate(data)
@@ -183,8 +183,7 @@ async def _fill(settings: Settings, data: DemoData, *, migrate: bool = True) -> 
 
 
 async def _plan(settings: Settings) -> Plan:
-    async with open_session(settings) as session:
-        return (await compute_plan(session)).plan
+    return (await plan_firm(settings, progress=quiet)).plan
 
 
 SAMPLE_PER_KIND = 2

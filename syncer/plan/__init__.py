@@ -27,8 +27,17 @@ Decisions worth knowing (each explained where it is made):
 """
 
 from syncer.plan.builder import build_plan
+from syncer.plan.changes import (
+    Action,
+    Blocked,
+    Change,
+    FieldChange,
+    Held,
+    KindSummary,
+    Plan,
+    Skipped,
+)
 from syncer.plan.fingerprint import fingerprint
-from syncer.plan.model import Action, Blocked, Change, FieldChange, KindSummary, Plan
 from syncer.plan.policy import PlanPolicy, RetireThreshold
 from syncer.plan.serialise import PlanFileError, plan_from_json, plan_to_json
 
@@ -37,11 +46,13 @@ __all__ = [
     "Blocked",
     "Change",
     "FieldChange",
+    "Held",
     "KindSummary",
     "Plan",
     "PlanFileError",
     "PlanPolicy",
     "RetireThreshold",
+    "Skipped",
     "build_plan",
     "fingerprint",
     "plan_from_json",

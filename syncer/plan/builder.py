@@ -12,19 +12,24 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS, USER_ROLES
+from syncer.model import (
+    ALL_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ROLES,
+    USER_ROLES,
+)
+from syncer.plan.assignments import RelationContext, plan_links
+from syncer.plan.changes import Action, Blocked, Change, Held, KindSummary, Plan, Skipped
 from syncer.plan.fingerprint import fingerprint
-from syncer.plan.guards import guard_retirements
 from syncer.plan.index import CloudIndex, Resolver, guid_key
-from syncer.plan.links import RelationContext, plan_links
-from syncer.plan.model import Action, Blocked, Change, KindSummary, Plan
 from syncer.plan.objects import KindContext, plan_objects
 from syncer.plan.order import ordered
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
+from syncer.plan.threshold import guard_retirements
 from syncer.state import CloudState, DesiredState, IdMap, InvalidRow, Ownership
 
-ROLE_NAME_FIELD = "Name"
 RELATION_ENDS = frozenset(
     end for rel in RELATION_KINDS.values() for end in (rel.parent_kind, rel.member_kind)
 )
@@ -133,7 +138,7 @@ def _assemble(
 ) -> Plan:
     changes: list[Change] = []
     blocked: list[Blocked] = []
-    skipped: list[Blocked] = []
+    skipped: list[Skipped] = []
     invalid: list[InvalidRow] = list(desired.invalid)
     adoptions: list[Ownership] = []
     noop: Counter[str] = Counter()
@@ -165,7 +170,7 @@ def _assemble(
 def summarise(
     changes: Iterable[Change],
     blocked: Iterable[Blocked],
-    skipped: Iterable[Blocked],
+    skipped: Iterable[Skipped],
     invalid: Iterable[InvalidRow],
     noop: Mapping[str, int],
 ) -> dict[str, KindSummary]:
@@ -195,7 +200,7 @@ def summarise(
     return summary
 
 
-def _held_order(held: Blocked) -> tuple[str, str, str]:
+def _held_order(held: Held) -> tuple[str, str, str]:
     change = held.change
     return (change.kind, change.key, change.action.value)
 
@@ -216,10 +221,8 @@ def _invalid_keys(rows: Iterable[InvalidRow]) -> dict[str, frozenset[str]]:
 
 def _role_resolver(cloud: CloudState) -> Resolver:
     """Roles are read-only in Cloud and named case-insensitively."""
-
-    def normalise(name: str) -> str:
-        return name.strip().casefold()
-
     return Resolver(
-        USER_ROLES.member_kind, normalise, CloudIndex.build(cloud.roles, ROLE_NAME_FIELD, True)
+        ROLES.name,
+        ROLES.normalise_key,
+        CloudIndex.build(cloud.roles, ROLES.key_field, ROLES.key_case_insensitive),
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import NamedTuple
 
 from syncer.model import ObjectKind, Retirement
+from syncer.plan.changes import Action, Change, FieldChange, Skipped
 from syncer.plan.index import CloudIndex, Target, guid_key
-from syncer.plan.model import Action, Blocked, Change, FieldChange
+from syncer.plan.keyed import by_key, report_duplicates
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.plan.values import NO_LIMIT, compile_changes, key_problem, normalise
@@ -60,8 +60,8 @@ def plan_objects(
     """Plan one kind; with ``with_targets``, also return where each valid desired key lands
     (assignments need it; kinds no assignment refers to skip the bookkeeping)."""
     out = KindOutcome(ctx.kind.name, owned=len(owned))
-    keyed = _by_key(ctx.kind, rows)
-    _report_duplicates(ctx.kind, keyed.duplicates, out)
+    keyed = by_key(ctx.kind, rows)
+    report_duplicates(ctx.kind, keyed.duplicates, out)
     listed = (keyed.listed, keyed.duplicates.keys(), listed_invalid)
     unlisted = _unlisted(ctx, cloud, owned, listed, complete=complete)
     unclaimed = {_claim(cloud, obj) for _, obj in unlisted}
@@ -88,14 +88,14 @@ def _plan_rows(
     out: KindOutcome,
     with_targets: bool,
 ) -> dict[str, Target]:
-    """Create, update or adopt for each desired row: the loop that runs once per row, with the
-    kind's constants hoisted out of it. ``unique`` pairs each key listed once with its row;
-    objects a row matches are removed from ``unclaimed``."""
+    """Create, update or adopt for each desired row (``unique``: each key listed once, with its
+    row), the kind's constants hoisted; objects a row matches leave ``unclaimed``."""
     kind = ctx.kind
     targets: dict[str, Target] = {}
     changes = compile_changes(kind)
     key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
-    key_field, fold = kind.key_field, kind.key_case_insensitive
+    # ``ObjectKind.normalise_key`` after the strip, as a C method (``str`` returns a str as is).
+    key_field, fold = kind.key_field, (str.casefold if kind.key_case_insensitive else str)
     by_guid, by_key, same_guids = cloud.by_guid, cloud.by_key, cloud.guids_unique
     invalid = out.invalid.append
     noop = 0
@@ -106,26 +106,19 @@ def _plan_rows(
         if problem is not None:
             invalid(InvalidRow(kind.name, row.key, problem, row.row))
             continue
-        # The id map wins (it survives renames in Cloud); the natural key is the fallback.
-        # Nearly always both find the same object, which settles it without a CWGuid lookup
-        # when Cloud lists each CWGuid once (no other object can hold it).
+        # The id map wins (it survives renames in Cloud), the natural key is the fallback; the
+        # same object found by both settles it without a lookup when each CWGuid is listed once.
         obj = by_key.get(key)
         own = owned.get(key)
         by_natural_key = own is None
         if own is not None and not (same_guids and obj is not None and obj.cwguid == own.cwguid):
-            by_id = by_guid.get(guid_key(own.cwguid))
-            by_natural_key = by_id is None
-            obj = obj if by_id is None else by_id
+            obj, by_natural_key = _by_id(by_guid, own, obj)
         fields = changes(row.values, NOTHING if obj is None else obj.fields)
-        if obj is None and not isinstance(fields, str):
-            fields = _missing_for_create(kind, row) or fields
+        if obj is None:
+            _create_row(ctx, key, row, fields, out, targets=targets if with_targets else None)
+            continue
         if isinstance(fields, str):
             invalid(InvalidRow(kind.name, row.key, fields, row.row))
-            continue
-        if obj is None:
-            target = _plan_create(ctx, key, row, fields, out)
-            if with_targets:
-                targets[key] = target
             continue
         if by_natural_key:
             # Not (or no longer correctly) in the id map: the object becomes syncer's.
@@ -134,13 +127,10 @@ def _plan_rows(
             unclaimed.discard(obj.cwguid if same_guids else guid_key(obj.cwguid))  # _claim
         if with_targets:
             targets[key] = Target(display, obj.cwguid)
-        have_key = obj.fields.get(key_field)
-        # Cloud spells the key as another key: renamed in Cloud, renamed back. (``normalise``
-        # written out, as most users' emails differ in case only; ``key`` is never blank.)
-        renamed = have_key != display and not (
-            isinstance(have_key, str)
-            and (have_key.strip().casefold() if fold else have_key.strip()) == key
-        )
+        # Cloud spells it as another key (renamed there): rename back. Emails often differ in
+        # case only: ``normalise_key`` written out, pinned by tests/plan/test_normalise_key.py.
+        have = obj.fields.get(key_field)
+        renamed = have != display and not (isinstance(have, str) and fold(have.strip()) == key)
         if fields or renamed:
             _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
         else:
@@ -149,57 +139,36 @@ def _plan_rows(
     return targets
 
 
-def _report_duplicates(
-    kind: ObjectKind, duplicates: Mapping[str, list[DesiredRow]], out: KindOutcome
+def _by_id(
+    by_guid: Mapping[str, RemoteObject], own: Ownership, by_key: RemoteObject | None
+) -> tuple[RemoteObject | None, bool]:
+    """The object the id map names (it wins: it survives renames in Cloud), else the one the
+    natural key found; and whether the match is by natural key."""
+    by_id = by_guid.get(guid_key(own.cwguid))
+    return (by_key, True) if by_id is None else (by_id, False)
+
+
+def _create_row(
+    ctx: KindContext,
+    key: str,
+    row: DesiredRow,
+    fields: dict[str, FieldChange] | str,
+    out: KindOutcome,
+    *,
+    targets: dict[str, Target] | None,
 ) -> None:
-    for dupes in duplicates.values():
-        lines = ", ".join(str(r.row) for r in sorted(dupes, key=_row_order))
-        for row in dupes:
-            reason = (
-                f"{kind.key_column} {row.key.strip()!r} appears {len(dupes)} times (rows {lines})"
-            )
-            out.invalid.append(InvalidRow(kind.name, row.key, reason, row.row))
-
-
-def _row_order(row: DesiredRow) -> tuple[int, str]:
-    return (row.row if row.row is not None else -1, row.key)
-
-
-class Keyed(NamedTuple):
-    """One kind's desired rows by normalised key (``_by_key``)."""
-
-    keys: Sequence[str]
-    """The keys listed once, in row order."""
-    rows: Sequence[DesiredRow]
-    """The row of each of ``keys``, in the same order."""
-    listed: Set[str]
-    """``keys`` as a set."""
-    duplicates: dict[str, list[DesiredRow]]
-    """Keys listed more than once, with all their rows."""
-
-
-def _by_key(kind: ObjectKind, rows: Sequence[DesiredRow]) -> Keyed:
-    """Rows by normalised key; every row of a key listed more than once is set apart (which one
-    was meant cannot be decided, and picking the first would depend on row order)."""
-    # ``ObjectKind.normalise_key`` written out, as comprehensions of C methods: no Python call
-    # per row. Keys are nearly always distinct, which a set of them shows (built in half the
-    # time of a dict of the rows); only then are keys and rows paired up one by one.
-    keys = [row.key.strip() for row in rows]
-    if kind.key_case_insensitive:
-        keys = [key.casefold() for key in keys]
-    distinct = set(keys)
-    if len(distinct) == len(rows):
-        return Keyed(keys, rows, distinct, {})
-    unique: dict[str, DesiredRow] = {}
-    duplicates: dict[str, list[DesiredRow]] = {}
-    for key, row in zip(keys, rows, strict=True):
-        if key in duplicates:
-            duplicates[key].append(row)
-        elif key in unique:
-            duplicates[key] = [unique.pop(key), row]
-        else:
-            unique[key] = row
-    return Keyed(list(unique), list(unique.values()), unique.keys(), duplicates)
+    """Plan the create of a row nothing in Cloud matches, or list it invalid: a value it
+    cannot send (``fields`` is then the reason) or a field a create needs and it lacks."""
+    if isinstance(fields, str):
+        out.invalid.append(InvalidRow(ctx.kind.name, row.key, fields, row.row))
+        return
+    missing = _missing_for_create(ctx.kind, row)
+    if missing:
+        out.invalid.append(InvalidRow(ctx.kind.name, row.key, missing, row.row))
+        return
+    target = _plan_create(ctx, key, row, fields, out)
+    if targets is not None:
+        targets[key] = target
 
 
 def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> None:
@@ -240,7 +209,7 @@ def _plan_create(
     if held is None:
         out.changes.append(change)
     else:
-        out.skipped.append(Blocked(change, held))
+        out.skipped.append(Skipped(change, held))
     return Target(display, None, held)
 
 
@@ -276,7 +245,7 @@ def _plan_update(
     if held is None:
         out.changes.append(change)
     else:
-        out.skipped.append(Blocked(change, held))
+        out.skipped.append(Skipped(change, held))
 
 
 def _add_inactive_date(
@@ -372,7 +341,7 @@ def _plan_retirements(
         if change is None:
             out.noop += 1
         elif ctx.policy.is_protected(ctx.kind.name, key):
-            out.skipped.append(Blocked(change, PROTECTED))
+            out.skipped.append(Skipped(change, PROTECTED))
         else:
             out.retirements.append(change)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from syncer.model import ALL_KINDS, OBJECT_KINDS, RELATION_KINDS
-from syncer.plan.model import Action, Change
+from syncer.plan.changes import Action, Change
 
 PHASES: Final[Mapping[Action, int]] = {
     Action.CREATE: 0,

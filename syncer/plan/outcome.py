@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from syncer.plan.model import Blocked, Change
+from syncer.plan.changes import Change, Skipped
 from syncer.state import InvalidRow, Ownership
 
 
@@ -20,7 +20,7 @@ class KindOutcome:
     kind: str
     changes: list[Change] = field(default_factory=list)
     retirements: list[Change] = field(default_factory=list)
-    skipped: list[Blocked] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
     adoptions: list[Ownership] = field(default_factory=list)
     noop: int = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, USERS, ObjectKind, Retirement
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, USERS, ObjectKind, Retirement, normalise_key
 from syncer.settings import SyncMode, SyncSettings
 
 
@@ -76,6 +76,5 @@ def _normalise_protected(kind: str, key: str) -> str:
     parent_key = OBJECT_KINDS[relation.parent_kind].normalise_key(parent)
     if not member:
         return parent_key
-    member_kind = OBJECT_KINDS.get(relation.member_kind)
-    member_key = member_kind.normalise_key(member) if member_kind else member.strip().casefold()
+    member_key = normalise_key(relation.member_kind, member)
     return f"{parent_key}|{member_key}"

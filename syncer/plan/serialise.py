@@ -10,25 +10,32 @@ records as syncer's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from syncer.errors import UsageError
-from syncer.plan.model import (
+from syncer.model import RELATION_KINDS, LinkKey
+from syncer.plan.changes import (
     FORMAT_VERSION,
     Action,
     Blocked,
     Change,
     FieldChange,
+    Held,
     KindSummary,
     Plan,
+    Skipped,
 )
+from syncer.plan.legacy_links import settle_links
 from syncer.state import InvalidRow, Origin, Ownership
 
 _SUMMARY_FIELDS = tuple(f.name for f in fields(KindSummary))
+
+
+H = TypeVar("H", bound=Held)
 
 
 class PlanFileError(UsageError):
@@ -61,7 +68,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def change_to_dict(change: Change) -> dict[str, Any]:
-    return {
+    """An assignment's ends are written apart (``link``) only when its key cannot be cut in one
+    way, so the plans of ordinary names are what they always were."""
+    doc = {
         "kind": change.kind,
         "action": change.action.value,
         "key": change.key,
@@ -71,9 +80,12 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         },
         "carry": dict(change.carry),
     }
+    if change.link is not None and change.key.count("|") > 1:
+        doc["link"] = change.link._asdict()
+    return doc
 
 
-def _held_to_dict(held: Blocked) -> dict[str, Any]:
+def _held_to_dict(held: Held) -> dict[str, Any]:
     return {**change_to_dict(held.change), "reason": held.reason}
 
 
@@ -91,17 +103,21 @@ def plan_from_json(data: bytes) -> Plan:
             f"plan file has format_version {version!r}; this syncer reads {FORMAT_VERSION}"
         )
     try:
+        changes = tuple(change_from_dict(c) for c in doc["changes"])
+        blocked = tuple(_held_from_dict(Blocked, b) for b in doc["blocked"])
+        skipped = tuple(_held_from_dict(Skipped, s) for s in doc.get("skipped", ()))
+        every = (*changes, *(b.change for b in blocked), *(s.change for s in skipped))
         return Plan(
             firm=doc["firm"],
             created_at=datetime.fromisoformat(doc["created_at"]),
             fingerprint=doc["fingerprint"],
-            changes=tuple(change_from_dict(c) for c in doc["changes"]),
-            blocked=tuple(_held_from_dict(b) for b in doc["blocked"]),
+            changes=settle_links(changes, every),
+            blocked=_settle_held(blocked, every),
             invalid=tuple(
                 InvalidRow(r["kind"], r["key"], r["reason"], r.get("row")) for r in doc["invalid"]
             ),
             summary={kind: _summary(counts) for kind, counts in doc["summary"].items()},
-            skipped=tuple(_held_from_dict(s) for s in doc.get("skipped", ())),
+            skipped=_settle_held(skipped, every),
             adoptions=tuple(
                 Ownership(a["kind"], a["key"], a["remote_id"], a.get("id"), Origin.ADOPTED)
                 for a in doc.get("adopt", ())
@@ -112,6 +128,9 @@ def plan_from_json(data: bytes) -> Plan:
 
 
 def change_from_dict(doc: Mapping[str, Any]) -> Change:
+    """A change as written; an assignment's ends come from ``link``, or from a key with one
+    ``|`` (a key with several, from a plan written before ``link`` existed, is settled by
+    ``legacy.settle_links`` once the whole plan is read)."""
     return Change(
         kind=doc["kind"],
         action=Action(doc["action"]),
@@ -122,11 +141,26 @@ def change_from_dict(doc: Mapping[str, Any]) -> Change:
             for name, value in doc.get("fields", {}).items()
         },
         carry=dict(doc.get("carry", {})),
+        link=_link(doc),
     )
 
 
-def _held_from_dict(doc: Mapping[str, Any]) -> Blocked:
-    return Blocked(change_from_dict(doc), doc["reason"])
+def _link(doc: Mapping[str, Any]) -> LinkKey | None:
+    if doc["kind"] not in RELATION_KINDS:
+        return None
+    if "link" in doc:
+        return LinkKey(doc["link"]["parent"], doc["link"]["member"])
+    parent, cut, member = str(doc["key"]).partition("|")
+    return LinkKey(parent, member) if cut and "|" not in member else None
+
+
+def _settle_held(held: tuple[H, ...], every: tuple[Change, ...]) -> tuple[H, ...]:
+    settled = settle_links((h.change for h in held), every)
+    return tuple(replace(h, change=change) for change, h in zip(settled, held, strict=True))
+
+
+def _held_from_dict(cls: type[H], doc: Mapping[str, Any]) -> H:
+    return cls(change_from_dict(doc), doc["reason"])
 
 
 def _summary(counts: Mapping[str, int]) -> KindSummary:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from syncer.model import FieldSpec, ObjectKind, ValueType
-from syncer.plan.model import FieldChange
+from syncer.plan.changes import FieldChange
 
 
 def normalise(value: object, case_insensitive: bool) -> object:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Final
 
-from syncer.plan.model import Blocked, Change, KindSummary, Plan
+from syncer.plan.changes import Change, Held, KindSummary, Plan
 
 SUMMARY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("create", "create"),
@@ -76,7 +76,7 @@ def report_rows(plan: Plan) -> Iterator[ReportRow]:
         yield ReportRow("invalid", bad.kind, "invalid", bad.key, row=bad.row, reason=bad.reason)
 
 
-def _held_rows(section: str, held: Blocked) -> Iterator[ReportRow]:
+def _held_rows(section: str, held: Held) -> Iterator[ReportRow]:
     yield from _change_rows(section, held.change, held.reason)
 
 

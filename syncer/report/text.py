@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from syncer.plan.model import Action, Blocked, Change, Plan
+from syncer.plan.changes import Action, Change, Held, Plan
 from syncer.report.rows import SUMMARY_COLUMNS, count, show
 
 STYLES: dict[Action, tuple[str, str]] = {
@@ -60,7 +60,7 @@ def change_lines(change: Change, reason: str = "") -> Iterable[Text]:
         )
 
 
-def _held(title: str, items: Iterable[Blocked]) -> Iterable[Text]:
+def _held(title: str, items: Iterable[Held]) -> Iterable[Text]:
     listed = list(items)
     if listed:
         yield Text(f"\n{title} ({len(listed)})", style="bold")

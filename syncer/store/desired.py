@@ -1,6 +1,6 @@
 """Read the desired state: every kind from its table, or from the firm's own view or query.
 
-Each row passes through ``syncer.validate`` exactly as a loaded CSV row does. Rows that cannot be
+Each row passes through ``store.validate`` exactly as a loaded CSV row does. Rows that cannot be
 sent become ``DesiredState.invalid`` entries; a source that cannot be read at all becomes one
 invalid entry for the kind (key ``""``) and a warning.
 
@@ -35,7 +35,7 @@ from syncer.settings import Settings
 from syncer.state import DesiredLink, DesiredRow, DesiredState, InvalidRow
 from syncer.store.db import first_line
 from syncer.store.tables import desired_tables
-from syncer.validate import Kind, display_key, identity, key_rules, validate_row
+from syncer.store.validate import Kind, display_key, identity, key_rules, validate_row
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from syncer.model import OBJECT_KINDS, RELATION_KINDS
 from syncer.store.db import write_transaction
 from syncer.store.tables import desired_identity, desired_tables
 from syncer.store.upsert import upsert
-from syncer.validate import KeyRule, Kind, columns_of, identity, key_rules, validate_row
+from syncer.store.validate import KeyRule, Kind, columns_of, identity, key_rules, validate_row
 
 BATCH_SIZE = 1000
 

@@ -1,4 +1,4 @@
-"""``run_apply`` end to end against the simulator over loopback, on SQLite and PostgreSQL."""
+"""``apply_firm`` end to end against the simulator over loopback, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ import anyio
 import pytest
 from sqlalchemy import select
 
-from syncer.apply.engine import ApplyOptions, StalePlan, execute, run_apply
+from syncer.apply.engine import execute
 from syncer.apply.journal import Entry, Journal
 from syncer.apply.lock import RunLock
 from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
-from syncer.plan.model import Action, Change, FieldChange
+from syncer.plan.changes import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json
+from syncer.progress import progress_for
 from syncer.settings import ApplySettings, Settings, SyncMode, SyncSettings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.state import Origin
 from syncer.store.db import create_engine, upgrade
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes, desired_tables, runs
-from syncer.workflow import compute_plan, open_session
+from syncer.usecases import ApplyOptions, StalePlan, apply_firm, open_firm, read_and_plan
 from tests.apply.support import (
     creates,
     entity,
@@ -90,7 +91,7 @@ async def test_full_migration_into_an_empty_firm_then_nothing_to_do(
     await fill(url, FIRM_ROWS)
     settings = settings_for(simulator, url)
 
-    result = await run_apply(settings, ApplyOptions())
+    result = await apply_firm(settings, ApplyOptions())
 
     assert result.exit_code == ExitCode.OK, result.message
     assert sorted(o["EntityNo"] for o in objects(simulator, "entities")) == [
@@ -109,7 +110,7 @@ async def test_full_migration_into_an_empty_firm_then_nothing_to_do(
     assert {status for _, status in await _journal(url)} == {"done"}
 
     before = writes(simulator)
-    again = await run_apply(settings, ApplyOptions())
+    again = await apply_firm(settings, ApplyOptions())
     assert again.exit_code == ExitCode.OK
     assert writes(simulator) == before, "a second run must send no write request"
     assert again.counts == {}
@@ -119,7 +120,7 @@ async def test_a_rejected_row_is_recorded_and_the_rest_goes_through(
     simulator: RunningSimulator, url: str
 ) -> None:
     await fill(url, {"entities": [entity(1), entity(2, name=None), entity(3)]})
-    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    result = await apply_firm(settings_for(simulator, url), ApplyOptions())
     assert result.exit_code == ExitCode.ROWS_REJECTED
     assert result.counts["entities"]["create"] == {"done": 2, "rejected": 1}
     assert "1 rejected" in (result.message or "")
@@ -127,7 +128,7 @@ async def test_a_rejected_row_is_recorded_and_the_rest_goes_through(
     assert journal["entities:create:C-0002"] == "rejected"
     # The same row, unchanged, waits for its retry time instead of being sent again.
     before = writes(simulator)
-    again = await run_apply(settings_for(simulator, url), ApplyOptions())
+    again = await apply_firm(settings_for(simulator, url), ApplyOptions())
     assert again.exit_code == ExitCode.ROWS_REJECTED
     assert again.counts["entities"]["create"] == {"deferred": 1}
     assert writes(simulator) == before
@@ -140,17 +141,18 @@ async def test_a_409_adopts_the_existing_object_and_updates_it(
     the object is looked up by key, adopted, and updated to the desired values."""
     await fill(url, {"entities": [entity(1, name="Wanted name")]})
     settings = settings_for(simulator, url)
-    async with open_session(settings) as session:
-        snapshot = await compute_plan(session)
+    async with open_firm(settings) as firm:
+        snapshot = await read_and_plan(firm)
         assert [c.action for c in snapshot.plan.changes] == ["create"]
         simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Old name"})
         result = await execute(
             snapshot.plan,
-            engine=session.engine,
-            client=session.client,
+            engine=firm.engine,
+            client=firm.client,
             settings=settings,
-            clock=session.clock,
+            clock=firm.clock,
             allow_deletes=False,
+            progress=progress_for,
         )
     assert result.exit_code == ExitCode.OK, result.message
     assert [o["Name"] for o in objects(simulator, "entities")] == ["Wanted name"]
@@ -167,7 +169,7 @@ async def test_lost_answers_to_applied_writes_create_no_duplicate(
     simulator.control.set_faults(seed=3, error_share=0.25, drop_share=0.1, after_write=True)
     settings = settings_for(simulator, url, max_retries=8)
     for _ in range(3):
-        result = await run_apply(settings, ApplyOptions())
+        result = await apply_firm(settings, ApplyOptions())
         if result.exit_code == ExitCode.OK:
             break
     assert result.exit_code == ExitCode.OK, result.message
@@ -196,7 +198,7 @@ async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
 
     async def apply_until_refused() -> None:
         try:
-            await run_apply(settings, ApplyOptions())
+            await apply_firm(settings, ApplyOptions())
         except CredentialsRejected as exc:
             failures.append(exc)
 
@@ -209,7 +211,7 @@ async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
     assert "sent" not in statuses
 
     sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
-    resumed = await run_apply(settings_for(sim, database_url, secret=new_secret), ApplyOptions())
+    resumed = await apply_firm(settings_for(sim, database_url, secret=new_secret), ApplyOptions())
     assert resumed.exit_code == ExitCode.OK, resumed.message
     assert len(objects(sim, "entities")) == 30
     assert set(creates(sim, "entities").values()) == {1}
@@ -225,7 +227,7 @@ async def test_blocked_retirements_are_held_until_allowed(
         modes={"entities": SyncMode.MIRROR}, retire_threshold_count=2, retire_threshold_ratio=0.1
     )
     settings = settings_for(simulator, url, sync=mirror)
-    assert (await run_apply(settings, ApplyOptions())).exit_code == ExitCode.OK
+    assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
 
     engine = create_engine(url)
     async with engine.begin() as conn:
@@ -234,14 +236,14 @@ async def test_blocked_retirements_are_held_until_allowed(
         await conn.execute(table.insert().values(**entity(7)))
     await engine.dispose()
 
-    held = await run_apply(settings, ApplyOptions())
+    held = await apply_firm(settings, ApplyOptions())
     assert held.exit_code == ExitCode.SAFETY_STOP
     assert "5 retirement(s) blocked" in (held.message or "")
     assert "--allow-deletes" in (held.message or "")
     assert held.counts["entities"] == {"create": {"done": 1}, "deactivate": {"blocked": 5}}
     assert all(o["Type"] == "A" for o in objects(simulator, "entities"))
 
-    released = await run_apply(settings, ApplyOptions(allow_deletes=True))
+    released = await apply_firm(settings, ApplyOptions(allow_deletes=True))
     assert released.exit_code == ExitCode.OK
     inactive = sorted(o["EntityNo"] for o in objects(simulator, "entities") if o["Type"] == "I")
     assert inactive == [f"C-{n:04d}" for n in range(2, 7)]
@@ -254,7 +256,7 @@ async def test_a_second_run_is_refused_while_the_lock_is_held(
     try:
         async with RunLock(engine, simulator.firm).hold():
             with pytest.raises(RunLocked) as caught:
-                await run_apply(settings_for(simulator, url), ApplyOptions())
+                await apply_firm(settings_for(simulator, url), ApplyOptions())
     finally:
         await engine.dispose()
     assert caught.value.exit_code is ExitCode.LOCKED
@@ -266,8 +268,8 @@ async def _saved_plan(
     """Desired state of one client, and its plan saved as a reviewer would keep it."""
     await fill(url, {"entities": [entity(1)]})
     settings = settings_for(simulator, url)
-    async with open_session(settings) as session:
-        snapshot = await compute_plan(session)
+    async with open_firm(settings) as firm:
+        snapshot = await read_and_plan(firm)
     saved = tmp_path / "plan.json"
     saved.write_bytes(plan_to_json(snapshot.plan))
     return settings, saved
@@ -279,7 +281,7 @@ async def test_a_stale_saved_plan_is_refused(
     settings, saved = await _saved_plan(simulator, url, tmp_path)
     simulator.control.seed("entities", {"EntityNo": "X-1", "Name": "Someone else's"})
     with pytest.raises(StalePlan, match="stale"):
-        await run_apply(settings, ApplyOptions(plan_file=saved))
+        await apply_firm(settings, ApplyOptions(plan_file=saved))
     assert objects(simulator, "entities")[0]["EntityNo"] == "X-1"
     assert len(objects(simulator, "entities")) == 1
 
@@ -288,7 +290,7 @@ async def test_a_fresh_saved_plan_is_carried_out(
     simulator: RunningSimulator, url: str, tmp_path: Path
 ) -> None:
     settings, saved = await _saved_plan(simulator, url, tmp_path)
-    result = await run_apply(settings, ApplyOptions(plan_file=saved))
+    result = await apply_firm(settings, ApplyOptions(plan_file=saved))
     assert result.exit_code == ExitCode.OK
     assert creates(simulator, "entities") == {"C-0001": 1}
 
@@ -301,7 +303,7 @@ async def test_the_error_rate_guard_stops_a_run_that_mostly_fails(
     settings = settings_for(simulator, url, max_in_flight=1).model_copy(
         update={"apply": ApplySettings(error_rate_threshold=0.4, error_rate_min_attempts=10)}
     )
-    result = await run_apply(settings, ApplyOptions())
+    result = await apply_firm(settings, ApplyOptions())
     assert result.exit_code == ExitCode.SAFETY_STOP
     assert "error-rate guard" in (result.message or "")
     assert result.counts["entities"]["create"] == {"done": 5, "rejected": 5, "skipped": 10}
@@ -327,7 +329,7 @@ async def test_creates_a_dead_run_left_sent_are_settled_by_lookup_before_plannin
         await engine.dispose()
     simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Client 1"})
 
-    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    result = await apply_firm(settings_for(simulator, url), ApplyOptions())
 
     assert result.exit_code == ExitCode.OK, result.message
     assert creates(simulator, "entities") == {"C-0002": 1}, "C-0001 must not be sent again"
@@ -353,14 +355,14 @@ async def test_a_deleted_group_leaves_the_id_map(simulator: RunningSimulator, ur
     groups = [{"name": "Audit", "description": None}, {"name": "Tax", "description": None}]
     await fill(url, {"groups": groups})
     settings = settings_for(simulator, url, sync=SyncSettings(modes={"groups": SyncMode.MIRROR}))
-    assert (await run_apply(settings, ApplyOptions())).exit_code == ExitCode.OK
+    assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
     engine = create_engine(url)
     async with engine.begin() as conn:
         table = desired_tables["groups"]
         await conn.execute(table.delete().where(table.c.name == "Tax"))
     await engine.dispose()
 
-    result = await run_apply(settings, ApplyOptions())
+    result = await apply_firm(settings, ApplyOptions())
 
     assert result.counts == {"groups": {"delete": {"done": 1}}}
     assert [g["Name"] for g in objects(simulator, "groups")] == ["Audit"]
@@ -371,7 +373,7 @@ async def test_invalid_desired_rows_are_never_sent_and_end_the_run_with_exit_3(
     simulator: RunningSimulator, url: str
 ) -> None:
     await fill(url, {"users": [user(1), user(2, owner_type="Employee")]})
-    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    result = await apply_firm(settings_for(simulator, url), ApplyOptions())
     assert result.exit_code == ExitCode.ROWS_REJECTED
     assert "1 invalid desired row(s)" in (result.message or "")
     assert [o["Email"] for o in objects(simulator, "users")] == ["user1@example.com"]
@@ -387,7 +389,7 @@ async def test_objects_matched_by_key_are_adopted_and_can_then_be_retired_in_mir
     await fill(url, {"entities": [entity(1), entity(2)]})
     mirror = SyncSettings(modes={"entities": SyncMode.MIRROR})
     settings = settings_for(simulator, url, sync=mirror)
-    first = await run_apply(settings, ApplyOptions())
+    first = await apply_firm(settings, ApplyOptions())
     assert first.exit_code == ExitCode.OK
     owned = await _owned(url, simulator.firm)
     assert owned[("entities", "C-0001")] is Origin.ADOPTED  # matched by key, nothing sent
@@ -401,7 +403,7 @@ async def test_objects_matched_by_key_are_adopted_and_can_then_be_retired_in_mir
             await conn.execute(table.delete().where(table.c.entity_no == "C-0001"))
     finally:
         await engine.dispose()
-    second = await run_apply(settings, ApplyOptions())
+    second = await apply_firm(settings, ApplyOptions())
     assert second.exit_code == ExitCode.OK
     types = {o["EntityNo"]: o["Type"] for o in objects(simulator, "entities")}
     assert types == {"C-0001": "I", "C-0002": "A", "C-0900": "A"}

@@ -14,11 +14,11 @@ import anyio
 import pytest
 from sqlalchemy import select
 
-from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.errors import ExitCode
 from syncer.simulator import Limits
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import changes, runs
+from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import creates, entity, env_for, fill, objects, settings_for, wait_until
 from tests.fixtures.simulator import SimulatorFactory
 
@@ -47,7 +47,7 @@ async def _interrupt_and_resume(
         async with engine.connect() as conn:
             left_open = (await conn.scalars(select(changes.c.status))).all()
         sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
-        result = await run_apply(settings_for(sim, url), ApplyOptions())
+        result = await apply_firm(settings_for(sim, url), ApplyOptions())
         assert result.exit_code == ExitCode.OK, result.message
         async with engine.connect() as conn:
             statuses = (await conn.scalars(select(runs.c.status).order_by(runs.c.id))).all()

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.apply.backoff import BackoffIndex
 from syncer.apply.journal import ChangeStatus, Entry, Journal, Outcome
-from syncer.apply.retry import RetryIndex
-from syncer.apply.times import as_utc, utc_now
-from syncer.clock import ManualClock
-from syncer.plan.model import Action, Change, FieldChange
+from syncer.clock import ManualClock, as_utc, utc_now
+from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes, failed_keys, runs
@@ -67,14 +66,14 @@ async def test_a_rejected_key_waits_unless_its_values_change(engine: AsyncEngine
     assert row.failures == 1
     assert as_utc(row.next_attempt_at) == utc_now(clock) + timedelta(hours=6)
 
-    index = await RetryIndex.load(engine, "acme", utc_now(clock))
+    index = await BackoffIndex.load(engine, "acme", utc_now(clock))
     deferral = index.deferral(ENTITY, body)
     assert deferral is not None
     assert deferral.last_error == "Name too long"
     assert index.deferral(ENTITY, {"Name": "Acme Ltd"}) is None
 
     clock.advance(6 * 3600 + 1)
-    assert (await RetryIndex.load(engine, "acme", utc_now(clock))).deferral(ENTITY, body) is None
+    assert (await BackoffIndex.load(engine, "acme", utc_now(clock))).deferral(ENTITY, body) is None
 
     again = await Journal.begin(engine, "acme", "apply", None, clock)
     await again.enter([Entry(ENTITY, payload=body)])

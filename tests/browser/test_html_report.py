@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.plan.model import Action, Change, FieldChange, KindSummary, Plan
+from syncer.plan.changes import Action, Change, FieldChange, KindSummary, Plan
 from syncer.report import render_html
 from syncer.state import InvalidRow
 from tests.browser.chromium import Page, chromium_or_skip, headless_page

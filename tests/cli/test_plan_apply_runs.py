@@ -8,12 +8,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from syncer.apply.engine import ApplyOptions, run_apply
 from syncer.apply.lock import RunLock
 from syncer.errors import ExitCode
 from syncer.plan.serialise import plan_from_json
 from syncer.simulator import RunningSimulator
 from syncer.store.db import create_engine, upgrade
+from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import entity, env_for, fill, objects, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -85,7 +85,7 @@ async def test_apply_then_runs_lists_the_run(simulator: RunningSimulator, url: s
     code, _, stderr = await syncer(simulator, url, "apply", "--max-in-flight", "2")
     assert code == ExitCode.OK, stderr
     assert '"event": "apply finished"' in stderr or '"event":"apply finished"' in stderr
-    result = await run_apply(settings_for(simulator, url), ApplyOptions())
+    result = await apply_firm(settings_for(simulator, url), ApplyOptions())
     assert result.exit_code == ExitCode.OK
     code, stdout, _ = await syncer(simulator, url, "runs", "--last", "5")
     assert code == ExitCode.OK

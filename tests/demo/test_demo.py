@@ -17,7 +17,7 @@ from syncer.demo.data import INVALID_OWNER_TYPE, Size, generate, mutate
 from syncer.demo.run import DemoOptions, run_demo
 from syncer.settings import load_settings
 from syncer.store.tables import id_map, runs
-from syncer.workflow import compute_plan, open_session
+from syncer.usecases import plan_firm
 
 
 @pytest.mark.slow
@@ -84,8 +84,7 @@ async def test_keep_leaves_a_simulator_that_the_written_configuration_reaches(
         # Another command, configured only by the file the demo wrote, sees the demo's firm:
         # everything applied, except the edits made after the apply.
         settings = load_settings(workdir / "syncer.toml")
-        async with open_session(settings) as session:
-            plan = (await compute_plan(session)).plan
+        plan = (await plan_firm(settings)).plan
         _, edits = mutate(generate(Size.SMALL))
         pending = {change.key for change in plan.changes}
         assert pending, "the demo's edits should still be pending"

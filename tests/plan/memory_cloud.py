@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from syncer.model import OBJECT_KINDS, RELATION_KINDS
-from syncer.plan.model import Action, Change, Plan
+from syncer.plan.changes import Action, Change, Plan
 from syncer.state import CloudState, Origin, Ownership, RemoteObject
 
 Owned = dict[tuple[str, str], Ownership]
@@ -86,7 +86,8 @@ class MemoryCloud:
 
     def _pair(self, change: Change) -> tuple[str, str]:
         relation = RELATION_KINDS[change.kind]
-        parent_key, _, member_key = change.key.partition("|")
+        assert change.link is not None, change
+        parent_key, member_key = change.link
         parent = change.remote_id or self._find(relation.parent_kind, parent_key)
         member = change.carry.get("member_id") or self._find(relation.member_kind, member_key)
         return (parent.lower(), str(member).lower())

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncer.model import ENTITIES, OBJECT_KINDS, USERS, FieldSpec, ObjectKind, ValueType
-from syncer.plan.model import FieldChange
+from syncer.plan.changes import FieldChange
 from syncer.plan.values import CHECKS, changes_source, compile_changes, normalise
 
 FIELDS = [(kind, spec) for kind in OBJECT_KINDS.values() for spec in kind.fields]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.model import ENTITIES, GROUP_MEMBERS, GROUPS, USERS
 from syncer.store.loader import CsvFormatError, Rejection, load_csv
 from syncer.store.tables import desired_tables
-from syncer.validate import Kind
+from syncer.store.validate import Kind
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.model import ENTITIES, GROUP_MEMBERS, GROUPS, USER_ROLES, USERS
-from syncer.validate import (
+from syncer.store.validate import (
     FALSE_WORDS,
     TRUE_WORDS,
     FieldError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from syncer.plan.model import Action, Blocked, Change
+from syncer.plan.changes import Action, Blocked, Change
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import RetireThreshold
 

@@ -1,4 +1,4 @@
-"""The failed-key retry index: a key the API keeps rejecting is retried with growing delay.
+"""Back-off for rejected rows: a key the API keeps rejecting is retried with growing delay.
 
 A rejected row is usually a data problem (a name too long, a duplicate e-mail) that only a person
 can fix; resending it every night would spend requests and fill logs. So each rejection pushes the
@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncer.apply.times import as_utc
-from syncer.plan.model import Change
+from syncer.clock import as_utc
+from syncer.plan.changes import Change
 from syncer.store.tables import changes, failed_keys
 
 SCHEDULE: tuple[timedelta, ...] = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
@@ -39,14 +39,14 @@ class Deferral:
     last_payload: object
 
 
-class RetryIndex:
+class BackoffIndex:
     """The keys of one firm that are not yet due again, loaded once at the start of a run."""
 
     def __init__(self, deferred: Mapping[tuple[str, str], Deferral]) -> None:
         self._deferred = deferred
 
     @classmethod
-    async def load(cls, engine: AsyncEngine, firm: str, now: datetime) -> RetryIndex:
+    async def load(cls, engine: AsyncEngine, firm: str, now: datetime) -> BackoffIndex:
         latest = (
             select(
                 changes.c.kind,

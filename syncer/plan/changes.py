@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from syncer.model import LinkKey
 from syncer.state import InvalidRow, Ownership
 
 FORMAT_VERSION = 1
@@ -36,8 +37,10 @@ class FieldChange:
 class Change:
     """One change to one object, or one assignment to add or remove.
 
-    For assignments ``key`` is ``"<parent key>|<member key>"``; ``remote_id`` is the CWGuid of
-    the object changed (the parent, for assignments) when it already exists.
+    For assignments ``link`` holds the two ends; ``key`` is then only their display text
+    ``"<parent key>|<member key>"`` (for reports, ordering and the journal), never cut apart
+    again, since either end may contain ``|``. ``remote_id`` is the CWGuid of the object changed
+    (the parent, for assignments) when it already exists.
 
     ``carry`` holds values the executor must send although they do not change, so that a saved
     plan can be applied without re-reading Cloud: the ``patch_carries`` fields of a PATCH
@@ -50,18 +53,44 @@ class Change:
     remote_id: str | None = None
     fields: Mapping[str, FieldChange] = field(default_factory=dict)
     carry: Mapping[str, object] = field(default_factory=dict)
+    link: LinkKey | None = None
+
+    @classmethod
+    def assignment(
+        cls, kind: str, action: Action, link: LinkKey, parent_id: str | None, member_id: str | None
+    ) -> Change:
+        """An assignment to add or remove; the CWGuids are those of the ends that exist."""
+        return cls(
+            kind, action, link_text(link), parent_id, carry={"member_id": member_id}, link=link
+        )
 
     @property
     def change_id(self) -> str:
         return f"{self.kind}:{self.action}:{self.key}"
 
 
+def link_text(link: LinkKey) -> str:
+    """An assignment's display text, ``"<parent key>|<member key>"``, for people and for the
+    journal; ambiguous when an end contains ``|``, so nothing reads the ends back out of it."""
+    return f"{link.parent}|{link.member}"
+
+
 @dataclass(frozen=True, slots=True)
-class Blocked:
-    """A change the safety guards held back, with the reason a reviewer needs."""
+class Held:
+    """A change the plan holds back, with the reason a reviewer needs."""
 
     change: Change
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked(Held):
+    """Held back by the safety threshold; ``apply --allow-deletes`` releases it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped(Held):
+    """Held back by the kind's mode or by ``sync.protected``; never applied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +122,7 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
     invalid: tuple[InvalidRow, ...] = ()
     summary: Mapping[str, KindSummary] = field(default_factory=dict)
-    skipped: tuple[Blocked, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     """Changes the kind's mode or the protected list held back; never released by apply."""
     adoptions: tuple[Ownership, ...] = ()
     """Existing Cloud objects that a desired row matched by natural key and the id map does not

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from structlog.testing import capture_logs
 
-from syncer.apply.progress import JsonProgress
+from syncer import logs
 from syncer.clock import ManualClock
+from syncer.progress import JsonProgress
 
 
 def test_json_progress_is_logged_at_most_every_interval() -> None:
+    logs.configure("info", "json")  # an earlier test (the demo) may have left a higher level
     clock = ManualClock()
     sink = JsonProgress("apply progress", clock, interval=5.0)
     with capture_logs() as logged:

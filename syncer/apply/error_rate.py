@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncer.settings import ApplySettings
+
 
 @dataclass
 class ErrorRateGuard:
@@ -17,6 +19,10 @@ class ErrorRateGuard:
     min_attempts: int
     attempts: int = 0
     failures: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: ApplySettings) -> ErrorRateGuard:
+        return cls(settings.error_rate_threshold, settings.error_rate_min_attempts)
 
     def record(self, *, failed: bool, count: int = 1) -> None:
         self.attempts += count

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 
-from syncer.model import OBJECT_KINDS, RelationKind
+from syncer.model import OBJECT_KINDS, LinkKey, RelationKind
+from syncer.plan.changes import Action, Change, Skipped, link_text
 from syncer.plan.index import Resolver, Target, guid_key
-from syncer.plan.model import Action, Blocked, Change
 from syncer.plan.objects import PROTECTED
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
@@ -55,14 +55,14 @@ def plan_links(
     out = KindOutcome(relation.name)
     existing = {(guid_key(parent), guid_key(member)) for parent, member in cloud_links}
     wanted: set[tuple[str, str]] = set()
-    seen: set[str] = set()
+    seen: set[LinkKey] = set()
     for link in links:
         parent = ctx.parents.resolve(link.parent)
         member = ctx.members.resolve(link.member)
         if parent is None or member is None:
             out.invalid.append(_unresolved(ctx, link, parent is None))
             continue
-        key = f"{parent.display}|{member.display}"
+        key = LinkKey(parent.display, member.display)
         if key in seen:
             continue
         seen.add(key)
@@ -90,24 +90,22 @@ def _unresolved(ctx: RelationContext, link: DesiredLink, parent_missing: bool) -
         if kind in OBJECT_KINDS
         else f"{column} {raw.strip()!r} is not among the firm's {kind} in Cloud"
     )
-    return InvalidRow(relation.name, f"{link.parent}|{link.member}", reason, link.row)
+    return InvalidRow(relation.name, link_text(LinkKey(link.parent, link.member)), reason, link.row)
 
 
 def _plan_add(
-    ctx: RelationContext, key: str, parent: Target, member: Target, out: KindOutcome
+    ctx: RelationContext, key: LinkKey, parent: Target, member: Target, out: KindOutcome
 ) -> None:
-    change = Change(
-        ctx.relation.name, Action.ADD, key, parent.cwguid, carry={"member_id": member.cwguid}
-    )
+    change = Change.assignment(ctx.relation.name, Action.ADD, key, parent.cwguid, member.cwguid)
     ends = (parent, member)
     held = parent.held or member.held
     if ctx.protected(parent.display, member.display):
-        out.skipped.append(Blocked(change, PROTECTED))
+        out.skipped.append(Skipped(change, PROTECTED))
     elif any(end.cwguid is not None and guid_key(end.cwguid) in ctx.doomed for end in ends):
-        out.skipped.append(Blocked(change, "an end of it is deleted by this plan"))
+        out.skipped.append(Skipped(change, "an end of it is deleted by this plan"))
     elif held is not None:
         end = parent if parent.held else member
-        out.skipped.append(Blocked(change, f"{end.display!r} is not created: {held}"))
+        out.skipped.append(Skipped(change, f"{end.display!r} is not created: {held}"))
     else:
         out.changes.append(change)
 
@@ -129,15 +127,15 @@ def _plan_removals(
             continue
         parent = ctx.parents.display_of(parent_guid)
         member = ctx.members.display_of(member_guid)
-        change = Change(
+        change = Change.assignment(
             ctx.relation.name,
             Action.REMOVE,
-            f"{parent}|{member}",
+            LinkKey(parent, member),
             _cloud_spelling(ctx.parents, parent_guid),
-            carry={"member_id": _cloud_spelling(ctx.members, member_guid)},
+            _cloud_spelling(ctx.members, member_guid),
         )
         if ctx.protected(parent, member):
-            out.skipped.append(Blocked(change, PROTECTED))
+            out.skipped.append(Skipped(change, PROTECTED))
         else:
             out.retirements.append(change)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from syncer.apply.guard import ErrorRateGuard
-from syncer.apply.retry import next_delay
+from syncer.apply.backoff import next_delay
+from syncer.apply.error_rate import ErrorRateGuard
 
 
 def test_guard_waits_for_the_minimum_number_of_attempts() -> None:

@@ -9,7 +9,7 @@ JSON line every few seconds is what a log collector can use.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +35,15 @@ class ProgressSink(Protocol):
     def add_total(self, kind: str, total: int) -> None: ...
 
     def advance(self, kind: str, count: int = 1) -> None: ...
+
+
+class ProgressFactory(Protocol):
+    """Opens a sink for one stage of a run (``progress_for``, or ``quiet``); the use cases take
+    one, so the code that does the work never decides where its progress goes."""
+
+    def __call__(
+        self, event: str, clock: Clock | None = None, *, transient: bool = False
+    ) -> AbstractContextManager[ProgressSink]: ...
 
 
 class _RateColumn(ProgressColumn):
@@ -129,3 +138,19 @@ def progress_for(
         yield sink
         if sink.totals or sink.done:
             sink.emit()
+
+
+class _Silent:
+    def add_total(self, kind: str, total: int) -> None:
+        pass
+
+    def advance(self, kind: str, count: int = 1) -> None:
+        pass
+
+
+@contextmanager
+def quiet(
+    event: str, clock: Clock | None = None, *, transient: bool = False
+) -> Iterator[ProgressSink]:
+    """No progress at all, for callers that tell their own story (the demo's plans)."""
+    yield _Silent()
