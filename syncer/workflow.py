@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.progress import progress_for
@@ -61,7 +62,8 @@ async def open_session(settings: Settings, *, clock: Clock | None = None) -> Asy
         async with CloudClient.open(settings.cloud, clock=clock) as client:
             yield Session(settings, engine, client, chosen)
     finally:
-        await engine.dispose()
+        with anyio.CancelScope(shield=True):  # closed cleanly even when the run is cancelled
+            await engine.dispose()
 
 
 async def compute_plan(
