@@ -39,6 +39,7 @@ BODY_CAP = 4096
 
 
 class Behaviour(enum.Enum):
+    WELL_BEHAVED = "an empty firm that keeps every promise (for the operator's own mistakes)"
     AUTH_401 = "auth/token answers 401"
     AUTH_503 = "auth/token answers 503 every time"
     AUTH_REDIRECT = "auth/token answers 307 to another origin"
@@ -67,6 +68,7 @@ class HostileServer:
     elsewhere: list[str] = field(default_factory=list)
     elsewhere_url: str = ""
     tokens_issued: int = 0
+    first_read: anyio.Event = field(default_factory=anyio.Event)
 
     @property
     def firm(self) -> str:
@@ -156,6 +158,8 @@ def _app(server: HostileServer) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         tail = request.match_info["tail"]
         server.requests.append((request.method, tail))
+        if request.method == "GET":
+            server.first_read.set()
         return await _answer(server, request, tail)
 
     app = web.Application()
@@ -175,7 +179,7 @@ def _elsewhere_app(server: HostileServer) -> web.Application:
 
 @asynccontextmanager
 async def _serve(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)

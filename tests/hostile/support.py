@@ -53,16 +53,17 @@ def base_env(**values: str) -> dict[str, str]:
 
 
 def env_for(server: HostileServer, url: str, **values: str) -> dict[str, str]:
-    return base_env(
-        SYNCER_DATABASE__URL=url,
-        SYNCER_CLOUD__FIRM=server.firm,
-        SYNCER_CLOUD__BASE_URL=server.base_url,
-        SYNCER_CLOUD__CLIENT_ID=CLIENT_ID,
-        SYNCER_CLOUD__CLIENT_SECRET=SECRET,
-        SYNCER_LOGGING__FORMAT="json",
+    """Aimed at ``server`` and ``url``; ``values`` override any setting."""
+    aimed = {
+        "SYNCER_DATABASE__URL": url,
+        "SYNCER_CLOUD__FIRM": server.firm,
+        "SYNCER_CLOUD__BASE_URL": server.base_url,
+        "SYNCER_CLOUD__CLIENT_ID": CLIENT_ID,
+        "SYNCER_CLOUD__CLIENT_SECRET": SECRET,
+        "SYNCER_LOGGING__FORMAT": "json",
         **FAST_FAILURE,
-        **values,
-    )
+    }
+    return base_env(**(aimed | values))
 
 
 async def run_syncer(env: dict[str, str], *args: str, cwd: Path | None = None) -> Outcome:
