@@ -91,32 +91,46 @@ class CloudClient:
         limiter: RateLimiter | None = None,
     ) -> AsyncIterator[CloudClient]:
         """A client with its own aiohttp session, limiter and session pool, closed on exit."""
-        clock = clock or SystemClock()
-        masking.remember(settings.client_secret.get_secret_value())
-        limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
         timeout = aiohttp.ClientTimeout(
             total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
         )
         stats = ClientStats()
-        policy = RetryPolicy(max_retries=settings.max_retries)
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-            http_sender = HttpSender(
+            transport = HttpSender(
                 http,
                 settings.api_root,
                 stats,
                 settings.max_in_flight,
                 settings.max_response_bytes,
             )
-            limited = RateLimited(http_sender, limiter, clock, settings.max_throttled_seconds)
-            pool = SessionPool(
-                TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
-                clock,
-                lifetime=settings.token_lifetime_seconds,
-                renew_margin=settings.renew_margin_seconds,
-                size=settings.pool_size,
-            )
-            sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
-            yield cls(sender, settings, limiter, stats)
+            yield cls.over(transport, settings, stats, clock=clock, limiter=limiter)
+
+    @classmethod
+    def over(
+        cls,
+        transport: Sender,
+        settings: CloudSettings,
+        stats: ClientStats,
+        *,
+        clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> CloudClient:
+        """The client's request stack (limiter, session pool, retries) on top of ``transport``,
+        the one exchange of a request and its response: HTTP in ``open``, anything in tests."""
+        clock = clock or SystemClock()
+        masking.remember(settings.client_secret.get_secret_value())
+        limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+        policy = RetryPolicy(max_retries=settings.max_retries)
+        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        pool = SessionPool(
+            TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
+            clock,
+            lifetime=settings.token_lifetime_seconds,
+            renew_margin=settings.renew_margin_seconds,
+            size=settings.pool_size,
+        )
+        sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
+        return cls(sender, settings, limiter, stats)
 
     @property
     def stats(self) -> ClientStats:
