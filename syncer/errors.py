@@ -73,6 +73,12 @@ class Terminated(SyncerError):
     exit_code = ExitCode.TERMINATED
 
 
+class Interrupted(SyncerError):
+    """SIGINT (Ctrl-C) arrived; the command stopped what it was doing."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 def syncer_error_in(exc: BaseException) -> SyncerError | None:
     """The ``SyncerError`` that ``exc`` is or carries, looking inside exception groups.
 

@@ -144,8 +144,10 @@ async def test_an_edited_plan_entry_of_unknown_kind_is_refused_naming_it(
     assert server.writes == []
 
 
-async def _sigterm_when_reading(server: HostileServer, env: dict[str, str]) -> Outcome:
-    async with await anyio.open_process([sys.executable, "-m", "syncer", "plan"], env=env) as proc:
+async def _sigterm_when_reading(
+    server: HostileServer, env: dict[str, str], command: str
+) -> Outcome:
+    async with await anyio.open_process([sys.executable, "-m", "syncer", command], env=env) as proc:
         with anyio.fail_after(30):
             await server.first_read.wait()
         proc.send_signal(signal.SIGTERM)
@@ -155,8 +157,9 @@ async def _sigterm_when_reading(server: HostileServer, env: dict[str, str]) -> O
     return Outcome(code, "", stderr.decode())
 
 
-async def test_sigterm_while_reading_cloud_exits_143_with_one_line(url: str) -> None:
+@pytest.mark.parametrize("command", ["plan", "apply"])
+async def test_sigterm_while_reading_cloud_exits_143_with_one_line(url: str, command: str) -> None:
     async with serve_hostile(Behaviour.SLOW_LIST) as server:
-        outcome = await _sigterm_when_reading(server, env_for(server, url))
+        outcome = await _sigterm_when_reading(server, env_for(server, url), command)
     assert outcome.code == ExitCode.TERMINATED
     outcome.assert_one_clear_line("terminated by SIGTERM")
