@@ -66,11 +66,12 @@ class CloudSettings(_Section):
     client_id: str = ""
     """The API client's id (Cloud settings, API clients)."""
     client_secret: SecretStr = SecretStr("")
-    """The API client's secret: only from the environment (``SYNCER_CLOUD__CLIENT_SECRET``)."""
+    """The API client's secret: only from the environment (``SYNCER_CLOUD__CLIENT_SECRET``); one
+    written in the configuration file is refused (exit 78)."""
     client_secret_env: str = ""
     """Name of an environment variable holding the secret, e.g. ``ACME_SECRET`` (``[[firms]]``)."""
     client_secret_file: Path | None = None
-    """A file holding the secret, readable only by syncer's user."""
+    """A file holding the secret, readable only by syncer's user (a warning says when not)."""
     token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
     """How long a session token lives; the API sends no expiry, so syncer counts it itself."""
     renew_margin_seconds: Annotated[float, Field(ge=0)] = 300.0
