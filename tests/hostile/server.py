@@ -65,6 +65,8 @@ class HostileServer:
     base_url: str
     behaviour: Behaviour
     requests: list[tuple[str, str]] = field(default_factory=list)
+    raw_paths: list[str] = field(default_factory=list)
+    """Each request's path exactly as sent, percent-escapes and all."""
     elsewhere: list[str] = field(default_factory=list)
     elsewhere_url: str = ""
     tokens_issued: int = 0
@@ -158,6 +160,7 @@ def _app(server: HostileServer) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         tail = request.match_info["tail"]
         server.requests.append((request.method, tail))
+        server.raw_paths.append(request.raw_path)
         if request.method == "GET":
             server.first_read.set()
         return await _answer(server, request, tail)
