@@ -1,6 +1,6 @@
 """Issue 13, ``[[firms]]``: a firm whose secret is rejected fails alone. The other firm finishes,
 its report and metrics are written, the failed firm gets its series with its exit code, and the
-process exits with the worst code."""
+process exits with the worst code. And, as the README says, each firm's report has its own name."""
 
 from __future__ import annotations
 
@@ -95,3 +95,20 @@ async def test_plan_one_firm_rejected_the_others_report_is_written(
     assert "Traceback" not in outcome.stderr
     assert "C-0001" in (tmp_path / "plan.acme.json").read_text()
     assert not (tmp_path / "plan.beta.json").exists()
+
+
+async def test_plan_html_reports_are_named_per_firm(
+    two_firms: tuple[RunningSimulator, RunningSimulator, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    _, beta, config, env = two_firms
+    env = env | {"BETA_TEST_SECRET": beta.client_secret}
+    out = tmp_path / "report.html"
+    outcome = await syncer(
+        env, "--config", str(config), "plan", "--format", "html", "--out", str(out)
+    )
+    assert outcome.code == ExitCode.OK, outcome.stderr
+    for firm in ("acme", "beta"):
+        page = (tmp_path / f"report.{firm}.html").read_text()
+        assert page.lstrip().lower().startswith("<!doctype html")
+        assert "C-0001" in page
+    assert not out.exists()
