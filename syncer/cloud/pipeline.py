@@ -4,8 +4,11 @@
 
 * ``HttpSender`` makes one HTTP exchange through the process's aiohttp session and classifies a
   failure as "certainly not sent" (connect failed) or "maybe sent" (the connection broke later).
+  It never follows a redirect (any 3xx ends the run, exit 76: the secret and tokens go to the
+  configured origin only) and stops reading a body over ``cloud.max_response_bytes``.
 * ``RateLimited`` waits for the shared limiter, reports every response's headers back to it and
-  sends again after a 429. Waiting here never spends a request's retry budget.
+  sends again after a 429, for at most ``cloud.max_throttled_seconds`` of refusals (then exit 69).
+  Waiting here never spends a request's retry budget.
 * ``Authenticated`` adds the bearer token; on a 401 it fetches one fresh token and sends once more.
 * ``Retrying`` retries idempotent requests on 5xx and connection trouble with capped, jittered
   backoff. A create (POST) is never retried blindly: when it may have been applied it raises
@@ -155,16 +158,19 @@ def refuse_redirect(request: ApiRequest, status: int) -> None:
 
 
 async def _read_capped(request: ApiRequest, response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, or ``CloudContractBroken`` as soon as it grows past ``limit`` bytes."""
+    """The body, or ``CloudContractBroken`` as soon as it is known to exceed ``limit`` bytes:
+    from its ``Content-Length``, else while it streams in."""
+    too_big = broken(
+        f"{request.method} {request.path}", f"a body over {limit} bytes (cloud.max_response_bytes)"
+    )
+    if (response.content_length or 0) > limit:
+        raise too_big
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise broken(
-                f"{request.method} {request.path}",
-                f"a body over {limit} bytes (cloud.max_response_bytes)",
-            )
+            raise too_big
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import orjson
 from aiohttp import web
 
 FIRM = "hostile"
@@ -54,6 +55,7 @@ class Behaviour(enum.Enum):
     SAME_PAGE_FOREVER = "a list answers the same full page for ever"
     THROTTLED_FOREVER = "every request answers 429"
     HUGE_BODY = "a list answers a body over the cap"
+    HUGE_STREAM = "a list streams a body over the cap, without a Content-Length"
     ERROR_ECHOES_REQUEST = "an error body echoes the secret and the token"
     SLOW_LIST = "a list never finishes answering"
     RENEWAL_REFUSED = "a write needs a new token and auth/token then answers 422"
@@ -143,6 +145,8 @@ async def _answer(server: HostileServer, request: web.Request, tail: str) -> web
             return web.Response(status=429, text="slow down")
         case b.HUGE_BODY if tail == "entities":
             return _json([_entity(n, GUID) for n in range(BODY_CAP // 20)])
+        case b.HUGE_STREAM if tail == "entities":
+            return await _stream_forever(request)
         case b.ERROR_ECHOES_REQUEST if request.method != "GET" and not auth:
             echoed = f"bad request: Authorization: {request.headers.get('Authorization')}"
             return _json({"message": f"{echoed}; ClientSecret={SECRET}"}, status=422)
@@ -154,6 +158,18 @@ async def _answer(server: HostileServer, request: web.Request, tail: str) -> web
         case b.RENEWAL_REFUSED | b.RENEWAL_FAILS if request.method == "POST" and not auth:
             return _json({"message": "token expired"}, status=401)
     return await _normal(server, request, tail)
+
+
+async def _stream_forever(request: web.Request) -> web.StreamResponse:
+    """Chunks of a JSON array that never ends, until the client hangs up."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(b"[")
+    entity = orjson.dumps(_entity(1, GUID)) + b","
+    for _ in range(10_000):
+        await response.write(entity * 50)
+    return response
 
 
 def _app(server: HostileServer) -> web.Application:
