@@ -94,6 +94,7 @@ async def test_an_error_body_echoing_the_secret_and_token_is_stored_masked(url: 
     tables = table_text(url)
     assert "bad request: Authorization: Bearer ***" in tables["syncer_changes"]
     assert "ClientSecret=***" in tables["syncer_changes"]
+    assert "ClientSecret=***" in tables["syncer_failed_keys"], "the deferred key's last error"
 
 
 @pytest.mark.parametrize(
