@@ -16,7 +16,7 @@ from typing import Final
 import anyio
 import structlog
 
-from syncer.errors import ExitCode, SyncerError
+from syncer.errors import ExitCode, syncer_error_in
 from syncer.logs import get_logger
 from syncer.settings import Firm
 
@@ -24,10 +24,13 @@ FirmJob = Callable[[Firm], Awaitable[int | ExitCode | None]]
 """The work for one firm (e.g. plan or apply with ``firm.settings``); returns its exit code."""
 
 SEVERITY: Final[tuple[ExitCode, ...]] = (
+    ExitCode.TERMINATED,
+    ExitCode.INTERRUPTED,
     ExitCode.ERROR,
     ExitCode.CONFIG,
     ExitCode.USAGE,
     ExitCode.CREDENTIALS_REJECTED,
+    ExitCode.CLOUD_CONTRACT,
     ExitCode.UNREACHABLE,
     ExitCode.LOCKED,
     ExitCode.SAFETY_STOP,
@@ -37,10 +40,11 @@ SEVERITY: Final[tuple[ExitCode, ...]] = (
 )
 """Exit codes from worst to best: a run over several firms exits with the worst one.
 
-Failures that need a person come first (a bug, a broken configuration, rejected credentials),
+A run stopped by a signal comes first (its firms did not finish), then failures that need a
+person (a bug, a broken configuration, rejected credentials, a Cloud breaking the API's promises),
 then conditions that may clear by themselves (Cloud unreachable, another run holding the lock),
 then outcomes of a run that did its job (stopped by a guard, rows rejected, changes pending).
-A code not listed here (e.g. 130 after an interrupt) counts as worse than all of them.
+A code not listed here counts as worse than all of them.
 """
 
 _log = get_logger(__name__)
@@ -81,9 +85,12 @@ async def run_each(firms: Sequence[Firm], job: FirmJob) -> tuple[FirmOutcome, ..
         with structlog.contextvars.bound_contextvars(firm=firm.name):
             try:
                 code = await job(firm)
-            except SyncerError as exc:
-                _log.error("firm failed", exit_code=int(exc.exit_code), error=str(exc))
-                outcomes[firm.name] = FirmOutcome(firm.name, int(exc.exit_code), str(exc))
+            except Exception as exc:  # a SyncerError, possibly inside a task group's group
+                error = syncer_error_in(exc)
+                if error is None:
+                    raise
+                _log.error("firm failed", exit_code=int(error.exit_code), error=str(error))
+                outcomes[firm.name] = FirmOutcome(firm.name, int(error.exit_code), str(error))
             else:
                 outcomes[firm.name] = FirmOutcome(firm.name, int(code or ExitCode.OK))
 

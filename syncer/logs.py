@@ -10,31 +10,41 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal
 
 import orjson
 import structlog
 from rich.console import Console
 
+from syncer.masking import REDACTED, mask
+
 console = Console(stderr=True)
 """The one console for human output on stderr: logs, progress bars and summaries."""
 
 _SENSITIVE_KEY = re.compile(r"secret|token|authorization|password", re.IGNORECASE)
-_BEARER = re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE)
-REDACTED = "***"
 
 
 def redact(
     _logger: object, _name: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Mask values under sensitive keys and bearer tokens inside any string value."""
+    """Mask values under sensitive keys, at any depth, and known secrets and bearer tokens
+    inside any string value."""
     for key, value in event.items():
-        if _SENSITIVE_KEY.search(key) and not isinstance(value, (int, float, bool)):
-            event[key] = REDACTED
-        elif isinstance(value, str):
-            event[key] = _BEARER.sub(rf"\1{REDACTED}", value)
+        event[key] = _redacted(key, value)
     return event
+
+
+def _redacted(key: object, value: Any) -> Any:
+    if isinstance(key, str) and _SENSITIVE_KEY.search(key):
+        return value if isinstance(value, (int, float, bool)) else REDACTED
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {k: _redacted(k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(None, item) for item in value]
+    return value
 
 
 def _orjson_dumps(obj: Any, default: Any = None) -> str:

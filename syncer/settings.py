@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from syncer.errors import ConfigError, UsageError
 
@@ -34,6 +46,15 @@ class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///syncer.db"
     """SQLAlchemy async URL of the desired-state database."""
 
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        try:
+            make_url(url).get_dialect()  # also refuses an unknown driver name
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///syncer.db)") from None
+        return url
+
 
 class CloudSettings(_Section):
     region: str = "us"
@@ -45,11 +66,12 @@ class CloudSettings(_Section):
     client_id: str = ""
     """The API client's id (Cloud settings, API clients)."""
     client_secret: SecretStr = SecretStr("")
-    """The API client's secret: only from the environment (``SYNCER_CLOUD__CLIENT_SECRET``)."""
+    """The API client's secret: only from the environment (``SYNCER_CLOUD__CLIENT_SECRET``); one
+    written in the configuration file is refused (exit 78)."""
     client_secret_env: str = ""
     """Name of an environment variable holding the secret, e.g. ``ACME_SECRET`` (``[[firms]]``)."""
     client_secret_file: Path | None = None
-    """A file holding the secret, readable only by syncer's user."""
+    """A file holding the secret, readable only by syncer's user (a warning says when not)."""
     token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
     """How long a session token lives; the API sends no expiry, so syncer counts it itself."""
     renew_margin_seconds: Annotated[float, Field(ge=0)] = 300.0
@@ -68,6 +90,12 @@ class CloudSettings(_Section):
     """Longest ``Retry-After`` honoured."""
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
     """Objects per page when reading lists."""
+    max_pages: Annotated[int, Field(ge=1)] = 100_000
+    """Most pages read of one list; a list that goes on longer is a server fault (exit 76)."""
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    """Largest response body accepted; a bigger one ends the run (exit 76)."""
+    max_throttled_seconds: Annotated[float, Field(gt=0)] = 900.0
+    """How long a request may be refused by the rate limit (429) before the run ends (exit 69)."""
 
     @model_validator(mode="after")
     def _secret_from_env_or_file(self) -> CloudSettings:
@@ -177,6 +205,7 @@ class Settings(BaseSettings):
     logging: LogSettings = LogSettings()
     firms: tuple[FirmSettings, ...] = ()
     """Several firms in one file (``[[firms]]``); when present, ``[cloud]`` must be absent."""
+    _config_file: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_form_of_cloud(self) -> Settings:
@@ -211,11 +240,14 @@ class Settings(BaseSettings):
             for firm in self.firms
         )
 
-    def select_firms(self, name: str | None = None) -> tuple[Firm, ...]:
+    def select_firms(
+        self, name: str | None = None, *, to_reach_cloud: bool = True
+    ) -> tuple[Firm, ...]:
         """The firms a command runs for: ``name`` alone (``--firm NAME``), else all of them.
 
         Raises ``UsageError`` (64) for an unknown name and ``ConfigError`` (78) when a selected
-        firm's ``client_secret_env`` names an unset variable.
+        firm's ``client_secret_env`` names an unset variable or, ``to_reach_cloud``, when it lacks
+        what a request needs: found before any request, never as a DNS error for a blank host.
         """
         configured = self.firm_configs()
         chosen = configured if name is None else tuple(f for f in configured if f.name == name)
@@ -229,7 +261,20 @@ class Settings(BaseSettings):
                     f"firm {firm.name}: cloud.client_secret_env names the environment variable "
                     f"{cloud.client_secret_env}, which is not set"
                 )
+            missing = missing_cloud_keys(cloud) if to_reach_cloud else []
+            if missing:
+                raise ConfigError(self._missing_message(firm.name, missing))
         return chosen
+
+    def _missing_message(self, firm: str, missing: list[str]) -> str:
+        where = f"firm {firm}: " if self.firms else ""
+        if self._config_file is None:
+            missing = ["a configuration file (--config or SYNCER_CONFIG)", *missing]
+        return (
+            f"{where}cannot reach Cloud without {', '.join(missing)}; "
+            "try `syncer demo` to see syncer work against a simulator, and start a configuration "
+            "from config/example.toml"
+        )
 
     @classmethod
     def settings_customise_sources(
@@ -256,19 +301,59 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"cannot read configuration file {chosen}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {chosen} is not valid TOML: {exc}") from None
+    refuse_secrets_in_file(data, chosen)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, chosen)) from None
+    settings._config_file = chosen
+    return settings
+
+
+def missing_cloud_keys(cloud: CloudSettings) -> list[str]:
+    """What a firm still lacks to talk to Cloud, as the keys the user would set."""
+    required = {
+        "cloud.firm": cloud.firm,
+        "cloud.client_id": cloud.client_id,
+        "the client secret (SYNCER_CLOUD__CLIENT_SECRET, cloud.client_secret_env or "
+        "cloud.client_secret_file)": cloud.client_secret.get_secret_value(),
+    }
+    return [key for key, value in required.items() if not value.strip()]
+
+
+def refuse_secrets_in_file(data: Mapping[str, Any], path: Path | None) -> None:
+    """A secret written in the configuration file ends up in backups and version control, so it
+    is refused (as documented) rather than used: it belongs in the environment or a secret file."""
+    sections = [("cloud", data.get("cloud"))]
+    firms = data.get("firms")
+    if isinstance(firms, list):
+        sections += [
+            (f"firms.{i}.cloud", f.get("cloud")) for i, f in enumerate(firms) if isinstance(f, dict)
+        ]
+    for where, section in sections:
+        if isinstance(section, dict) and "client_secret" in section:
+            raise ConfigError(
+                f"{where}.client_secret in {path}: a secret never goes in the configuration "
+                "file; set SYNCER_CLOUD__CLIENT_SECRET, cloud.client_secret_env or "
+                "cloud.client_secret_file"
+            )
+
+
+def loose_secret_files(settings: Settings) -> list[Path]:
+    """Secret files that the group or others may read (ssh warns about those keys too)."""
+    files = {firm.settings.cloud.client_secret_file for firm in settings.firm_configs()}
+    return sorted(
+        path for path in files if path is not None and path.exists() and path.stat().st_mode & 0o077
+    )
 
 
 def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
-    """One line per problem, each naming the dotted key (never the rejected value: it may be a
-    secret)."""
+    """Every problem on one line, each naming the dotted key (never the rejected value: it may
+    be a secret)."""
     where = f" in {path}" if path else ""
-    lines = [f"invalid configuration{where}:"]
+    problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
+        problems.append(f"{key}: {message}")
+    return f"invalid configuration{where}: " + "; ".join(problems)

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply import ApplyResult, RunLock, StopRequests, execute, recover
@@ -75,7 +76,8 @@ async def open_firm(
         async with CloudClient.open(settings.cloud, clock=clock) as client:
             yield FirmResources(settings, engine, client, chosen)
     finally:
-        await engine.dispose()
+        with anyio.CancelScope(shield=True):  # closed cleanly even when the run is cancelled
+            await engine.dispose()
 
 
 async def read_and_plan(

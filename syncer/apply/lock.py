@@ -3,9 +3,12 @@
 On PostgreSQL the authority is a session advisory lock keyed by the firm: the server releases it
 when the holder's connection dies, so a killed run never leaves it behind. SQLite has no such
 thing, so there the ``syncer_lock`` row is the authority: it names its holder (host, pid) and is
-kept fresh by a heartbeat; a row whose holder process is gone, or whose heartbeat stopped long
-ago, is taken over. Both dialects keep the row up to date, so the refusal message can say who
-holds the lock and since when.
+kept fresh by a heartbeat. A holder on this host is judged by its process alone: gone, its row is
+taken over; alive, never, however old its heartbeat (a stopped or swapped-out process still runs).
+A holder on another host is presumed dead once its heartbeat stopped long ago. A heartbeat that
+finds no row of its own means another run took the lock: this run stops at once (exit 75). Both
+dialects keep the row up to date, so the refusal message can say who holds the lock and since
+when.
 """
 
 from __future__ import annotations
@@ -56,9 +59,12 @@ class Holder:
     def me(cls) -> Holder:
         return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
 
+    def on_this_host(self) -> bool:
+        return self.host == socket.gethostname()
+
     def is_dead(self) -> bool:
         """True only when certain: the holder ran on this host and its process is gone."""
-        if self.host != socket.gethostname():
+        if not self.on_this_host():
             return False
         try:
             os.kill(self.pid, 0)
@@ -152,19 +158,24 @@ class RunLock:
 
     def _is_stale(self, holder: str, heartbeat: datetime) -> bool:
         parsed = Holder.parse(holder)
-        if parsed is not None and parsed.is_dead():
-            return True
+        if parsed is not None and parsed.on_this_host():
+            return parsed.is_dead()
         return self._now() - heartbeat > STALE_AFTER
 
     async def _heartbeat(self) -> None:
         while True:
             await self._clock.sleep(HEARTBEAT_SECONDS)
             async with write_transaction(self._engine) as conn:
-                await conn.execute(
+                beat = await conn.execute(
                     update(run_lock)
                     .where(run_lock.c.firm == self._firm)
                     .where(run_lock.c.holder == str(self._holder))
                     .values(heartbeat_at=self._now())
+                )
+            if beat.rowcount == 0:
+                raise RunLocked(
+                    f"the run lock of firm {self._firm!r} was taken over by another run; "
+                    "stopping this one at once"
                 )
 
     async def _release_row(self) -> None:

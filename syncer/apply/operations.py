@@ -21,7 +21,7 @@ from syncer.apply.journal import ChangeStatus, Journal, Outcome
 from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
 from syncer.apply.scheduler import Job
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
-from syncer.errors import CloudUnreachable, CredentialsRejected
+from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, normalise_key
 from syncer.plan.changes import Action, Change
 from syncer.plan.values import normalise
@@ -69,7 +69,7 @@ class Executor:
         self._on_stop = on_stop
         self._created: dict[tuple[str, str], str] = {}
         self._in_flight: set[anyio.CancelScope] = set()
-        self.fatal: CredentialsRejected | CloudUnreachable | None = None
+        self.fatal: CredentialsRejected | CloudUnreachable | CloudContractBroken | None = None
         """The error that stopped the run, re-raised once in-flight work is recorded."""
 
     def jobs(self, changes: Sequence[Change]) -> list[Job]:
@@ -254,7 +254,7 @@ class Executor:
                 return Outcome(ChangeStatus.REJECTED, exc.message)
             except ApiError as exc:
                 return Outcome(ChangeStatus.FAILED, str(exc))
-            except (CredentialsRejected, CloudUnreachable) as exc:
+            except (CredentialsRejected, CloudUnreachable, CloudContractBroken) as exc:
                 if self.fatal is None:
                     self.fatal = exc
                 self._on_stop()

@@ -15,9 +15,15 @@ from contextlib import asynccontextmanager, contextmanager
 import anyio
 
 from syncer.concurrency import task_group
+from syncer.errors import Interrupted, SyncerError, Terminated
 from syncer.logs import get_logger
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_ENDINGS: dict[signal.Signals, tuple[type[SyncerError], str]] = {
+    signal.SIGINT: (Interrupted, "interrupted"),
+    signal.SIGTERM: (Terminated, "terminated"),
+}
+"""How a stop signal ends the command when nothing is executing (exit 130 / 143)."""
 
 log = get_logger(__name__)
 
@@ -46,7 +52,8 @@ class StopRequests:
         if self.received is None:
             self.received = signum
         if not self._callbacks:
-            raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+            stopped, verb = _ENDINGS[signum]
+            raise stopped(f"{verb} by {signum.name} while reading; nothing was changed")
         log.warning("stopping: no new work; finishing requests in flight", signal=signum.name)
         for callback in list(self._callbacks):
             callback()

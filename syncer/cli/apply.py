@@ -9,7 +9,7 @@ import click
 
 from syncer.apply.stopping import StopRequests, watch_stop_signals
 from syncer.cli.context import pass_settings, run
-from syncer.errors import SyncerError
+from syncer.errors import syncer_error_in
 from syncer.firms import run_firms
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
 from syncer.settings import Firm, Settings
@@ -73,13 +73,16 @@ def command(
         try:
             async with database_errors():
                 result = await apply_firm(firm.settings, options, stops)
-        except SyncerError as exc:
+        except Exception as exc:  # a SyncerError, possibly inside a task group's group
+            error = syncer_error_in(exc)
+            if error is None:
+                raise
             # Labelled as a successful run's metrics are: by the Cloud firm, not the section name.
             cloud_firm = firm.settings.cloud.firm
             metrics.append(
-                RunMetrics(cloud_firm, "apply", int(exc.exit_code), started, time.time())
+                RunMetrics(cloud_firm, "apply", int(error.exit_code), started, time.time())
             )
-            raise
+            raise error from None
         if result.message:
             click.echo(f"syncer: {result.message}", err=True)
         if metrics_file is not None:

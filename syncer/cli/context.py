@@ -13,8 +13,11 @@ import anyio
 import click
 
 from syncer import logs
+from syncer.cli.failures import exit_for
 from syncer.errors import ExitCode, SyncerError
-from syncer.settings import Settings, load_settings
+from syncer.settings import Settings, load_settings, loose_secret_files
+
+_log = logs.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -27,27 +30,25 @@ class CliContext:
     def settings(self) -> Settings:
         settings = load_settings(self.config_path)
         logs.configure(settings.logging.level, settings.logging.format)
+        for path in loose_secret_files(settings):
+            _log.warning(
+                "secret file readable by group or others; chmod 600 it",
+                file=str(path),
+            )
         return settings
 
 
 def run(async_fn: Callable[[], Awaitable[int | ExitCode | None]]) -> NoReturn:
-    """Run ``async_fn`` on asyncio and exit with its code; a ``SyncerError`` exits with its own.
-
-    The message of a ``SyncerError`` is written for the user, so it is printed as it is, without a
-    traceback; anything else is a bug and keeps its traceback.
-    """
+    """Run ``async_fn`` on asyncio and exit with its code; whatever ends it early exits with one
+    line and its own code (``syncer.cli.failures``), never a traceback."""
 
     async def main() -> int | ExitCode | None:
         return await async_fn()
 
     try:
         code = anyio.run(main, backend="asyncio")
-    except SyncerError as exc:
-        click.echo(f"syncer: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        click.echo("syncer: interrupted", err=True)
-        sys.exit(130)
+    except BaseException as exc:
+        exit_for(exc)
     sys.exit(int(code or ExitCode.OK))
 
 
@@ -58,8 +59,7 @@ def settings_or_exit(ctx: click.Context) -> Settings:
     try:
         return obj.settings
     except SyncerError as exc:
-        click.echo(f"syncer: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        exit_for(exc)
 
 
 def pass_settings(fn: Callable[..., T]) -> Callable[..., T]:

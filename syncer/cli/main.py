@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from syncer.cli.context import CliContext
+from syncer.cli.failures import exit_for
 from syncer.errors import ExitCode
 
 COMMANDS: dict[str, str] = {
@@ -83,5 +84,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.Abort:
         click.echo("syncer: aborted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a command that does not go through ``run`` (db, load...)
+        exit_for(exc)
     sys.exit(result if isinstance(result, int) else ExitCode.OK)

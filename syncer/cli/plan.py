@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from syncer.cli.context import pass_settings, run
+from syncer.cli.terminate import cancelled_by_sigterm
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
 from syncer.plan.changes import Plan
@@ -73,7 +74,7 @@ def command(
             raise UsageError("several firms: give --out (one file per firm) or --firm NAME")
         return await run_firms(firms, lambda firm: one(firm, _target(out, firm, len(firms))))
 
-    run(go)
+    run(lambda: cancelled_by_sigterm(go))
 
 
 def _target(out: Path | None, firm: Firm, firms: int) -> Path | None:

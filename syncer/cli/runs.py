@@ -62,7 +62,7 @@ def _databases(settings: Settings, name: str | None) -> dict[str, frozenset[str]
     if name is None and not settings.firms:
         return {settings.database.url: None}
     found: dict[str, set[str]] = {}
-    for chosen in settings.select_firms(name):
+    for chosen in settings.select_firms(name, to_reach_cloud=False):
         found.setdefault(chosen.settings.database.url, set()).add(chosen.settings.cloud.firm)
     return {url: frozenset(firms) for url, firms in found.items()}
 

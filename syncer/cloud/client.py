@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
 
+from syncer import masking
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
 from syncer.cloud.pipeline import (
@@ -29,13 +31,21 @@ from syncer.cloud.pipeline import (
 )
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
-from syncer.errors import CredentialsRejected
+from syncer.cloud.shapes import (
+    TOKEN_RULES,
+    broken,
+    checked_guids,
+    checked_list,
+    checked_object,
+    field_of,
+    object_rules,
+)
+from syncer.errors import CloudUnreachable, CredentialsRejected
 from syncer.model import ROLES_PATH, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
 AUTH_PATH = "auth/token"
-REFUSED_CREDENTIALS = frozenset({400, 401, 403})
 
 
 def quote_search_value(value: str) -> str:
@@ -43,22 +53,19 @@ def quote_search_value(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def field_of(obj: Mapping[str, Any], name: str) -> Any:
-    """A field by name, tolerating a different letter case in the response."""
-    if name in obj:
-        return obj[name]
-    folded = name.casefold()
-    return next((v for k, v in obj.items() if k.casefold() == folded), None)
+def segment(value: str) -> str:
+    """``value`` quoted as one path segment: whatever it holds, it cannot reach another path."""
+    return quote(value, safe="")
 
 
-def remote_object(obj: object) -> RemoteObject:
-    if not isinstance(obj, Mapping):
-        raise ApiError(200, f"expected an object, got {type(obj).__name__}", "GET", "")
-    num_id = field_of(obj, "Id")
+def remote_object(obj: object, path: str = "", where: str = "") -> RemoteObject:
+    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises."""
+    fields = checked_object(where or path or "response", obj, object_rules(path))
+    num_id = field_of(fields, "Id")
     return RemoteObject(
-        cwguid=str(field_of(obj, "CWGuid")),
+        cwguid=str(field_of(fields, "CWGuid")),
         id=num_id if isinstance(num_id, int) else None,
-        fields=dict(obj),
+        fields=dict(fields),
     )
 
 
@@ -84,26 +91,46 @@ class CloudClient:
         limiter: RateLimiter | None = None,
     ) -> AsyncIterator[CloudClient]:
         """A client with its own aiohttp session, limiter and session pool, closed on exit."""
-        clock = clock or SystemClock()
-        limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
         timeout = aiohttp.ClientTimeout(
             total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
         )
         stats = ClientStats()
-        policy = RetryPolicy(max_retries=settings.max_retries)
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-            limited = RateLimited(
-                HttpSender(http, settings.api_root, stats, settings.max_in_flight), limiter
+            transport = HttpSender(
+                http,
+                settings.api_root,
+                stats,
+                settings.max_in_flight,
+                settings.max_response_bytes,
             )
-            pool = SessionPool(
-                TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
-                clock,
-                lifetime=settings.token_lifetime_seconds,
-                renew_margin=settings.renew_margin_seconds,
-                size=settings.pool_size,
-            )
-            sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
-            yield cls(sender, settings, limiter, stats)
+            yield cls.over(transport, settings, stats, clock=clock, limiter=limiter)
+
+    @classmethod
+    def over(
+        cls,
+        transport: Sender,
+        settings: CloudSettings,
+        stats: ClientStats,
+        *,
+        clock: Clock | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> CloudClient:
+        """The client's request stack (limiter, session pool, retries) on top of ``transport``,
+        the one exchange of a request and its response: HTTP in ``open``, anything in tests."""
+        clock = clock or SystemClock()
+        masking.remember(settings.client_secret.get_secret_value())
+        limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+        policy = RetryPolicy(max_retries=settings.max_retries)
+        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        pool = SessionPool(
+            TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
+            clock,
+            lifetime=settings.token_lifetime_seconds,
+            renew_margin=settings.renew_margin_seconds,
+            size=settings.pool_size,
+        )
+        sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
+        return cls(sender, settings, limiter, stats)
 
     @property
     def stats(self) -> ClientStats:
@@ -116,7 +143,7 @@ class CloudClient:
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(kind.api_path) for obj in page]
+        return await self._list_objects(kind.api_path)
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
@@ -124,37 +151,39 @@ class CloudClient:
         search = f"{kind.key_field}={quote_search_value(key.strip())}"
         async for page in self._pages(kind.api_path, {"search": search}):
             for obj in page:
-                found = remote_object(obj)
+                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}")
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
                     return found
         return None
 
     async def get(self, kind: ObjectKind, cwguid: str) -> RemoteObject:
-        return remote_object(await self._call("GET", f"{kind.api_path}/{cwguid}"))
+        return await self._object("GET", f"{kind.api_path}/{segment(cwguid)}")
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:
-        return remote_object(await self._call("POST", kind.api_path, json=dict(body)))
+        return await self._object("POST", kind.api_path, dict(body))
 
     async def update(
         self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
     ) -> RemoteObject:
-        return remote_object(
-            await self._call("PATCH", f"{kind.api_path}/{cwguid}", json=dict(body))
-        )
+        return await self._object("PATCH", f"{kind.api_path}/{segment(cwguid)}", dict(body))
 
     async def delete(self, kind: ObjectKind, cwguid: str) -> None:
-        await self._call("DELETE", f"{kind.api_path}/{cwguid}")
+        await self._call("DELETE", f"{kind.api_path}/{segment(cwguid)}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(ROLES_PATH) for obj in page]
+        return await self._list_objects(ROLES_PATH)
 
     # -- assignments ---------------------------------------------------------------------------
 
     async def list_members(self, relation: RelationKind, parent_cwguid: str) -> list[str]:
         if relation.read_path is None:
             raise ValueError(f"{relation.name} members are read from the parent object")
-        path = relation.read_path.format(id=parent_cwguid)
-        return [str(member) async for page in self._pages(path) for member in page]
+        path = relation.read_path.format(id=segment(parent_cwguid))
+        return [
+            member
+            async for page in self._pages(path)
+            for member in checked_guids(f"GET {path}", page)
+        ]
 
     async def change_members(
         self,
@@ -165,7 +194,7 @@ class CloudClient:
         remove: bool,
     ) -> None:
         """Add or remove members in batches of ``relation.batch_size``, one PATCH per batch."""
-        path = relation.assign_path.format(id=parent_cwguid)
+        path = relation.assign_path.format(id=segment(parent_cwguid))
         for start in range(0, len(member_ids), relation.batch_size):
             batch = list(member_ids[start : start + relation.batch_size])
             body = {relation.members_body_key: batch, "isRemove": remove}
@@ -173,22 +202,34 @@ class CloudClient:
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    async def _object(self, method: str, path: str, json: object = None) -> RemoteObject:
+        return remote_object(await self._call(method, path, json=json), path, f"{method} {path}")
+
+    async def _list_objects(self, path: str) -> list[RemoteObject]:
+        where = f"GET {path}"
+        return [remote_object(obj, path, where) async for page in self._pages(path) for obj in page]
+
     async def _pages(
         self, path: str, params: Mapping[str, str] | None = None
     ) -> AsyncIterator[list[Any]]:
-        """Every page of a list, until a short or empty page (a page past the end is ``[]``)."""
+        """Every page of a list, until a short or empty page (a page past the end is ``[]``).
+
+        A server that answers the same full page again, or more pages than ``max_pages``, would
+        otherwise be read forever: both end the read as a broken promise.
+        """
         size = self._settings.page_size
-        page = 1
-        while True:
+        previous: list[Any] | None = None
+        for page in range(1, self._settings.max_pages + 1):
             query = {**(params or {}), "page": str(page), "pageSize": str(size)}
-            items = await self._call("GET", path, params=query)
-            if not isinstance(items, list):
-                raise ApiError(200, "expected a list", "GET", path)
+            items = checked_list(f"GET {path}", await self._call("GET", path, params=query))
+            if items and items == previous:
+                raise broken(f"GET {path}", f"page {page} repeats page {page - 1}")
             if items:
                 yield items
             if len(items) < size:
                 return
-            page += 1
+            previous = items
+        raise broken(f"GET {path}", f"more than {self._settings.max_pages} pages (cloud.max_pages)")
 
     async def _call(
         self,
@@ -203,20 +244,22 @@ class CloudClient:
 
 
 def decode_response(method: str, path: str, response: ApiResponse) -> Any:
-    """The JSON body of a success; the matching ``ApiError`` (with the API's message) otherwise."""
-    if 400 <= response.status < 500:
-        message = extract_message(response.status, response.body)
-        raise rejection_for(response.status)(response.status, message, method, path)
-    if response.status >= 500:
-        message = extract_message(response.status, response.body)
-        raise ApiError(response.status, message, method, path)
+    """The JSON body of a success; the matching ``ApiError`` (with the API's message) for a 4xx
+    or 5xx; ``CloudContractBroken`` for any other status or a success that is not JSON."""
+    status = response.status
+    if 400 <= status < 500:
+        message = extract_message(status, response.body)
+        raise rejection_for(status)(status, message, method, path)
+    if 500 <= status < 600:
+        raise ApiError(status, extract_message(status, response.body), method, path)
+    if not 200 <= status < 300:
+        raise broken(f"{method} {path}", f"status {status}")
     if not response.body:
         return None
     try:
         return orjson.loads(response.body)
     except orjson.JSONDecodeError:
-        message = "response is not JSON: " + extract_message(200, response.body)
-        raise ApiError(response.status, message, method, path) from None
+        raise broken(f"{method} {path}", f"status {status} with a body that is not JSON") from None
 
 
 class TokenIssuer:
@@ -239,13 +282,21 @@ class TokenIssuer:
         }
         request = ApiRequest("POST", AUTH_PATH, json=credentials, retry_safe=True)
         response = await self._sender.send(request)
-        if response.status in REFUSED_CREDENTIALS:
-            raise CredentialsRejected(
-                f"Cloud refused the API client's credentials ({AUTH_PATH} answered "
-                f"{response.status}); check cloud.client_id and the client secret"
-            )
-        body = decode_response("POST", AUTH_PATH, response)
-        token = field_of(body, "Token") if isinstance(body, Mapping) else None
-        if not isinstance(token, str) or not token:
-            raise ApiError(response.status, "no Token in the response", "POST", AUTH_PATH)
+        refuse_failed_auth(response.status)
+        decoded = decode_response("POST", AUTH_PATH, response)
+        body = checked_object(f"POST {AUTH_PATH}", decoded, TOKEN_RULES)
+        token: str = field_of(body, "Token")
+        masking.remember(token)
         return token
+
+
+def refuse_failed_auth(status: int) -> None:
+    """Any 4xx from ``auth/token`` refuses the client (77); a 5xx or 429 that outlived the retries
+    means Cloud is not serving (69). Either ends the run: a row is never blamed for it."""
+    if 400 <= status < 500 and status != 429:
+        raise CredentialsRejected(
+            f"Cloud refused the API client's credentials ({AUTH_PATH} answered {status}); "
+            "check cloud.client_id and the client secret"
+        )
+    if status >= 500 or status == 429:
+        raise CloudUnreachable(f"Cloud is not serving: {AUTH_PATH} answered {status}")

@@ -3,7 +3,7 @@
 The error body format is not public (cloud-api.md section 5), so the message is extracted
 tolerantly; a non-JSON or empty body yields a short raw excerpt or the status text, never a crash.
 Messages are built from the response body and the request path only: tokens and secrets travel in
-headers and the auth body, which never reach an exception.
+headers and the auth body, and a body that echoes them is masked (``syncer.masking``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,27 @@ from http import HTTPStatus
 
 import orjson
 
+from syncer.errors import ExitCode, SyncerError
+from syncer.masking import mask
+
 _MESSAGE_KEYS = ("message", "errorMessage", "error_description", "title", "detail", "error")
 _MAX_RAW = 300
 
 
-class ApiError(Exception):
-    """A request the API answered with an error (or did not answer at all)."""
+class ApiError(SyncerError):
+    """A request the API answered with an error (or did not answer at all).
+
+    The apply engine settles most of these per row; one that ends a command (a list read during
+    ``plan``) exits with the code its status implies, like every other ``SyncerError``.
+    """
 
     def __init__(self, status: int, message: str, method: str, path: str) -> None:
+        self.exit_code = exit_code_for(status)
         self.status = status
-        self.message = message
+        self.message = mask(message)
         self.method = method
         self.path = path
-        super().__init__(f"{method} {path}: {status} {message}")
+        super().__init__(f"{method} {path}: {status} {self.message}")
 
 
 class Rejected(ApiError):
@@ -42,6 +50,17 @@ class Conflict(Rejected):
 class OutcomeUnknown(ApiError):
     """A non-idempotent request may or may not have been applied (timeout, dropped connection, 5xx
     after sending); the caller must look the object up before trying again."""
+
+
+def exit_code_for(status: int) -> ExitCode:
+    """A server error or no answer may clear by itself (69); a refusal of the client needs its
+    credentials looked at (77); any other 4xx on a command's own request means Cloud does not
+    behave as the API promises (76)."""
+    if status == 0 or status >= 500 or status == 429:
+        return ExitCode.UNREACHABLE
+    if status in (401, 403):
+        return ExitCode.CREDENTIALS_REJECTED
+    return ExitCode.CLOUD_CONTRACT
 
 
 _REJECTION_TYPES: dict[int, type[Rejected]] = {404: NotFound, 409: Conflict}

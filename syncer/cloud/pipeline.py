@@ -4,8 +4,11 @@
 
 * ``HttpSender`` makes one HTTP exchange through the process's aiohttp session and classifies a
   failure as "certainly not sent" (connect failed) or "maybe sent" (the connection broke later).
+  It never follows a redirect (any 3xx ends the run, exit 76: the secret and tokens go to the
+  configured origin only) and stops reading a body over ``cloud.max_response_bytes``.
 * ``RateLimited`` waits for the shared limiter, reports every response's headers back to it and
-  sends again after a 429. Waiting here never spends a request's retry budget.
+  sends again after a 429, for at most ``cloud.max_throttled_seconds`` of refusals (then exit 69).
+  Waiting here never spends a request's retry budget.
 * ``Authenticated`` adds the bearer token; on a 401 it fetches one fresh token and sends once more.
 * ``Retrying`` retries idempotent requests on 5xx and connection trouble with capped, jittered
   backoff. A create (POST) is never retried blindly: when it may have been applied it raises
@@ -24,15 +27,14 @@ import aiohttp
 import anyio
 
 from syncer.clock import Clock
-from syncer.cloud.errors import ApiError, OutcomeUnknown
+from syncer.cloud.errors import OutcomeUnknown
 from syncer.cloud.headers import parse_rate_headers
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.cloud.sessions import SessionPool
+from syncer.cloud.shapes import broken
 from syncer.errors import CloudUnreachable, CredentialsRejected
 
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
-MAX_THROTTLED_RESENDS = 1000
-"""A request refused this many times in a row means the limiter is lost; fail it loudly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +101,26 @@ class ClientStats:
 
 
 class HttpSender:
-    """One HTTP exchange, at most ``max_in_flight`` at a time across the client."""
+    """One HTTP exchange, at most ``max_in_flight`` at a time across the client.
+
+    Redirects are never followed: one would carry the client secret or a token to whatever
+    origin the ``Location`` names, and the API promises none, so any 3xx ends the run. A body
+    larger than ``max_body`` is not read to its end.
+    """
 
     def __init__(
-        self, http: aiohttp.ClientSession, api_root: str, stats: ClientStats, max_in_flight: int
+        self,
+        http: aiohttp.ClientSession,
+        api_root: str,
+        stats: ClientStats,
+        max_in_flight: int,
+        max_body: int,
     ) -> None:
         self._http = http
         self._api_root = api_root
         self._stats = stats
         self._in_flight = anyio.CapacityLimiter(max_in_flight)
+        self._max_body = max_body
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         headers = {"Accept": "application/json"}
@@ -122,8 +135,10 @@ class HttpSender:
                     params=dict(request.params) or None,
                     json=request.json,
                     headers=headers,
+                    allow_redirects=False,
                 ) as response:
-                    body = await response.read()
+                    refuse_redirect(request, response.status)
+                    body = await _read_capped(request, response, self._max_body)
             except aiohttp.ClientConnectorError as exc:
                 self._stats.connection_errors += 1
                 raise ConnectionTrouble(request, exc, maybe_sent=False) from None
@@ -134,15 +149,50 @@ class HttpSender:
         return ApiResponse(response.status, dict(response.headers), body)
 
 
-class RateLimited:
-    """Paces every request through the client's one shared limiter."""
+def refuse_redirect(request: ApiRequest, status: int) -> None:
+    if 300 <= status < 400:
+        raise broken(
+            f"{request.method} {request.path}",
+            f"status {status} (a redirect); syncer never follows one",
+        )
 
-    def __init__(self, inner: Sender, limiter: RateLimiter) -> None:
+
+async def _read_capped(request: ApiRequest, response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or ``CloudContractBroken`` as soon as it is known to exceed ``limit`` bytes:
+    from its ``Content-Length``, else while it streams in."""
+    too_big = broken(
+        f"{request.method} {request.path}", f"a body over {limit} bytes (cloud.max_response_bytes)"
+    )
+    if (response.content_length or 0) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class RateLimited:
+    """Paces every request through the client's one shared limiter.
+
+    A request the server keeps refusing with 429 for ``give_up_after`` seconds ends the run
+    (69): a server that grants nothing would otherwise be waited on for ever, in silence.
+    """
+
+    def __init__(
+        self, inner: Sender, limiter: RateLimiter, clock: Clock, give_up_after: float
+    ) -> None:
         self._inner = inner
         self._limiter = limiter
+        self._clock = clock
+        self._give_up_after = give_up_after
 
     async def send(self, request: ApiRequest) -> ApiResponse:
-        for _ in range(MAX_THROTTLED_RESENDS):
+        first_refused: float | None = None
+        while True:
             grant = await self._limiter.acquire(request.family)
             try:
                 response = await self._inner.send(request)
@@ -152,9 +202,14 @@ class RateLimited:
             self._limiter.observe(grant, response.status, parse_rate_headers(response.headers))
             if response.status != 429:
                 return response
-        raise ApiError(
-            429, "refused by the rate limit too many times", request.method, request.path
-        )
+            now = self._clock.monotonic()
+            first_refused = now if first_refused is None else first_refused
+            if now - first_refused >= self._give_up_after:
+                raise CloudUnreachable(
+                    f"Cloud refused {request.method} {request.path} with 429 (rate limit) for "
+                    f"{now - first_refused:.0f} s without a grant (cloud.max_throttled_seconds); "
+                    "giving up"
+                )
 
 
 class Authenticated:

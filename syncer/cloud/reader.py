@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import anyio
 
-from syncer.cloud.client import CloudClient, field_of
+from syncer.cloud.client import CloudClient
+from syncer.cloud.shapes import field_of
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, RelationKind
 from syncer.state import CloudState, RemoteObject
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from syncer.errors import UsageError
-from syncer.model import RELATION_KINDS, LinkKey
+from syncer.errors import SyncerError, UsageError
+from syncer.model import ALL_KINDS, RELATION_KINDS, LinkKey
 from syncer.plan.changes import (
     FORMAT_VERSION,
     Action,
@@ -40,6 +40,14 @@ H = TypeVar("H", bound=Held)
 
 class PlanFileError(UsageError):
     """A saved plan that cannot be read: not JSON, another format version, a missing key."""
+
+
+class PlanEntryError(SyncerError):
+    """A readable plan file with an entry no syncer writes (an unknown kind or action): an edited
+    file, refused whole before anything is carried out (exit 1)."""
+
+
+_ACTIONS = frozenset(action.value for action in Action)
 
 
 def plan_to_json(plan: Plan) -> bytes:
@@ -102,6 +110,7 @@ def plan_from_json(data: bytes) -> Plan:
         raise PlanFileError(
             f"plan file has format_version {version!r}; this syncer reads {FORMAT_VERSION}"
         )
+    _check_entries(doc)
     try:
         changes = tuple(change_from_dict(c) for c in doc["changes"])
         blocked = tuple(_held_from_dict(Blocked, b) for b in doc["blocked"])
@@ -125,6 +134,20 @@ def plan_from_json(data: bytes) -> Plan:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"plan file is malformed: {type(exc).__name__} {exc}") from None
+
+
+def _check_entries(doc: Mapping[str, Any]) -> None:
+    for section in ("changes", "blocked", "skipped"):
+        entries = doc.get(section)
+        for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+            if not isinstance(entry, Mapping):
+                continue  # malformed: reported as such when the plan is built
+            kind, action = entry.get("kind"), entry.get("action")
+            if kind not in ALL_KINDS or action not in _ACTIONS:
+                raise PlanEntryError(
+                    f"plan file entry {section}[{index}] (kind {kind!r}, action {action!r}, "
+                    f"key {entry.get('key')!r}) names an unknown kind or action"
+                )
 
 
 def change_from_dict(doc: Mapping[str, Any]) -> Change:

@@ -2,12 +2,15 @@
 
 ``print_text`` writes to a rich Console (colour on a terminal); ``render_text`` returns the same
 report as plain text for ``--out FILE``. Every value from desired state or Cloud goes through
-``rich.text.Text``, never through markup, so a name like ``[bold]`` is printed as written.
+``rich.text.Text``, never through markup, so a name like ``[bold]`` is printed as written, and
+through ``printable``, so a name holding terminal escapes (``ESC[2J``, an OSC 8 link) is shown
+escaped instead of acting on the reviewer's terminal.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 
 from rich import box
@@ -28,11 +31,21 @@ STYLES: dict[Action, tuple[str, str]] = {
 }
 """Action -> (sign, colour) of its heading line."""
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (ESC, CSI, OSC...) and the invisible direction marks."""
+
+
+def printable(value: object) -> str:
+    """``value`` shown (``rows.show``) with every control character written as its escape."""
+    return _UNPRINTABLE.sub(
+        lambda found: found.group().encode("unicode_escape").decode("ascii"), show(value)
+    )
+
 
 def summary_table(plan: Plan) -> Table:
     # A light box, and kind names never cut, keep the table readable in an 80-column log.
     table = Table(
-        title=f"Plan for firm {plan.firm}",
+        title=f"Plan for firm {printable(plan.firm)}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -49,14 +62,22 @@ def summary_table(plan: Plan) -> Table:
 def change_lines(change: Change, reason: str = "") -> Iterable[Text]:
     sign, colour = STYLES[change.action]
     heading = Text.assemble(
-        (f"{sign} {change.action.value} ", colour), (change.kind, "bold"), " ", change.key
+        (f"{sign} {change.action.value} ", colour),
+        (change.kind, "bold"),
+        " ",
+        printable(change.key),
     )
     if reason:
-        heading.append(f"  ({reason})", style="dim")
+        heading.append(f"  ({printable(reason)})", style="dim")
     yield heading
     for name, field in change.fields.items():
         yield Text.assemble(
-            "    ", (name, "cyan"), ": ", show(field.before), (" -> ", "dim"), show(field.after)
+            "    ",
+            (printable(name), "cyan"),
+            ": ",
+            printable(field.before),
+            (" -> ", "dim"),
+            printable(field.after),
         )
 
 
@@ -85,7 +106,14 @@ def print_text(plan: Plan, console: Console) -> None:
         for bad in plan.invalid:
             where = f" row {bad.row}" if bad.row is not None else ""
             console.print(
-                Text.assemble("  ! ", (bad.kind, "bold"), f"{where} ", bad.key, ": ", bad.reason)
+                Text.assemble(
+                    "  ! ",
+                    (bad.kind, "bold"),
+                    f"{where} ",
+                    printable(bad.key),
+                    ": ",
+                    printable(bad.reason),
+                )
             )
     console.print(Text(f"\nCloud fingerprint {plan.fingerprint}", style="dim"))
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Executable, select, text
+from sqlalchemy import Executable, inspect, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,7 +53,8 @@ def source_statement(kind: Kind, source: str | None, dialect: Dialect) -> Execut
         table = desired_tables[kind.name]
         return select(table).order_by(*(table.c[rule.column] for rule in key_rules(kind)))
     if _QUERY.match(source):
-        return text(source)
+        # The operator's SQL runs as written: a ':x' in it is text, not a bind parameter.
+        return text(source.replace(":", r"\:"))
     if not _NAME.match(source.strip()):
         raise SourceError(f"sources.{kind.name}: expected a view name or a SELECT, got {source!r}")
     quote = dialect.identifier_preparer.quote
@@ -140,6 +141,20 @@ def _dangling(
     return None
 
 
+async def _require_own_tables(engine: AsyncEngine, kinds: list[str]) -> None:
+    """A kind read from syncer's own table needs that table: a missing one means the schema was
+    never created, which must not read as "nothing desired" (that would plan to retire all)."""
+    names = [desired_tables[kind].name for kind in kinds]
+    async with engine.connect() as conn:
+        present = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    missing = [name for name in names if name not in present]
+    if missing:
+        raise ConfigError(
+            f"the desired-state table(s) {', '.join(missing)} do not exist in database.url; "
+            "run `syncer db upgrade`"
+        )
+
+
 async def read_desired_state(engine: AsyncEngine, settings: Settings) -> DesiredState:
     """Read and validate every kind; see the module docstring for what ``complete`` means.
 
@@ -150,6 +165,7 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
         raise ConfigError(
             f"sources.{unknown[0]}: unknown kind; expected one of {', '.join(ALL_KINDS)}"
         )
+    await _require_own_tables(engine, [n for n in ALL_KINDS if not settings.sources.get(n)])
     objects: dict[str, tuple[DesiredRow, ...]] = {}
     links: dict[str, tuple[DesiredLink, ...]] = {}
     invalid: list[InvalidRow] = []

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.lock import STALE_AFTER, RunLock
+from syncer.clock import ManualClock
 from syncer.errors import ExitCode, RunLocked
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import run_lock
@@ -79,3 +82,30 @@ async def test_an_error_inside_the_lock_arrives_as_itself(engine: AsyncEngine) -
     with pytest.raises(RunLocked, match="inner"):
         async with RunLock(engine, "acme").hold():
             raise RunLocked("inner")
+
+
+async def test_a_live_holder_on_this_host_is_never_stale_on_sqlite(sqlite_url: str) -> None:
+    """Its heartbeat may be ten minutes old (a stopped process): while it lives, it holds."""
+    await upgrade(sqlite_url)
+    engine = create_engine(sqlite_url)
+    try:
+        long_ago = datetime.now(UTC) - STALE_AFTER * 7
+        await _plant(engine, f"{socket.gethostname()}:{os.getpid()}:x", long_ago)
+        with pytest.raises(RunLocked, match="another syncer run is in progress"):
+            async with RunLock(engine, "acme").hold():
+                pass
+    finally:
+        await engine.dispose()
+
+
+async def _taken_over_while_held(engine: AsyncEngine) -> None:
+    async with RunLock(engine, "acme", ManualClock()).hold():
+        async with engine.begin() as conn:
+            await conn.execute(delete(run_lock))
+        await anyio.sleep_forever()
+
+
+async def test_a_heartbeat_that_finds_no_row_stops_the_run_at_once(engine: AsyncEngine) -> None:
+    with anyio.fail_after(10), pytest.raises(RunLocked, match="taken over") as caught:
+        await _taken_over_while_held(engine)
+    assert caught.value.exit_code is ExitCode.LOCKED

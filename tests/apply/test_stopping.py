@@ -7,6 +7,7 @@ import signal
 import pytest
 
 from syncer.apply.stopping import StopRequests
+from syncer.errors import Interrupted, SyncerError, Terminated
 
 
 def test_a_signal_stops_every_subscribed_run_and_is_remembered() -> None:
@@ -22,12 +23,11 @@ def test_a_signal_stops_every_subscribed_run_and_is_remembered() -> None:
 
 
 @pytest.mark.parametrize(
-    ("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)]
+    ("signum", "raised"), [(signal.SIGINT, Interrupted), (signal.SIGTERM, Terminated)]
 )
 def test_a_signal_with_nothing_executing_ends_the_command(
-    signum: signal.Signals, raised: type[BaseException]
+    signum: signal.Signals, raised: type[SyncerError]
 ) -> None:
     with pytest.raises(raised) as caught:
         StopRequests().deliver(signum)
-    if isinstance(caught.value, SystemExit):
-        assert caught.value.code == 128 + signal.SIGTERM
+    assert caught.value.exit_code == 128 + signum

@@ -60,7 +60,8 @@ def test_each_firm_becomes_a_single_firm_settings_with_its_own_overrides(
     assert beta.settings.database.url.endswith("beta.db")  # its own override
 
 
-def test_the_single_cloud_form_is_one_firm(tmp_path: Path) -> None:
+def test_the_single_cloud_form_is_one_firm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_CLOUD__CLIENT_SECRET", "solo-s3cret")
     settings = load_settings(write(tmp_path, '[cloud]\nfirm = "solo"\nclient_id = "x"\n'))
     (only,) = settings.select_firms()
     assert only.name == "solo"

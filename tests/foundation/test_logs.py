@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import logs
+from syncer import logs, masking
+from syncer.cloud.errors import Rejected
 
 
 def test_values_under_sensitive_keys_are_masked() -> None:
@@ -32,3 +33,20 @@ def test_json_log_lines_are_redacted_end_to_end(capsys: pytest.CaptureFixture[st
     assert "tok-123" not in err
     assert "tok-456" not in err
     assert '"event":"renewed"' in err
+
+
+def test_sensitive_keys_are_masked_at_any_depth() -> None:
+    event = {"event": "sent", "request": {"headers": {"Authorization": "x"}, "body": [{"pw": 1}]}}
+    out = logs.redact(None, "info", event)
+    assert out["request"]["headers"]["Authorization"] == logs.REDACTED
+    assert out["request"]["body"] == [{"pw": 1}]
+
+
+def test_a_remembered_secret_is_masked_wherever_it_appears() -> None:
+    masking.remember("remembered-s3cret-value")
+    event = {"event": "echo", "detail": {"message": "you sent remembered-s3cret-value!"}}
+    out = logs.redact(None, "info", event)
+    assert out["detail"]["message"] == f"you sent {logs.REDACTED}!"
+    error = Rejected(422, "body echoed remembered-s3cret-value", "POST", "entities")
+    assert "remembered-s3cret-value" not in str(error)
+    assert "remembered-s3cret-value" not in error.message

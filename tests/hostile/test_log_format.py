@@ -1,0 +1,26 @@
+"""README: "Logs are JSON lines when stderr is not a terminal" - without forcing the format."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from syncer.errors import ExitCode
+from syncer.store.db import upgrade
+from tests.hostile.server import Behaviour, serve_hostile
+from tests.hostile.support import env_for, run_syncer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_logs_are_json_lines_when_stderr_is_not_a_terminal(sqlite_url: str) -> None:
+    await upgrade(sqlite_url)
+    async with serve_hostile(Behaviour.WELL_BEHAVED) as server:
+        env = env_for(server, sqlite_url)
+        del env["SYNCER_LOGGING__FORMAT"]
+        outcome = await run_syncer(env, "plan")
+    assert outcome.code == ExitCode.OK, outcome.stderr
+    lines = outcome.stderr.splitlines()
+    assert lines, "plan logs what it read"
+    events = [orjson.loads(line) for line in lines]
+    assert all({"event", "level", "timestamp"} <= event.keys() for event in events)
