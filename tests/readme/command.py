@@ -65,18 +65,29 @@ class Syncer:
     env: Mapping[str, str] = field(default_factory=dict)
 
     async def __call__(self, *args: str) -> Finished:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+        return await self.shell([str(SYNCER), "--config", str(self.config), *args])
+
+    async def shell(self, command: str | list[str]) -> Finished:
+        """Run ``command`` (a shell line, as cron does, or an argument list) in the same way."""
         process = await anyio.run_process(
-            [str(SYNCER), "--config", str(self.config), *args],
-            env={**clean, **self.env},
-            cwd=self.config.parent,
-            check=False,
+            command, env=environment(self.env), cwd=self.config.parent, check=False
         )
         done = Finished(process.returncode, process.stdout.decode(), process.stderr.decode())
-        assert "Traceback" not in done.stderr, done.stderr
-        for secret in self.secrets:
-            assert secret not in done.stdout + done.stderr, "a secret was printed"
+        assert_clean(done.stdout + done.stderr, self.secrets)
         return done
+
+
+def environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any ``SYNCER_*`` variable, plus ``extra``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+    return {**clean, **extra}
+
+
+def assert_clean(output: str, secrets: Iterable[str]) -> None:
+    """What the README promises of anything syncer writes: no traceback, no secret."""
+    assert "Traceback" not in output, output
+    for secret in secrets:
+        assert secret not in output, "a secret was printed"
 
 
 def cloud_section(sim: RunningSimulator, secret_file: Path, **extra: object) -> str:
