@@ -94,6 +94,7 @@ def exit_codes(metrics: Path) -> dict[str, float]:
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_two_firms_one_report_each_and_the_worst_exit_code(
     simulator_factory: SimulatorFactory, tmp_path: Path
 ) -> None:

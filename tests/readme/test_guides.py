@@ -94,6 +94,7 @@ def write_csvs(folder: Path) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow
 async def test_the_migration_guide_step_by_step(
     simulator: RunningSimulator, sqlite_url: str, tmp_path: Path
 ) -> None:
