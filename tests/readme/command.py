@@ -58,7 +58,8 @@ class Finished:
 
 @dataclass(frozen=True)
 class Syncer:
-    """Runs ``syncer --config CONFIG ...`` in ``cwd`` with ``env`` added to a clean environment."""
+    """Runs ``syncer --config CONFIG ...`` in the configuration's folder, with ``env`` added to a
+    clean environment; ``secrets`` must appear in nothing it prints."""
 
     config: Path
     secrets: Iterable[str] = ()
