@@ -96,9 +96,7 @@ async def test_4_the_delete_threshold_stops_apply_until_allow_deletes(
     assert active == {"C-0001": "A", "C-0002": "I", "C-0003": "I", "C-0004": "I"}
 
 
-@pytest.mark.parametrize(
-    "args", [("apply", "--max-in-flight", "0"), ("plan", "--format", "pdf"), ("aply",)]
-)
+@pytest.mark.parametrize("args", [("apply", "--max-in-flight", "0"), ("plan", "--format", "pdf")])
 async def test_64_a_wrong_command_line(
     simulator: RunningSimulator, url: str, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
