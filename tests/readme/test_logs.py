@@ -50,12 +50,13 @@ def _answered(sim: RunningSimulator, status: str | None = None) -> int:
 async def test_apply_logs_json_lines_ending_in_one_summary_line(
     simulator_factory: SimulatorFactory, url: str, tmp_path: Path
 ) -> None:
-    # A rate the limiter can learn, and sessions living 1 s: over 40 requests need two refills of
-    # the bucket, so the run spans more than a second and meets 401s. Few requests in flight, so
-    # none waits in the limiter anywhere near as long as a session lives.
-    simulator = await simulator_factory(limits=Limits(replenish_rate=20, burst_capacity=20))
-    simulator.control.set_token_lifetime(1.0)
-    await fill(url, {"entities": [entity(1), entity(2, name=None), *map(entity, range(3, 42))]})
+    # A rate the limiter can learn, and sessions living 2 s. The 35-odd requests (a token, four
+    # lists, 30 creates) need three refills of a 10-token bucket, so the run spans three of the
+    # server's second boundaries, more than 2 s, and meets 401s. A renewed token waits at most
+    # about a second for the next refill before it is used, well inside its 2 s.
+    simulator = await simulator_factory(limits=Limits(replenish_rate=10, burst_capacity=10))
+    simulator.control.set_token_lifetime(2.0)
+    await fill(url, {"entities": [entity(1), entity(2, name=None), *map(entity, range(3, 31))]})
     done = await Syncer(
         write_config(tmp_path, simulator, url, max_in_flight=2), [simulator.client_secret]
     )("apply")
@@ -68,11 +69,11 @@ async def test_apply_logs_json_lines_ending_in_one_summary_line(
     assert done.stderr.rstrip().splitlines()[-1].startswith("syncer: finished, but")
     assert summary.keys() >= SUMMARY_FIELDS
     assert summary["exit_code"] == ExitCode.ROWS_REJECTED
-    assert summary["counts"] == {"entities": {"create": {"done": 40, "rejected": 1}}}
+    assert summary["counts"] == {"entities": {"create": {"done": 29, "rejected": 1}}}
     assert summary["requests"] == _answered(simulator)
     assert summary["throttled"] == _answered(simulator, "429")
     assert summary["unauthorized"] == _answered(simulator, "401") > 0
-    assert summary["learned_rate"] == 20
+    assert summary["learned_rate"] == 10
     assert summary["achieved_rate"] > 0
 
     engine = create_engine(url)
