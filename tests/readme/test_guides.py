@@ -125,6 +125,8 @@ async def test_the_migration_guide_step_by_step(
     assert "stale" in stale.stderr
     assert [o["EntityNo"] for o in objects(simulator, "entities")] == ["X-9"]
     assert (await syncer("plan", "--format", "json", "--out", "plan.json")).code == ExitCode.OK
+    # A desired row added after the review is not part of what was approved.
+    await fill(sqlite_url, {"entities": [entity(4, entity_no="C-4")]})
 
     applied = await syncer("apply", "--plan", "plan.json")
     assert applied.code == ExitCode.OK, applied.stderr
