@@ -25,12 +25,6 @@ from tests.readme.command import Syncer, write_config
 
 pytestmark = pytest.mark.anyio
 
-TRACEBACK_TODAY = pytest.mark.xfail(
-    strict=True,
-    reason="issue #13 rows 1-2: the error escapes the reader's task group as an ExceptionGroup "
-    "traceback with exit 1; the harden branch fixes it (then drop this marker)",
-)
-
 
 async def test_2_while_changes_are_pending_then_0_after_apply(
     simulator: RunningSimulator, url: str, tmp_path: Path
@@ -114,7 +108,6 @@ def _closed_port() -> int:
     return port
 
 
-@TRACEBACK_TODAY
 async def test_69_nothing_listening(simulator: RunningSimulator, url: str, tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{_closed_port()}"
     config = write_config(tmp_path, simulator, url, base_url=nowhere, max_retries=1)
@@ -140,7 +133,6 @@ async def test_75_another_live_run_holds_the_lock(
     assert objects(simulator, "entities") == []
 
 
-@TRACEBACK_TODAY
 async def test_77_apply_with_a_secret_that_was_reset(
     simulator: RunningSimulator, url: str, tmp_path: Path
 ) -> None:
