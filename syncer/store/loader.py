@@ -146,7 +146,8 @@ async def _delete_others(
 async def _orphans(conn: AsyncConnection, kind: Kind) -> dict[str, int]:
     """Per relation table, how many rows name a ``kind`` key its table no longer holds."""
     counts: dict[str, int] = {}
-    for relation in (*RELATION_KINDS.values(), *CHILD_KINDS.values()):
+    referring: tuple[Kind, ...] = (*RELATION_KINDS.values(), *CHILD_KINDS.values())
+    for relation in referring:
         for rule in key_rules(relation):
             if rule.kind != kind.name:
                 continue
