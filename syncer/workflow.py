@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.progress import progress_for
 from syncer.apply.times import utc_now
+from syncer.children.reading import ChildReading, with_children
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.client import CloudClient
 from syncer.cloud.reader import read_cloud_state
@@ -65,14 +66,26 @@ async def open_session(settings: Settings, *, clock: Clock | None = None) -> Asy
 
 
 async def compute_plan(
-    session: Session, *, on_page: Callable[[str, int], None] | None = None
+    session: Session,
+    *,
+    on_page: Callable[[str, int], None] | None = None,
+    refresh: bool = False,
 ) -> Snapshot:
     """Read desired state first (cheap, and a broken database fails before any request), then
-    every page of Cloud, then the id map, and plan."""
+    every page of Cloud, then the id map, then the children that need reading (all of them
+    with ``refresh``), and plan."""
     desired = await read_desired_state(session.engine, session.settings)
     cloud = await read_cloud_state(session.client, on_page=on_page)
     async with session.engine.connect() as conn:
         owned = await read_id_map(conn, session.firm)
+    reading = ChildReading.of(
+        session.engine,
+        session.firm,
+        session.settings.sync,
+        utc_now(session.clock),
+        refresh=refresh,
+    )
+    cloud = await with_children(reading, session.client, desired, cloud, owned, on_page=on_page)
     plan = build_plan(
         desired,
         cloud,
@@ -84,8 +97,8 @@ async def compute_plan(
     return Snapshot(desired, cloud, owned, plan)
 
 
-async def compute_plan_showing_progress(session: Session) -> Snapshot:
+async def compute_plan_showing_progress(session: Session, *, refresh: bool = False) -> Snapshot:
     """``compute_plan`` with progress on stderr while Cloud is read (bars on a terminal, JSON
     lines otherwise), as ``plan`` and ``apply`` show it."""
     with progress_for("reading cloud", session.clock, transient=True) as reading:
-        return await compute_plan(session, on_page=reading.advance)
+        return await compute_plan(session, on_page=reading.advance, refresh=refresh)

@@ -31,10 +31,11 @@ from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
 from syncer.apply.taskgroups import task_group
 from syncer.apply.times import utc_now
+from syncer.children.remember import remember_in_step
 from syncer.clock import Clock
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
-from syncer.model import OBJECT_KINDS
+from syncer.model import RELATION_KINDS
 from syncer.plan.model import Blocked, Change, Plan
 from syncer.plan.serialise import plan_from_json
 from syncer.settings import Settings
@@ -58,6 +59,8 @@ class ApplyOptions:
     plan_file: Path | None = None
     allow_deletes: bool = False
     max_in_flight: int | None = None
+    refresh: bool = False
+    """Read every child (address) again, not only those syncer does not know to be in step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +87,11 @@ async def run_apply(
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with open_session(chosen) as session, RunLock(session.engine, session.firm).hold():
         await recover(session.engine, session.firm, session.client, session.clock)
-        snapshot = await compute_plan_showing_progress(session)
+        snapshot = await compute_plan_showing_progress(session, refresh=options.refresh)
         plan = snapshot.plan
         if options.plan_file is not None:
             plan = saved_plan(options.plan_file, current=plan)
-        return await execute(
+        result = await execute(
             plan,
             engine=session.engine,
             client=session.client,
@@ -97,6 +100,11 @@ async def run_apply(
             allow_deletes=options.allow_deletes,
             stops=stops,
         )
+        states = (snapshot.desired, snapshot.cloud, plan)
+        await remember_in_step(
+            session.engine, session.firm, result.run_id, states, utc_now(session.clock)
+        )
+        return result
 
 
 def saved_plan(path: Path, *, current: Plan) -> Plan:
@@ -209,7 +217,7 @@ async def _run_with_grace(
 def _entries(changes: Iterable[Change], retry: RetryIndex) -> list[Entry]:
     result: list[Entry] = []
     for change in changes:
-        payload = body_of(change) if change.kind in OBJECT_KINDS else None
+        payload = body_of(change) if change.kind not in RELATION_KINDS else None
         deferral = retry.deferral(change, payload)
         if deferral is None:
             result.append(Entry(change, ChangeStatus.PENDING, payload=payload))

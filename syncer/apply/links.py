@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from syncer.model import OBJECT_KINDS, RelationKind
+from syncer.model import CHILD_KINDS, OBJECT_KINDS, RelationKind
 from syncer.plan.model import Action, Change
 
 MEMBER_ID = "member_id"
@@ -21,7 +21,7 @@ MEMBER_ID = "member_id"
 
 def normalise_key(kind: str, key: str) -> str:
     """A kind's comparable key; roles (read-only, not an object kind) compare case-insensitively."""
-    found = OBJECT_KINDS.get(kind)
+    found = OBJECT_KINDS.get(kind) or CHILD_KINDS.get(kind)
     return found.normalise_key(key) if found else key.strip().casefold()
 
 

@@ -3,7 +3,8 @@
 A run killed by SIGKILL (or stopped by rejected credentials) leaves its run row ``running`` and
 some changes ``sent`` or ``unknown``: the request may or may not have been applied. Creates are
 the dangerous ones: planning again would create the object a second time if the first request
-did land. So every unconfirmed create is looked up by its natural key: found means it was
+did land. So every unconfirmed create is looked up by its natural key (a child, such as an
+address, by its parent's key and its category): found means it was
 applied (recorded as done, and in the id map as created by syncer); not found means it never
 landed, and the fresh plan will create it. Other unconfirmed changes need no lookup: the fresh
 plan compares against Cloud as it now is and repeats them only if they are still needed.
@@ -19,11 +20,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
+from syncer.apply.children import find_created
 from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
 from syncer.apply.times import utc_now
 from syncer.clock import Clock
 from syncer.logs import get_logger
-from syncer.model import OBJECT_KINDS
 from syncer.plan.model import Action, Change
 from syncer.state import Origin
 from syncer.store.db import write_transaction
@@ -65,7 +66,7 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
     confirmed = absent = 0
     for row in open_creates:
         change = Change(row.kind, Action.CREATE, row.key)
-        found = await client.find_by_key(OBJECT_KINDS[row.kind], row.key)
+        found = await find_created(client, row.kind, row.key)
         outcome = (
             Outcome(
                 ChangeStatus.DONE,

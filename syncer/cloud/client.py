@@ -30,7 +30,7 @@ from syncer.cloud.pipeline import (
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
 from syncer.errors import CredentialsRejected
-from syncer.model import ROLES_PATH, ObjectKind, RelationKind
+from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
@@ -147,6 +147,23 @@ class CloudClient:
 
     async def list_roles(self) -> list[RemoteObject]:
         return [remote_object(obj) async for page in self._pages(ROLES_PATH) for obj in page]
+
+    # -- children (addresses) ------------------------------------------------------------------
+
+    async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
+        path = kind.list_path.format(id=parent_cwguid)
+        return [remote_object(obj) async for page in self._pages(path) for obj in page]
+
+    async def create_child(
+        self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
+    ) -> object:
+        """The answer as it came: the API answers a bare integer ``Id`` [seen], not the object."""
+        path = kind.create_path.format(id=parent_cwguid)
+        answer: object = await self._call("POST", path, json=dict(body))
+        return answer
+
+    async def update_child(self, kind: ChildKind, cwguid: str, body: Mapping[str, object]) -> None:
+        await self._call("PATCH", kind.update_path.format(id=cwguid), json=dict(body))
 
     # -- assignments ---------------------------------------------------------------------------
 

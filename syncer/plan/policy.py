@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, USERS, ObjectKind, Retirement
+from syncer.model import CHILD_KINDS, OBJECT_KINDS, RELATION_KINDS, USERS, ObjectKind, Retirement
 from syncer.settings import SyncMode, SyncSettings
 
 
@@ -69,6 +69,8 @@ def _normalise_protected(kind: str, key: str) -> str:
     """Object keys follow their kind; assignment keys ``parent|member`` follow both kinds."""
     if kind in OBJECT_KINDS:
         return OBJECT_KINDS[kind].normalise_key(key)
+    if kind in CHILD_KINDS:
+        return CHILD_KINDS[kind].normalise_key(key)
     relation = RELATION_KINDS.get(kind)
     if relation is None:
         return key.strip()

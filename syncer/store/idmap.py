@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from syncer.model import OBJECT_KINDS
+from syncer.model import CHILD_KINDS, OBJECT_KINDS
 from syncer.state import IdMap, Origin, Ownership
 from syncer.store.tables import id_map
 from syncer.store.upsert import upsert
@@ -21,8 +21,8 @@ from syncer.store.upsert import upsert
 
 def normalise_key(kind: str, key: str) -> str:
     """The id-map spelling of ``key``; kinds without a model entry are only trimmed."""
-    object_kind = OBJECT_KINDS.get(kind)
-    return object_kind.normalise_key(key) if object_kind else key.strip()
+    known = OBJECT_KINDS.get(kind) or CHILD_KINDS.get(kind)
+    return known.normalise_key(key) if known else key.strip()
 
 
 async def read_id_map(conn: AsyncConnection, firm: str) -> IdMap:
