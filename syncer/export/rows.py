@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from syncer.cloud.client import field_of
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, RelationKind
+from syncer.model import (
+    CHILD_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ChildKind,
+    ObjectKind,
+    RelationKind,
+)
 from syncer.plan.index import guid_key
 from syncer.state import CloudState, RemoteObject
 
@@ -61,7 +68,33 @@ def export_rows(cloud: CloudState, kinds: frozenset[str]) -> Exported:
             rows = sorted(_links(relation, pairs, keys), key=_link_order(relation))
             out.rows[relation.name] = rows
             out.left_out[relation.name] = len(pairs) - len(rows)
+    for child in CHILD_KINDS.values():
+        if child.name in kinds:
+            read = cloud.children.get(child.name, {})
+            rows = _children(child, read, keys[child.parent_kind])
+            out.rows[child.name] = rows
+            out.left_out[child.name] = sum(map(len, read.values())) - len(rows)
     return out
+
+
+def _children(
+    kind: ChildKind, read: Mapping[str, tuple[RemoteObject, ...]], parents: Mapping[str, str]
+) -> list[Row]:
+    """One row per parent and category (of two sharing one, the lower Id, as the planner
+    matches); children of parents not exported, or without a usable category, are left out."""
+    rows: dict[tuple[str, str], Row] = {}
+    for parent_guid, children in read.items():
+        parent = parents.get(guid_key(parent_guid))
+        for child in sorted(children, key=lambda c: (c.id is None, c.id or 0)):
+            category = field_of(child.fields, kind.category_field)
+            if parent is None or not isinstance(category, str) or not category.strip():
+                continue
+            if "|" in category or (parent, category.strip().casefold()) in rows:
+                continue
+            row: Row = {kind.parent_column: parent, kind.category_column: category.strip()}
+            row.update((spec.column, field_of(child.fields, spec.api_name)) for spec in kind.fields)
+            rows[parent, category.strip().casefold()] = row
+    return [rows[key] for key in sorted(rows)]
 
 
 def _objects(

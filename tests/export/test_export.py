@@ -25,13 +25,17 @@ from tests.apply.support import env_for, settings_for
 
 pytestmark = pytest.mark.anyio
 
-LOAD_ORDER = ("groups", "entities", "users", "group_members", "user_roles")
+LOAD_ORDER = ("groups", "entities", "users", "group_members", "user_roles", "entity_addresses")
 
 
 def seed_firm(sim: RunningSimulator) -> None:
     """A firm someone filled by hand: clients, staff, a contact, a plugin, groups, roles."""
     control = sim.control
-    control.seed("entities", {"EntityNo": "C-1", "Name": "Acme", "CountryCode": "CA"})
+    acme: Any = control.seed("entities", {"EntityNo": "C-1", "Name": "Acme", "CountryCode": "CA"})
+    for category, city in (("Business", "Toronto"), ("Mailing", "Ottawa"), ("Mailing", "Later")):
+        control.seed(
+            "addresses", {"OwnerCWGuid": acme["CWGuid"], "AddressCategory": category, "City": city}
+        )
     control.seed("entities", {"EntityNo": "C-2", "Name": "Beta", "Type": "I"})
     roles = {r["Name"]: r["CWGuid"] for r in control.dump()["objects"]["roles"]}
     staff: Any = control.seed(
@@ -67,6 +71,7 @@ async def test_export_then_load_gives_an_empty_plan(
     assert set(users) == {"Ann@firm.test", "bob@client.test"}
     assert users["Ann@firm.test"]["admin"] == "true"
     assert users["Ann@firm.test"]["middle_name"] == ""
+    assert "entity_addresses.csv: 2 rows (1 left out" in result.stdout.decode()
 
     await upgrade(database_url)
     engine = create_engine(database_url)
@@ -83,6 +88,7 @@ async def test_export_then_load_gives_an_empty_plan(
     assert plan.summary["group_members"].noop == 2
     assert plan.summary["user_roles"].noop == 1
     assert plan.summary["entities"].noop == 2
+    assert plan.summary["entity_addresses"].noop == 2
 
 
 async def test_export_kinds_picks_files_and_refuses_unknown_kinds(
