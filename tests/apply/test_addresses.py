@@ -19,7 +19,16 @@ from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import desired_tables, id_map
-from tests.apply.support import entity, fill, objects, settings_for, writes
+from tests.apply.support import (
+    address,
+    addresses_by_owner,
+    assert_one_per_category,
+    clients_with_addresses,
+    entity,
+    fill,
+    settings_for,
+    writes,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -27,24 +36,9 @@ READ_ROUTE = "GET entities/{cw_guid}/addresses"
 CREATE_ROUTE = "POST entities/{cw_guid}/addresses"
 
 
-FIELDS = ("name", "address1", "address2", "address3", "city", "country")
-
-
-def address(n: int, category: str, **values: object) -> dict[str, object]:
-    return {"entity_no": f"C-{n:04d}", "category": category, **dict.fromkeys(FIELDS), **values}
-
-
 def requests(sim: RunningSimulator, route: str) -> int:
     by_route: dict[str, dict[str, int]] = sim.control.snapshot_stats()["by_route"]
     return sum(by_route.get(route, {}).values())
-
-
-def addresses_by_owner(sim: RunningSimulator) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    entities = {e["CWGuid"]: e["EntityNo"] for e in objects(sim, "entities")}
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for a in objects(sim, "addresses"):
-        found.setdefault((entities[a["OwnerCWGuid"]], a["AddressCategory"]), []).append(a)
-    return found
 
 
 async def _owned(url: str) -> dict[str, tuple[str, str]]:
@@ -159,3 +153,21 @@ async def test_an_edit_in_desired_state_reads_only_that_client(
     assert Counter(key for key in addresses_by_owner(simulator)) == Counter(
         {(f"C-000{n}", "Business"): 1 for n in (1, 2, 3)}
     )
+
+
+async def test_lost_answers_to_address_creates_create_no_duplicate(
+    simulator: RunningSimulator, sqlite_url: str
+) -> None:
+    """503s and dropped connections after the write landed: an address create whose outcome is
+    unknown is looked up by (client, category) before it is sent again."""
+    await upgrade(sqlite_url)
+    await fill(sqlite_url, clients_with_addresses(10))
+    simulator.control.set_faults(seed=5, error_share=0.25, drop_share=0.1, after_write=True)
+    settings = settings_for(simulator, sqlite_url, max_retries=8)
+    for _ in range(4):
+        result = await run_apply(settings, ApplyOptions())
+        if result.exit_code == ExitCode.OK:
+            break
+    assert result.exit_code == ExitCode.OK, result.message
+    assert_one_per_category(simulator, 10)
+    assert simulator.control.snapshot_stats()["events"].get("dropped", 0) > 0
