@@ -6,11 +6,13 @@ all, so reading as fast as the API allows needs no pacing here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import anyio
 
 from syncer.cloud.client import CloudClient, field_of
+from syncer.errors import SyncerError
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, ChildKind, RelationKind
 from syncer.state import CloudState, RemoteObject
 
@@ -18,9 +20,28 @@ PageCallback = Callable[[str, int], None]
 """Told (kind, objects read so far) as reading progresses, for progress bars and logs."""
 
 
+@contextmanager
+def one_error() -> Iterator[None]:
+    """Concurrent reads fail together (rejected credentials reach every reader waiting for a
+    token, an unreachable Cloud every request): a group of nothing but ``SyncerError``s is
+    raised as its first, so the command exits with that error's code and one clear line."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = group.exceptions
+        if all(isinstance(error, SyncerError) for error in errors):
+            raise errors[0] from None
+        raise
+
+
 async def read_cloud_state(
     client: CloudClient, *, on_page: PageCallback | None = None
 ) -> CloudState:
+    with one_error():
+        return await _read_cloud_state(client, on_page)
+
+
+async def _read_cloud_state(client: CloudClient, on_page: PageCallback | None) -> CloudState:
     objects: dict[str, tuple[RemoteObject, ...]] = {}
     roles: list[RemoteObject] = []
 
@@ -97,7 +118,8 @@ async def read_children(
         if on_page is not None:
             on_page(kind.name, len(found))
 
-    async with anyio.create_task_group() as tg:
-        for parent in parents:
-            tg.start_soon(read, parent)
+    with one_error():
+        async with anyio.create_task_group() as tg:
+            for parent in parents:
+                tg.start_soon(read, parent)
     return found
