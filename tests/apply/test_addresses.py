@@ -14,8 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from syncer.apply.children import perform_child_change
 from syncer.apply.engine import ApplyOptions, run_apply
+from syncer.apply.journal import ChangeStatus
+from syncer.cloud.client import CloudClient
 from syncer.errors import ExitCode
+from syncer.model import ENTITY_ADDRESSES
+from syncer.plan.model import Action, Change, FieldChange
 from syncer.simulator import RunningSimulator
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import desired_tables, id_map
@@ -26,6 +31,7 @@ from tests.apply.support import (
     clients_with_addresses,
     entity,
     fill,
+    objects,
     settings_for,
     writes,
 )
@@ -171,3 +177,31 @@ async def test_lost_answers_to_address_creates_create_no_duplicate(
     assert result.exit_code == ExitCode.OK, result.message
     assert_one_per_category(simulator, 10)
     assert simulator.control.snapshot_stats()["events"].get("dropped", 0) > 0
+
+
+async def test_a_create_answered_by_a_bare_integer_is_found_again_by_that_id(
+    simulator: RunningSimulator, sqlite_url: str
+) -> None:
+    """The POST answers only the new ``Id``; the CWGuid recorded is that address's, not an
+    older one of the same category (found by category, it would be the lower ``Id``)."""
+    client: Any = simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Acme"})
+    older: Any = simulator.control.seed(
+        "addresses", {"OwnerCWGuid": client["CWGuid"], "AddressCategory": "Business"}
+    )
+    change = Change(
+        "entity_addresses",
+        Action.CREATE,
+        "C-0001|Business",
+        fields={"AddressCategory": FieldChange(None, "Business"), "City": FieldChange(None, "X")},
+    )
+    settings = settings_for(simulator, sqlite_url)
+    async with CloudClient.open(settings.cloud) as cloud:
+        answer = await cloud.create_child(ENTITY_ADDRESSES, client["CWGuid"], {"City": "Y"})
+        assert isinstance(answer, int), "the simulator answers a bare integer, as the API does"
+        outcome = await perform_child_change(cloud, ENTITY_ADDRESSES, change, client["CWGuid"])
+    assert outcome.status is ChangeStatus.DONE
+    assert outcome.remote is not None
+    newest = max(objects(simulator, "addresses"), key=lambda a: a["Id"])
+    assert (outcome.remote.cwguid, outcome.remote.id) == (newest["CWGuid"], newest["Id"])
+    assert outcome.remote.cwguid != older["CWGuid"]
+    assert newest["City"] == "X"

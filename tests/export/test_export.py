@@ -104,3 +104,18 @@ async def test_export_kinds_picks_files_and_refuses_unknown_kinds(
     assert result.returncode == ExitCode.USAGE
     assert b"unknown kind 'clients'" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+async def test_export_with_rejected_credentials_exits_77_in_one_line(
+    simulator: RunningSimulator, sqlite_url: str, tmp_path: Path
+) -> None:
+    result = await anyio.run_process(
+        [sys.executable, "-m", "syncer", "export", "--out", str(tmp_path / "out")],
+        env=env_for(simulator, sqlite_url, secret="not-the-secret"),
+        check=False,
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitCode.CREDENTIALS_REJECTED
+    assert "Traceback" not in stderr
+    assert "not-the-secret" not in stderr
+    assert not (tmp_path / "out").exists(), "nothing is written when Cloud cannot be read"
