@@ -31,7 +31,7 @@ from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
 from syncer.apply.taskgroups import task_group
 from syncer.apply.times import utc_now
-from syncer.children.remember import remember_in_step
+from syncer.children.remember import RunInputs, remember_in_step
 from syncer.clock import Clock
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
@@ -100,9 +100,9 @@ async def run_apply(
             allow_deletes=options.allow_deletes,
             stops=stops,
         )
-        states = (snapshot.desired, snapshot.cloud, plan)
+        inputs = RunInputs(snapshot.desired, snapshot.cloud, snapshot.plan, plan)
         await remember_in_step(
-            session.engine, session.firm, result.run_id, states, utc_now(session.clock)
+            session.engine, session.firm, result.run_id, inputs, utc_now(session.clock)
         )
         return result
 

@@ -205,3 +205,30 @@ async def test_a_create_answered_by_a_bare_integer_is_found_again_by_that_id(
     assert (outcome.remote.cwguid, outcome.remote.id) == (newest["CWGuid"], newest["Id"])
     assert outcome.remote.cwguid != older["CWGuid"]
     assert newest["City"] == "X"
+
+
+async def test_a_client_whose_address_was_rejected_is_read_again_next_run(
+    simulator: RunningSimulator, sqlite_url: str
+) -> None:
+    """Only a client whose address changes all went through is known in step; the simulator
+    refuses the category ``Warehouse`` (400), so that client stays unknown and is read again."""
+    await upgrade(sqlite_url)
+    await fill(
+        sqlite_url,
+        {
+            "entities": [entity(1), entity(2)],
+            "entity_addresses": [address(1, "Warehouse", city="Dock"), address(2, "Business")],
+        },
+    )
+    simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Client 1"})
+    simulator.control.seed("entities", {"EntityNo": "C-0002", "Name": "Client 2"})
+    settings = settings_for(simulator, sqlite_url)
+
+    first = await run_apply(settings, ApplyOptions())
+    assert first.exit_code == ExitCode.ROWS_REJECTED
+    assert first.counts["entity_addresses"]["create"] == {"done": 1, "rejected": 1}
+    reads = requests(simulator, READ_ROUTE)
+
+    await run_apply(settings, ApplyOptions())
+
+    assert requests(simulator, READ_ROUTE) == reads + 1, "C-0001 only; C-0002 is in step"
