@@ -52,7 +52,7 @@ def command(
     Examples:
       syncer export --out cloud-state
       syncer export --out cloud-state --kinds entities,users
-      for k in groups entities users group_members user_roles; do
+      for k in groups entities users group_members user_roles entity_addresses; do
         syncer load $k cloud-state/$k.csv; done
     """
 
