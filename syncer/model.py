@@ -135,6 +135,49 @@ class RelationKind:
     depends_on: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ChildKind:
+    """Objects that belong to one object of another kind, at most one per category (entities'
+    addresses): read, created and updated through their parent, never deleted (no endpoint).
+
+    The desired key is (parent key, category); a child's key as one string is
+    ``"<parent key>|<category>"``. ``create_path`` answers only the new child's numeric ``Id``,
+    so the created child is found again by reading the parent's children (``list_path``).
+    """
+
+    name: str
+    table: str
+    parent_kind: str
+    parent_column: str
+    category_column: str
+    category_field: str
+    fields: tuple[FieldSpec, ...]
+    list_path: str
+    create_path: str
+    update_path: str
+    category_max_length: int = 50
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def key_columns(self) -> tuple[str, str]:
+        return (self.parent_column, self.category_column)
+
+    def key_of(self, parent: str, category: str) -> str:
+        return f"{parent.strip()}|{category.strip()}"
+
+    def split_key(self, key: str) -> tuple[str, str]:
+        """(parent key, category) of a child key; categories never hold a ``|``."""
+        parent, _, category = key.rpartition("|")
+        return parent, category
+
+    def normalise_key(self, key: str) -> str:
+        """Parent key as its kind compares it, category case-folded."""
+        parent, category = self.split_key(key)
+        return (
+            f"{OBJECT_KINDS[self.parent_kind].normalise_key(parent)}|{category.strip().casefold()}"
+        )
+
+
 ROLES_PATH: Final = "roles"
 
 ROLES: Final = ObjectKind(
@@ -234,15 +277,40 @@ USER_ROLES: Final = RelationKind(
     depends_on=("users",),
 )
 
+ENTITY_ADDRESSES: Final = ChildKind(
+    name="entity_addresses",
+    table="desired_entity_addresses",
+    parent_kind="entities",
+    parent_column="entity_no",
+    category_column="category",
+    category_field="AddressCategory",
+    fields=(
+        FieldSpec("name", "Name", max_length=100),
+        FieldSpec("address1", "Address1", max_length=100),
+        FieldSpec("address2", "Address2", max_length=100),
+        FieldSpec("address3", "Address3", max_length=100),
+        FieldSpec("city", "City", max_length=100),
+        FieldSpec("country", "Country", max_length=100),
+    ),
+    list_path="entities/{id}/addresses",
+    create_path="entities/{id}/addresses",
+    update_path="entities/addresses/{id}",
+    depends_on=("entities",),
+)
+
 OBJECT_KINDS: Final[Mapping[str, ObjectKind]] = {k.name: k for k in (GROUPS, ENTITIES, USERS)}
 RELATION_KINDS: Final[Mapping[str, RelationKind]] = {k.name: k for k in (GROUP_MEMBERS, USER_ROLES)}
-ALL_KINDS: Final[tuple[str, ...]] = (*OBJECT_KINDS, *RELATION_KINDS)
-"""Every kind in dependency order: objects first, then the assignments between them."""
+CHILD_KINDS: Final[Mapping[str, ChildKind]] = {k.name: k for k in (ENTITY_ADDRESSES,)}
+ALL_KINDS: Final[tuple[str, ...]] = (*OBJECT_KINDS, *RELATION_KINDS, *CHILD_KINDS)
+"""Every kind in dependency order: objects first, then the assignments between them, then the
+objects' children."""
+
+Kind = ObjectKind | RelationKind | ChildKind
 
 
-def kind_named(name: str) -> ObjectKind | RelationKind:
+def kind_named(name: str) -> Kind:
     """Look a kind up by name, with an error that lists the valid names."""
-    found = OBJECT_KINDS.get(name) or RELATION_KINDS.get(name)
+    found = OBJECT_KINDS.get(name) or RELATION_KINDS.get(name) or CHILD_KINDS.get(name)
     if found is None:
         raise KeyError(f"unknown kind {name!r}; expected one of {', '.join(ALL_KINDS)}")
     return found
@@ -250,8 +318,10 @@ def kind_named(name: str) -> ObjectKind | RelationKind:
 
 def normalise_key(kind: str, key: str) -> str:
     """The comparable spelling of ``key`` for ``kind`` (trimmed; case-folded where Cloud ignores
-    case), for object kinds and read-only ``ROLES`` alike; any other name is only trimmed. The
-    one rule: the planner's fast inline copies are pinned to it by
-    ``tests/plan/test_normalise_key.py``."""
-    found = OBJECT_KINDS.get(kind) or (ROLES if kind == ROLES.name else None)
+    case), for object kinds, child kinds (parent key by its kind's rule, category case-folded)
+    and read-only ``ROLES`` alike; any other name is only trimmed. The one rule: the planner's
+    fast inline copies are pinned to it by ``tests/plan/test_normalise_key.py``."""
+    found: ObjectKind | ChildKind | None = (
+        OBJECT_KINDS.get(kind) or CHILD_KINDS.get(kind) or (ROLES if kind == ROLES.name else None)
+    )
     return found.normalise_key(key) if found is not None else key.strip()

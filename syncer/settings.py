@@ -140,6 +140,8 @@ class SyncSettings(_Section):
     """Block a kind's retirements when there are more than this many (and the ratio is passed)."""
     retire_threshold_ratio: Annotated[float, Field(ge=0, le=1)] = 0.10
     """Retirements of a kind are blocked when they exceed both the count and the ratio."""
+    reread_children_days: Annotated[float, Field(gt=0)] = 7.0
+    """Re-read a client's addresses known to be in step after this many days (Cloud edits)."""
 
 
 class ApplySettings(_Section):

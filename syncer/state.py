@@ -38,6 +38,17 @@ class DesiredLink:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredChild:
+    """One desired child object (an entity's address): ``parent`` is the parent's natural key,
+    ``category`` tells the parent's children apart; ``values`` as in ``DesiredRow``."""
+
+    parent: str
+    category: str
+    values: Mapping[str, object]
+    row: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InvalidRow:
     """A desired row that cannot be sent, with the reason naming the field at fault."""
 
@@ -59,6 +70,7 @@ class DesiredState:
     links: Mapping[str, tuple[DesiredLink, ...]] = field(default_factory=dict)
     invalid: tuple[InvalidRow, ...] = ()
     complete: frozenset[str] = frozenset()
+    children: Mapping[str, tuple[DesiredChild, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,9 @@ class CloudState:
     objects: Mapping[str, tuple[RemoteObject, ...]] = field(default_factory=dict)
     links: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     roles: tuple[RemoteObject, ...] = ()
+    children: Mapping[str, Mapping[str, tuple[RemoteObject, ...]]] = field(default_factory=dict)
+    """Per child kind, the children of each parent whose children were read, by the parent's
+    lowered CWGuid. A parent missing here was not read (syncer knows it to be in step)."""
 
 
 class Origin(StrEnum):

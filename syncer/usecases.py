@@ -19,6 +19,8 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply import ApplyResult, RunLock, StopRequests, execute, recover
+from syncer.children.reading import ChildReading, with_children
+from syncer.children.remember import RunInputs, remember_in_step
 from syncer.clock import Clock, SystemClock, utc_now
 from syncer.cloud.client import CloudClient
 from syncer.cloud.reader import read_cloud_state
@@ -63,6 +65,8 @@ class ApplyOptions:
     plan_file: Path | None = None
     allow_deletes: bool = False
     max_in_flight: int | None = None
+    refresh: bool = False
+    """Read every child (address) again, not only those syncer does not know to be in step."""
 
 
 @asynccontextmanager
@@ -81,15 +85,22 @@ async def open_firm(
 
 
 async def read_and_plan(
-    firm: FirmResources, *, progress: ProgressFactory = progress_for
+    firm: FirmResources, *, progress: ProgressFactory = progress_for, refresh: bool = False
 ) -> Snapshot:
     """Read desired state first (cheap, and a broken database fails before any request), then
-    every page of Cloud (shown as progress), then the id map, and plan."""
+    every page of Cloud (shown as progress), then the id map, then the children that need
+    reading (all of them with ``refresh``), and plan."""
     desired = await read_desired_state(firm.engine, firm.settings)
     with progress("reading cloud", firm.clock, transient=True) as reading:
         cloud = await read_cloud_state(firm.client, on_page=reading.advance)
-    async with firm.engine.connect() as conn:
-        owned = await read_id_map(conn, firm.firm)
+        async with firm.engine.connect() as conn:
+            owned = await read_id_map(conn, firm.firm)
+        children = ChildReading.of(
+            firm.engine, firm.firm, firm.settings.sync, utc_now(firm.clock), refresh=refresh
+        )
+        cloud = await with_children(
+            children, firm.client, desired, cloud, owned, on_page=reading.advance
+        )
     plan = build_plan(
         desired,
         cloud,
@@ -101,10 +112,12 @@ async def read_and_plan(
     return Snapshot(desired, cloud, owned, plan)
 
 
-async def plan_firm(settings: Settings, *, progress: ProgressFactory = progress_for) -> Snapshot:
+async def plan_firm(
+    settings: Settings, *, progress: ProgressFactory = progress_for, refresh: bool = False
+) -> Snapshot:
     """The whole of ``syncer plan`` for one firm: read both sides and plan; change nothing."""
     async with open_firm(settings) as firm:
-        return await read_and_plan(firm, progress=progress)
+        return await read_and_plan(firm, progress=progress, refresh=refresh)
 
 
 async def apply_firm(
@@ -115,14 +128,16 @@ async def apply_firm(
     progress: ProgressFactory = progress_for,
 ) -> ApplyResult:
     """The whole of ``syncer apply`` for one firm: under the firm's lock, settle what an
-    interrupted run left open, plan afresh (or check the saved plan), and carry the plan out."""
+    interrupted run left open, plan afresh (or check the saved plan), carry the plan out, and
+    remember which parents' children are now known to be in step."""
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with open_firm(chosen) as firm, RunLock(firm.engine, firm.firm).hold():
         await recover(firm.engine, firm.firm, firm.client, firm.clock)
-        plan = (await read_and_plan(firm, progress=progress)).plan
+        snapshot = await read_and_plan(firm, progress=progress, refresh=options.refresh)
+        plan = snapshot.plan
         if options.plan_file is not None:
             plan = saved_plan(options.plan_file, current=plan)
-        return await execute(
+        result = await execute(
             plan,
             engine=firm.engine,
             client=firm.client,
@@ -132,6 +147,9 @@ async def apply_firm(
             progress=progress,
             stops=stops,
         )
+        inputs = RunInputs(snapshot.desired, snapshot.cloud, snapshot.plan, plan)
+        await remember_in_step(firm.engine, firm.firm, result.run_id, inputs, utc_now(firm.clock))
+        return result
 
 
 def with_max_in_flight(settings: Settings, max_in_flight: int | None) -> Settings:

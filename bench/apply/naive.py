@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import anyio
 
-from syncer.cloud.client import quote_search_value, remote_object
+from syncer.cloud.client import child_answer, quote_search_value, remote_object
 from syncer.cloud.errors import extract_message, rejection_for
 from syncer.cloud.ratelimit import LimiterStats
-from syncer.model import ObjectKind, RelationKind
+from syncer.model import ChildKind, ObjectKind, RelationKind
 from syncer.state import RemoteObject
 
 RETRY_DELAY_SECONDS = 0.05
@@ -87,3 +87,16 @@ class NaiveClient:
     ) -> None:
         body = {relation.members_body_key: list(member_ids), "isRemove": remove}
         await self._send("PATCH", relation.assign_path.format(id=parent_cwguid), body)
+
+    async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
+        found = await self._send("GET", kind.list_path.format(id=parent_cwguid))
+        return [remote_object(child) for child in found or ()]
+
+    async def create_child(
+        self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
+    ) -> int | RemoteObject:
+        path = kind.create_path.format(id=parent_cwguid)
+        return child_answer(kind, f"POST {path}", await self._send("POST", path, dict(body)))
+
+    async def update_child(self, kind: ChildKind, cwguid: str, body: Mapping[str, object]) -> None:
+        await self._send("PATCH", kind.update_path.format(id=cwguid), dict(body))

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from syncer.cloud.ratelimit import LimiterStats
-from syncer.model import ObjectKind, RelationKind
+from syncer.model import ChildKind, ObjectKind, RelationKind
 from syncer.state import RemoteObject
 
 
@@ -48,6 +48,18 @@ class CloudApi(Protocol):
 
     async def change_members(
         self, relation: RelationKind, parent_cwguid: str, member_ids: Sequence[str], *, remove: bool
+    ) -> None: ...
+
+    async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]: ...
+
+    async def create_child(
+        self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
+    ) -> int | RemoteObject:
+        """The new child's ``Id`` (the API's bare-integer answer), or the object if answered."""
+        ...
+
+    async def update_child(
+        self, kind: ChildKind, cwguid: str, body: Mapping[str, object]
     ) -> None: ...
 
 

@@ -29,7 +29,7 @@ from syncer.clock import Clock, utc_now
 from syncer.concurrency import task_group
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
-from syncer.model import OBJECT_KINDS
+from syncer.model import RELATION_KINDS
 from syncer.plan.changes import Blocked, Change, Plan
 from syncer.progress import ProgressFactory
 from syncer.settings import Settings
@@ -151,7 +151,7 @@ async def _journal_entries(
 def _entries(changes: Iterable[Change], retry: BackoffIndex) -> list[Entry]:
     result: list[Entry] = []
     for change in changes:
-        payload = body_of(change) if change.kind in OBJECT_KINDS else None
+        payload = body_of(change) if change.kind not in RELATION_KINDS else None
         deferral = retry.deferral(change, payload)
         if deferral is None:
             result.append(Entry(change, ChangeStatus.PENDING, payload=payload))

@@ -16,14 +16,23 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 import anyio
 
 from syncer.apply.api import CloudApi
+from syncer.apply.children import perform_child_change
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
 from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
 from syncer.apply.scheduler import Job
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, normalise_key
+from syncer.model import (
+    CHILD_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ChildKind,
+    ObjectKind,
+    normalise_key,
+)
 from syncer.plan.changes import Action, Change
+from syncer.plan.children import PARENT_ID
 from syncer.plan.values import normalise
 from syncer.state import Origin, RemoteObject
 
@@ -75,6 +84,7 @@ class Executor:
     def jobs(self, changes: Sequence[Change]) -> list[Job]:
         """One job per object change, one per batch of assignments; dependencies as tokens."""
         result = [self._object_job(c) for c in changes if c.kind in OBJECT_KINDS]
+        result += [self._child_job(c) for c in changes if c.kind in CHILD_KINDS]
         for relation in RELATION_KINDS.values():
             mine = [c for c in changes if c.kind == relation.name]
             result += [self._batch_job(b) for b in batches(relation, mine)]
@@ -182,6 +192,39 @@ class Executor:
         Action.DEACTIVATE: _update,
         Action.DELETE: _delete,
     }
+
+    # -- children (addresses) -----------------------------------------------------------------
+
+    def _child_job(self, change: Change) -> Job:
+        """A child waits for its parent when the plan creates the parent."""
+        kind = CHILD_KINDS[change.kind]
+        requires: frozenset[Hashable] = frozenset()
+        if change.action is Action.CREATE and change.carry.get(PARENT_ID) is None:
+            requires = frozenset({exists(kind.parent_kind, kind.split_key(change.key)[0])})
+
+        async def run() -> bool:
+            return await self._run_child(kind, change)
+
+        async def skip() -> None:
+            await self._settle([(change, Outcome(ChangeStatus.SKIPPED, "a dependency failed"))])
+
+        return Job(run, skip, requires, frozenset())
+
+    async def _run_child(self, kind: ChildKind, change: Change) -> bool:
+        parent_key = normalise_key(kind.parent_kind, kind.split_key(change.key)[0])
+        carried = change.carry.get(PARENT_ID)
+        parent = carried if isinstance(carried, str) else None
+        parent = parent or self._created.get((kind.parent_kind, parent_key))
+        if parent is None and change.action is Action.CREATE:
+            missing = Outcome(ChangeStatus.SKIPPED, f"its {kind.parent_kind} row does not exist")
+            await self._settle([(change, missing)])
+            return False
+        await self._journal.sent([change], body_of(change))
+        outcome = await self._guarded(
+            lambda: perform_child_change(self._client, kind, change, parent)
+        )
+        await self._settle([(change, outcome)], attempted=True)
+        return outcome.status is ChangeStatus.DONE
 
     # -- assignments --------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 A run killed by SIGKILL (or stopped by rejected credentials) leaves its run row ``running`` and
 some changes ``sent`` or ``unknown``: the request may or may not have been applied. Creates are
 the dangerous ones: planning again would create the object a second time if the first request
-did land. So every unconfirmed create is looked up by its natural key: found means it was
+did land. So every unconfirmed create is looked up by its natural key (a child, such as an
+address, by its parent's key and its category): found means it was
 applied (recorded as done, and in the id map as created by syncer); not found means it never
 landed, and the fresh plan will create it. Other unconfirmed changes need no lookup: the fresh
 plan compares against Cloud as it now is and repeats them only if they are still needed.
@@ -21,10 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
+from syncer.apply.children import find_created
 from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
 from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
-from syncer.model import OBJECT_KINDS
 from syncer.plan.changes import Action, Change
 from syncer.state import Origin
 from syncer.store.db import write_transaction
@@ -85,10 +86,10 @@ async def _settle_create(
     firm: str,
     clock: Clock,
 ) -> bool:
-    """Look an unconfirmed create up by its key and record what became of it (``ids``: its
-    run's and its own journal id); True if it was found."""
+    """Look an unconfirmed create up by its key (a child by its parent's key and category) and
+    record what became of it (``ids``: its run's and its own journal id); True if found."""
     run_id, change_id = ids
-    found = await client.find_by_key(OBJECT_KINDS[change.kind], change.key)
+    found = await find_created(client, change.kind, change.key)
     outcome = (
         Outcome(
             ChangeStatus.DONE,

@@ -38,6 +38,11 @@ from syncer.usecases import ApplyOptions, apply_firm
 )
 @click.option("--firm", "firm_name", default=None, help="Run this firm only (of [[firms]]).")
 @click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read every client's addresses again, not only those changed since last seen in step.",
+)
+@click.option(
     "--metrics-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -52,6 +57,7 @@ def command(
     max_in_flight: int | None,
     firm_name: str | None,
     metrics_file: Path | None,
+    refresh: bool,
 ) -> None:
     """Plan afresh (or check the saved plan) and carry it out, as fast as the rate limit allows.
 
@@ -65,7 +71,7 @@ def command(
       syncer apply
       syncer plan --format json --out plan.json && syncer apply --plan plan.json
     """
-    options = ApplyOptions(plan_file, allow_deletes, max_in_flight)
+    options = ApplyOptions(plan_file, allow_deletes, max_in_flight, refresh)
     metrics: list[RunMetrics] = []
 
     async def one(firm: Firm, stops: StopRequests) -> int:

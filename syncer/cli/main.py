@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "plan": "syncer.cli.plan",
     "apply": "syncer.cli.apply",
     "load": "syncer.cli.load",
+    "export": "syncer.cli.export",
     "runs": "syncer.cli.runs",
     "simulate": "syncer.cli.simulate",
     "demo": "syncer.cli.demo",

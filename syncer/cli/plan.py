@@ -40,6 +40,11 @@ from syncer.usecases import plan_firm
     help="Exit 2 when changes are pending, 0 when there is nothing to do.",
 )
 @click.option("--firm", "firm_name", default=None, help="Plan this firm only (of [[firms]]).")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read every client's addresses again, not only those changed since last seen in step.",
+)
 @pass_settings
 def command(
     settings: Settings,
@@ -48,6 +53,7 @@ def command(
     out: Path | None,
     detailed_exitcode: bool,
     firm_name: str | None,
+    refresh: bool,
 ) -> None:
     """Compare desired state with Cloud and report what apply would change; changes nothing.
 
@@ -63,7 +69,7 @@ def command(
 
     async def one(firm: Firm, target: Path | None) -> int:
         async with database_errors():
-            snapshot = await plan_firm(firm.settings)
+            snapshot = await plan_firm(firm.settings, refresh=refresh)
         _write(snapshot.plan, fmt, target)
         pending = detailed_exitcode and snapshot.plan.has_changes
         return int(ExitCode.CHANGES_PENDING if pending else ExitCode.OK)

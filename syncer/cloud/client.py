@@ -33,15 +33,18 @@ from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
 from syncer.cloud.shapes import (
     TOKEN_RULES,
+    FieldRule,
     broken,
     checked_guids,
     checked_list,
     checked_object,
+    child_rules,
     field_of,
+    is_int,
     object_rules,
 )
 from syncer.errors import CloudUnreachable, CredentialsRejected
-from syncer.model import ROLES_PATH, ObjectKind, RelationKind
+from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
@@ -58,15 +61,29 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def remote_object(obj: object, path: str = "", where: str = "") -> RemoteObject:
-    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises."""
-    fields = checked_object(where or path or "response", obj, object_rules(path))
+def remote_object(
+    obj: object, path: str = "", where: str = "", rules: tuple[FieldRule, ...] | None = None
+) -> RemoteObject:
+    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises (those
+    of ``path``, or ``rules`` when given: a child's)."""
+    fields = checked_object(where or path or "response", obj, rules or object_rules(path))
     num_id = field_of(fields, "Id")
     return RemoteObject(
         cwguid=str(field_of(fields, "CWGuid")),
         id=num_id if isinstance(num_id, int) else None,
         fields=dict(fields),
     )
+
+
+def child_answer(kind: ChildKind, where: str, answer: object) -> int | RemoteObject:
+    """A child create's answer, once it is seen to be an ``Id`` or an object keeping the
+    promises; anything else (null, text, a list) is a broken promise (exit 76)."""
+    if is_int(answer):
+        assert isinstance(answer, int)
+        return answer
+    if isinstance(answer, Mapping):
+        return remote_object(answer, where=where, rules=child_rules(kind.name))
+    raise broken(where, f"expected the new {kind.name} Id (an integer) or object")
 
 
 class CloudClient:
@@ -172,6 +189,33 @@ class CloudClient:
 
     async def list_roles(self) -> list[RemoteObject]:
         return await self._list_objects(ROLES_PATH)
+
+    # -- children (addresses) ------------------------------------------------------------------
+
+    async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
+        path = kind.list_path.format(id=segment(parent_cwguid))
+        rules = child_rules(kind.name)
+        return [
+            remote_object(obj, path, f"GET {path}", rules)
+            async for page in self._pages(path)
+            for obj in page
+        ]
+
+    async def create_child(
+        self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
+    ) -> int | RemoteObject:
+        """The new child's ``Id``: the API answers a bare integer [observed], not the object
+        (an object, should it ever answer one, is taken as it is once it keeps the promises)."""
+        path = kind.create_path.format(id=segment(parent_cwguid))
+        return child_answer(kind, f"POST {path}", await self._call("POST", path, json=dict(body)))
+
+    async def update_child(self, kind: ChildKind, cwguid: str, body: Mapping[str, object]) -> None:
+        path = kind.update_path.format(id=segment(cwguid))
+        remote_object(
+            await self._call("PATCH", path, json=dict(body)),
+            where=f"PATCH {path}",
+            rules=child_rules(kind.name),
+        )
 
     # -- assignments ---------------------------------------------------------------------------
 

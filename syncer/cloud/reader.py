@@ -6,13 +6,13 @@ all, so reading as fast as the API allows needs no pacing here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import anyio
 
 from syncer.cloud.client import CloudClient
 from syncer.cloud.shapes import field_of
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, RelationKind
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, ChildKind, RelationKind
 from syncer.state import CloudState, RemoteObject
 
 PageCallback = Callable[[str, int], None]
@@ -81,3 +81,24 @@ def _links_from_field(
             if guid is not None:
                 pairs.add((parent.cwguid, guid))
     return frozenset(pairs)
+
+
+async def read_children(
+    client: CloudClient,
+    kind: ChildKind,
+    parents: Iterable[str],
+    on_page: PageCallback | None = None,
+) -> dict[str, tuple[RemoteObject, ...]]:
+    """The children of each parent (one list per parent, read concurrently), by the parent's
+    lowered CWGuid."""
+    found: dict[str, tuple[RemoteObject, ...]] = {}
+
+    async def read(parent: str) -> None:
+        found[parent.lower()] = tuple(await client.list_children(kind, parent))
+        if on_page is not None:
+            on_page(kind.name, len(found))
+
+    async with anyio.create_task_group() as tg:
+        for parent in parents:
+            tg.start_soon(read, parent)
+    return found

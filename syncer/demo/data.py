@@ -22,11 +22,13 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
+from syncer.demo.addresses import client_addresses, move_one
 from syncer.model import OBJECT_KINDS, ObjectKind
 
 Row = Mapping[str, object]
 Rows = Mapping[str, tuple[Row, ...]]
-"""Kind name (``entities``, ``users``, ``groups``, ``group_members``, ``user_roles``) -> rows."""
+"""Kind name (``entities``, ``users``, ``groups``, ``group_members``, ``user_roles``,
+``entity_addresses``) -> rows."""
 
 
 class Size(StrEnum):
@@ -151,6 +153,7 @@ def generate(size: Size = Size.SMALL, seed: int = DEFAULT_SEED) -> DemoData:
         "group_members": members,
         "user_roles": roles
         + tuple({"user_email": c["email"], "role_name": "Viewer"} for c in contacts),
+        "entity_addresses": client_addresses(entities, seed),
     }
     return DemoData(rows=rows, seed_objects=_prior_cloud(rng, rows))
 
@@ -305,8 +308,8 @@ def mutate(data: DemoData) -> tuple[DemoData, tuple[Edit, ...]]:
     """A few realistic edits for the demo's second plan.
 
     A client renamed, a staff member leaving (deactivated), a staff member joining a group, a new
-    client, and a new hire typed in with owner type "Employee", which the plan reports as invalid
-    and never sends.
+    client, a client moving (its business address updated), and a new hire typed in with owner
+    type "Employee", which the plan reports as invalid and never sends.
     """
     rows = {kind: list(kind_rows) for kind, kind_rows in data.rows.items()}
     entities, users = rows["entities"], rows["users"]
@@ -336,12 +339,14 @@ def mutate(data: DemoData) -> tuple[DemoData, tuple[Edit, ...]]:
     hire = {**leaver, "email": f"new.hire@{data.domain}", "first_name": "Noor", "active": True}
     hire.update(last_name="Rahman", user_name="new.hire", owner_type=INVALID_OWNER_TYPE)
     users.append(hire)
+    rows["entity_addresses"], moved, where = move_one(rows["entity_addresses"], entities)
     edits = (
         Edit("entities", str(renamed["entity_no"]), f"renamed to {renamed['name']!r}"),
         Edit("users", str(leaver["email"]), "left the firm (deactivated)"),
         Edit("group_members", f"{group}|{joiner['email']}", f"joined the {group} group"),
         Edit("entities", new_no, "new client"),
         Edit("users", str(hire["email"]), f"new hire with owner type {INVALID_OWNER_TYPE!r}"),
+        Edit("entity_addresses", moved, where),
     )
     frozen: Rows = {kind: tuple(kind_rows) for kind, kind_rows in rows.items()}
     return replace(data, rows=frozen), edits

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from syncer.model import (
     ALL_KINDS,
+    CHILD_KINDS,
     OBJECT_KINDS,
     RELATION_KINDS,
     ROLES,
@@ -21,6 +22,7 @@ from syncer.model import (
 )
 from syncer.plan.assignments import RelationContext, plan_links
 from syncer.plan.changes import Action, Blocked, Change, Held, KindSummary, Plan, Skipped
+from syncer.plan.children import ChildContext, plan_children
 from syncer.plan.fingerprint import fingerprint
 from syncer.plan.index import CloudIndex, Resolver, guid_key
 from syncer.plan.objects import KindContext, plan_objects
@@ -32,8 +34,8 @@ from syncer.state import CloudState, DesiredState, IdMap, InvalidRow, Ownership
 
 RELATION_ENDS = frozenset(
     end for rel in RELATION_KINDS.values() for end in (rel.parent_kind, rel.member_kind)
-)
-"""Kinds some assignment refers to: only their desired keys need resolving to CWGuids."""
+) | frozenset(child.parent_kind for child in CHILD_KINDS.values())
+"""Kinds some assignment or child refers to: only their desired keys need resolving to CWGuids."""
 
 
 def build_plan(
@@ -123,7 +125,36 @@ def _build(
                 complete=relation.name in desired.complete,
             )
         )
+    outcomes += _plan_child_kinds(
+        desired, cloud, by_kind, policy, resolvers=resolvers, listed_invalid=listed_invalid
+    )
     return _assemble(desired, cloud, lowered, outcomes, policy, firm=firm, now=now)
+
+
+def _plan_child_kinds(
+    desired: DesiredState,
+    cloud: CloudState,
+    by_kind: IdMap,
+    policy: PlanPolicy,
+    *,
+    resolvers: Mapping[str, Resolver],
+    listed_invalid: Mapping[str, frozenset[str]],
+) -> list[KindOutcome]:
+    """Children (addresses) after their parents, whose resolvers say where each parent lands."""
+    return [
+        plan_children(
+            ChildContext(
+                child,
+                policy,
+                resolvers[child.parent_kind],
+                listed_invalid.get(child.parent_kind, frozenset()),
+                by_kind.of_kind(child.name),
+            ),
+            desired.children.get(child.name, ()),
+            cloud.children.get(child.name, {}),
+        )
+        for child in CHILD_KINDS.values()
+    ]
 
 
 def _assemble(

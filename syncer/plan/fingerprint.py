@@ -38,6 +38,10 @@ def fingerprint(cloud: CloudState, lowered: Mapping[str, Sequence[str]] | None =
             update(f"{parent} {member}\n".encode())
     _title(update, "roles")
     _objects(update, cloud.roles)
+    for kind in sorted(cloud.children):
+        for parent, children in sorted(cloud.children[kind].items()):
+            _title(update, f"children:{kind}:{guid_key(parent)}")
+            _objects(update, children)
     return digest.hexdigest()
 
 

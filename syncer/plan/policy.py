@@ -66,12 +66,11 @@ class PlanPolicy:
 
 
 def _normalise_protected(kind: str, key: str) -> str:
-    """Object keys follow their kind; assignment keys ``parent|member`` follow both kinds."""
-    if kind in OBJECT_KINDS:
-        return OBJECT_KINDS[kind].normalise_key(key)
+    """Object and child keys follow their kind; assignment keys ``parent|member`` follow both
+    kinds."""
     relation = RELATION_KINDS.get(kind)
     if relation is None:
-        return key.strip()
+        return normalise_key(kind, key)
     parent, _, member = key.partition("|")
     parent_key = OBJECT_KINDS[relation.parent_kind].normalise_key(parent)
     if not member:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from syncer.model import FieldSpec, ObjectKind, ValueType
+from syncer.model import ChildKind, FieldSpec, ObjectKind, ValueType
 from syncer.plan.changes import FieldChange
 
 
@@ -85,7 +85,7 @@ differently (API name -> before/after, in API terms), or the first reason (model
 cannot be sent. A create passes an empty ``remote``: every value set becomes a change from None."""
 
 
-def compile_changes(kind: ObjectKind) -> Changes:
+def compile_changes(kind: ObjectKind | ChildKind) -> Changes:
     """Generate ``kind``'s ``Changes`` function: one pass validates and compares, with the
     fields unrolled in model order and their rules written in as constants.
 
@@ -107,7 +107,7 @@ def compile_changes(kind: ObjectKind) -> Changes:
     return compiled
 
 
-def changes_source(kind: ObjectKind) -> str:
+def changes_source(kind: ObjectKind | ChildKind) -> str:
     """The source ``compile_changes`` runs: one block per field, e.g. for entities' name
 
     .. code-block:: python

@@ -30,12 +30,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.errors import ConfigError
-from syncer.model import ALL_KINDS, OBJECT_KINDS, ObjectKind, RelationKind, kind_named
+from syncer.model import (
+    ALL_KINDS,
+    OBJECT_KINDS,
+    ChildKind,
+    Kind,
+    ObjectKind,
+    RelationKind,
+    kind_named,
+)
 from syncer.settings import Settings
-from syncer.state import DesiredLink, DesiredRow, DesiredState, InvalidRow
+from syncer.state import DesiredChild, DesiredLink, DesiredRow, DesiredState, InvalidRow
 from syncer.store.db import first_line
 from syncer.store.tables import desired_tables
-from syncer.store.validate import Kind, display_key, identity, key_rules, validate_row
+from syncer.store.validate import display_key, identity, key_rules, validate_row
 
 log = structlog.get_logger(__name__)
 
@@ -128,7 +136,7 @@ class _Known:
 
 
 def _dangling(
-    kind: RelationKind, values: Mapping[str, object], known: Mapping[str, _Known]
+    kind: RelationKind | ChildKind, values: Mapping[str, object], known: Mapping[str, _Known]
 ) -> str | None:
     """Why a link names an object desired state does not have (checked only for complete kinds)."""
     for rule in key_rules(kind):
@@ -171,6 +179,7 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
     invalid: list[InvalidRow] = []
     complete: set[str] = set()
     known: dict[str, _Known] = {}
+    children: dict[str, tuple[DesiredChild, ...]] = {}
     for name in ALL_KINDS:
         kind = kind_named(name)
         try:
@@ -185,17 +194,14 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
             objects[name] = tuple(_object_row(kind, number, row) for number, row in rows.valid)
             good = rows.valid
         else:
-            good = []
-            for number, row in rows.valid:
-                problem = _dangling(kind, row, known)
-                if problem is None:
-                    good.append((number, row))
-                else:
-                    invalid.append(InvalidRow(name, display_key(kind, row), problem, number))
-            links[name] = tuple(
-                DesiredLink(str(row[kind.parent_column]), str(row[kind.member_column]), number)
-                for number, row in good
-            )
+            good = _resolved(kind, rows.valid, known, invalid)
+            if isinstance(kind, RelationKind):
+                links[name] = tuple(
+                    DesiredLink(str(row[kind.parent_column]), str(row[kind.member_column]), number)
+                    for number, row in good
+                )
+            else:
+                children[name] = tuple(_child_row(kind, number, row) for number, row in good)
         if good and not rows.keyless:
             complete.add(name)
         if name in OBJECT_KINDS and name in complete:
@@ -204,5 +210,32 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
                 invalid=frozenset(key[0] for key in rows.invalid_keys),
             )
     return DesiredState(
-        objects=objects, links=links, invalid=tuple(invalid), complete=frozenset(complete)
+        objects=objects,
+        links=links,
+        invalid=tuple(invalid),
+        complete=frozenset(complete),
+        children=children,
     )
+
+
+def _resolved(
+    kind: RelationKind | ChildKind,
+    rows: list[tuple[int, dict[str, object]]],
+    known: Mapping[str, _Known],
+    invalid: list[InvalidRow],
+) -> list[tuple[int, dict[str, object]]]:
+    """The rows whose referenced objects desired state has; the others join ``invalid``."""
+    good = []
+    for number, row in rows:
+        problem = _dangling(kind, row, known)
+        if problem is None:
+            good.append((number, row))
+        else:
+            invalid.append(InvalidRow(kind.name, display_key(kind, row), problem, number))
+    return good
+
+
+def _child_row(kind: ChildKind, number: int, values: Mapping[str, object]) -> DesiredChild:
+    managed = {spec.column: values.get(spec.column) for spec in kind.fields}
+    parent, category = (str(values[column]) for column in kind.key_columns)
+    return DesiredChild(parent, category, managed, number)

@@ -19,11 +19,11 @@ from sqlalchemy import Table, and_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.errors import SyncerError
-from syncer.model import OBJECT_KINDS, RELATION_KINDS
+from syncer.model import CHILD_KINDS, OBJECT_KINDS, RELATION_KINDS, Kind
 from syncer.store.db import write_transaction
 from syncer.store.tables import desired_identity, desired_tables
 from syncer.store.upsert import upsert
-from syncer.store.validate import KeyRule, Kind, columns_of, identity, key_rules, validate_row
+from syncer.store.validate import KeyRule, columns_of, identity, key_rules, validate_row
 
 BATCH_SIZE = 1000
 
@@ -146,7 +146,8 @@ async def _delete_others(
 async def _orphans(conn: AsyncConnection, kind: Kind) -> dict[str, int]:
     """Per relation table, how many rows name a ``kind`` key its table no longer holds."""
     counts: dict[str, int] = {}
-    for relation in RELATION_KINDS.values():
+    referring: tuple[Kind, ...] = (*RELATION_KINDS.values(), *CHILD_KINDS.values())
+    for relation in referring:
         for rule in key_rules(relation):
             if rule.kind != kind.name:
                 continue

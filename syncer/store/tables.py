@@ -24,7 +24,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, ObjectKind, RelationKind, ValueType
+from syncer.model import (
+    CHILD_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ChildKind,
+    FieldSpec,
+    Kind,
+    ObjectKind,
+    RelationKind,
+    ValueType,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,17 +49,31 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 KEY_LENGTH = 255
 
 
-def _object_table(kind: ObjectKind) -> Table:
-    columns = [
+def _field_columns(fields: tuple[FieldSpec, ...]) -> list[Column[object]]:
+    return [
         Column(
             spec.column,
             Boolean if spec.value_type is ValueType.BOOL else String(spec.max_length or KEY_LENGTH),
             nullable=True,
         )
-        for spec in kind.fields
+        for spec in fields
     ]
+
+
+def _object_table(kind: ObjectKind) -> Table:
     key = Column(kind.key_column, String(kind.key_max_length or KEY_LENGTH), primary_key=True)
-    return Table(kind.table, metadata, key, *columns)
+    return Table(kind.table, metadata, key, *_field_columns(kind.fields))
+
+
+def _child_table(kind: ChildKind) -> Table:
+    parent = OBJECT_KINDS[kind.parent_kind]
+    return Table(
+        kind.table,
+        metadata,
+        Column(kind.parent_column, String(parent.key_max_length or KEY_LENGTH), primary_key=True),
+        Column(kind.category_column, String(kind.category_max_length), primary_key=True),
+        *_field_columns(kind.fields),
+    )
 
 
 def _relation_table(kind: RelationKind) -> Table:
@@ -61,7 +85,7 @@ def _relation_table(kind: RelationKind) -> Table:
     )
 
 
-def _key_parts(kind: ObjectKind | RelationKind) -> tuple[tuple[str, bool], ...]:
+def _key_parts(kind: Kind) -> tuple[tuple[str, bool], ...]:
     """The key columns of a kind, each with whether Cloud compares it case-insensitively."""
     if isinstance(kind, ObjectKind):
         return ((kind.key_column, kind.key_case_insensitive),)
@@ -70,13 +94,15 @@ def _key_parts(kind: ObjectKind | RelationKind) -> tuple[tuple[str, bool], ...]:
         referenced = OBJECT_KINDS.get(kind_name)
         return referenced is not None and referenced.key_case_insensitive
 
+    if isinstance(kind, ChildKind):
+        return ((kind.parent_column, insensitive(kind.parent_kind)), (kind.category_column, True))
     return (
         (kind.parent_column, insensitive(kind.parent_kind)),
         (kind.member_column, insensitive(kind.member_kind)),
     )
 
 
-def _identity(table: Table, kind: ObjectKind | RelationKind) -> tuple[ColumnElement[str], ...]:
+def _identity(table: Table, kind: Kind) -> tuple[ColumnElement[str], ...]:
     """The key as the database must keep it unique: lower() where Cloud ignores case.
 
     A case-insensitive key gets a unique index on ``lower(key)`` so ``a@x.com`` and ``A@x.com``
@@ -94,10 +120,11 @@ def _identity(table: Table, kind: ObjectKind | RelationKind) -> tuple[ColumnElem
 desired_tables: dict[str, Table] = {
     **{name: _object_table(kind) for name, kind in OBJECT_KINDS.items()},
     **{name: _relation_table(kind) for name, kind in RELATION_KINDS.items()},
+    **{name: _child_table(kind) for name, kind in CHILD_KINDS.items()},
 }
 """Kind name -> its desired-state table."""
 
-_ALL_KINDS: dict[str, ObjectKind | RelationKind] = {**OBJECT_KINDS, **RELATION_KINDS}
+_ALL_KINDS: dict[str, Kind] = {**OBJECT_KINDS, **RELATION_KINDS, **CHILD_KINDS}
 desired_identity: dict[str, tuple[ColumnElement[str], ...]] = {
     name: _identity(desired_tables[name], kind) for name, kind in _ALL_KINDS.items()
 }
@@ -176,3 +203,17 @@ run_lock = Table(
     Column("acquired_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
+
+child_marks = Table(
+    "syncer_child_marks",
+    metadata,
+    Column("firm", String(100), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("parent_key", String(KEY_LENGTH), primary_key=True),
+    Column("parent_cwguid", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
+"""Per parent, the desired children last seen in step with Cloud (a digest of their rows) and
+when Cloud was last read for them: a parent whose digest still matches is not read again until
+the re-read interval has passed (``syncer.children.marks``)."""

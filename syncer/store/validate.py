@@ -22,15 +22,15 @@ from syncer.model import (
     ALL_KINDS,
     OBJECT_KINDS,
     USERS,
+    ChildKind,
     FieldSpec,
+    Kind,
     ObjectKind,
     RelationKind,
     ValueType,
     kind_named,
 )
 from syncer.store.tables import KEY_LENGTH
-
-Kind = ObjectKind | RelationKind
 
 TRUE_WORDS: Final = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS: Final = frozenset({"false", "f", "no", "n", "0"})
@@ -64,6 +64,8 @@ class KeyRule:
     max_length: int
     email: bool
     case_insensitive: bool
+    forbidden: str = ""
+    """Characters the key may not hold (a child's category: ``|`` separates key parts)."""
 
     def normalise(self, value: str) -> str:
         return value.casefold() if self.case_insensitive else value
@@ -83,6 +85,11 @@ def _rule(column: str, kind_name: str) -> KeyRule:
 def _rules_of(kind: Kind) -> tuple[KeyRule, ...]:
     if isinstance(kind, ObjectKind):
         return (_rule(kind.key_column, kind.name),)
+    if isinstance(kind, ChildKind):
+        category = KeyRule(
+            kind.category_column, kind.name, kind.category_max_length, False, True, "|"
+        )
+        return (_rule(kind.parent_column, kind.parent_kind), category)
     return (
         _rule(kind.parent_column, kind.parent_kind),
         _rule(kind.member_column, kind.member_kind),
@@ -100,9 +107,9 @@ def key_rules(kind: Kind) -> tuple[KeyRule, ...]:
 def columns_of(kind: Kind) -> tuple[str, ...]:
     """Every desired-state column of ``kind``: its key column(s) first, then managed fields."""
     keys = tuple(rule.column for rule in key_rules(kind))
-    if isinstance(kind, ObjectKind):
-        return (*keys, *(spec.column for spec in kind.fields))
-    return keys
+    if isinstance(kind, RelationKind):
+        return keys
+    return (*keys, *(spec.column for spec in kind.fields))
 
 
 def identity(kind: Kind, row: Mapping[str, object]) -> tuple[str, ...]:
@@ -175,6 +182,9 @@ def _key_value(rule: KeyRule, raw: object) -> str:
     if text is None:
         raise ValueError("required")
     _check_length(text, rule.max_length)
+    bad = sorted(set(rule.forbidden) & set(text))
+    if bad:
+        raise ValueError(f"may not contain {' or '.join(map(repr, bad))}")
     if rule.email and not _EMAIL.fullmatch(text):
         raise ValueError(f"not a valid e-mail address: {text!r}")
     return text
@@ -194,7 +204,7 @@ def validate_row(kind: Kind, raw: Mapping[str, object]) -> dict[str, object] | l
             values[rule.column] = _key_value(rule, raw.get(rule.column))
         except ValueError as exc:
             errors.append(FieldError(rule.column, str(exc)))
-    fields = kind.fields if isinstance(kind, ObjectKind) else ()
+    fields = () if isinstance(kind, RelationKind) else kind.fields
     for spec in fields:
         if spec.column not in raw:
             continue

@@ -110,3 +110,43 @@ async def wait_until(condition: Callable[[], bool]) -> None:
             if condition():
                 return
             await anyio.sleep(0.02)
+
+
+CATEGORIES = ("Business", "Mailing")
+ADDRESS_FIELDS = ("name", "address1", "address2", "address3", "city", "country")
+
+
+def address(n: int, category: str, **values: object) -> dict[str, object]:
+    return {
+        "entity_no": f"C-{n:04d}",
+        "category": category,
+        **dict.fromkeys(ADDRESS_FIELDS),
+        **values,
+    }
+
+
+def addresses_by_owner(sim: RunningSimulator) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    entities = {e["CWGuid"]: e["EntityNo"] for e in objects(sim, "entities")}
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in objects(sim, "addresses"):
+        found.setdefault((entities[a["OwnerCWGuid"]], a["AddressCategory"]), []).append(a)
+    return found
+
+
+def assert_one_per_category(sim: RunningSimulator, clients: int) -> None:
+    held = addresses_by_owner(sim)
+    assert sorted(held) == [
+        (f"C-{n:04d}", category) for n in range(1, clients + 1) for category in CATEGORIES
+    ]
+    assert {len(found) for found in held.values()} == {1}, "an address was created twice"
+
+
+def clients_with_addresses(clients: int) -> dict[str, list[dict[str, object]]]:
+    return {
+        "entities": [entity(n) for n in range(1, clients + 1)],
+        "entity_addresses": [
+            address(n, category, address1=f"{n} {category} St")
+            for n in range(1, clients + 1)
+            for category in CATEGORIES
+        ],
+    }

@@ -19,12 +19,24 @@ from syncer.simulator import Limits
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import changes, runs
 from syncer.usecases import ApplyOptions, apply_firm
-from tests.apply.support import creates, entity, env_for, fill, objects, settings_for, wait_until
+from tests.apply.support import (
+    CATEGORIES,
+    assert_one_per_category,
+    clients_with_addresses,
+    creates,
+    entity,
+    env_for,
+    fill,
+    objects,
+    settings_for,
+    wait_until,
+)
 from tests.fixtures.simulator import SimulatorFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 N = 24
+CLIENTS = 8
 
 
 async def _interrupt_and_resume(
@@ -78,3 +90,24 @@ async def test_sigterm_lets_requests_in_flight_finish_and_exits_cleanly(
     assert "sent" not in left_open, "every request in flight was recorded"
     assert "skipped" in left_open
     assert statuses == ["interrupted", "succeeded"]
+
+
+async def test_kill_9_during_address_creates_then_resume_creates_no_address_twice(
+    simulator_factory: SimulatorFactory, database_url: str
+) -> None:
+    await upgrade(database_url)
+    sim = await simulator_factory(limits=Limits(replenish_rate=5, burst_capacity=5))
+    await fill(database_url, clients_with_addresses(CLIENTS))
+    command = [sys.executable, "-m", "syncer", "apply", "--max-in-flight", "4"]
+    async with await anyio.open_process(command, env=env_for(sim, database_url)) as process:
+        await wait_until(lambda: len(objects(sim, "addresses")) >= 4)
+        process.send_signal(signal.SIGKILL)
+        with anyio.fail_after(20):
+            assert await process.wait() == -signal.SIGKILL
+    assert len(objects(sim, "addresses")) < CLIENTS * len(CATEGORIES), "finished before the kill"
+
+    sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
+    result = await apply_firm(settings_for(sim, database_url), ApplyOptions())
+
+    assert result.exit_code == ExitCode.OK, result.message
+    assert_one_per_category(sim, CLIENTS)

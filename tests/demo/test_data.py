@@ -84,7 +84,14 @@ def test_cloud_already_holds_some_matching_some_outdated_and_some_unrelated_obje
 def test_mutate_makes_the_edits_it_describes() -> None:
     data = generate(Size.SMALL)
     changed, edits = mutate(data)
-    assert [e.kind for e in edits] == ["entities", "users", "group_members", "entities", "users"]
+    assert [e.kind for e in edits] == [
+        "entities",
+        "users",
+        "group_members",
+        "entities",
+        "users",
+        "entity_addresses",
+    ]
     before = {row["entity_no"]: row for row in data.rows["entities"]}
     after = {row["entity_no"]: row for row in changed.rows["entities"]}
     assert after[edits[0].key]["name"] != before[edits[0].key]["name"]

@@ -42,6 +42,7 @@ def test_the_demo_runs_end_to_end_from_the_command_line(tmp_path: Path) -> None:
     html = (workdir / "plan-2.html").read_text(encoding="utf-8")
     assert "(amalgamated)" in html
     assert INVALID_OWNER_TYPE in html
+    assert "1 Harbourfront Plaza" in html, "the moved client's new address"
     assert "syncer_last_run_requests" in (workdir / "metrics.prom").read_text()
     assert "client_secret_file" in (workdir / "syncer.toml").read_text()
     assert (workdir / "client-secret").stat().st_mode & 0o077 == 0
