@@ -22,7 +22,7 @@ from syncer.clock import ManualClock
 from syncer.cloud.client import CloudClient
 from syncer.cloud.pipeline import ApiRequest, ApiResponse, ClientStats
 from syncer.errors import ExitCode, SyncerError
-from syncer.model import ENTITIES, GROUP_MEMBERS, USERS
+from syncer.model import ENTITIES, ENTITY_ADDRESSES, GROUP_MEMBERS, USERS
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
@@ -76,6 +76,7 @@ objects = st.fixed_dictionaries(
         "Id": st.sampled_from([1, None, "1", True]),
         "FirmWideRoleIds": st.sampled_from([[1, 2], None, ["a"], "x"]),
         "Token": st.sampled_from(["tok-abc", "", None, 5]),
+        "AddressCategory": st.sampled_from(["Business", None, 5]),
     },
 )
 bodies = st.one_of(
@@ -119,12 +120,17 @@ OPERATIONS: dict[str, Operation] = {
     "delete": lambda c: c.delete(USERS, GUID),
     "members": lambda c: c.list_members(GROUP_MEMBERS, GUID),
     "find": lambda c: c.find_by_key(ENTITIES, "E-1"),
+    "list addresses": lambda c: c.list_children(ENTITY_ADDRESSES, GUID),
+    "create address": lambda c: c.create_child(ENTITY_ADDRESSES, GUID, {"City": "X"}),
+    "update address": lambda c: c.update_child(ENTITY_ADDRESSES, GUID, {"City": "X"}),
 }
 
 
 def _well_formed(result: object) -> bool:
     if isinstance(result, RemoteObject) or result is None:
         return True
+    if isinstance(result, int):  # an address create's Id
+        return not isinstance(result, bool)
     return isinstance(result, list) and all(isinstance(i, (RemoteObject, str)) for i in result)
 
 

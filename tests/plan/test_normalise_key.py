@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syncer.model import OBJECT_KINDS, ROLES, ObjectKind, normalise_key
+from syncer.model import CHILD_KINDS, OBJECT_KINDS, ROLES, ChildKind, ObjectKind, normalise_key
 from syncer.plan import build_plan
 from syncer.plan.index import CloudIndex
 from syncer.plan.keyed import by_key
@@ -47,6 +47,16 @@ def test_cloud_keys_are_normalised_by_the_one_rule(kind: ObjectKind, distinct: b
 def test_roles_compare_case_insensitively_and_other_names_are_only_trimmed() -> None:
     assert normalise_key(ROLES.name, " ADMIN ") == "admin"
     assert normalise_key("something else", " ADMIN ") == "ADMIN"
+
+
+@pytest.mark.parametrize("kind", CHILD_KINDS.values(), ids=lambda kind: kind.name)
+def test_child_keys_follow_the_parents_rule_and_fold_the_category(kind: ChildKind) -> None:
+    """The id map, the planner and apply's scheduler tokens all compare a child's key
+    (``parent|category``) through this rule: the parent by its kind's, the category folded."""
+    for spelling in SPELLINGS:
+        key = f"{spelling}| bUSINESS "
+        parent = normalise_key(kind.parent_kind, spelling)
+        assert normalise_key(kind.name, key) == f"{parent}|business" == kind.normalise_key(key)
 
 
 def test_protected_assignments_follow_both_ends_rules() -> None:
