@@ -32,15 +32,13 @@ from syncer.cloud.pipeline import (
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
 from syncer.cloud.shapes import (
+    CHILD_RULES,
     TOKEN_RULES,
-    FieldRule,
     broken,
     checked_guids,
     checked_list,
     checked_object,
-    child_rules,
     field_of,
-    is_int,
     object_rules,
 )
 from syncer.errors import CloudUnreachable, CredentialsRejected
@@ -61,12 +59,9 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def remote_object(
-    obj: object, path: str = "", where: str = "", rules: tuple[FieldRule, ...] | None = None
-) -> RemoteObject:
-    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises (those
-    of ``path``, or ``rules`` when given: a child's)."""
-    fields = checked_object(where or path or "response", obj, rules or object_rules(path))
+def remote_object(obj: object, path: str = "", where: str = "") -> RemoteObject:
+    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises."""
+    fields = checked_object(where or path or "response", obj, object_rules(path))
     num_id = field_of(fields, "Id")
     return RemoteObject(
         cwguid=str(field_of(fields, "CWGuid")),
@@ -75,14 +70,18 @@ def remote_object(
     )
 
 
+def child_object(kind: ChildKind, where: str, obj: object) -> RemoteObject:
+    """A child (an entity's address), once it keeps an object's promises and its kind's."""
+    return remote_object(checked_object(where, obj, CHILD_RULES.get(kind.name, ())), where=where)
+
+
 def child_answer(kind: ChildKind, where: str, answer: object) -> int | RemoteObject:
     """A child create's answer, once it is seen to be an ``Id`` or an object keeping the
     promises; anything else (null, text, a list) is a broken promise (exit 76)."""
-    if is_int(answer):
-        assert isinstance(answer, int)
+    if isinstance(answer, int) and not isinstance(answer, bool):
         return answer
     if isinstance(answer, Mapping):
-        return remote_object(answer, where=where, rules=child_rules(kind.name))
+        return child_object(kind, where, answer)
     raise broken(where, f"expected the new {kind.name} Id (an integer) or object")
 
 
@@ -194,12 +193,8 @@ class CloudClient:
 
     async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
         path = kind.list_path.format(id=segment(parent_cwguid))
-        rules = child_rules(kind.name)
-        return [
-            remote_object(obj, path, f"GET {path}", rules)
-            async for page in self._pages(path)
-            for obj in page
-        ]
+        where = f"GET {path}"
+        return [child_object(kind, where, obj) async for page in self._pages(path) for obj in page]
 
     async def create_child(
         self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
@@ -211,11 +206,7 @@ class CloudClient:
 
     async def update_child(self, kind: ChildKind, cwguid: str, body: Mapping[str, object]) -> None:
         path = kind.update_path.format(id=segment(cwguid))
-        remote_object(
-            await self._call("PATCH", path, json=dict(body)),
-            where=f"PATCH {path}",
-            rules=child_rules(kind.name),
-        )
+        child_object(kind, f"PATCH {path}", await self._call("PATCH", path, json=dict(body)))
 
     # -- assignments ---------------------------------------------------------------------------
 

@@ -31,12 +31,12 @@ def is_guid(value: object) -> bool:
     return isinstance(value, str) and _GUID.fullmatch(value) is not None
 
 
-def is_int(value: object) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_int_list(value: object) -> bool:
-    return isinstance(value, list) and all(is_int(item) for item in value)
+    return isinstance(value, list) and all(_is_int(item) for item in value)
 
 
 def _is_text(value: object) -> bool:
@@ -56,7 +56,7 @@ class FieldRule:
 
 OBJECT_RULES: Final = (
     FieldRule("CWGuid", is_guid, "a GUID"),
-    FieldRule("Id", is_int, "an integer", required=False),
+    FieldRule("Id", _is_int, "an integer", required=False),
 )
 """Every object the API returns (entities, users, groups, roles)."""
 
@@ -70,7 +70,8 @@ CHILD_RULES: Final[Mapping[str, tuple[FieldRule, ...]]] = {
         FieldRule("AddressCategory", lambda value: isinstance(value, str), "a string", False),
     ),
 }
-"""Extra promises of the children of one child kind (by the kind's name), beyond an object's."""
+"""Extra promises of the children of one child kind (by the kind's name), beyond an object's
+(``OBJECT_RULES``, checked as for any object)."""
 
 TOKEN_RULES: Final = (FieldRule("Token", _is_text, "a non-empty string"),)
 
@@ -103,11 +104,6 @@ def checked_object(
 def object_rules(path: str) -> tuple[FieldRule, ...]:
     """The rules of an object read or written under ``path`` (``users/<guid>`` -> users')."""
     return OBJECT_RULES + RULES_BY_PATH.get(path.split("/", 1)[0], ())
-
-
-def child_rules(kind_name: str) -> tuple[FieldRule, ...]:
-    """The rules of a child of ``kind_name`` (an entity's address) read or written."""
-    return OBJECT_RULES + CHILD_RULES.get(kind_name, ())
 
 
 def checked_list(where: str, value: object) -> list[Any]:
