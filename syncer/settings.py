@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from syncer.cloud.assumptions import ApiSettings
 from syncer.errors import ConfigError, UsageError
 
 CONFIG_ENV_VAR = "SYNCER_CONFIG"
@@ -68,6 +69,8 @@ class CloudSettings(_Section):
     """Longest ``Retry-After`` honoured."""
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
     """Objects per page when reading lists."""
+    api: ApiSettings = ApiSettings()
+    """What syncer assumes about the API (``[cloud.api]``); ``syncer probe`` checks it."""
 
     @model_validator(mode="after")
     def _secret_from_env_or_file(self) -> CloudSettings:

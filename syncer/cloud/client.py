@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 
 from syncer.clock import Clock, SystemClock
+from syncer.cloud.assumptions import ApiSettings, FieldNames
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
 from syncer.cloud.pipeline import (
     ApiRequest,
@@ -35,12 +36,8 @@ from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
 AUTH_PATH = "auth/token"
+NO_RENAMES = FieldNames({})
 REFUSED_CREDENTIALS = frozenset({400, 401, 403})
-
-
-def quote_search_value(value: str) -> str:
-    """A string literal for ``search=``: single quotes, a quote inside doubled."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def field_of(obj: Mapping[str, Any], name: str) -> Any:
@@ -51,14 +48,15 @@ def field_of(obj: Mapping[str, Any], name: str) -> Any:
     return next((v for k, v in obj.items() if k.casefold() == folded), None)
 
 
-def remote_object(obj: object) -> RemoteObject:
+def remote_object(obj: object, names: FieldNames = NO_RENAMES) -> RemoteObject:
+    """An object of the response, its fields under their documented names (``names``)."""
     if not isinstance(obj, Mapping):
         raise ApiError(200, f"expected an object, got {type(obj).__name__}", "GET", "")
     num_id = field_of(obj, "Id")
     return RemoteObject(
         cwguid=str(field_of(obj, "CWGuid")),
         id=num_id if isinstance(num_id, int) else None,
-        fields=dict(obj),
+        fields=names.from_firm(obj),
     )
 
 
@@ -92,11 +90,12 @@ class CloudClient:
         stats = ClientStats()
         policy = RetryPolicy(max_retries=settings.max_retries)
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-            limited = RateLimited(
-                HttpSender(http, settings.api_root, stats, settings.max_in_flight), limiter
-            )
+            plain = HttpSender(http, settings.api_root, stats, settings.max_in_flight)
+            limited = RateLimited(plain, limiter)
+            # Where auth/token costs no token, waiting for one would only slow a renewal down.
+            to_auth = limited if settings.api.auth_limited else plain
             pool = SessionPool(
-                TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
+                TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
                 clock,
                 lifetime=settings.token_lifetime_seconds,
                 renew_margin=settings.renew_margin_seconds,
@@ -104,6 +103,11 @@ class CloudClient:
             )
             sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
             yield cls(sender, settings, limiter, stats)
+
+    @property
+    def api(self) -> ApiSettings:
+        """What this firm's API is assumed to do (``[cloud.api]``)."""
+        return self._settings.api
 
     @property
     def stats(self) -> ClientStats:
@@ -116,37 +120,45 @@ class CloudClient:
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(kind.api_path) for obj in page]
+        names = self.api.renames(kind.name)
+        return [
+            remote_object(obj, names) async for page in self._pages(kind.api_path) for obj in page
+        ]
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
         wanted = kind.normalise_key(key)
-        search = f"{kind.key_field}={quote_search_value(key.strip())}"
+        names = self.api.renames(kind.name)
+        search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
         async for page in self._pages(kind.api_path, {"search": search}):
             for obj in page:
-                found = remote_object(obj)
+                found = remote_object(obj, names)
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
                     return found
         return None
 
     async def get(self, kind: ObjectKind, cwguid: str) -> RemoteObject:
-        return remote_object(await self._call("GET", f"{kind.api_path}/{cwguid}"))
+        names = self.api.renames(kind.name)
+        return remote_object(await self._call("GET", f"{kind.api_path}/{cwguid}"), names)
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:
-        return remote_object(await self._call("POST", kind.api_path, json=dict(body)))
+        names = self.api.renames(kind.name)
+        created = await self._call("POST", kind.api_path, json=names.to_firm(body))
+        return remote_object(created, names)
 
     async def update(
         self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
     ) -> RemoteObject:
-        return remote_object(
-            await self._call("PATCH", f"{kind.api_path}/{cwguid}", json=dict(body))
-        )
+        names = self.api.renames(kind.name)
+        path = f"{kind.api_path}/{cwguid}"
+        return remote_object(await self._call("PATCH", path, json=names.to_firm(body)), names)
 
     async def delete(self, kind: ObjectKind, cwguid: str) -> None:
         await self._call("DELETE", f"{kind.api_path}/{cwguid}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(ROLES_PATH) for obj in page]
+        names = self.api.renames(ROLES_PATH)
+        return [remote_object(obj, names) async for page in self._pages(ROLES_PATH) for obj in page]
 
     # -- assignments ---------------------------------------------------------------------------
 
@@ -177,8 +189,8 @@ class CloudClient:
         self, path: str, params: Mapping[str, str] | None = None
     ) -> AsyncIterator[list[Any]]:
         """Every page of a list, until a short or empty page (a page past the end is ``[]``)."""
-        size = self._settings.page_size
-        page = 1
+        size = self.api.page_size(self._settings.page_size)
+        page = self.api.first_page
         while True:
             query = {**(params or {}), "page": str(page), "pageSize": str(size)}
             items = await self._call("GET", path, params=query)
