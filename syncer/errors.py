@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     USAGE = 64
     UNREACHABLE = 69
     LOCKED = 75
+    CLOUD_CONTRACT = 76
     CREDENTIALS_REJECTED = 77
     CONFIG = 78
 

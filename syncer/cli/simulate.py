@@ -6,11 +6,68 @@ it accepts are printed, since the point is to point a client (or curl) at it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import anyio
 import click
 
 from syncer.cli.context import run
 from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_simulator
+from syncer.simulator.dialect import Dialect
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
+    click.option("--first-page", type=click.IntRange(0, 1), default=1, show_default=True),
+    click.option("--max-page-size", type=click.IntRange(1, 1000), default=100, show_default=True),
+    click.option(
+        "--oversize-page",
+        type=click.Choice(["refuse", "clamp"]),
+        default="refuse",
+        show_default=True,
+        help="What a pageSize above the maximum gets: 400, or the maximum.",
+    ),
+    click.option("--default-page-size", type=click.IntRange(1, 1000), default=25),
+    click.option(
+        "--search-quote-escape", type=click.Choice(["doubled", "backslash"]), default="doubled"
+    ),
+    click.option(
+        "--rename",
+        "renames",
+        multiple=True,
+        metavar="KIND.FIELD=NAME",
+        help="Serve a documented field under another name (groups.BriefDescription=Description)",
+    ),
+    click.option(
+        "--members-readable/--members-hidden",
+        default=True,
+        help="Whether GET groups/{id}/user-assignments exists.",
+    ),
+    click.option("--role-reference", type=click.Choice(["Id", "CWGuid"]), default="Id"),
+    click.option(
+        "--advertise-token-lifetime", is_flag=True, help="Put ExpiresIn in the token response."
+    ),
+)
+"""How the served firm differs from cloud-api.md: one flag per ``Dialect`` knob."""
+
+
+def dialect_options(fn: F) -> F:
+    for option in reversed(DIALECT_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def dialect_of(renames: tuple[str, ...], **knobs: Any) -> Dialect:
+    """The ``Dialect`` of the flags; ``--rename`` arrives as ``KIND.FIELD=NAME``."""
+    field_names: dict[str, dict[str, str]] = {}
+    for rename in renames:
+        documented, sep, served = rename.partition("=")
+        kind, dot, name = documented.partition(".")
+        if not (sep and dot and kind and name and served):
+            raise click.BadParameter(f"{rename!r} is not KIND.FIELD=NAME", param_hint="--rename")
+        field_names.setdefault(kind, {})[name] = served
+    return Dialect(field_names=field_names, **knobs)
 
 
 @click.command()
@@ -42,6 +99,7 @@ from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_
     help="Session lifetime in seconds (absolute).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed for CWGuids and fail-open.")
+@dialect_options
 def command(
     *,
     host: str,
@@ -56,6 +114,7 @@ def command(
     auth_limited: bool,
     token_lifetime: float,
     seed: int,
+    **dialect: Any,
 ) -> None:
     """Serve the simulated Caseware Cloud API v2 (control plane under /_sim/)."""
     random_client = ClientSpec()
@@ -72,6 +131,7 @@ def command(
             keying=Keying(keying),
             auth_limited=auth_limited,
         ),
+        dialect=dialect_of(**dialect),
         token_lifetime_seconds=token_lifetime,
         seed=seed,
     )

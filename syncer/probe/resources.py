@@ -1,0 +1,54 @@
+"""``members.read`` and ``errors.not_found``: the two reads whose shape is assumed, not seen."""
+
+from __future__ import annotations
+
+import uuid
+
+from syncer.model import ENTITIES, GROUP_MEMBERS
+from syncer.probe.context import ProbeContext
+from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
+from syncer.probe.wire import Answer
+
+
+async def check_members(ctx: ProbeContext) -> Check:
+    readable = ctx.api.members_readable
+    expected = "200, a list of user CWGuids" if readable else "not readable"
+    groups = ctx.samples.get("groups")
+    if groups is None or not groups.objects or GROUP_MEMBERS.read_path is None:
+        return unknown("members.read", expected, "the firm has no group to read members of")
+    guid = str(groups.objects[0].get("CWGuid", ""))
+    path = GROUP_MEMBERS.read_path.format(id=guid)
+    answer = await ctx.wire.get(path, ctx.token, page=ctx.first_page, pageSize=ctx.page_size)
+    body = answer.json()
+    works = answer.status == 200 and isinstance(body, list)
+    if works and isinstance(body, list) and all(isinstance(m, str) for m in body):
+        observed = f"200, a list of {len(body)} CWGuids"
+    else:
+        observed = f"{answer.status}, {shape_of(answer)}"
+        works = False
+    if works != readable:
+        return differs("members.read", expected, observed, api__members_readable=works)
+    return holds("members.read", expected, observed)
+
+
+async def check_not_found(ctx: ProbeContext) -> Check:
+    expected = "404 with a message"
+    answer = await ctx.wire.get(f"{ENTITIES.api_path}/{uuid.uuid4()}", ctx.token)
+    observed = f"{answer.status}, {shape_of(answer)}"
+    if answer.status == 404:
+        return holds("errors.not_found", expected, f"{observed}: {answer.message()!r}")
+    advice = "syncer reads an unknown CWGuid as a failed row; report this answer to the maintainers"
+    return differs_without_setting("errors.not_found", expected, observed, advice)
+
+
+def shape_of(answer: Answer) -> str:
+    """A body described without quoting it whole: its JSON type and keys, or its length."""
+    body = answer.json()
+    if isinstance(body, dict):
+        return "a JSON object with " + (", ".join(sorted(body)) or "no keys")
+    if isinstance(body, list):
+        kinds = sorted({type(item).__name__ for item in body})
+        return f"a JSON list of {len(body)} ({', '.join(kinds) or 'empty'})"
+    if not answer.body:
+        return "an empty body"
+    return f"{len(answer.body)} bytes that are not JSON"
