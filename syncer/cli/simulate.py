@@ -148,6 +148,8 @@ def command(
                 f"  limits:        rate {replenish_rate}/s, burst {burst_capacity}, "
                 f"{requested_tokens} token(s) per request, keyed per {keying}"
             )
+            if changed := config.dialect.model_dump(exclude_defaults=True):
+                click.echo(f"  dialect:       {changed}")
             click.echo("Press Ctrl+C to stop.")
             await anyio.sleep_forever()
 
