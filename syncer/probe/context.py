@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncer.cloud.assumptions import ApiSettings
+from syncer.cloud.client import field_of
 from syncer.model import OBJECT_KINDS, ROLES_PATH
 from syncer.probe.wire import Answer, Wire
 from syncer.settings import CloudSettings
@@ -76,4 +77,4 @@ def guids_of(answer: Answer) -> list[str] | None:
     objects = objects_of(answer)
     if objects is None:
         return None
-    return [str(next((v for k, v in o.items() if k.lower() == "cwguid"), "")) for o in objects]
+    return [str(field_of(o, "CWGuid")) for o in objects]

@@ -7,6 +7,7 @@ firm with enough objects to tell; with too few they answer ``unknown`` rather th
 
 from __future__ import annotations
 
+from syncer.cloud.client import field_of
 from syncer.probe.context import KIND_PATHS, ProbeContext, Sample, guids_of, objects_of
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
 
@@ -108,9 +109,9 @@ async def check_stable_order(ctx: ProbeContext) -> Check:
     paged: list[str] = []
     for offset in range(STABLE_PAGES):
         paged += guids_of(await ctx.page(kind, offset, 2)) or []
-    whole = [str(o.get("CWGuid", "")) for o in sample.objects[: 2 * STABLE_PAGES]]
-    ids = [o.get("Id") for o in sample.objects]
-    by_id = all(isinstance(i, int) for i in ids) and ids == sorted(ids)  # type: ignore[type-var]
+    whole = [str(field_of(o, "CWGuid")) for o in sample.objects[: 2 * STABLE_PAGES]]
+    ids = [field_of(o, "Id") for o in sample.objects]
+    by_id = all(isinstance(i, int) for i in ids) and ids == sorted(ids)
     if paged != whole:
         observed = f"{kind} in pages of 2 differ from one page of {len(whole)}"
         advice = "lists may skip or repeat objects: run syncer when nobody else edits the firm"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from syncer.cloud.client import field_of
 from syncer.model import ENTITIES, GROUP_MEMBERS
 from syncer.probe.context import ProbeContext
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
@@ -16,7 +17,7 @@ async def check_members(ctx: ProbeContext) -> Check:
     groups = ctx.samples.get("groups")
     if groups is None or not groups.objects or GROUP_MEMBERS.read_path is None:
         return unknown("members.read", expected, "the firm has no group to read members of")
-    guid = str(groups.objects[0].get("CWGuid", ""))
+    guid = str(field_of(groups.objects[0], "CWGuid"))
     path = GROUP_MEMBERS.read_path.format(id=guid)
     answer = await ctx.wire.get(path, ctx.token, page=ctx.first_page, pageSize=ctx.page_size)
     body = answer.json()

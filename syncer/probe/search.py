@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import get_args
 
 from syncer.cloud.assumptions import QuoteEscape
+from syncer.cloud.client import field_of
 from syncer.probe.context import ProbeContext, guids_of
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
 
@@ -52,7 +53,7 @@ def _value_with_quote(ctx: ProbeContext) -> tuple[str, str, str, str] | None:
         for obj in sample.objects if sample else []:
             for documented in fields:
                 name = names.outgoing(documented)
-                value = obj.get(name)
+                value = field_of(obj, name)
                 if isinstance(value, str) and "'" in value:
-                    return kind, name, value, str(obj.get("CWGuid", ""))
+                    return kind, name, value, str(field_of(obj, "CWGuid"))
     return None

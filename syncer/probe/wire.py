@@ -18,7 +18,7 @@ import orjson
 
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.client import AUTH_PATH, REFUSED_CREDENTIALS, field_of
-from syncer.cloud.errors import extract_message
+from syncer.cloud.errors import ApiError, extract_message
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.pipeline import (
     ApiRequest,
@@ -103,11 +103,18 @@ class Wire:
         return token, answer
 
     async def get(self, path: str, token: str, **params: object) -> Answer:
+        """A GET with ``token``; a 401 on a token just issued means the probe cannot go on."""
         query = {name: str(value) for name, value in params.items()}
-        return await self._send(ApiRequest("GET", path, query, bearer=token))
+        answer = await self._send(ApiRequest("GET", path, query, bearer=token))
+        if answer.status == 401:
+            raise CredentialsRejected(f"the API refused a freshly issued token for GET {path}")
+        return answer
 
     async def _send(self, request: ApiRequest) -> Answer:
-        response = await self._sender.send(request)
+        try:
+            response = await self._sender.send(request)
+        except ApiError as exc:  # refused with 429 again and again: nothing gets through
+            raise CloudUnreachable(f"Cloud API refused the probe: {exc}") from None
         return Answer(response.status, response.headers, response.body)
 
 
