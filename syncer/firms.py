@@ -28,6 +28,7 @@ SEVERITY: Final[tuple[ExitCode, ...]] = (
     ExitCode.CONFIG,
     ExitCode.USAGE,
     ExitCode.CREDENTIALS_REJECTED,
+    ExitCode.CLOUD_CONTRACT,
     ExitCode.UNREACHABLE,
     ExitCode.LOCKED,
     ExitCode.SAFETY_STOP,
