@@ -55,7 +55,8 @@ async def check_keying(ctx: ProbeContext, second_token: str) -> Check:
     keying = _keying(sessions, routes)
     evidence = f"two sessions: {_word(sessions)}; two route families: {_word(routes)}"
     if keying is None:
-        return unknown("ratelimit.keying", expected, f"cannot tell ({evidence})")
+        advice = "probe again while no other program uses this API client"
+        return unknown("ratelimit.keying", expected, f"cannot tell ({evidence})", advice)
     observed = f"{keying} ({evidence})"
     if keying != expected:
         return differs("ratelimit.keying", expected, observed, api__ratelimit_keying=keying)

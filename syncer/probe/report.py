@@ -50,8 +50,10 @@ def holds(check_id: str, expected: str, observed: str) -> Check:
     return Check(check_id, expected, observed, Verdict.HOLDS)
 
 
-def unknown(check_id: str, expected: str, observed: str) -> Check:
-    return Check(check_id, expected, observed, Verdict.UNKNOWN, "probe again once there is data")
+def unknown(
+    check_id: str, expected: str, observed: str, advice: str = "probe again once there is data"
+) -> Check:
+    return Check(check_id, expected, observed, Verdict.UNKNOWN, advice)
 
 
 def differs(check_id: str, expected: str, observed: str, **settings: Any) -> Check:

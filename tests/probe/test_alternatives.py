@@ -18,7 +18,7 @@ from syncer.errors import ExitCode
 from syncer.probe import ProbeReport, Verdict, run_probe
 from syncer.probe.output import config_toml
 from syncer.settings import Settings
-from syncer.simulator import RunningSimulator
+from syncer.simulator import Keying, Limits, RunningSimulator
 from syncer.simulator.dialect import Dialect
 from syncer.store.db import upgrade
 from tests.apply.support import fill, settings_for, writes
@@ -147,3 +147,22 @@ async def test_the_probe_finds_the_alternative_and_its_advice_makes_syncer_fit(
     else:
         assert again.counts == {}
     assert_firm_matches_desired(sim)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        Limits(replenish_rate=10, burst_capacity=20, keying=Keying.ROUTE),
+        Limits(replenish_rate=50, burst_capacity=90, requested_tokens=3, keying=Keying.SESSION),
+    ],
+    ids=["route-at-10-per-second", "session-at-3-tokens-a-request"],
+)
+async def test_keying_is_found_under_tight_limits_too(
+    simulator_factory: SimulatorFactory, url: str, limits: Limits
+) -> None:
+    sim = await simulator_factory(limits=limits)
+    seed_firm(sim)
+    report = await run_probe(settings_for(sim, url).cloud)
+    assert report.settings() == {"api.ratelimit_keying": limits.keying.value}
+    assert set(not_holding(report)) == {"ratelimit.keying"}
+    assert writes(sim) == 0
