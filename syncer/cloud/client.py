@@ -243,6 +243,11 @@ class TokenIssuer:
         return f"TokenIssuer(client_id={self._settings.client_id!r})"
 
     async def __call__(self) -> str:
+        token, _ = await self.issue()
+        return token
+
+    async def issue(self) -> tuple[str, ApiResponse]:
+        """A new session's token and the answer that carried it (``syncer probe`` reads that)."""
         self._stats.auth_calls += 1
         credentials = {
             "ClientId": self._settings.client_id,
@@ -260,4 +265,4 @@ class TokenIssuer:
         token = field_of(body, "Token") if isinstance(body, Mapping) else None
         if not isinstance(token, str) or not token:
             raise ApiError(response.status, "no Token in the response", "POST", AUTH_PATH)
-        return token
+        return token, response

@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 
 from syncer.clock import Clock, SystemClock
-from syncer.cloud.client import AUTH_PATH, REFUSED_CREDENTIALS, field_of
+from syncer.cloud.client import AUTH_PATH, TokenIssuer
 from syncer.cloud.errors import ApiError, extract_message
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.pipeline import (
@@ -71,6 +71,7 @@ class Wire:
         self._sender = sender
         self._stats = stats
         self._settings = settings
+        self._issuer = TokenIssuer(sender, settings, stats)
 
     def __repr__(self) -> str:
         return f"Wire(api_root={self._settings.api_root!r})"
@@ -81,26 +82,16 @@ class Wire:
 
     async def session(self) -> tuple[str, Answer]:
         """A new session's token, and the answer that carried it."""
-        credentials = {
-            "ClientId": self._settings.client_id,
-            "ClientSecret": self._settings.client_secret.get_secret_value(),
-            "Language": "en",
-        }
-        answer = await self._send(ApiRequest("POST", AUTH_PATH, json=credentials, retry_safe=True))
-        if answer.status in REFUSED_CREDENTIALS:
-            raise CredentialsRejected(
-                f"Cloud refused the API client's credentials ({AUTH_PATH} answered "
-                f"{answer.status}); check cloud.client_id and the client secret"
-            )
-        if answer.status >= 500:
-            raise CloudUnreachable(f"{AUTH_PATH} answered {answer.status}: {answer.message()}")
-        body = answer.json()
-        token = field_of(body, "Token") if isinstance(body, Mapping) else None
-        if answer.status != 200 or not isinstance(token, str) or not token:
+        try:
+            token, response = await self._issuer.issue()
+        except ApiError as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise CloudUnreachable(f"Cloud API refused the probe: {exc}") from None
             raise CloudContractBroken(
-                f"{AUTH_PATH} answered {answer.status} without a Token; the probe cannot go on"
-            )
-        return token, answer
+                f"{AUTH_PATH} answered {exc.status} without a Token ({exc.message}); "
+                "the probe cannot go on"
+            ) from None
+        return token, Answer(response.status, response.headers, response.body)
 
     async def get(self, path: str, token: str, **params: object) -> Answer:
         """A GET with ``token``; a 401 on a token just issued means the probe cannot go on."""
