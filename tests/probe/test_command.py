@@ -68,6 +68,18 @@ async def test_every_check_holds_on_the_documented_api(
     assert {c["verdict"] for c in report["checks"]} == {"holds"}
     assert set(report["checks"][0]) == {"id", "expected", "observed", "verdict", "advice"}
     assert writes(sim) == 0
+    assert sim.client_secret not in stdout + stderr
+
+
+async def test_several_firms_need_firm_to_choose_one(
+    simulator: RunningSimulator, url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "firms.toml"
+    config.write_text('[[firms]]\nname = "a"\n\n[[firms]]\nname = "b"\n', encoding="utf-8")
+    env = {k: v for k, v in env_for(simulator, url).items() if not k.startswith("SYNCER_CLOUD")}
+    code, _, stderr = await syncer(env, "--config", str(config), "probe")
+    assert code == ExitCode.USAGE
+    assert "--firm NAME (one of a, b)" in stderr
 
 
 async def test_the_written_configuration_is_what_plan_and_apply_need(
