@@ -10,6 +10,7 @@ from __future__ import annotations
 from syncer.cloud.client import field_of
 from syncer.probe.context import KIND_PATHS, ProbeContext, Sample, guids_of, objects_of
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
+from syncer.probe.wire import CloudContractBroken
 
 DOCUMENTED_DEFAULT_PAGE_SIZE = 25
 STABLE_PAGES = 3
@@ -21,7 +22,14 @@ async def check_first_page(ctx: ProbeContext) -> Check:
     numbering starts there (a 1-based API refuses it or answers page 1 again)."""
     roles = KIND_PATHS["roles"]
     zero = guids_of(await ctx.wire.get(roles, ctx.token, page=0, pageSize=1))
-    one = guids_of(await ctx.wire.get(roles, ctx.token, page=1, pageSize=1))
+    answer = await ctx.wire.get(roles, ctx.token, page=1, pageSize=1)
+    one = guids_of(answer)
+    if zero is None and one is None:
+        # Every firm has roles: a list nobody can read leaves nothing else worth checking.
+        raise CloudContractBroken(
+            f"GET {roles} answered {answer.status} with {answer.shape()}, not a list of "
+            "roles; the probe cannot go on"
+        )
     expected = str(ctx.api.first_page)
     if zero and zero != one:
         observed = 0

@@ -8,7 +8,6 @@ from syncer.cloud.client import field_of
 from syncer.model import ENTITIES, GROUP_MEMBERS
 from syncer.probe.context import ProbeContext
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
-from syncer.probe.wire import Answer
 
 
 async def check_members(ctx: ProbeContext) -> Check:
@@ -25,7 +24,7 @@ async def check_members(ctx: ProbeContext) -> Check:
     if works and isinstance(body, list) and all(isinstance(m, str) for m in body):
         observed = f"200, a list of {len(body)} CWGuids"
     else:
-        observed = f"{answer.status}, {shape_of(answer)}"
+        observed = f"{answer.status}, {answer.shape()}"
         works = False
     if works != readable:
         return differs("members.read", expected, observed, api__members_readable=works)
@@ -35,21 +34,8 @@ async def check_members(ctx: ProbeContext) -> Check:
 async def check_not_found(ctx: ProbeContext) -> Check:
     expected = "404 with a message"
     answer = await ctx.wire.get(f"{ENTITIES.api_path}/{uuid.uuid4()}", ctx.token)
-    observed = f"{answer.status}, {shape_of(answer)}"
+    observed = f"{answer.status}, {answer.shape()}"
     if answer.status == 404:
         return holds("errors.not_found", expected, f"{observed}: {answer.message()!r}")
     advice = "syncer reads an unknown CWGuid as a failed row; report this answer to the maintainers"
     return differs_without_setting("errors.not_found", expected, observed, advice)
-
-
-def shape_of(answer: Answer) -> str:
-    """A body described without quoting it whole: its JSON type and keys, or its length."""
-    body = answer.json()
-    if isinstance(body, dict):
-        return "a JSON object with " + (", ".join(sorted(body)) or "no keys")
-    if isinstance(body, list):
-        kinds = sorted({type(item).__name__ for item in body})
-        return f"a JSON list of {len(body)} ({', '.join(kinds) or 'empty'})"
-    if not answer.body:
-        return "an empty body"
-    return f"{len(answer.body)} bytes that are not JSON"

@@ -65,6 +65,18 @@ class Answer:
     def message(self) -> str:
         return extract_message(self.status, self.body)
 
+    def shape(self) -> str:
+        """The body described without quoting it whole: its JSON type and keys, or its length."""
+        body = self.json()
+        if isinstance(body, dict):
+            return "a JSON object with " + (", ".join(sorted(body)) or "no keys")
+        if isinstance(body, list):
+            kinds = sorted({type(item).__name__ for item in body})
+            return f"a JSON list of {len(body)} ({', '.join(kinds) or 'empty'})"
+        if not self.body:
+            return "an empty body"
+        return f"{len(self.body)} bytes that are not JSON"
+
 
 class Wire:
     def __init__(self, sender: Sender, stats: ClientStats, settings: CloudSettings) -> None:

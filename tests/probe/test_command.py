@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -135,25 +136,35 @@ async def test_an_unreachable_cloud_exits_69(simulator: RunningSimulator, url: s
     assert "Traceback" not in stderr
 
 
-@pytest.fixture
-async def tokenless() -> AsyncIterator[TestServer]:
-    """A gateway answering ``auth/token`` with 200 and no token: not what the API promises."""
+@asynccontextmanager
+async def hostile(token: str | None) -> AsyncIterator[str]:
+    """A gateway that answers ``auth/token`` with ``token`` (or none) and everything else with an
+    HTML page: not what the API promises. Yields its base URL."""
 
     async def answer(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        if request.path.endswith("/auth/token"):
+            return web.json_response({"Token": token} if token else {"status": "ok"})
+        return web.Response(text="<html><body>Maintenance</body></html>", content_type="text/html")
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
     async with TestServer(app, host="127.0.0.1") as server:
-        yield server
+        yield str(server.make_url("")).rstrip("/")
 
 
-async def test_a_token_answer_without_a_token_exits_76(
-    simulator: RunningSimulator, url: str, tokenless: TestServer
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [(None, "without a Token"), ("a-token", "not a list of roles")],
+    ids=["no-token", "html-lists"],
+)
+async def test_answers_the_api_does_not_promise_exit_76(
+    simulator: RunningSimulator, url: str, token: str | None, said: str
 ) -> None:
     env = env_for(simulator, url)
-    env["SYNCER_CLOUD__BASE_URL"] = str(tokenless.make_url("")).rstrip("/")
-    code, _, stderr = await syncer(env, "probe")
+    async with hostile(token) as base_url:
+        env["SYNCER_CLOUD__BASE_URL"] = base_url
+        code, stdout, stderr = await syncer(env, "probe")
     assert code == ExitCode.CLOUD_CONTRACT
-    assert "without a Token" in stderr
+    assert said in stderr
     assert "Traceback" not in stderr
+    assert stdout == ""
