@@ -51,9 +51,11 @@ async def read_samples(ctx: ProbeContext) -> None:
     if answer.status == 400:
         ctx.refused_size = size
         size = await _largest_accepted(ctx, size - 1)
+        answer = await ctx.page("roles", 0, size)
     ctx.page_size = size
     for kind in KIND_PATHS:
-        ctx.samples[kind] = Sample(objects_of(await ctx.page(kind, 0, size)) or [], size)
+        read = answer if kind == "roles" else await ctx.page(kind, 0, size)
+        ctx.samples[kind] = Sample(objects_of(read) or [], size)
 
 
 async def _largest_accepted(ctx: ProbeContext, high: int) -> int:
