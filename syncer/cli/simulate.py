@@ -17,20 +17,43 @@ from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_
 from syncer.simulator.dialect import Dialect
 
 F = TypeVar("F", bound=Callable[..., Any])
+DOCUMENTED = Dialect()
 
 DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
-    click.option("--first-page", type=click.IntRange(0, 1), default=1, show_default=True),
-    click.option("--max-page-size", type=click.IntRange(1, 1000), default=100, show_default=True),
+    click.option(
+        "--first-page",
+        type=click.IntRange(0, 1),
+        default=DOCUMENTED.first_page,
+        show_default=True,
+        help="Number of the first page.",
+    ),
+    click.option(
+        "--max-page-size",
+        type=click.IntRange(1, 1000),
+        default=DOCUMENTED.max_page_size,
+        show_default=True,
+        help="Largest pageSize served.",
+    ),
     click.option(
         "--oversize-page",
         type=click.Choice(["refuse", "clamp"]),
-        default="refuse",
+        default=DOCUMENTED.oversize_page,
         show_default=True,
         help="What a pageSize above the maximum gets: 400, or the maximum.",
     ),
-    click.option("--default-page-size", type=click.IntRange(1, 1000), default=25),
     click.option(
-        "--search-quote-escape", type=click.Choice(["doubled", "backslash"]), default="doubled"
+        "--default-page-size",
+        type=click.IntRange(1, 1000),
+        default=DOCUMENTED.default_page_size,
+        show_default=True,
+        help="Page size when none is asked.",
+    ),
+    click.option(
+        "--search-quote-escape",
+        type=click.Choice(["doubled", "backslash"]),
+        default=DOCUMENTED.search_quote_escape,
+        show_default=True,
+        help="How a quote inside a search string is escaped.",
     ),
     click.option(
         "--rename",
@@ -44,7 +67,13 @@ DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
         default=True,
         help="Whether GET groups/{id}/user-assignments exists.",
     ),
-    click.option("--role-reference", type=click.Choice(["Id", "CWGuid"]), default="Id"),
+    click.option(
+        "--role-reference",
+        type=click.Choice(["Id", "CWGuid"]),
+        default=DOCUMENTED.role_reference,
+        show_default=True,
+        help="What users' FirmWideRoleIds lists.",
+    ),
     click.option(
         "--advertise-token-lifetime", is_flag=True, help="Put ExpiresIn in the token response."
     ),
