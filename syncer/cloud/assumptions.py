@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from syncer.model import OBJECT_KINDS
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, ROLES_PATH, ValueType
 
 Keying = Literal["client", "session", "route"]
 QuoteEscape = Literal["doubled", "backslash"]
@@ -48,11 +48,18 @@ class ApiSettings(BaseModel):
 
     @field_validator("field_names")
     @classmethod
-    def _known_kinds(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        unknown = sorted(set(value) - set(OBJECT_KINDS) - {"roles"})
+    def _known_fields(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        unknown = sorted(set(value) - set(OBJECT_KINDS) - {ROLES_PATH})
         if unknown:
-            known = ", ".join((*OBJECT_KINDS, "roles"))
+            known = ", ".join((*OBJECT_KINDS, ROLES_PATH))
             raise ValueError(f"unknown kind {', '.join(unknown)}; expected one of {known}")
+        for kind, renames in value.items():
+            strangers = sorted(set(renames) - set(documented_fields(kind)))
+            if strangers:
+                raise ValueError(
+                    f"{kind} has no documented field {', '.join(strangers)}; "
+                    f"expected one of {', '.join(documented_fields(kind))}"
+                )
         return value
 
     def renames(self, kind: str) -> FieldNames:
@@ -66,6 +73,28 @@ class ApiSettings(BaseModel):
         """A string literal for ``search=``, with quotes inside escaped as this firm expects."""
         inner = "''" if self.search_quote_escape == "doubled" else "\\'"
         return "'" + value.replace("'", inner) + "'"
+
+
+ROLE_FIELDS: Mapping[str, type] = {"Id": int, "CWGuid": str, "Name": str}
+
+
+def documented_fields(kind: str) -> dict[str, type]:
+    """Documented field name -> the JSON type syncer expects of its value: what syncer reads and
+    writes of ``kind`` (``roles`` or an object kind of ``syncer.model``)."""
+    if kind not in OBJECT_KINDS:
+        return dict(ROLE_FIELDS)
+    spec = OBJECT_KINDS[kind]
+    found: dict[str, type] = {"Id": int, "CWGuid": str, spec.key_field: str}
+    for field in spec.fields:
+        encoded = field.codec.encode(True) if field.value_type is ValueType.BOOL else ""
+        found[field.api_name] = type(encoded)
+    found.update({name: type(value) for name, value in spec.constant_fields.items()})
+    if spec.inactive_date_field:
+        found[spec.inactive_date_field] = str
+    for relation in RELATION_KINDS.values():
+        if relation.parent_kind == kind and relation.read_field:
+            found[relation.read_field] = list
+    return found
 
 
 class FieldNames:

@@ -12,29 +12,10 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from syncer.model import OBJECT_KINDS, RELATION_KINDS, ValueType
+from syncer.cloud.assumptions import documented_fields
+from syncer.model import RELATION_KINDS
 from syncer.probe.context import ProbeContext
 from syncer.probe.report import Check, differs, holds, unknown
-
-ROLE_FIELDS: dict[str, type] = {"Id": int, "CWGuid": str, "Name": str}
-
-
-def documented_fields(kind: str) -> dict[str, type]:
-    """Documented field name -> the JSON type syncer expects of its value."""
-    if kind not in OBJECT_KINDS:
-        return dict(ROLE_FIELDS)
-    spec = OBJECT_KINDS[kind]
-    found: dict[str, type] = {"Id": int, "CWGuid": str, spec.key_field: str}
-    for field in spec.fields:
-        encoded = field.codec.encode(True) if field.value_type is ValueType.BOOL else ""
-        found[field.api_name] = type(encoded)
-    found.update({name: type(value) for name, value in spec.constant_fields.items()})
-    if spec.inactive_date_field:
-        found[spec.inactive_date_field] = str
-    for relation in RELATION_KINDS.values():
-        if relation.parent_kind == kind and relation.read_field:
-            found[relation.read_field] = list
-    return found
 
 
 def check_fields(ctx: ProbeContext, kind: str) -> Check:
