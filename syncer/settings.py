@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from syncer.assumptions import ApiSettings
 from syncer.errors import ConfigError, UsageError
 
 CONFIG_ENV_VAR = "SYNCER_CONFIG"
@@ -96,6 +97,8 @@ class CloudSettings(_Section):
     """Largest response body accepted; a bigger one ends the run (exit 76)."""
     max_throttled_seconds: Annotated[float, Field(gt=0)] = 900.0
     """How long a request may be refused by the rate limit (429) before the run ends (exit 69)."""
+    api: ApiSettings = ApiSettings()
+    """What syncer assumes about the API (``[cloud.api]``); ``syncer probe`` checks it."""
 
     @model_validator(mode="after")
     def _secret_from_env_or_file(self) -> CloudSettings:

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 import anyio
 
-from syncer.cloud.client import quote_search_value, remote_object
+from syncer.assumptions import ApiSettings
+from syncer.cloud.client import remote_object
 from syncer.cloud.errors import extract_message, rejection_for
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.model import ObjectKind, RelationKind
@@ -78,7 +79,7 @@ class NaiveClient:
         await self._send("DELETE", f"{kind.api_path}/{cwguid}")
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
-        search = f"{kind.key_field}={quote_search_value(key)}"
+        search = f"{kind.key_field}={ApiSettings().quote(key)}"
         found = await self._send("GET", f"{kind.api_path}?search={search}")
         return remote_object(found[0]) if found else None
 

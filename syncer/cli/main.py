@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "runs": "syncer.cli.runs",
     "simulate": "syncer.cli.simulate",
     "demo": "syncer.cli.demo",
+    "probe": "syncer.cli.probe",
 }
 """Command name -> module defining ``command``; each module holds one command (or group)."""
 

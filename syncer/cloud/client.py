@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 
 from syncer import masking
+from syncer.assumptions import ApiSettings, FieldNames
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
 from syncer.cloud.pipeline import (
@@ -46,11 +47,7 @@ from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
 AUTH_PATH = "auth/token"
-
-
-def quote_search_value(value: str) -> str:
-    """A string literal for ``search=``: single quotes, a quote inside doubled."""
-    return "'" + value.replace("'", "''") + "'"
+NO_RENAMES = FieldNames({})
 
 
 def segment(value: str) -> str:
@@ -58,14 +55,18 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def remote_object(obj: object, path: str = "", where: str = "") -> RemoteObject:
-    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises."""
-    fields = checked_object(where or path or "response", obj, object_rules(path))
+def remote_object(
+    obj: object, path: str = "", where: str = "", names: FieldNames = NO_RENAMES
+) -> RemoteObject:
+    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises, its
+    fields under their documented names (``names`` undoes the firm's renames)."""
+    checked = checked_object(where or path or "response", obj, object_rules(path))
+    fields = names.from_firm(checked)
     num_id = field_of(fields, "Id")
     return RemoteObject(
         cwguid=str(field_of(fields, "CWGuid")),
         id=num_id if isinstance(num_id, int) else None,
-        fields=dict(fields),
+        fields=fields,
     )
 
 
@@ -122,8 +123,10 @@ class CloudClient:
         limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
         policy = RetryPolicy(max_retries=settings.max_retries)
         limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        # Where auth/token costs no token, waiting for one would only slow a renewal down.
+        to_auth = limited if settings.api.auth_limited else transport
         pool = SessionPool(
-            TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
+            TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
             clock,
             lifetime=settings.token_lifetime_seconds,
             renew_margin=settings.renew_margin_seconds,
@@ -131,6 +134,11 @@ class CloudClient:
         )
         sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
         return cls(sender, settings, limiter, stats)
+
+    @property
+    def api(self) -> ApiSettings:
+        """What this firm's API is assumed to do (``[cloud.api]``)."""
+        return self._settings.api
 
     @property
     def stats(self) -> ClientStats:
@@ -143,35 +151,36 @@ class CloudClient:
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return await self._list_objects(kind.api_path)
+        return await self._list_objects(kind.api_path, kind.name)
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
         wanted = kind.normalise_key(key)
-        search = f"{kind.key_field}={quote_search_value(key.strip())}"
+        names = self.api.renames(kind.name)
+        search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
         async for page in self._pages(kind.api_path, {"search": search}):
             for obj in page:
-                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}")
+                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}", names)
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
                     return found
         return None
 
     async def get(self, kind: ObjectKind, cwguid: str) -> RemoteObject:
-        return await self._object("GET", f"{kind.api_path}/{segment(cwguid)}")
+        return await self._object("GET", f"{kind.api_path}/{segment(cwguid)}", kind)
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:
-        return await self._object("POST", kind.api_path, dict(body))
+        return await self._object("POST", kind.api_path, kind, body)
 
     async def update(
         self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
     ) -> RemoteObject:
-        return await self._object("PATCH", f"{kind.api_path}/{segment(cwguid)}", dict(body))
+        return await self._object("PATCH", f"{kind.api_path}/{segment(cwguid)}", kind, body)
 
     async def delete(self, kind: ObjectKind, cwguid: str) -> None:
         await self._call("DELETE", f"{kind.api_path}/{segment(cwguid)}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return await self._list_objects(ROLES_PATH)
+        return await self._list_objects(ROLES_PATH, ROLES_PATH)
 
     # -- assignments ---------------------------------------------------------------------------
 
@@ -202,12 +211,25 @@ class CloudClient:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _object(self, method: str, path: str, json: object = None) -> RemoteObject:
-        return remote_object(await self._call(method, path, json=json), path, f"{method} {path}")
+    async def _object(
+        self,
+        method: str,
+        path: str,
+        kind: ObjectKind,
+        body: Mapping[str, object] | None = None,
+    ) -> RemoteObject:
+        names = self.api.renames(kind.name)
+        json = None if body is None else names.to_firm(body)
+        answer = await self._call(method, path, json=json)
+        return remote_object(answer, path, f"{method} {path}", names)
 
-    async def _list_objects(self, path: str) -> list[RemoteObject]:
-        where = f"GET {path}"
-        return [remote_object(obj, path, where) async for page in self._pages(path) for obj in page]
+    async def _list_objects(self, path: str, kind_name: str) -> list[RemoteObject]:
+        where, names = f"GET {path}", self.api.renames(kind_name)
+        return [
+            remote_object(obj, path, where, names)
+            async for page in self._pages(path)
+            for obj in page
+        ]
 
     async def _pages(
         self, path: str, params: Mapping[str, str] | None = None
@@ -217,9 +239,10 @@ class CloudClient:
         A server that answers the same full page again, or more pages than ``max_pages``, would
         otherwise be read forever: both end the read as a broken promise.
         """
-        size = self._settings.page_size
+        size = self.api.page_size(self._settings.page_size)
+        first = self.api.first_page
         previous: list[Any] | None = None
-        for page in range(1, self._settings.max_pages + 1):
+        for page in range(first, first + self._settings.max_pages):
             query = {**(params or {}), "page": str(page), "pageSize": str(size)}
             items = checked_list(f"GET {path}", await self._call("GET", path, params=query))
             if items and items == previous:
@@ -274,6 +297,11 @@ class TokenIssuer:
         return f"TokenIssuer(client_id={self._settings.client_id!r})"
 
     async def __call__(self) -> str:
+        token, _ = await self.issue()
+        return token
+
+    async def issue(self) -> tuple[str, ApiResponse]:
+        """A new session's token and the answer that carried it (``syncer probe`` reads that)."""
         self._stats.auth_calls += 1
         credentials = {
             "ClientId": self._settings.client_id,
@@ -287,7 +315,7 @@ class TokenIssuer:
         body = checked_object(f"POST {AUTH_PATH}", decoded, TOKEN_RULES)
         token: str = field_of(body, "Token")
         masking.remember(token)
-        return token
+        return token, response
 
 
 def refuse_failed_auth(status: int) -> None:

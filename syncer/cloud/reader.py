@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import anyio
 
+from syncer.assumptions import ApiSettings
 from syncer.cloud.client import CloudClient
 from syncer.cloud.shapes import field_of
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, RelationKind
@@ -41,10 +42,14 @@ async def read_cloud_state(
     links: dict[str, frozenset[tuple[str, str]]] = {}
     for relation in RELATION_KINDS.values():
         parents = objects[relation.parent_kind]
-        if relation.read_path is not None:
+        if relation.read_path is None:
+            links[relation.name] = _links_from_field(relation, parents, roles, client.api)
+        elif client.api.members_readable:
             links[relation.name] = await _read_member_lists(client, relation, parents, on_page)
         else:
-            links[relation.name] = _links_from_field(relation, parents, roles)
+            # Nobody can be seen in a group: every desired member is (idempotently) added, and
+            # no member is ever removed, since syncer cannot tell who is there.
+            links[relation.name] = frozenset()
     return CloudState(objects=objects, links=links, roles=tuple(roles))
 
 
@@ -69,15 +74,23 @@ async def _read_member_lists(
 
 
 def _links_from_field(
-    relation: RelationKind, parents: tuple[RemoteObject, ...], members: list[RemoteObject]
+    relation: RelationKind,
+    parents: tuple[RemoteObject, ...],
+    members: list[RemoteObject],
+    api: ApiSettings,
 ) -> frozenset[tuple[str, str]]:
-    """Links listed on the parent itself (users' ``FirmWideRoleIds``: numeric ids of roles)."""
+    """Links listed on the parent itself (users' ``FirmWideRoleIds``: the roles' numeric ``Id``
+    or their ``CWGuid``, as ``cloud.api.user_roles_reference`` says)."""
     assert relation.read_field is not None
-    guid_by_id = {member.id: member.cwguid for member in members if member.id is not None}
+    guid_by_ref: dict[object, str] = {
+        (member.id if api.user_roles_reference == "Id" else member.cwguid.casefold()): member.cwguid
+        for member in members
+    }
     pairs: set[tuple[str, str]] = set()
     for parent in parents:
-        for member_id in field_of(parent.fields, relation.read_field) or ():
-            guid = guid_by_id.get(member_id)
+        for reference in field_of(parent.fields, relation.read_field) or ():
+            key = reference.casefold() if isinstance(reference, str) else reference
+            guid = guid_by_ref.get(key)
             if guid is not None:
                 pairs.add((parent.cwguid, guid))
     return frozenset(pairs)

@@ -12,11 +12,13 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from syncer.clock import Clock, SystemClock
+from syncer.simulator.dialect import Dialect
+from syncer.simulator.knobs import Knobs
 
 
 class Keying(StrEnum):
@@ -30,15 +32,7 @@ class Keying(StrEnum):
     """One bucket per resource family per API client (one gateway route per family)."""
 
 
-class _Knobs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def updated(self, changes: dict[str, Any]) -> Self:
-        """A copy with ``changes`` applied and the whole result validated again."""
-        return self.model_validate({**self.model_dump(), **changes})
-
-
-class Limits(_Knobs):
+class Limits(Knobs):
     """Spring's ``RedisRateLimiter`` settings plus the simulator's choices about keying."""
 
     replenish_rate: Annotated[int, Field(ge=0)] = 10
@@ -50,7 +44,7 @@ class Limits(_Knobs):
     """Share of requests for which the limiter's store 'fails': allowed, remaining -1."""
 
 
-class NoisyNeighbour(_Knobs):
+class NoisyNeighbour(Knobs):
     """Another program using the same API client: it asks for tokens every whole second."""
 
     client_id: str
@@ -60,7 +54,7 @@ class NoisyNeighbour(_Knobs):
     it has a session of its own and so drains only the client's ``auth/token`` bucket."""
 
 
-class Faults(_Knobs):
+class Faults(Knobs):
     """Seeded, deterministic trouble: the n-th request always meets the same fate."""
 
     seed: int = 0
@@ -97,6 +91,7 @@ class SimulatorConfig:
     clients: tuple[ClientSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
+    dialect: Dialect = field(default_factory=Dialect)
     token_lifetime_seconds: float = 1800.0
     seed: int = 0
     clock: Clock = field(default_factory=SystemClock)
