@@ -1,0 +1,141 @@
+"""The firm task a worker runs: which firm, how it ended, and what procrastinate should do next.
+
+The job's own status says what the queue should do: a run that did its job (0, 2 changes pending,
+3 rows rejected, 4 safety stop) succeeds; an interrupted run (stop signal) or one refused by the
+run lock (75, e.g. a manual ``syncer apply`` running) is retried; anything else fails. The exit
+code itself is in ``queue_outcomes`` and, for apply, in the run's ``syncer_runs`` row.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import procrastinate
+import structlog
+from croniter import croniter
+from procrastinate.job_context import JobContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.clock import Clock
+from syncer.errors import ConfigError, ExitCode, SyncerError
+from syncer.logs import get_logger
+from syncer.metrics import write_run_metrics
+from syncer.queue.app import FIRM_TASK, firm_job_options
+from syncer.queue.outcomes import record_end, record_start
+from syncer.queue.runner import FirmResult, run_firm
+from syncer.queue.stopping import RunningFirms
+from syncer.settings import Firm
+
+DONE: Final = frozenset(
+    {ExitCode.OK, ExitCode.CHANGES_PENDING, ExitCode.ROWS_REJECTED, ExitCode.SAFETY_STOP}
+)
+"""Exit codes of a run that did its job: the queue's job succeeded."""
+
+RETRY_WAIT_SECONDS = 10
+RETRY_ATTEMPTS = 50
+
+log = get_logger(__name__)
+
+
+class FirmJobFailed(SyncerError):
+    """The firm's run ended with a failure code; the job is marked failed."""
+
+
+class FirmJobAgain(SyncerError):
+    """The run was interrupted or found the firm locked: the job goes back to the queue."""
+
+
+def worker_label() -> str:
+    """Who runs a job, as ``queue status`` shows it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class FirmJobs:
+    """Runs the firm jobs of one worker process and records how each ended."""
+
+    firms: Mapping[str, Firm]
+    engine: AsyncEngine
+    clock: Clock
+    running: RunningFirms = field(default_factory=RunningFirms)
+    metrics_file: Path | None = None
+    _last_runs: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    async def __call__(self, context: JobContext, firm: str, action: str) -> dict[str, Any]:
+        job_id = context.job.id
+        assert job_id is not None
+        with structlog.contextvars.bound_contextvars(firm=firm, job_id=job_id, action=action):
+            await record_start(
+                self.engine,
+                job_id,
+                firm=firm,
+                action=action,
+                worker=worker_label(),
+                clock=self.clock,
+            )
+            log.info("job started")
+            result = await self.running.run(job_id, lambda stops: self._run(firm, action, stops))
+            await record_end(self.engine, job_id, result, self.clock)
+            log.info("job finished", exit_code=result.exit_code, run_id=result.run_id)
+            await self._write_metrics(firm, result)
+        return _verdict(result)
+
+    async def _run(self, firm: str, action: str, stops: Any) -> FirmResult:
+        chosen = self.firms.get(firm)
+        if chosen is None:
+            known = ", ".join(sorted(self.firms))
+            message = f"firm {firm!r} is not in this worker's configuration (has: {known})"
+            return FirmResult(int(ExitCode.CONFIG), None, message)
+        return await run_firm(chosen, action, stops)
+
+    async def _write_metrics(self, firm: str, result: FirmResult) -> None:
+        if self.metrics_file is None or result.run_id is None:
+            return
+        self._last_runs[firm] = (self.firms[firm].settings.database.url, result.run_id)
+        await write_run_metrics(self.metrics_file, self._last_runs.values())
+
+
+def _verdict(result: FirmResult) -> dict[str, Any]:
+    summary = {"exit_code": result.exit_code, "run_id": result.run_id}
+    if result.exit_code in DONE:
+        return summary
+    if result.exit_code > 128 or result.exit_code == ExitCode.LOCKED:
+        raise FirmJobAgain(result.message or f"exit {result.exit_code}")
+    raise FirmJobFailed(result.message or f"exit {result.exit_code}")
+
+
+def register_firm_task(
+    app: procrastinate.App, run: Callable[[JobContext, str, str], Awaitable[dict[str, Any]]]
+) -> procrastinate.tasks.Task[Any, Any, Any]:
+    """The firm task on ``app``: interrupted or locked runs are retried, others are not."""
+
+    async def firm_job(
+        context: JobContext, firm: str, action: str, timestamp: int | None = None
+    ) -> dict[str, Any]:
+        # ``timestamp`` is the slot of a scheduled run (procrastinate passes it); unused.
+        return await run(context, firm, action)
+
+    retry = procrastinate.RetryStrategy(
+        max_attempts=RETRY_ATTEMPTS, wait=RETRY_WAIT_SECONDS, retry_exceptions={FirmJobAgain}
+    )
+    task: procrastinate.tasks.Task[Any, Any, Any] = app.task(
+        name=FIRM_TASK, pass_context=True, retry=retry
+    )(firm_job)
+    return task
+
+
+def register_schedules(
+    app: procrastinate.App,
+    task: procrastinate.tasks.Task[Any, Any, Any],
+    schedules: Mapping[str, str],
+) -> None:
+    """One periodic apply per firm with a ``schedule``; the database keeps one job per slot."""
+    for firm, cron in schedules.items():
+        if not croniter.is_valid(cron):
+            raise ConfigError(f"firm {firm}: schedule {cron!r} is not a valid cron line")
+        app.periodic(cron=cron, periodic_id=firm, **firm_job_options(firm, "apply"))(task)
