@@ -34,10 +34,10 @@ def _defer_command(action: str) -> click.Command:
     )
     @pass_settings
     def defer_action(settings: Settings, *, firms: tuple[str, ...], at: datetime | None) -> None:
-        names = [f.name for name in firms or (None,) for f in settings.select_firms(name)]
         start = at.replace(tzinfo=UTC) if at is not None else None
 
         async def go(app: procrastinate.App) -> int:
+            names = [f.name for name in firms or (None,) for f in settings.select_firms(name)]
             for deferred in await defer(app, names, action, start):
                 state = f"job {deferred.job_id}" if deferred.job_id else "already queued"
                 click.echo(f"{deferred.firm}\t{action}\t{state}")

@@ -19,6 +19,9 @@ import procrastinate
 import structlog
 from croniter import croniter
 from procrastinate.job_context import JobContext
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+from procrastinate.types import TimeDeltaParams
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.clock import Clock
@@ -36,7 +39,8 @@ DONE: Final = frozenset(
 )
 """Exit codes of a run that did its job: the queue's job succeeded."""
 
-RETRY_WAIT_SECONDS = 10
+LOCKED_RETRY_SECONDS = 30
+"""Seconds before a firm locked by a run outside the queue (`syncer apply`) is tried again."""
 RETRY_ATTEMPTS = 50
 
 log = get_logger(__name__)
@@ -48,6 +52,20 @@ class FirmJobFailed(SyncerError):
 
 class FirmJobAgain(SyncerError):
     """The run was interrupted or found the firm locked: the job goes back to the queue."""
+
+    def __init__(self, message: str, *, retry_in: int) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+class RunAgain(BaseRetryStrategy):
+    """An interrupted job is run again at once (by whichever worker is free); a locked firm
+    after ``LOCKED_RETRY_SECONDS``; a failed one never (it needs a person)."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not isinstance(exception, FirmJobAgain) or job.attempts >= RETRY_ATTEMPTS:
+            return None
+        return RetryDecision(retry_in=TimeDeltaParams(seconds=exception.retry_in))
 
 
 def worker_label() -> str:
@@ -83,7 +101,7 @@ class FirmJobs:
             await record_end(self.engine, job_id, result, self.clock)
             log.info("job finished", exit_code=result.exit_code, run_id=result.run_id)
             await self._write_metrics(firm, result)
-        return _verdict(result)
+        return job_verdict(result)
 
     async def _run(self, firm: str, action: str, stops: Any) -> FirmResult:
         chosen = self.firms.get(firm)
@@ -100,13 +118,16 @@ class FirmJobs:
         await write_run_metrics(self.metrics_file, self._last_runs.values())
 
 
-def _verdict(result: FirmResult) -> dict[str, Any]:
+def job_verdict(result: FirmResult) -> dict[str, Any]:
     summary = {"exit_code": result.exit_code, "run_id": result.run_id}
     if result.exit_code in DONE:
         return summary
-    if result.exit_code > 128 or result.exit_code == ExitCode.LOCKED:
-        raise FirmJobAgain(result.message or f"exit {result.exit_code}")
-    raise FirmJobFailed(result.message or f"exit {result.exit_code}")
+    message = result.message or f"exit {result.exit_code}"
+    if result.exit_code > 128:
+        raise FirmJobAgain(message, retry_in=0)
+    if result.exit_code == ExitCode.LOCKED:
+        raise FirmJobAgain(message, retry_in=LOCKED_RETRY_SECONDS)
+    raise FirmJobFailed(message)
 
 
 def register_firm_task(
@@ -120,11 +141,8 @@ def register_firm_task(
         # ``timestamp`` is the slot of a scheduled run (procrastinate passes it); unused.
         return await run(context, firm, action)
 
-    retry = procrastinate.RetryStrategy(
-        max_attempts=RETRY_ATTEMPTS, wait=RETRY_WAIT_SECONDS, retry_exceptions={FirmJobAgain}
-    )
     task: procrastinate.tasks.Task[Any, Any, Any] = app.task(
-        name=FIRM_TASK, pass_context=True, retry=retry
+        name=FIRM_TASK, pass_context=True, retry=RunAgain()
     )(firm_job)
     return task
 

@@ -84,3 +84,44 @@ async def test_twelve_firms_three_workers_one_killed(
     lines = status.stdout.decode().splitlines()[1:]
     assert len(lines) == len(FIRMS)
     assert all("\tdone\t" in line and "\t0\t" in line for line in lines), lines
+
+
+async def test_sigterm_stops_the_running_firm_which_another_worker_resumes(
+    simulator_factory: SimulatorFactory, postgres_url: str, tmp_path: Path
+) -> None:
+    await upgrade(postgres_url)
+    desired = [entity(n) for n in range(1, N + 1)]
+    await fill(postgres_url, {"entities": desired})
+    sim = await simulator_factory(firm="solo", limits=Limits(replenish_rate=4, burst_capacity=2))
+    fleet = write_config(tmp_path / "firms.toml", postgres_url, {"solo": sim}, {})
+    engine = create_engine(postgres_url)
+    try:
+        async with workers(fleet, 2, tmp_path, "--concurrency", "1") as procs:
+            await anyio.run_process(fleet.command("queue", "apply"), env=fleet.env())
+
+            async def running_with_creates() -> bool:
+                states = await job_states(engine)
+                busy = [p for p in procs if worker_of(p, states)]
+                return bool(busy) and len(creates(sim, "entities")) >= 3
+
+            await wait_for(running_with_creates)
+            states = await job_states(engine)
+            first = next(p for p in procs if worker_of(p, states))
+            first.terminate()
+            with anyio.fail_after(20):
+                assert await first.wait() == 0
+            assert len(objects(sim, "entities")) < N, "the run finished before the signal"
+
+            async def done() -> bool:
+                return [r.status for r in await job_states(engine)] == ["succeeded"]
+
+            await wait_for(done)
+        async with engine.connect() as conn:
+            statuses = (await conn.scalars(sa.select(runs.c.status).order_by(runs.c.id))).all()
+    finally:
+        await engine.dispose()
+    assert statuses == ["interrupted", "succeeded"]
+    assert sorted(o["EntityNo"] for o in objects(sim, "entities")) == [
+        row["entity_no"] for row in desired
+    ]
+    assert set(creates(sim, "entities").values()) == {1}, "a key created twice"
