@@ -10,11 +10,11 @@ import click
 import procrastinate
 
 from syncer.cli.context import pass_settings, run
-from syncer.queue.app import build_app, queue_database_url
+from syncer.queue.app import build_app, queue_database_url, queue_errors
 from syncer.queue.jobs import JobRow, defer, job_rows
 from syncer.queue.runner import ACTIONS
 from syncer.settings import Settings
-from syncer.store.db import create_engine, database_errors, require_current_schema
+from syncer.store.db import create_engine, require_current_schema
 
 T = TypeVar("T")
 
@@ -87,11 +87,11 @@ def _line(row: JobRow) -> str:
 async def _with_queue(settings: Settings, work: Callable[[procrastinate.App], Awaitable[T]]) -> T:
     """Run ``work`` with the queue open, after checking the database is PostgreSQL and current."""
     url = queue_database_url(settings)
-    engine = create_engine(url)
-    try:
-        async with database_errors():
+    async with queue_errors():
+        engine = create_engine(url)
+        try:
             await require_current_schema(engine)
-    finally:
-        await engine.dispose()
-    async with build_app(url, max_connections=2).open_async() as app:
-        return await work(app)
+        finally:
+            await engine.dispose()
+        async with build_app(url, max_connections=2).open_async() as app:
+            return await work(app)

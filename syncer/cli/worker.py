@@ -43,7 +43,8 @@ from syncer.settings import Settings
     "--metrics-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Rewrite this Prometheus text file after each apply with the last run of each firm.",
+    help="After each apply, rewrite this Prometheus text file with the last finished apply of "
+    "every firm this worker serves (whichever worker ran it).",
 )
 @pass_settings
 def command(

@@ -9,15 +9,19 @@ listens to exactly the firms it was given.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Final
 
 import procrastinate
+from procrastinate.exceptions import ConnectorException
 from procrastinate.tasks import ConfigureTaskOptions
 from sqlalchemy.engine import make_url
 
 from syncer.errors import ConfigError
 from syncer.queue.schema import QUEUE_SCHEMA
 from syncer.settings import Settings
+from syncer.store.db import DatabaseError, database_errors, first_line
 
 FIRM_TASK: Final = "syncer.firm"
 """The one task name: a firm's run; its ``action`` (apply, plan) is an argument."""
@@ -63,3 +67,14 @@ def firm_job_options(firm: str, action: str) -> ConfigureTaskOptions:
         queue=firm_queue(firm),
         task_kwargs={"firm": firm, "action": action},
     )
+
+
+@asynccontextmanager
+async def queue_errors() -> AsyncIterator[None]:
+    """A database failure met through procrastinate or SQLAlchemy becomes one line (exit 1)."""
+    async with database_errors():
+        try:
+            yield
+        except ConnectorException as exc:
+            cause = exc.__cause__ or exc
+            raise DatabaseError(f"queue database error: {first_line(cause)}") from exc

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.clock import Clock
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.logs import get_logger
-from syncer.metrics import write_run_metrics
 from syncer.queue.app import FIRM_TASK, firm_job_options
+from syncer.queue.metrics import write_last_runs
 from syncer.queue.outcomes import record_end, record_start
 from syncer.queue.runner import FirmResult, run_firm
 from syncer.queue.stopping import RunningFirms
@@ -82,7 +82,6 @@ class FirmJobs:
     clock: Clock
     running: RunningFirms = field(default_factory=RunningFirms)
     metrics_file: Path | None = None
-    _last_runs: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     async def __call__(self, context: JobContext, firm: str, action: str) -> dict[str, Any]:
         job_id = context.job.id
@@ -100,7 +99,8 @@ class FirmJobs:
             result = await self.running.run(job_id, lambda stops: self._run(firm, action, stops))
             await record_end(self.engine, job_id, result, self.clock)
             log.info("job finished", exit_code=result.exit_code, run_id=result.run_id)
-            await self._write_metrics(firm, result)
+            if self.metrics_file is not None and result.run_id is not None:
+                await write_last_runs(self.metrics_file, list(self.firms.values()))
         return job_verdict(result)
 
     async def _run(self, firm: str, action: str, stops: Any) -> FirmResult:
@@ -110,12 +110,6 @@ class FirmJobs:
             message = f"firm {firm!r} is not in this worker's configuration (has: {known})"
             return FirmResult(int(ExitCode.CONFIG), None, message)
         return await run_firm(chosen, action, stops)
-
-    async def _write_metrics(self, firm: str, result: FirmResult) -> None:
-        if self.metrics_file is None or result.run_id is None:
-            return
-        self._last_runs[firm] = (self.firms[firm].settings.database.url, result.run_id)
-        await write_run_metrics(self.metrics_file, self._last_runs.values())
 
 
 def job_verdict(result: FirmResult) -> dict[str, Any]:

@@ -12,21 +12,24 @@ import logging
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
 import procrastinate
 from procrastinate.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.stopping import STOP_SIGNALS
 from syncer.apply.taskgroups import task_group
 from syncer.clock import Clock, SystemClock
+from syncer.errors import SyncerError
 from syncer.logs import get_logger
-from syncer.queue.app import build_app, firm_queue, queue_database_url
+from syncer.queue.app import build_app, firm_queue, queue_database_url, queue_errors
 from syncer.queue.firmjob import FirmJobs, register_firm_task, register_schedules, worker_label
 from syncer.queue.recovery import keep_recovering
 from syncer.settings import Firm, Settings
-from syncer.store.db import DatabaseError, create_engine, require_current_schema
+from syncer.store.db import create_engine, require_current_schema
 
 log = get_logger(__name__)
 
@@ -55,42 +58,55 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
         chosen_clock,
         metrics_file=options.metrics_file,
     )
-    task = register_firm_task(app, jobs)
-    register_schedules(app, task, _schedules(settings, jobs.firms))
     _forward_procrastinate_logs()
     try:
-        await require_current_schema(engine)
-        async with app.open_async():
-            worker = Worker(
-                app,
-                queues=[firm_queue(name) for name in options.firms] or None,
-                name=worker_label(),
-                concurrency=options.concurrency,
-                install_signal_handlers=False,
-                update_heartbeat_interval=options.heartbeat_seconds,
-                stalled_worker_timeout=options.stalled_after_seconds,
-                fetch_job_polling_interval=options.heartbeat_seconds,
-            )
-            async with task_group() as tg:
-                tg.start_soon(_stop_on_signal, worker, jobs)
-                tg.start_soon(
-                    lambda: keep_recovering(
-                        app,
-                        engine,
-                        stalled_after=options.stalled_after_seconds,
-                        every=options.heartbeat_seconds,
-                        clock=chosen_clock,
-                    )
-                )
-                log.info("worker started", concurrency=options.concurrency, firms=len(chosen))
-                await worker.run()  # type: ignore[no-untyped-call]  # procrastinate: untyped
-                tg.cancel_scope.cancel()
-    except procrastinate.exceptions.ConnectorException as exc:
-        raise DatabaseError(f"queue database error: {exc.__cause__ or exc}") from exc
+        task = register_firm_task(app, jobs)
+        register_schedules(app, task, _schedules(settings, jobs.firms))
+        async with queue_errors():
+            await require_current_schema(engine)
+            async with app.open_async():
+                await _work(app, engine, jobs, options, chosen_clock)
     finally:
         await engine.dispose()
-    log.info("worker stopped", signal=jobs.running.received and jobs.running.received.name)
+    if jobs.running.received is None:
+        raise WorkerStopped("the worker stopped after an error of the queue (see the log above)")
+    log.info("worker stopped", signal=jobs.running.received.name)
     return 0
+
+
+async def _work(
+    app: procrastinate.App,
+    engine: AsyncEngine,
+    jobs: FirmJobs,
+    options: WorkerOptions,
+    clock: Clock,
+) -> None:
+    """procrastinate's worker beside the signal watcher and the recovery of dead workers' jobs;
+    returns when the worker stopped (a signal, or a failure of one of its own tasks)."""
+    worker = Worker(
+        app,
+        queues=[firm_queue(name) for name in options.firms] or None,
+        name=worker_label(),
+        concurrency=options.concurrency,
+        install_signal_handlers=False,
+        update_heartbeat_interval=options.heartbeat_seconds,
+        stalled_worker_timeout=options.stalled_after_seconds,
+        fetch_job_polling_interval=options.heartbeat_seconds,
+    )
+    recovery = partial(
+        keep_recovering,
+        app,
+        engine,
+        stalled_after=options.stalled_after_seconds,
+        every=options.heartbeat_seconds,
+        clock=clock,
+    )
+    async with task_group() as tg:
+        tg.start_soon(_stop_on_signal, worker, jobs)
+        tg.start_soon(recovery)
+        log.info("worker started", concurrency=options.concurrency, firms=len(jobs.firms))
+        await worker.run()  # type: ignore[no-untyped-call]  # procrastinate: untyped
+        tg.cancel_scope.cancel()
 
 
 def _chosen_firms(settings: Settings, names: Iterable[str]) -> tuple[Firm, ...]:
@@ -113,6 +129,10 @@ async def _stop_on_signal(worker: Worker, jobs: FirmJobs) -> None:
             )
             worker.stop()  # type: ignore[no-untyped-call]
             jobs.running.stop_all(signal.Signals(signum))
+
+
+class WorkerStopped(SyncerError):
+    """procrastinate stopped the worker itself (e.g. its connection to the database broke)."""
 
 
 class _ToStructlog(logging.Handler):

@@ -119,3 +119,16 @@ def test_the_queue_schema_is_installed_by_upgrade_and_removed_by_downgrade(
     assert anyio.run(queue_tables) == set()
     anyio.run(upgrade, postgres_url)
     assert "procrastinate_jobs" in anyio.run(queue_tables)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("args", [("worker",), ("queue", "status")])
+def test_a_queue_database_that_is_not_there_is_one_line_and_exit_1(
+    postgres_url: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/syncer_no_such_database"
+    result = _syncer(_config(tmp_path, missing), *args)
+    assert result.exit_code == 1
+    assert "database error" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

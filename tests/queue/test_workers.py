@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.simulator import Limits
 from syncer.store.db import create_engine, upgrade
@@ -96,7 +97,9 @@ async def test_sigterm_stops_the_running_firm_which_another_worker_resumes(
     fleet = write_config(tmp_path / "firms.toml", postgres_url, {"solo": sim}, {})
     engine = create_engine(postgres_url)
     try:
-        async with workers(fleet, 2, tmp_path, "--concurrency", "1") as procs:
+        metrics = tmp_path / "textfile" / "syncer.prom"
+        options = ("--concurrency", "1", "--metrics-file", str(metrics))
+        async with workers(fleet, 2, tmp_path, *options) as procs:
             await anyio.run_process(fleet.command("queue", "apply"), env=fleet.env())
 
             async def running_with_creates() -> bool:
@@ -121,6 +124,13 @@ async def test_sigterm_stops_the_running_firm_which_another_worker_resumes(
     finally:
         await engine.dispose()
     assert statuses == ["interrupted", "succeeded"]
+    exit_codes = {
+        sample.labels["firm"]: sample.value
+        for family in text_string_to_metric_families(metrics.read_text())
+        for sample in family.samples
+        if sample.name == "syncer_last_run_exit_code"
+    }
+    assert exit_codes == {"solo": 0}, "the metrics hold the last finished run"
     assert sorted(o["EntityNo"] for o in objects(sim, "entities")) == [
         row["entity_no"] for row in desired
     ]
