@@ -24,6 +24,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.types import TimeDeltaParams
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.apply.stopping import StopRequests
 from syncer.clock import Clock
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.logs import get_logger
@@ -42,6 +43,7 @@ DONE: Final = frozenset(
 LOCKED_RETRY_SECONDS = 30
 """Seconds before a firm locked by a run outside the queue (`syncer apply`) is tried again."""
 RETRY_ATTEMPTS = 50
+"""After this many runs again (interrupted or locked), the job fails and waits for a person."""
 
 log = get_logger(__name__)
 
@@ -103,7 +105,7 @@ class FirmJobs:
                 await write_last_runs(self.metrics_file, list(self.firms.values()))
         return job_verdict(result)
 
-    async def _run(self, firm: str, action: str, stops: Any) -> FirmResult:
+    async def _run(self, firm: str, action: str, stops: StopRequests) -> FirmResult:
         chosen = self.firms.get(firm)
         if chosen is None:
             known = ", ".join(sorted(self.firms))
@@ -113,6 +115,7 @@ class FirmJobs:
 
 
 def job_verdict(result: FirmResult) -> dict[str, Any]:
+    """The job's result for procrastinate, or the exception that makes it retry or fail."""
     summary = {"exit_code": result.exit_code, "run_id": result.run_id}
     if result.exit_code in DONE:
         return summary
