@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.simulator import RunningSimulator
 
-WORKER_TIMING = ("--heartbeat", "0.5", "--stalled-after", "3")
-"""Short heartbeats so a killed worker is known dead within seconds, not a minute."""
+WORKER_TIMING = ("--heartbeat", "0.5", "--stalled-after", "5")
+"""Short heartbeats so a killed worker is known dead within seconds, not a minute (yet ten
+heartbeats of margin, so a worker starved of CPU on a loaded machine is not taken for dead)."""
 
 
 @dataclass(frozen=True)
