@@ -48,9 +48,28 @@ ACTIONS: Final[Mapping[str, Callable[[Firm, StopRequests], Awaitable[FirmResult]
 
 
 async def run_firm(firm: Firm, action: str, stops: StopRequests) -> FirmResult:
-    """Run ``action`` for ``firm``; a ``SyncerError`` becomes its exit code and message."""
+    """Run ``action`` for ``firm``; a ``SyncerError`` becomes its exit code and message.
+
+    The error may arrive inside an exception group (the Cloud reader reads kinds in a task
+    group): a group of nothing but ``SyncerError`` ends the firm as its first error would; a
+    group holding anything else is a bug and propagates.
+    """
     try:
         async with database_errors():
             return await ACTIONS[action](firm, stops)
     except SyncerError as exc:
-        return FirmResult(int(exc.exit_code), None, str(exc))
+        return _failed(exc)
+    except BaseExceptionGroup as group:
+        errors, others = group.split(SyncerError)
+        if errors is None or others is not None:
+            raise
+        return _failed(_first(errors))
+
+
+def _failed(error: SyncerError) -> FirmResult:
+    return FirmResult(int(error.exit_code), None, str(error))
+
+
+def _first(group: BaseExceptionGroup[SyncerError]) -> SyncerError:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
