@@ -174,6 +174,8 @@ class FirmSettings(_Section):
     """Optional override of the top-level ``[database]``."""
     sync: SyncSettings | None = None
     """Optional override of the top-level ``[sync]``."""
+    schedule: str | None = None
+    """Cron line (e.g. ``"30 2 * * *"``, UTC) on which ``syncer worker`` applies this firm."""
 
     @model_validator(mode="after")
     def _firm_defaults_to_name(self) -> FirmSettings:
