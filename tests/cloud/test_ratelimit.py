@@ -297,3 +297,29 @@ async def test_learns_whether_families_share_a_bucket(per_family: bool) -> None:
     steady = server.count(True, since=start + 10, until=start + 20)
     assert steady >= 0.95 * (20 if per_family else 10) * 10
     assert server.count(False) <= 3
+
+
+@pytest.mark.parametrize(("rate", "burst", "cost"), [(10, 40, 10), (1, 60, 60)])
+@pytest.mark.parametrize("workers", [8, 64])
+async def test_costly_requests_of_every_family_start_one_at_a_time(
+    rate: int, burst: int, cost: int, workers: int
+) -> None:
+    """Plan's concurrent reads ask three families at once. Until a response has shown a family's
+    cost, its first request goes alone: counted as one token it would let the next ones out
+    together, and at ten tokens each three or four of a small run's first requests were refused."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(rate, burst, cost))
+    seconds = 4 if cost <= rate else 130
+    await drive(
+        clock,
+        limiter,
+        server,
+        workers=workers,
+        seconds=seconds,
+        families=("entities", "users", "groups"),
+        latency=jitter(),
+    )
+    assert server.count(False) == 0
+    assert server.count(True) >= (burst + rate * (seconds - 2)) // cost
+    assert limiter.stats.cost == cost

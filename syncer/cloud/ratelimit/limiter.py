@@ -5,6 +5,10 @@ buckets (one shared, or one per family as ``Partition`` decides) hold the model;
 it with the server's seconds (``Phase``) and the responses; ``Aimd`` paces a server without
 headers. Two rules belong to the composition itself:
 
+* **Costly requests.** Until a response has shown a family's cost (``requested-tokens``), its
+  requests go out one at a time with nothing else in flight, at the largest cost seen so far:
+  ten workers starting at once must not spend ten unknown costs out of a bucket they know
+  nothing about.
 * **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
   to the other half: a program taking its share right after the refill shows up there, before
   the second wave asks for tokens that are gone.
@@ -58,6 +62,7 @@ class RateLimiter:
         self._partition = Partition(tuning)
         self._buckets: dict[str, Bucket] = {}
         self._family_cost: dict[str, float] = {}
+        self._answered_families: set[str] = set()
         self._limits: tuple[float, float] | None = None
 
     # -- public -------------------------------------------------------------------------------
@@ -108,6 +113,9 @@ class RateLimiter:
                 bucket.aimd.refused(now)
             else:
                 bucket.aimd.succeeded()
+        # Answered, with or without a cost (no headers, or a limiter that failed open: then one
+        # token, the server's default), the family's requests need not go one at a time.
+        self._answered_families.add(grant.family)
         if throttled:
             self._pause(bucket, now, headers.retry_after)
         bucket.answered()
@@ -148,7 +156,10 @@ class RateLimiter:
         """A grant, or seconds to sleep, or ``None`` to wait for the next response."""
         if now < bucket.paused_until:
             return bucket.paused_until - now
-        cost = self._family_cost.get(family, 1.0)
+        if family not in self._answered_families and bucket.in_flight:
+            return None  # a family's first request goes alone: its cost is not known yet
+        unknown = 1.0 if family in self._answered_families else self._largest_cost()
+        cost = self._family_cost.get(family, unknown)
         if bucket.aimd.active and not bucket.known:
             wait = bucket.aimd.wait(now)
             if wait is not None:
