@@ -21,6 +21,7 @@ from syncer.cloud.pipeline import (
     ApiResponse,
     Authenticated,
     ClientStats,
+    FreshToken,
     HttpSender,
     RateLimited,
     Retrying,
@@ -92,9 +93,8 @@ class CloudClient:
         stats = ClientStats()
         policy = RetryPolicy(max_retries=settings.max_retries)
         async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-            limited = RateLimited(
-                HttpSender(http, settings.api_root, stats, settings.max_in_flight), limiter
-            )
+            exchange = HttpSender(http, settings.api_root, stats, settings.max_in_flight)
+            limited = RateLimited(exchange, limiter)
             pool = SessionPool(
                 TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
                 clock,
@@ -102,7 +102,8 @@ class CloudClient:
                 renew_margin=settings.renew_margin_seconds,
                 size=settings.pool_size,
             )
-            sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
+            checked = RateLimited(FreshToken(exchange, pool), limiter)
+            sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
             yield cls(sender, settings, limiter, stats)
 
     @property
