@@ -105,7 +105,8 @@ def make(name: str, cell: Cell) -> Strategy:
     return Cubic()
 
 
-async def run(cell: Cell, name: str, seconds: float) -> Result:
+def simulator_config(cell: Cell) -> SimulatorConfig:
+    """The simulated world of ``cell``: its limits, latency and neighbour."""
     neighbour = cell.neighbour_tokens
     drain = NoisyNeighbour(
         client_id=CLIENT.client_id, tokens_per_second=max(neighbour, 1), pattern=cell.pattern
@@ -122,18 +123,38 @@ async def run(cell: Cell, name: str, seconds: float) -> Result:
         requested_tokens=cell.cost,
         auth_limited=False,
     )
-    share = (cell.rate - neighbour) / cell.cost
+    return SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
+
+
+def schedule_for(cell: Cell, change: int | None) -> Schedule:
+    """The bucket's true schedule for our requests (the rate doubles after ``change``)."""
+    return Schedule(
+        capacity=cell.burst,
+        cost=cell.cost,
+        share=lambda second: (
+            (2 if change is not None and second > change else 1) * cell.rate - cell.neighbour_tokens
+        ),
+    )
+
+
+async def authorisation(http: aiohttp.ClientSession, api_root: str) -> dict[str, str]:
+    """The bearer header of one session for the bench's client."""
+    async with http.post(
+        api_root + "auth/token",
+        json={"ClientId": CLIENT.client_id, "ClientSecret": CLIENT.client_secret},
+    ) as response:
+        token = (await response.json())["Token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def run(cell: Cell, name: str, seconds: float) -> Result:
+    share = (cell.rate - cell.neighbour_tokens) / cell.cost
     requests = max(1, round(cell.burst / cell.cost + share * seconds))
-    config = SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
+    config = simulator_config(cell)
     processes = 2 if cell.scenario == "two-procs" else 1
     strategies = [make(name, cell) for _ in range(processes)]
     async with serve_simulator(config) as sim, aiohttp.ClientSession() as http:
-        async with http.post(
-            sim.api_root + "auth/token",
-            json={"ClientId": CLIENT.client_id, "ClientSecret": CLIENT.client_secret},
-        ) as response:
-            token = (await response.json())["Token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await authorisation(http, sim.api_root)
         url = sim.api_root + "entities?pageSize=1"
         left = requests
         changed_at: list[int] = []
@@ -175,20 +196,13 @@ async def run(cell: Cell, name: str, seconds: float) -> Result:
         server_end = sim.control.clock.now()
         stats = sim.control.snapshot_stats()
     change = changed_at[0] if changed_at else None
-    schedule = Schedule(
-        capacity=cell.burst,
-        cost=cell.cost,
-        share=lambda second: (
-            (2 if change is not None and second > change else 1) * cell.rate - neighbour
-        ),
-    )
     return summarise(
         cell,
         name,
         requests=requests,
         stats=stats,
         makespan=makespan,
-        schedule=schedule,
+        schedule=schedule_for(cell, change),
         span=(server_start, server_end),
         change=change,
     )
