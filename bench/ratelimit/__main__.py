@@ -1,6 +1,6 @@
 """Pacing strategies against the simulator: utilisation, refusals, makespan.
 
-    python -m bench.ratelimit            # the full sweep (about ten minutes on 2 cores)
+    python -m bench.ratelimit            # the full sweep (about 25 minutes: run it in parts)
     python -m bench.ratelimit --quick    # a small sweep, under a minute
     python -m bench.ratelimit --json     # machine-readable
     python -m bench.ratelimit --strategy syncer --cells "b=10 "   # some strategies and cells
