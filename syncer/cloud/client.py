@@ -24,6 +24,7 @@ from syncer.cloud.pipeline import (
     ApiResponse,
     Authenticated,
     ClientStats,
+    FreshToken,
     HttpSender,
     RateLimited,
     Retrying,
@@ -132,7 +133,11 @@ class CloudClient:
             renew_margin=settings.renew_margin_seconds,
             size=settings.pool_size,
         )
-        sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
+        # The last check before a request leaves: a token refused while it waited is not sent.
+        checked = RateLimited(
+            FreshToken(transport, pool), limiter, clock, settings.max_throttled_seconds
+        )
+        sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
         return cls(sender, settings, limiter, stats)
 
     @property

@@ -44,11 +44,26 @@ class Limits(Knobs):
     """Share of requests for which the limiter's store 'fails': allowed, remaining -1."""
 
 
+class NeighbourPattern(StrEnum):
+    """When in each second another program draws its tokens (real ones agree on no pattern)."""
+
+    REFILL = "refill"
+    """All at once, at each whole second (right after the refill)."""
+    EVEN = "even"
+    """One token at a time, evenly through each second."""
+    POISSON = "poisson"
+    """One token at a time, at Poisson arrivals (seeded)."""
+    BURSTS = "bursts"
+    """Twice the rate evenly through one second, nothing the next."""
+
+
 class NoisyNeighbour(Knobs):
-    """Another program using the same API client: it asks for tokens every whole second."""
+    """Another program using the same API client, drawing ``tokens_per_second`` on average."""
 
     client_id: str
     tokens_per_second: Annotated[int, Field(ge=1)]
+    pattern: NeighbourPattern = NeighbourPattern.REFILL
+    seed: int = 0
     route: str = "entities"
     """The family whose bucket it drains when buckets are keyed per route. Keyed per session,
     it has a session of its own and so drains only the client's ``auth/token`` bucket."""

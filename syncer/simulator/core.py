@@ -81,7 +81,7 @@ class Simulator:
         base = faults or self.injector.faults
         self.injector = FaultInjector(base.updated(changes))
         self.neighbours = {
-            n.client_id: (n, NeighbourDrain(n.tokens_per_second, self.clock))
+            n.client_id: (n, NeighbourDrain(n.tokens_per_second, self.clock, n.pattern, n.seed))
             for n in self.injector.faults.noisy_neighbours
         }
         return self.injector.faults
@@ -120,7 +120,11 @@ class Simulator:
         return self.store.create(spec, values, owner)
 
     def snapshot_stats(self) -> dict[str, Any]:
-        return self.stats.snapshot()
+        neighbours = {
+            client_id: {"allowed": drain.allowed, "denied": drain.denied}
+            for client_id, (_, drain) in self.neighbours.items()
+        }
+        return {**self.stats.snapshot(), "neighbours": neighbours}
 
     def dump(self) -> dict[str, Any]:
         """Everything except secrets and tokens: objects, clients, buckets, limits, faults."""
