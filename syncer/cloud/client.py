@@ -15,7 +15,10 @@ import aiohttp
 import orjson
 
 from syncer.clock import Clock, SystemClock
+from syncer.cloud.concurrency import InFlightTarget
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
+from syncer.cloud.latency import LatencyTracker, Timed
+from syncer.cloud.paging import PagingStats, read_pages
 from syncer.cloud.pipeline import (
     ApiRequest,
     ApiResponse,
@@ -64,12 +67,24 @@ def remote_object(obj: object) -> RemoteObject:
 
 class CloudClient:
     def __init__(
-        self, sender: Sender, settings: CloudSettings, limiter: RateLimiter, stats: ClientStats
+        self,
+        sender: Sender,
+        settings: CloudSettings,
+        limiter: RateLimiter,
+        stats: ClientStats,
+        latencies: LatencyTracker | None = None,
     ) -> None:
         self._sender = sender
         self._settings = settings
         self._limiter = limiter
         self._stats = stats
+        self.latencies = latencies or LatencyTracker()
+        """Latency per route family, measured from this client's responses."""
+        self.in_flight_target = InFlightTarget(
+            lambda: limiter.stats, self.latencies, settings.max_in_flight
+        )
+        """Requests to keep in flight per family: sizes page windows and apply's workers."""
+        self.paging = PagingStats()
 
     def __repr__(self) -> str:
         return f"CloudClient(api_root={self._settings.api_root!r})"
@@ -90,11 +105,14 @@ class CloudClient:
             total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
         )
         stats = ClientStats()
+        latencies = LatencyTracker()
         policy = RetryPolicy(max_retries=settings.max_retries)
-        async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-            limited = RateLimited(
-                HttpSender(http, settings.api_root, stats, settings.max_in_flight), limiter
-            )
+        connector = aiohttp.TCPConnector(limit=settings.max_in_flight)
+        async with aiohttp.ClientSession(
+            timeout=timeout, raise_for_status=False, connector=connector
+        ) as http:
+            http_sender = HttpSender(http, settings.api_root, stats, settings.max_in_flight)
+            limited = RateLimited(Timed(http_sender, clock, latencies), limiter)
             pool = SessionPool(
                 TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
                 clock,
@@ -103,7 +121,7 @@ class CloudClient:
                 size=settings.pool_size,
             )
             sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
-            yield cls(sender, settings, limiter, stats)
+            yield cls(sender, settings, limiter, stats, latencies)
 
     @property
     def stats(self) -> ClientStats:
@@ -116,13 +134,14 @@ class CloudClient:
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(kind.api_path) for obj in page]
+        pages = await self._pages(kind.api_path)
+        return [remote_object(obj) for page in pages for obj in page]
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
         wanted = kind.normalise_key(key)
         search = f"{kind.key_field}={quote_search_value(key.strip())}"
-        async for page in self._pages(kind.api_path, {"search": search}):
+        for page in await self._pages(kind.api_path, {"search": search}, small=True):
             for obj in page:
                 found = remote_object(obj)
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
@@ -146,7 +165,7 @@ class CloudClient:
         await self._call("DELETE", f"{kind.api_path}/{cwguid}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return [remote_object(obj) async for page in self._pages(ROLES_PATH) for obj in page]
+        return [remote_object(obj) for page in await self._pages(ROLES_PATH) for obj in page]
 
     # -- assignments ---------------------------------------------------------------------------
 
@@ -154,7 +173,7 @@ class CloudClient:
         if relation.read_path is None:
             raise ValueError(f"{relation.name} members are read from the parent object")
         path = relation.read_path.format(id=parent_cwguid)
-        return [str(member) async for page in self._pages(path) for member in page]
+        return [str(member) for page in await self._pages(path, small=True) for member in page]
 
     async def change_members(
         self,
@@ -174,21 +193,25 @@ class CloudClient:
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _pages(
-        self, path: str, params: Mapping[str, str] | None = None
-    ) -> AsyncIterator[list[Any]]:
-        """Every page of a list, until a short or empty page (a page past the end is ``[]``)."""
+        self, path: str, params: Mapping[str, str] | None = None, *, small: bool = False
+    ) -> list[list[Any]]:
+        """Every page of a list, until a short or empty page (a page past the end is ``[]``),
+        read through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
+        expected to fit one page (a search, one group's members)."""
         size = self._settings.page_size
-        page = 1
-        while True:
+        family = path.split("/", 1)[0]
+
+        async def fetch(page: int) -> list[Any]:
             query = {**(params or {}), "page": str(page), "pageSize": str(size)}
             items = await self._call("GET", path, params=query)
             if not isinstance(items, list):
                 raise ApiError(200, "expected a list", "GET", path)
-            if items:
-                yield items
-            if len(items) < size:
-                return
-            page += 1
+            return items
+
+        def window() -> int:
+            return self.in_flight_target.for_pages(family)
+
+        return await read_pages(fetch, size, window, self.paging, small=small)
 
     async def _call(
         self,
