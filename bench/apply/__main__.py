@@ -47,7 +47,9 @@ async def syncer_client(settings: Settings, _sim: RunningSimulator) -> AsyncIter
 async def naive_client(settings: Settings, sim: RunningSimulator) -> AsyncIterator[CloudApi]:
     limit = aiohttp.TCPConnector(limit=settings.cloud.max_in_flight)
     async with aiohttp.ClientSession(connector=limit) as session:
-        yield await NaiveClient.connect(session, sim.api_root, sim.client_id, sim.client_secret)
+        yield await NaiveClient.connect(
+            session, sim.api_root, sim.client_id, sim.client_secret, settings.cloud.max_in_flight
+        )
 
 
 STRATEGIES: dict[str, ClientFactory] = {"syncer": syncer_client, "naive-retry-on-429": naive_client}

@@ -17,7 +17,7 @@ import orjson
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.concurrency import InFlightTarget
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
-from syncer.cloud.latency import LatencyTracker, Timed
+from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
 from syncer.cloud.paging import PagingStats, read_pages
 from syncer.cloud.pipeline import (
     ApiRequest,
@@ -130,6 +130,12 @@ class CloudClient:
     @property
     def limiter_stats(self) -> LimiterStats:
         return self._limiter.stats
+
+    def wire_figures(self) -> WireFigures:
+        return WireFigures(self.latencies.summary(), self.paging.past_end)
+
+    def write_target(self) -> int:
+        return self.in_flight_target.for_writes()
 
     # -- objects -------------------------------------------------------------------------------
 

@@ -56,17 +56,20 @@ class InFlightTarget:
     def for_pages(self, family: str) -> int:
         """Pages of one list to keep in flight: Little's law alone, as each page asked for past
         the end is a token spent for nothing."""
-        stats = self._limiter_stats()
         figures = self._latencies.of(family)
         latency = None if figures is None else figures.high
-        return little_target(_request_rate(stats), latency, self.cap)
+        return little_target(_request_rate(self._limiter_stats()), latency, self.cap)
 
-    def for_writes(self, family: str) -> int:
-        """Changes to keep in flight: Little's law, and at least the bucket's burst, so that a
-        full bucket is spent at once (no request is wasted by waiting at the limiter)."""
+    def for_writes(self) -> int:
+        """Changes to keep in flight (of every kind, planned for the slowest family): Little's
+        law, and at least the bucket's burst, so that a full bucket is spent at once. A change
+        in flight is cheap while it waits at the limiter; a token left in the bucket is not."""
         stats = self._limiter_stats()
+        figures = self._latencies.overall()
+        latency = None if figures is None else figures.high
+        little = little_target(_request_rate(stats), latency, self.cap)
         burst = 0 if stats.burst is None else math.floor(stats.burst / (stats.cost or 1.0))
-        return max(self.for_pages(family), min(burst, self.cap))
+        return max(little, min(burst, self.cap))
 
 
 def _request_rate(stats: LimiterStats) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from syncer.clock import Clock
@@ -63,6 +64,15 @@ class _Family:
         ordered = sorted(self.recent)
         high = ordered[min(len(ordered) - 1, math.ceil(HIGH_PERCENTILE * len(ordered)) - 1)]
         return LatencyFigures(self.smoothed, high, self.samples)
+
+
+@dataclass(frozen=True, slots=True)
+class WireFigures:
+    """What a client measured of the network, for the run row, ``syncer runs`` and metrics."""
+
+    latency: Mapping[str, Mapping[str, float | int]] = field(default_factory=dict)
+    """Per route family: ``smoothed_ms``, ``p90_ms``, ``samples``."""
+    pages_past_end: int | None = None
 
 
 class LatencyTracker:

@@ -38,7 +38,7 @@ def test_real_process_upgrades_and_loads_from_another_directory(
 ) -> None:
     upgraded = _syncer_process(tmp_path, sqlite_url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout == "database is at revision 0001\n"
+    assert upgraded.stdout == "database is at revision 0002\n"
 
     good = tmp_path / "groups.csv"
     good.write_text("name,description\nTax,Tax team\n", encoding="utf-8")
@@ -57,7 +57,7 @@ def test_real_process_upgrades_and_loads_from_another_directory(
 
 def test_commands_on_each_database(database_url: str, tmp_path: Path) -> None:
     assert (
-        _syncer(database_url, "db", "current").output == "base (newest is 0001; run 'db upgrade')\n"
+        _syncer(database_url, "db", "current").output == "base (newest is 0002; run 'db upgrade')\n"
     )
     groups = tmp_path / "groups.csv"
     groups.write_text("name\nTax\n", encoding="utf-8")
@@ -66,7 +66,7 @@ def test_commands_on_each_database(database_url: str, tmp_path: Path) -> None:
     assert "run 'syncer db upgrade' first" in too_early.output
 
     assert _syncer(database_url, "db", "upgrade").exit_code == 0
-    assert _syncer(database_url, "db", "current").output == "0001 (up to date)\n"
+    assert _syncer(database_url, "db", "current").output == "0002 (up to date)\n"
 
     users = tmp_path / "users.csv"
     users.write_text("email,owner_type\nann@x.com,Staff\nbob@x.com,Boss\n", encoding="utf-8")
