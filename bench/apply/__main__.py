@@ -1,10 +1,14 @@
-"""``python -m bench.apply``: makespan and 429 share of N creates, two clients, one engine.
+"""``python -m bench.apply``: makespan and 429 share of N creates, three clients, one engine.
 
-The simulator runs in-process with the given rate and burst; each strategy gets a fresh simulator
-and a fresh SQLite journal, and the same engine (``syncer.apply.engine.execute``) carries out the
-same plan of N entity creates. The ideal makespan is ``(N - burst) / rate``: the burst goes at
-once, everything after it at the replenish rate. Figures are printed as a markdown table; nothing
-is asserted.
+The simulator runs in-process with the given rate and burst and injected latency (``--jitter`` of
+it either way, seeded); each strategy gets a fresh simulator and a fresh journal (a SQLite file,
+or ``--database``), and the same engine (``syncer.apply.engine.execute``) carries out the same
+plan of N entity creates. Strategies: ``syncer`` (work in flight follows rate x latency),
+``syncer-fixed-16`` (the same client held at 16 in flight, as before issue #16) and a naive
+client that resends on 429. The ideal makespan is ``(N - burst) / rate + latency``: the burst
+goes at once, everything after it at the replenish rate, plus the last answer's latency. With an
+open bucket (``--rate 20000 --burst 20000``) the ideal is ~0 and ``creates/s`` is the engine's
+own ceiling. Figures are printed as a markdown table; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from syncer.cloud.client import CloudClient
 from syncer.plan.model import Action, Change, FieldChange, Plan
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
 from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
+from syncer.simulator.config import Faults
 from syncer.store.db import create_engine, upgrade
 
 ClientFactory = Callable[[Settings, RunningSimulator], AbstractAsyncContextManager[CloudApi]]
@@ -40,6 +45,19 @@ ClientFactory = Callable[[Settings, RunningSimulator], AbstractAsyncContextManag
 @asynccontextmanager
 async def syncer_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
     async with CloudClient.open(settings.cloud) as client:
+        yield client
+
+
+class FixedInFlight(CloudClient):
+    """syncer's client as it was before issue #16: 16 changes in flight whatever the latency."""
+
+    def write_target(self) -> int:
+        return 16
+
+
+@asynccontextmanager
+async def fixed_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+    async with FixedInFlight.open(settings.cloud) as client:
         yield client
 
 
@@ -52,7 +70,11 @@ async def naive_client(settings: Settings, sim: RunningSimulator) -> AsyncIterat
         )
 
 
-STRATEGIES: dict[str, ClientFactory] = {"syncer": syncer_client, "naive-retry-on-429": naive_client}
+STRATEGIES: dict[str, ClientFactory] = {
+    "syncer": syncer_client,
+    "syncer-fixed-16": fixed_client,
+    "naive-retry-on-429": naive_client,
+}
 
 
 def creates(firm: str, n: int) -> Plan:
@@ -94,9 +116,10 @@ class Row:
 
 async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -> Row:
     limits = Limits(replenish_rate=args.rate, burst_capacity=args.burst)
-    async with serve_simulator(SimulatorConfig(limits=limits)) as sim:
+    faults = Faults(seed=1, latency_seconds=args.latency, jitter_seconds=args.latency * args.jitter)
+    async with serve_simulator(SimulatorConfig(limits=limits, faults=faults)) as sim:
         with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            url = args.database or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
             await upgrade(url)
             settings = Settings(
                 database=DatabaseSettings(url=url),
@@ -129,7 +152,7 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
         strategy=name,
         n=args.n,
         makespan=makespan,
-        ideal=max(args.n - args.burst, 0) / args.rate,
+        ideal=max(args.n - args.burst, 0) / args.rate + args.latency,
         attempts=stats["allowed"] + stats["denied"],
         denied=stats["denied"],
         duplicates=sum(count - 1 for count in per_key.values() if count > 1),
@@ -140,17 +163,19 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
 def table(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
         f"# bench/apply: {args.n} creates, rate {args.rate}/s, burst {args.burst}, "
-        f"{args.workers} in flight",
+        f"{args.workers} in flight at most, latency {args.latency * 1000:.0f} ms "
+        f"(+-{args.jitter:.0%}), {'PostgreSQL' if args.database else 'SQLite'}",
         "",
         f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        "| strategy | makespan s | ideal s | makespan / ideal | attempts | 429s | 429 share "
-        "| duplicates | exit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| strategy | makespan s | ideal s | makespan / ideal | creates/s | attempts | 429s "
+        "| 429 share | duplicates | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} | {r.attempts} "
+        f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} "
+        f"| {r.n / r.makespan:.0f} | {r.attempts} "
         f"| {r.denied} | {r.denied_share:.2%} | {r.duplicates} | {r.exit_code} |"
         for r in rows
     ]
@@ -171,7 +196,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=5000, help="creates (default 5000)")
     parser.add_argument("--rate", type=int, default=50, help="replenish rate per second")
     parser.add_argument("--burst", type=int, default=100, help="burst capacity")
-    parser.add_argument("--workers", type=int, default=16, help="requests in flight at most")
+    parser.add_argument("--workers", type=int, default=256, help="requests in flight at most")
+    parser.add_argument("--latency", type=float, default=0.0, help="injected latency, seconds")
+    parser.add_argument("--jitter", type=float, default=0.3, help="share of the latency, +-")
+    parser.add_argument(
+        "--database", default=None, help="journal database URL (default: a fresh SQLite file)"
+    )
     parser.add_argument(
         "--strategies", nargs="+", choices=list(STRATEGIES), default=list(STRATEGIES)
     )
