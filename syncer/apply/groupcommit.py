@@ -37,7 +37,7 @@ class GroupCommit(Generic[T]):
         self._queue: list[_Waiter[T]] = []
         self._writing = False
         self.transactions = 0
-        """Transactions written so far (for the benchmark: items per transaction)."""
+        """Transactions written so far (items per transaction show how well writes group)."""
 
     async def submit(self, item: T) -> None:
         """Return once ``item`` is committed; raise what its transaction raised."""

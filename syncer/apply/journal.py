@@ -168,11 +168,6 @@ class Journal:
         """Record outcomes with their id-map entries and retry-index updates, atomically."""
         await self._results.submit(results)
 
-    @property
-    def transactions(self) -> int:
-        """Intent and result transactions written so far (the benchmark's changes per commit)."""
-        return self._intents.transactions + self._results.transactions
-
     async def _write_intents(self, intents: Sequence[tuple[Sequence[Change], object]]) -> None:
         now = utc_now(self._clock)
         rows = [
