@@ -217,7 +217,9 @@ class CloudClient:
         def window() -> int:
             return self.in_flight_target.for_pages(family)
 
-        return await read_pages(fetch, size, window, self.paging, small=small)
+        return await read_pages(
+            fetch, size, window, self.paging, small=small, learning=self.latencies.listening
+        )
 
     async def _call(
         self,

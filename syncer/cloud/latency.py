@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from syncer.clock import Clock
@@ -80,9 +81,25 @@ class LatencyTracker:
 
     def __init__(self) -> None:
         self._families: dict[str, _Family] = {}
+        self._listeners: set[Callable[[], None]] = set()
 
     def record(self, family: str, seconds: float) -> None:
+        first = family not in self._families
         self._families.setdefault(family, _Family()).add(max(0.0, seconds))
+        if first:
+            for listener in list(self._listeners):
+                listener()
+
+    @contextmanager
+    def listening(self, listener: Callable[[], None]) -> Iterator[None]:
+        """Call ``listener`` when a family answers for the first time, while inside: a window
+        sized before anything was known opens as soon as the first answer (the token's) teaches
+        the rate and the latency. Later changes reach a window with its own pages' answers."""
+        self._listeners.add(listener)
+        try:
+            yield
+        finally:
+            self._listeners.discard(listener)
 
     def of(self, family: str) -> LatencyFigures | None:
         """The family's figures; those of every family together while it has none of its own."""

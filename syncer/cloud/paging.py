@@ -17,6 +17,7 @@ the end of each would cost more than it saves.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,11 @@ class _Window:
         """Every page up to this one answered full: the list certainly goes on past it."""
         self.changed = anyio.Event()
 
+    def poke(self) -> None:
+        """Look at the window again (an answer arrived, or something was learned)."""
+        self.changed.set()
+        self.changed = anyio.Event()
+
     async def read(self, number: int) -> None:
         items = await self._fetch(number)
         if self.end is not None and number > self.end:
@@ -60,24 +66,31 @@ class _Window:
             self.end = number
         while len(self.answers.get(self.full_through + 1, ())) == self._size:
             self.full_through += 1
-        self.changed.set()
-        self.changed = anyio.Event()
+        self.poke()
 
     def done(self) -> bool:
         return self.end is not None and self.full_through >= self.end - 1
 
 
 async def read_pages(
-    fetch: PageFetch, size: int, window: Callable[[], int], stats: PagingStats, *, small: bool
+    fetch: PageFetch,
+    size: int,
+    window: Callable[[], int],
+    stats: PagingStats,
+    *,
+    small: bool,
+    learning: Callable[[Callable[[], None]], AbstractContextManager[None]],
 ) -> list[list[Any]]:
     """Every non-empty page of a list in page order, until its first short or empty page.
 
-    ``window()`` is the number of pages to keep in flight, asked each time a page could be
-    launched. ``small`` lists keep one page in flight until their first page answers full.
+    ``window()`` is the number of pages to keep in flight, asked each time a page answers and
+    whenever ``learning`` calls back (the client learned something that may change it).
+    ``small`` lists keep one page in flight until their first page answers full.
     """
     pages = _Window(fetch, size)
     try:
-        launched = await _launch_until_done(pages, small, window)
+        with learning(pages.poke):
+            launched = await _launch_until_done(pages, small, window)
     except BaseExceptionGroup as group:
         raise _first(group) from None
     assert pages.end is not None

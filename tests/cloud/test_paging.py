@@ -48,7 +48,7 @@ async def seeded(
     rate: int = 1000,
 ) -> RunningSimulator:
     faults = Faults(seed=3, latency_seconds=latency, jitter_seconds=jitter)
-    limits = Limits(replenish_rate=rate, burst_capacity=rate, auth_limited=False)
+    limits = Limits(replenish_rate=rate, burst_capacity=rate)  # the token answer tells the rate
     sim = await factory(clock=ServerClock(clock), faults=faults, limits=limits)
     for n in range(count):
         sim.control.seed("entities", {"EntityNo": f"C-{n:04}", "Name": f"Client {n}"})
@@ -151,3 +151,17 @@ def test_the_target_is_small_at_0_ms_large_at_1_s_and_capped() -> None:
     assert little_target(50, 1.0, cap=256) >= 60
     assert little_target(200, 1.3, cap=256) == 256
     assert little_target(200, 1.3, cap=1) == 1
+
+
+async def test_a_cold_client_opens_the_window_as_soon_as_its_token_teaches_rate_and_latency(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """Nothing known yet: a few pages go and wait for the token. Its answer tells the rate and
+    the latency, and the rest of the window goes then, not a latency later with the first page's
+    answer: token, pages, done in two latencies."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 300, latency=1.0, jitter=0.0)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
+        guids, took = await read_entities(clock, sim, client)
+    assert guids == stored_guids(sim)
+    assert took < 2.5
