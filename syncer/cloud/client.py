@@ -18,7 +18,10 @@ import orjson
 from syncer import masking
 from syncer.assumptions import ApiSettings, FieldNames
 from syncer.clock import Clock, SystemClock
+from syncer.cloud.concurrency import InFlightTarget
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
+from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
+from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.cloud.pipeline import (
     ApiRequest,
     ApiResponse,
@@ -73,12 +76,24 @@ def remote_object(
 
 class CloudClient:
     def __init__(
-        self, sender: Sender, settings: CloudSettings, limiter: RateLimiter, stats: ClientStats
+        self,
+        sender: Sender,
+        settings: CloudSettings,
+        limiter: RateLimiter,
+        stats: ClientStats,
+        latencies: LatencyTracker | None = None,
     ) -> None:
         self._sender = sender
         self._settings = settings
         self._limiter = limiter
         self._stats = stats
+        self.latencies = latencies or LatencyTracker()
+        """Latency per route family, measured from this client's responses."""
+        self.in_flight_target = InFlightTarget(
+            lambda: limiter.stats, self.latencies, settings.max_in_flight
+        )
+        """Requests to keep in flight per family: sizes page windows and apply's workers."""
+        self.paging = PagingStats()
 
     def __repr__(self) -> str:
         return f"CloudClient(api_root={self._settings.api_root!r})"
@@ -97,7 +112,10 @@ class CloudClient:
             total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
         )
         stats = ClientStats()
-        async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
+        connector = aiohttp.TCPConnector(limit=settings.max_in_flight)
+        async with aiohttp.ClientSession(
+            timeout=timeout, raise_for_status=False, connector=connector
+        ) as http:
             transport = HttpSender(
                 http,
                 settings.api_root,
@@ -123,9 +141,11 @@ class CloudClient:
         masking.remember(settings.client_secret.get_secret_value())
         limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
         policy = RetryPolicy(max_retries=settings.max_retries)
-        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        latencies = LatencyTracker()
+        timed = Timed(transport, clock, latencies)
+        limited = RateLimited(timed, limiter, clock, settings.max_throttled_seconds)
         # Where auth/token costs no token, waiting for one would only slow a renewal down.
-        to_auth = limited if settings.api.auth_limited else transport
+        to_auth = limited if settings.api.auth_limited else timed
         pool = SessionPool(
             TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
             clock,
@@ -135,10 +155,10 @@ class CloudClient:
         )
         # The last check before a request leaves: a token refused while it waited is not sent.
         checked = RateLimited(
-            FreshToken(transport, pool), limiter, clock, settings.max_throttled_seconds
+            FreshToken(timed, pool), limiter, clock, settings.max_throttled_seconds
         )
         sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
-        return cls(sender, settings, limiter, stats)
+        return cls(sender, settings, limiter, stats, latencies)
 
     @property
     def api(self) -> ApiSettings:
@@ -153,6 +173,12 @@ class CloudClient:
     def limiter_stats(self) -> LimiterStats:
         return self._limiter.stats
 
+    def wire_figures(self) -> WireFigures:
+        return WireFigures(self.latencies.summary(), self.paging.past_end)
+
+    def write_target(self) -> int:
+        return self.in_flight_target.for_writes()
+
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
@@ -163,7 +189,7 @@ class CloudClient:
         wanted = kind.normalise_key(key)
         names = self.api.renames(kind.name)
         search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
-        async for page in self._pages(kind.api_path, {"search": search}):
+        for page in await self._pages(kind.api_path, {"search": search}, small=True):
             for obj in page:
                 found = remote_object(obj, kind.api_path, f"GET {kind.api_path}", names)
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
@@ -193,11 +219,8 @@ class CloudClient:
         if relation.read_path is None:
             raise ValueError(f"{relation.name} members are read from the parent object")
         path = relation.read_path.format(id=segment(parent_cwguid))
-        return [
-            member
-            async for page in self._pages(path)
-            for member in checked_guids(f"GET {path}", page)
-        ]
+        pages = await self._pages(path, small=True)
+        return [member for page in pages for member in checked_guids(f"GET {path}", page)]
 
     async def change_members(
         self,
@@ -232,32 +255,36 @@ class CloudClient:
         where, names = f"GET {path}", self.api.renames(kind_name)
         return [
             remote_object(obj, path, where, names)
-            async for page in self._pages(path)
+            for page in await self._pages(path)
             for obj in page
         ]
 
     async def _pages(
-        self, path: str, params: Mapping[str, str] | None = None
-    ) -> AsyncIterator[list[Any]]:
-        """Every page of a list, until a short or empty page (a page past the end is ``[]``).
-
-        A server that answers the same full page again, or more pages than ``max_pages``, would
-        otherwise be read forever: both end the read as a broken promise.
-        """
+        self, path: str, params: Mapping[str, str] | None = None, *, small: bool = False
+    ) -> list[list[Any]]:
+        """Every page of a list, until a short or empty page (a page past the end is ``[]``),
+        read through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
+        expected to fit one page (a search, one group's members). A page that repeats the one
+        before, or more pages than ``cloud.max_pages``, end the read as a broken promise."""
         size = self.api.page_size(self._settings.page_size)
         first = self.api.first_page
-        previous: list[Any] | None = None
-        for page in range(first, first + self._settings.max_pages):
-            query = {**(params or {}), "page": str(page), "pageSize": str(size)}
-            items = checked_list(f"GET {path}", await self._call("GET", path, params=query))
-            if items and items == previous:
-                raise broken(f"GET {path}", f"page {page} repeats page {page - 1}")
-            if items:
-                yield items
-            if len(items) < size:
-                return
-            previous = items
-        raise broken(f"GET {path}", f"more than {self._settings.max_pages} pages (cloud.max_pages)")
+        family, where = path.split("/", 1)[0], f"GET {path}"
+
+        async def fetch(number: int) -> list[Any]:
+            query = {**(params or {}), "page": str(first + number - 1), "pageSize": str(size)}
+            return checked_list(where, await self._call("GET", path, params=query))
+
+        def window() -> int:
+            return self.in_flight_target.for_pages(family)
+
+        return await read_pages(
+            fetch,
+            PageBounds(size, self._settings.max_pages, where),
+            window,
+            self.paging,
+            small=small,
+            learning=self.latencies.listening,
+        )
 
     async def _call(
         self,

@@ -93,6 +93,9 @@ class ClientStats:
     connection_errors: int = 0
     retries: int = 0
     auth_calls: int = 0
+    in_flight: int = 0
+    """Exchanges on the wire now (sent, neither answered nor failed nor cancelled yet)."""
+    peak_in_flight: int = 0
 
     @property
     def throttled(self) -> int:
@@ -131,6 +134,8 @@ class HttpSender:
             headers["Authorization"] = f"Bearer {request.bearer}"
         async with self._in_flight:
             self._stats.requests += 1
+            self._stats.in_flight += 1
+            self._stats.peak_in_flight = max(self._stats.peak_in_flight, self._stats.in_flight)
             try:
                 async with self._http.request(
                     request.method,
@@ -148,6 +153,8 @@ class HttpSender:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self._stats.connection_errors += 1
                 raise ConnectionTrouble(request, exc, maybe_sent=True) from None
+            finally:
+                self._stats.in_flight -= 1
         self._stats.by_status[response.status] += 1
         return ApiResponse(response.status, dict(response.headers), body)
 

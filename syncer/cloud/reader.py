@@ -1,7 +1,9 @@
 """Reading the whole of a firm's Cloud state into a ``CloudState`` snapshot.
 
-Kinds are read concurrently and so are the member lists of groups; the client's limiter paces it
-all, so reading as fast as the API allows needs no pacing here.
+Kinds are read concurrently and so are the member lists of groups (and the pages of each list,
+``syncer.cloud.paging``); the client's limiter paces it all, so reading as fast as the API allows
+needs no pacing here. One log line at the end says how many pages it took, how many were asked
+for past a list's end, and the latency per route family.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import anyio
 from syncer.assumptions import ApiSettings
 from syncer.cloud.client import CloudClient
 from syncer.cloud.shapes import field_of
+from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, RelationKind
 from syncer.state import CloudState, RemoteObject
+
+log = get_logger(__name__)
 
 PageCallback = Callable[[str, int], None]
 """Told (kind, objects read so far) as reading progresses, for progress bars and logs."""
@@ -50,6 +55,12 @@ async def read_cloud_state(
             # Nobody can be seen in a group: every desired member is (idempotently) added, and
             # no member is ever removed, since syncer cannot tell who is there.
             links[relation.name] = frozenset()
+    log.info(
+        "cloud state read",
+        pages=client.paging.pages,
+        pages_past_end=client.paging.past_end,
+        latency=client.latencies.summary(),
+    )
     return CloudState(objects=objects, links=links, roles=tuple(roles))
 
 
