@@ -53,6 +53,9 @@ class RunMetrics:
     unauthorized: int = 0
     learned_rate: float | None = None
     achieved_rate: float | None = None
+    latency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per route family: ``smoothed_ms``, ``p90_ms``, ``samples`` (as the run row stores it)."""
+    pages_past_end: int | None = None
 
     @property
     def duration_seconds(self) -> float:
@@ -85,6 +88,8 @@ class RunMetrics:
             unauthorized=int(row["unauthorized"] or 0),
             learned_rate=row["learned_rate"],
             achieved_rate=row["achieved_rate"],
+            latency=row["latency"] or {},
+            pages_past_end=row["pages_past_end"],
         )
 
 
@@ -109,10 +114,17 @@ _SCALARS: tuple[_Scalar, ...] = (
     _Scalar("duration_seconds", "Wall-clock duration of the run.", "duration_seconds"),
     _Scalar("learned_rate_per_second", "Request rate the limiter learned.", "learned_rate"),
     _Scalar("achieved_rate_per_second", "Request rate the run achieved.", "achieved_rate"),
+    _Scalar(
+        "pages_past_end", "List pages read past the end (concurrent paging).", "pages_past_end"
+    ),
     _Scalar("timestamp_seconds", "When the run finished (Unix time).", "finished_at"),
     _Scalar("exit_code", "The run's exit code (0 ok, 3 rows rejected, ...).", "exit_code"),
 )
 """The per-run gauges as data; a run whose value is ``None`` (unknown rate) gets no sample."""
+
+
+LATENCY_ESTIMATES = {"smoothed": "smoothed_ms", "p90": "p90_ms"}
+"""The ``estimate`` label of the latency gauge -> the key of the run row's latency figures."""
 
 
 def build_registry(runs: Iterable[RunMetrics]) -> CollectorRegistry:
@@ -126,6 +138,12 @@ def build_registry(runs: Iterable[RunMetrics]) -> CollectorRegistry:
         (*labels, "kind", "action", "result"),
         registry=registry,
     )
+    latency = Gauge(
+        f"{PREFIX}_latency_seconds",
+        "Response latency in the last run by route family: smoothed estimate and 90th percentile.",
+        (*labels, "family", "estimate"),
+        registry=registry,
+    )
     scalars = {
         scalar: Gauge(f"{PREFIX}_{scalar.suffix}", scalar.help, labels, registry=registry)
         for scalar in _SCALARS
@@ -133,6 +151,9 @@ def build_registry(runs: Iterable[RunMetrics]) -> CollectorRegistry:
     for run in runs:
         for (kind, action, result), count in sorted(run.changes.items()):
             changes.labels(run.firm, run.command, kind, action, result).set(count)
+        for family, figures in sorted(run.latency.items()):
+            for estimate, key in LATENCY_ESTIMATES.items():
+                latency.labels(run.firm, run.command, family, estimate).set(figures[key] / 1000)
         for scalar, gauge in scalars.items():
             value = getattr(run, scalar.attribute)
             if value is not None:

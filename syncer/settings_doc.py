@@ -116,6 +116,8 @@ def _rows(
         if model is FirmSettings and name == "cloud":
             yield (f"`{key}.*`", "table", "—", variable, f"{description} See `cloud.*`.")
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if prefix:  # a table inside a section (``[cloud.api]``): say what it is for first
+                yield (f"`{key}`", kind, default_text(info), "—", description)
             yield from _rows(annotation, f"{key}.", f"{env}{name.upper()}__" if env else None)
         elif name == "firms":
             yield from _rows(FirmSettings, "firms[].", None)

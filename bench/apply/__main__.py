@@ -1,10 +1,14 @@
-"""``python -m bench.apply``: makespan and 429 share of N creates, two clients, one engine.
+"""``python -m bench.apply``: makespan and 429 share of N creates, three clients, one engine.
 
-The simulator runs in-process with the given rate and burst; each strategy gets a fresh simulator
-and a fresh SQLite journal, and the same engine (``syncer.apply.engine.execute``) carries out the
-same plan of N entity creates. The ideal makespan is ``(N - burst) / rate``: the burst goes at
-once, everything after it at the replenish rate. Figures are printed as a markdown table; nothing
-is asserted.
+The simulator runs in-process with the given rate and burst and injected latency (``--jitter`` of
+it either way, seeded); each strategy gets a fresh simulator and a fresh journal (a SQLite file,
+or ``--database``), and the same engine (``syncer.apply.engine.execute``) carries out the same
+plan of N entity creates. Strategies: ``syncer`` (work in flight follows rate x latency),
+``syncer-fixed-16`` (the same client held at 16 in flight, as before issue #16) and a naive
+client that resends on 429. The ideal makespan is ``(N - burst) / rate + latency``: the burst
+goes at once, everything after it at the replenish rate, plus the last answer's latency. With an
+open bucket (``--rate 20000 --burst 20000``) the ideal is ~0 and ``creates/s`` is the engine's
+own ceiling. Figures are printed as a markdown table; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from syncer.plan.changes import Action, Change, FieldChange, Plan
 from syncer.progress import progress_for
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
 from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
+from syncer.simulator.config import Faults
 from syncer.store.db import create_engine, upgrade
 
 ClientFactory = Callable[[Settings, RunningSimulator], AbstractAsyncContextManager[CloudApi]]
@@ -44,14 +49,33 @@ async def syncer_client(settings: Settings, _sim: RunningSimulator) -> AsyncIter
         yield client
 
 
+class FixedInFlight(CloudClient):
+    """syncer's client as it was before issue #16: 16 changes in flight whatever the latency."""
+
+    def write_target(self) -> int:
+        return 16
+
+
+@asynccontextmanager
+async def fixed_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+    async with FixedInFlight.open(settings.cloud) as client:
+        yield client
+
+
 @asynccontextmanager
 async def naive_client(settings: Settings, sim: RunningSimulator) -> AsyncIterator[CloudApi]:
     limit = aiohttp.TCPConnector(limit=settings.cloud.max_in_flight)
     async with aiohttp.ClientSession(connector=limit) as session:
-        yield await NaiveClient.connect(session, sim.api_root, sim.client_id, sim.client_secret)
+        yield await NaiveClient.connect(
+            session, sim.api_root, sim.client_id, sim.client_secret, settings.cloud.max_in_flight
+        )
 
 
-STRATEGIES: dict[str, ClientFactory] = {"syncer": syncer_client, "naive-retry-on-429": naive_client}
+STRATEGIES: dict[str, ClientFactory] = {
+    "syncer": syncer_client,
+    "syncer-fixed-16": fixed_client,
+    "naive-retry-on-429": naive_client,
+}
 
 
 def creates(firm: str, n: int) -> Plan:
@@ -76,6 +100,8 @@ class Row:
     strategy: str
     n: int
     makespan: float
+    cpu: float
+    """Process CPU seconds of the run (the in-process simulator's included)."""
     ideal: float
     attempts: int
     denied: int
@@ -93,9 +119,10 @@ class Row:
 
 async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -> Row:
     limits = Limits(replenish_rate=args.rate, burst_capacity=args.burst)
-    async with serve_simulator(SimulatorConfig(limits=limits)) as sim:
+    faults = Faults(seed=1, latency_seconds=args.latency, jitter_seconds=args.latency * args.jitter)
+    async with serve_simulator(SimulatorConfig(limits=limits, faults=faults)) as sim:
         with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            url = args.database or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
             await upgrade(url)
             settings = Settings(
                 database=DatabaseSettings(url=url),
@@ -111,6 +138,7 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
             try:
                 async with factory(settings, sim) as client:
                     started = time.monotonic()
+                    cpu_started = time.process_time()
                     result = await execute(
                         creates(sim.firm, args.n),
                         engine=engine,
@@ -121,6 +149,7 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
                         progress=progress_for,
                     )
                     makespan = time.monotonic() - started
+                    cpu = time.process_time() - cpu_started
             finally:
                 await engine.dispose()
         stats = sim.control.snapshot_stats()
@@ -129,7 +158,8 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
         strategy=name,
         n=args.n,
         makespan=makespan,
-        ideal=max(args.n - args.burst, 0) / args.rate,
+        cpu=cpu,
+        ideal=max(args.n - args.burst, 0) / args.rate + args.latency,
         attempts=stats["allowed"] + stats["denied"],
         denied=stats["denied"],
         duplicates=sum(count - 1 for count in per_key.values() if count > 1),
@@ -140,17 +170,19 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
 def table(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
         f"# bench/apply: {args.n} creates, rate {args.rate}/s, burst {args.burst}, "
-        f"{args.workers} in flight",
+        f"{args.workers} in flight at most, latency {args.latency * 1000:.0f} ms "
+        f"(+-{args.jitter:.0%}), {'PostgreSQL' if args.database else 'SQLite'}",
         "",
         f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        "| strategy | makespan s | ideal s | makespan / ideal | attempts | 429s | 429 share "
-        "| duplicates | exit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| strategy | makespan s | ideal s | makespan / ideal | creates/s | CPU ms / create "
+        "| attempts | 429s | 429 share | duplicates | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} | {r.attempts} "
+        f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} "
+        f"| {r.n / r.makespan:.0f} | {r.cpu / r.n * 1000:.2f} | {r.attempts} "
         f"| {r.denied} | {r.denied_share:.2%} | {r.duplicates} | {r.exit_code} |"
         for r in rows
     ]
@@ -171,7 +203,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=5000, help="creates (default 5000)")
     parser.add_argument("--rate", type=int, default=50, help="replenish rate per second")
     parser.add_argument("--burst", type=int, default=100, help="burst capacity")
-    parser.add_argument("--workers", type=int, default=16, help="requests in flight at most")
+    parser.add_argument("--workers", type=int, default=256, help="requests in flight at most")
+    parser.add_argument("--latency", type=float, default=0.0, help="injected latency, seconds")
+    parser.add_argument("--jitter", type=float, default=0.3, help="share of the latency, +-")
+    parser.add_argument(
+        "--database", default=None, help="journal database URL (default: a fresh SQLite file)"
+    )
     parser.add_argument(
         "--strategies", nargs="+", choices=list(STRATEGIES), default=list(STRATEGIES)
     )

@@ -14,8 +14,10 @@ from typing import Any
 import aiohttp
 import anyio
 
-from syncer.cloud.client import child_answer, quote_search_value, remote_object
+from syncer.assumptions import ApiSettings
+from syncer.cloud.client import child_answer, remote_object
 from syncer.cloud.errors import extract_message, rejection_for
+from syncer.cloud.latency import WireFigures
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.model import ChildKind, ObjectKind, RelationKind
 from syncer.state import RemoteObject
@@ -31,23 +33,38 @@ class NaiveStats:
 
 
 class NaiveClient:
-    def __init__(self, session: aiohttp.ClientSession, api_root: str, token: str) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, api_root: str, token: str, in_flight: int = 16
+    ) -> None:
         self._session = session
+        self._in_flight = in_flight
         self._root = api_root
         self._headers = {"Authorization": f"Bearer {token}"}
         self.stats = NaiveStats()
         self.limiter_stats: LimiterStats | None = None
 
+    def wire_figures(self) -> WireFigures:
+        return WireFigures()
+
+    def write_target(self) -> int:
+        return self._in_flight
+
     @classmethod
     async def connect(
-        cls, session: aiohttp.ClientSession, api_root: str, client_id: str, secret: str
+        cls,
+        session: aiohttp.ClientSession,
+        api_root: str,
+        client_id: str,
+        secret: str,
+        in_flight: int = 16,
     ) -> NaiveClient:
         body = {"ClientId": client_id, "ClientSecret": secret, "Language": "en"}
         while True:
             async with session.post(api_root + "auth/token", json=body) as response:
                 if response.status != 429:
                     response.raise_for_status()
-                    return cls(session, api_root, (await response.json())["Token"])
+                    token = (await response.json())["Token"]
+                    return cls(session, api_root, token, in_flight)
             await anyio.sleep(RETRY_DELAY_SECONDS)
 
     async def _send(self, method: str, path: str, body: object = None) -> Any:
@@ -78,7 +95,7 @@ class NaiveClient:
         await self._send("DELETE", f"{kind.api_path}/{cwguid}")
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
-        search = f"{kind.key_field}={quote_search_value(key)}"
+        search = f"{kind.key_field}={ApiSettings().quote(key)}"
         found = await self._send("GET", f"{kind.api_path}?search={search}")
         return remote_object(found[0]) if found else None
 

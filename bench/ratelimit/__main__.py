@@ -1,6 +1,6 @@
 """Pacing strategies against the simulator: utilisation, refusals, makespan.
 
-    python -m bench.ratelimit            # the full sweep (about ten minutes on 2 cores)
+    python -m bench.ratelimit            # the full sweep (about 25 minutes: run it in parts)
     python -m bench.ratelimit --quick    # a small sweep, under a minute
     python -m bench.ratelimit --json     # machine-readable
     python -m bench.ratelimit --strategy syncer --cells "b=10 "   # some strategies and cells
@@ -8,13 +8,18 @@
 Every run sends the same N requests (``GET entities``) from W workers through one strategy to a
 fresh in-process simulator on loopback. Figures come from the simulator's own per-second counts:
 
-* utilisation: requests the server allowed per second, over what the bucket allows (the share left
-  by a noisy neighbour), averaged over the seconds after the first (the initial burst) and before
-  the last (partial) one;
-* refused: the share of attempts answered 429;
-* makespan / ideal: wall time over ``(N * cost - burst) / rate``, the time the bucket needs;
+* utilisation: requests the server allowed per second, over what the bucket allows us (the share
+  left by a noisy neighbour), each second capped at that, counted over every whole second between
+  the first (the initial burst) and the last (partial) one, seconds without traffic included;
+* refused: the share of our attempts answered 429; *neighbour refused*: the same for its draws;
+* makespan / ideal: wall time over the bucket's true schedule (a full bucket at the first request,
+  then our share of each refill at each whole second of the server's clock);
 * bound: the best utilisation W workers can reach at this latency at all (``W / latency`` requests
   a second), so that a concurrency limit is not mistaken for a pacing one.
+
+Scenarios: ``steady``; ``rate-change`` (rate and burst double half-way); ``neighbour`` (another
+program drawing a share of the rate in a pattern: at the refill, evenly, Poisson, on/off bursts);
+``two-procs`` (two instances of the strategy, each with half the workers, on one API client).
 
 Nothing here is asserted anywhere; it prints figures.
 """
@@ -33,11 +38,13 @@ from typing import Any
 import aiohttp
 import anyio
 
+from bench.ratelimit.figures import Schedule, usage
 from bench.ratelimit.strategies import Backoff, Cubic, Fixed, Strategy, Syncer
 from syncer.simulator import (
     ClientSpec,
     Faults,
     Limits,
+    NeighbourPattern,
     NoisyNeighbour,
     SimulatorConfig,
     serve_simulator,
@@ -56,14 +63,22 @@ class Cell:
     latency: float
     jitter: float
     scenario: str = "steady"
-    """``steady``, ``rate-change`` (the rate doubles half-way) or ``neighbour`` (30 % taken)."""
+    """``steady``, ``rate-change``, ``neighbour`` or ``two-procs``."""
+    pattern: NeighbourPattern = NeighbourPattern.REFILL
+    share: float = 0.3
+    """The neighbour's share of the rate (``neighbour`` only)."""
 
     @property
     def label(self) -> str:
         lat = f"{self.latency * 1000:.0f}" + (f"±{self.jitter * 1000:.0f}" if self.jitter else "")
-        return (
-            f"{self.scenario} w={self.workers} r={self.rate} b={self.burst} c={self.cost} {lat}ms"
-        )
+        scenario = self.scenario
+        if scenario == "neighbour":
+            scenario = f"neighbour-{self.pattern.value}-{self.share:.0%}"
+        return f"{scenario} w={self.workers} r={self.rate} b={self.burst} c={self.cost} {lat}ms"
+
+    @property
+    def neighbour_tokens(self) -> int:
+        return round(self.share * self.rate) if self.scenario == "neighbour" else 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ class Result:
     makespan_ratio: float
     bound: float
     follow_seconds: float | None
+    neighbour_refused: float | None
 
 
 def make(name: str, cell: Cell) -> Strategy:
@@ -89,17 +105,17 @@ def make(name: str, cell: Cell) -> Strategy:
     return Cubic()
 
 
-async def run(cell: Cell, name: str, seconds: float) -> Result:
-    neighbour = round(0.3 * cell.rate) if cell.scenario == "neighbour" else 0
+def simulator_config(cell: Cell) -> SimulatorConfig:
+    """The simulated world of ``cell``: its limits, latency and neighbour."""
+    neighbour = cell.neighbour_tokens
+    drain = NoisyNeighbour(
+        client_id=CLIENT.client_id, tokens_per_second=max(neighbour, 1), pattern=cell.pattern
+    )
     faults = Faults(
         seed=1,
         latency_seconds=cell.latency,
         jitter_seconds=cell.jitter,
-        noisy_neighbours=(
-            (NoisyNeighbour(client_id=CLIENT.client_id, tokens_per_second=neighbour),)
-            if neighbour
-            else ()
-        ),
+        noisy_neighbours=(drain,) if neighbour else (),
     )
     limits = Limits(
         replenish_rate=cell.rate,
@@ -107,22 +123,43 @@ async def run(cell: Cell, name: str, seconds: float) -> Result:
         requested_tokens=cell.cost,
         auth_limited=False,
     )
-    share = (cell.rate - neighbour) / cell.cost
+    return SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
+
+
+def schedule_for(cell: Cell, change: int | None) -> Schedule:
+    """The bucket's true schedule for our requests (the rate doubles after ``change``)."""
+    return Schedule(
+        capacity=cell.burst,
+        cost=cell.cost,
+        share=lambda second: (
+            (2 if change is not None and second > change else 1) * cell.rate - cell.neighbour_tokens
+        ),
+    )
+
+
+async def authorisation(http: aiohttp.ClientSession, api_root: str) -> dict[str, str]:
+    """The bearer header of one session for the bench's client."""
+    async with http.post(
+        api_root + "auth/token",
+        json={"ClientId": CLIENT.client_id, "ClientSecret": CLIENT.client_secret},
+    ) as response:
+        token = (await response.json())["Token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def run(cell: Cell, name: str, seconds: float) -> Result:
+    share = (cell.rate - cell.neighbour_tokens) / cell.cost
     requests = max(1, round(cell.burst / cell.cost + share * seconds))
-    config = SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
-    strategy = make(name, cell)
+    config = simulator_config(cell)
+    processes = 2 if cell.scenario == "two-procs" else 1
+    strategies = [make(name, cell) for _ in range(processes)]
     async with serve_simulator(config) as sim, aiohttp.ClientSession() as http:
-        async with http.post(
-            sim.api_root + "auth/token",
-            json={"ClientId": CLIENT.client_id, "ClientSecret": CLIENT.client_secret},
-        ) as response:
-            token = (await response.json())["Token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await authorisation(http, sim.api_root)
         url = sim.api_root + "entities?pageSize=1"
         left = requests
         changed_at: list[int] = []
 
-        async def one() -> None:
+        async def one(strategy: Strategy) -> None:
             attempt = 0
             while True:
                 handle = await strategy.before()
@@ -136,35 +173,38 @@ async def run(cell: Cell, name: str, seconds: float) -> Result:
                 if isinstance(strategy, Backoff):
                     await strategy.on_refused(attempt)
 
-        async def worker() -> None:
+        async def worker(strategy: Strategy) -> None:
             nonlocal left
             while left > 0:
                 left -= 1
-                await one()
+                await one(strategy)
 
         async def change_rate() -> None:
             await anyio.sleep(seconds / 2)
             changed_at.append(math.floor(sim.control.clock.now()))
             sim.control.set_limits(replenish_rate=2 * cell.rate, burst_capacity=2 * cell.burst)
 
-        started = time.monotonic()
+        started, server_start = time.monotonic(), sim.control.clock.now()
         async with anyio.create_task_group() as tg:
             if cell.scenario == "rate-change":
                 tg.start_soon(change_rate)
             async with anyio.create_task_group() as workers:
-                for _ in range(cell.workers):
-                    workers.start_soon(worker)
+                for index in range(cell.workers):
+                    workers.start_soon(worker, strategies[index % processes])
             tg.cancel_scope.cancel()
         makespan = time.monotonic() - started
+        server_end = sim.control.clock.now()
         stats = sim.control.snapshot_stats()
+    change = changed_at[0] if changed_at else None
     return summarise(
         cell,
         name,
         requests=requests,
         stats=stats,
         makespan=makespan,
-        share=share,
-        changed_at=changed_at,
+        schedule=schedule_for(cell, change),
+        span=(server_start, server_end),
+        change=change,
     )
 
 
@@ -175,40 +215,42 @@ def summarise(
     requests: int,
     stats: dict[str, Any],
     makespan: float,
-    share: float,
-    changed_at: list[int],
+    schedule: Schedule,
+    span: tuple[float, float],
+    change: int | None,
 ) -> Result:
     seconds = stats["per_second"]
-    change = changed_at[0] if changed_at else None
-
-    def allowed_share(second: int) -> float:
-        return share * (2 if change is not None and second > change else 1)
-
-    middle = seconds[1:-1] or seconds
-    ratios = [s["allowed"] / allowed_share(s["second"]) for s in middle]
+    first, last = math.floor(span[0]), math.floor(span[1])
+    used = usage(seconds, schedule, first, last)
     follow = None
     if change is not None:
         follow = next(
             (
                 float(s["second"] - change)
                 for s in seconds
-                if s["second"] > change and s["allowed"] >= 0.95 * allowed_share(s["second"])
+                if s["second"] > change and s["allowed"] >= 0.95 * schedule.requests_in(s["second"])
             ),
             math.inf,
         )
     attempts = stats["allowed"] + stats["denied"]
-    ideal = max(requests - cell.burst / cell.cost, 1.0) / share
-    bound = min(1.0, cell.workers / max(cell.latency, 0.004) / share)
+    ideal = schedule.ideal_makespan(requests, span[0])
+    bound = min(1.0, cell.workers / max(cell.latency, 0.004) / schedule.requests_in(first + 1))
+    neighbours = list(stats.get("neighbours", {}).values())
+    neighbour_refused = None
+    if cell.neighbour_tokens and neighbours:
+        drawn = neighbours[0]["allowed"] + neighbours[0]["denied"]
+        neighbour_refused = neighbours[0]["denied"] / drawn if drawn else 0.0
     return Result(
         cell=cell.label,
         strategy=name,
         requests=requests,
-        utilisation=statistics.fmean(ratios),
-        worst_second=min(ratios),
+        utilisation=used.utilisation,
+        worst_second=used.worst_second,
         refused=stats["denied"] / attempts if attempts else 0.0,
-        makespan_ratio=makespan / ideal,
+        makespan_ratio=makespan / max(ideal, cell.latency, 0.01),
         bound=bound,
         follow_seconds=follow,
+        neighbour_refused=neighbour_refused,
     )
 
 
@@ -221,23 +263,30 @@ def cells(quick: bool) -> list[Cell]:
         for rate, burst, cost in ((10, 20, 1), (10, 10, 1), (50, 100, 1), (10, 40, 10))
         for workers in (1, 8, 64)
     ]
-    return [
-        *grid,
-        Cell(8, 10, 20, 1, 0.05, 0.025, "rate-change"),
-        Cell(8, 10, 20, 1, 0.05, 0.025, "neighbour"),
+    costly = [Cell(w, 10, 40, 10, 0.05, 0.025, "costly") for w in (8, 64)] + [
+        Cell(w, 60, 240, 60, 0.05, 0.025, "costly") for w in (8, 64)
     ]
+    neighbours = [
+        Cell(8, 10, 20, 1, 0.05, 0.025, "neighbour", pattern, share)
+        for pattern in NeighbourPattern
+        for share in (0.1, 0.3, 0.6)
+    ]
+    two = [Cell(8, r, b, 1, 0.05, 0.025, "two-procs") for r, b in ((10, 20), (10, 10), (50, 100))]
+    return [*grid, Cell(8, 10, 20, 1, 0.05, 0.025, "rate-change"), *costly, *neighbours, *two]
 
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| cell | strategy | util | worst s | refused | makespan/ideal | bound | follow s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| cell | strategy | util | worst s | refused | makespan/ideal | bound | follow s "
+        "| neighbour refused |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         follow = "" if r.follow_seconds is None else f"{r.follow_seconds:.0f}"
+        theirs = "" if r.neighbour_refused is None else f"{r.neighbour_refused:.2%}"
         lines.append(
             f"| {r.cell} | {r.strategy} | {r.utilisation:.3f} | {r.worst_second:.2f} | "
-            f"{r.refused:.2%} | {r.makespan_ratio:.2f} | {r.bound:.2f} | {follow} |"
+            f"{r.refused:.2%} | {r.makespan_ratio:.2f} | {r.bound:.2f} | {follow} | {theirs} |"
         )
     return "\n".join(lines)
 

@@ -64,13 +64,13 @@ class Backoff:
 
 
 class Fixed:
-    """aiolimiter set to the true rate (requests per second = rate / cost), told in advance."""
+    """aiolimiter told the true limits in advance: a bucket of ``burst / cost`` requests that
+    drips ``rate / cost`` a second (it cannot know of a rate change or a neighbour)."""
 
     name = "fixed"
 
     def __init__(self, rate: float, burst: float, cost: float) -> None:
-        per_second = rate / cost
-        self._limiter = AsyncLimiter(max_rate=per_second, time_period=1.0)
+        self._limiter = AsyncLimiter(max_rate=burst / cost, time_period=burst / rate)
 
     async def before(self) -> object:
         await self._limiter.acquire()

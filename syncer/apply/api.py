@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from syncer.cloud.latency import WireFigures
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.model import ChildKind, ObjectKind, RelationKind
 from syncer.state import RemoteObject
@@ -34,6 +35,14 @@ class CloudApi(Protocol):
     @property
     def limiter_stats(self) -> LimiterStats | None:
         """What the rate limiter learned; None for a client without one."""
+        ...
+
+    def wire_figures(self) -> WireFigures:
+        """Latency per route family and pages read past the end, for the run row."""
+        ...
+
+    def write_target(self) -> int:
+        """Changes to keep in flight now; follows the learned rate and the latency."""
         ...
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject: ...

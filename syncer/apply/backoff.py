@@ -9,11 +9,11 @@ body) is retried at once instead of waiting out its delay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.clock import as_utc
@@ -115,12 +115,15 @@ async def record_failure(
         await conn.execute(update(failed_keys).where(*where).values(**values))
 
 
-async def clear_failures(conn: AsyncConnection, firm: str, change: Change) -> None:
-    """The key went through: forget its failures."""
+async def clear_failures(conn: AsyncConnection, firm: str, done: Sequence[Change]) -> None:
+    """These keys went through: forget their failures (one statement for all of them)."""
+    if not done:
+        return
     await conn.execute(
         delete(failed_keys).where(
             failed_keys.c.firm == firm,
-            failed_keys.c.kind == change.kind,
-            failed_keys.c.key == change.key,
-        )
+            failed_keys.c.kind == bindparam("b_kind"),
+            failed_keys.c.key == bindparam("b_key"),
+        ),
+        [{"b_kind": change.kind, "b_key": change.key} for change in done],
     )

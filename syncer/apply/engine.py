@@ -80,7 +80,7 @@ async def execute(
     with progress("apply progress", clock) as sink:
         for kind, total in Counter(change.kind for change in todo).items():
             sink.add_total(kind, total)
-        scheduler = Scheduler(workers=settings.cloud.max_in_flight)
+        scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
         executor = Executor(client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop)
         await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
     received = stops.received
@@ -209,11 +209,14 @@ def describe_held(held: Sequence[Blocked]) -> str:
     )
 
 
-def _figures(client: CloudApi, duration: float) -> dict[str, float | int | None]:
+def _figures(client: CloudApi, duration: float) -> dict[str, object]:
     """Requests (all of the client's, reads included), 429s, 401s and the achieved request rate
     beside the rate the limiter learned, for the run row and the summary line."""
     stats = client.stats
+    wire = client.wire_figures()
     return {
+        "latency": dict(wire.latency),
+        "pages_past_end": wire.pages_past_end,
         "requests": stats.requests,
         "throttled": stats.throttled,
         "unauthorized": stats.unauthorized,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -31,6 +31,13 @@ class RunRecord:
     learned_rate: float | None
     achieved_rate: float | None
     message: str | None
+    latency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per route family: ``smoothed_ms``, ``p90_ms``, ``samples`` (older runs: empty)."""
+    pages_past_end: int | None = None
+
+    def slowest_family(self) -> tuple[str, Mapping[str, float]] | None:
+        """The family with the highest p90 latency, the one that sized the work in flight."""
+        return max(self.latency.items(), key=lambda item: item[1]["p90_ms"], default=None)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -68,6 +75,8 @@ async def recent_runs(
             learned_rate=row["learned_rate"],
             achieved_rate=row["achieved_rate"],
             message=row["message"],
+            latency=row["latency"] or {},
+            pages_past_end=row["pages_past_end"],
         )
         for row in rows
     ]

@@ -5,8 +5,11 @@ request leaves, so a dead run leaves behind exactly the changes whose outcome no
 confirmed result is written in one transaction with the id-map entry it produces and the retry
 index, so the journal never says ``done`` for an object the id map does not know, or the reverse.
 
-Writes are serialised by one lock: SQLite allows one writer at a time, and the transactions are
-small enough that PostgreSQL loses nothing by it.
+Both rules are kept per change but written in groups (``syncer.apply.groupcommit``): the intents
+of every change about to be sent go in one transaction, the results of everything answered during
+the previous commit in the next one, each statement executed once for the whole group. Writes
+are serialised by one lock: SQLite allows one writer at a time, and the transactions are few
+enough that PostgreSQL loses nothing by it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from enum import StrEnum
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.apply.backoff import clear_failures, record_failure
+from syncer.apply.groupcommit import GroupCommit
 from syncer.clock import Clock, utc_now
 from syncer.plan.changes import Action, Change
 from syncer.state import Origin, Ownership, RemoteObject
@@ -96,6 +100,8 @@ class Journal:
         self.run_id = run_id
         self._clock = clock
         self._write = anyio.Lock()
+        self._intents = GroupCommit[tuple[Sequence[Change], object]](self._write_intents)
+        self._results = GroupCommit[Sequence[tuple[Change, Outcome]]](self._write_results)
 
     @classmethod
     async def begin(
@@ -155,31 +161,58 @@ class Journal:
 
     async def sent(self, batch: Sequence[Change], payload: object) -> None:
         """Intent: these changes are about to be sent with ``payload``. Commits before returning."""
-        async with self._write, write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(changes)
-                .where(self._rows(batch))
-                .values(
-                    status=str(ChangeStatus.SENT),
-                    attempts=changes.c.attempts + 1,
-                    payload=payload,
-                    updated_at=utc_now(self._clock),
-                )
-            )
+        await self._intents.submit((batch, payload))
 
     async def settle(self, results: Sequence[tuple[Change, Outcome]]) -> None:
         """Record outcomes with their id-map entries and retry-index updates, atomically."""
+        await self._results.submit(results)
+
+    async def _write_intents(self, intents: Sequence[tuple[Sequence[Change], object]]) -> None:
+        now = utc_now(self._clock)
+        rows = [
+            {"b_change_id": change.change_id, "b_payload": payload}
+            for batch, payload in intents
+            for change in batch
+        ]
+        statement = (
+            update(changes)
+            .where(changes.c.run_id == self.run_id)
+            .where(changes.c.change_id == bindparam("b_change_id"))
+            .values(
+                status=str(ChangeStatus.SENT),
+                attempts=changes.c.attempts + 1,
+                payload=bindparam("b_payload", type_=changes.c.payload.type),
+                updated_at=now,
+            )
+        )
         async with self._write, write_transaction(self.engine) as conn:
-            for change, outcome in results:
-                await settle_change(
-                    conn,
-                    firm=self.firm,
-                    run_id=self.run_id,
-                    rows=self._rows([change]),
-                    change=change,
-                    outcome=outcome,
-                    clock=self._clock,
-                )
+            await conn.execute(statement, rows)
+
+    async def _write_results(self, groups: Sequence[Sequence[tuple[Change, Outcome]]]) -> None:
+        results = [result for group in groups for result in group]
+        rows = [
+            {
+                "b_change_id": change.change_id,
+                "b_status": str(outcome.status),
+                "b_message": outcome.message,
+                "b_remote_id": outcome.remote.cwguid if outcome.remote else change.remote_id,
+            }
+            for change, outcome in results
+        ]
+        statement = (
+            update(changes)
+            .where(changes.c.run_id == self.run_id)
+            .where(changes.c.change_id == bindparam("b_change_id"))
+            .values(
+                status=bindparam("b_status"),
+                message=bindparam("b_message"),
+                remote_id=bindparam("b_remote_id"),
+                updated_at=utc_now(self._clock),
+            )
+        )
+        async with self._write, write_transaction(self.engine) as conn:
+            await conn.execute(statement, rows)
+            await record_effects(conn, self.firm, self.run_id, results, self._clock)
 
     async def abandon_pending(self, message: str) -> None:
         """The run stops: whatever was never sent is marked skipped with the reason."""
@@ -249,13 +282,35 @@ async def settle_change(
             status=str(outcome.status), message=outcome.message, remote_id=remote_id, updated_at=now
         )
     )
-    if outcome.remote is not None and outcome.origin is not None:
-        remote = outcome.remote
-        owned = Ownership(change.kind, change.key, remote.cwguid, remote.id, outcome.origin)
-        await record_ownership(conn, firm, [owned], now=clock.now(), run_id=run_id)
-    if outcome.status is ChangeStatus.DONE and change.action is Action.DELETE:
-        await forget(conn, firm, change.kind, [change.key])
-    if outcome.status is ChangeStatus.REJECTED:
-        await record_failure(conn, firm, change, outcome.message, now)
-    elif outcome.status is ChangeStatus.DONE:
-        await clear_failures(conn, firm, change)
+    await record_effects(conn, firm, run_id, [(change, outcome)], clock)
+
+
+async def record_effects(
+    conn: AsyncConnection,
+    firm: str,
+    run_id: int,
+    results: Sequence[tuple[Change, Outcome]],
+    clock: Clock,
+) -> None:
+    """What outcomes change besides their journal rows, one statement per effect for the lot:
+    id-map entries made (creates, adoptions) or dropped (deletes), failures counted (rejections)
+    or forgotten (successes)."""
+    owned = [
+        Ownership(change.kind, change.key, outcome.remote.cwguid, outcome.remote.id, outcome.origin)
+        for change, outcome in results
+        if outcome.remote is not None and outcome.origin is not None
+    ]
+    if owned:
+        await record_ownership(conn, firm, owned, now=clock.now(), run_id=run_id)
+    deleted: defaultdict[str, list[str]] = defaultdict(list)
+    for change, outcome in results:
+        if outcome.status is ChangeStatus.DONE and change.action is Action.DELETE:
+            deleted[change.kind].append(change.key)
+    for kind, keys in deleted.items():
+        await forget(conn, firm, kind, keys)
+    now = utc_now(clock)
+    for change, outcome in results:
+        if outcome.status is ChangeStatus.REJECTED:
+            await record_failure(conn, firm, change, outcome.message, now)
+    done = [change for change, outcome in results if outcome.status is ChangeStatus.DONE]
+    await clear_failures(conn, firm, done)

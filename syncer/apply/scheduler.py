@@ -5,7 +5,9 @@ object exists"; a removal batch provides "this object has no more links to drop"
 when every provider of every token it requires has finished; it is skipped, not run, when one of
 them failed, since its request would be refused or would act on the wrong object. Ready jobs go
 through a memory stream to ``workers`` tasks, so at most that many requests are in flight and the
-rest wait in order.
+rest wait in order. Of those workers only ``target()`` run a job at a time: the number the client
+derives from the learned rate and the measured latency, asked again before each job, so the
+work in flight follows the server mid-run while ``workers`` stays the safety cap.
 
 ``stop`` takes no new work: jobs not yet started are left alone (their journal rows stay
 ``pending``), jobs in flight run to their end so their outcome is recorded.
@@ -37,10 +39,12 @@ class Job:
 class Scheduler:
     """Runs one set of jobs; built before the jobs so that they can be given its ``stop``."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, target: Callable[[], int] | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._workers = workers
+        self._target = target or (lambda: workers)
+        self._slots = anyio.CapacityLimiter(workers)
         self._providers: dict[Hashable, int] = defaultdict(int)
         self._failed: set[Hashable] = set()
         self._dependents: dict[Hashable, list[Job]] = defaultdict(list)
@@ -87,7 +91,11 @@ class Scheduler:
             async for job in receive:
                 if self._stopped:
                     return
-                ok = await job.run()
+                self._slots.total_tokens = max(1, min(self._workers, self._target()))
+                async with self._slots:
+                    if self._stopped:
+                        return
+                    ok = await job.run()
                 await self._finish(job, ok)
 
     async def _dispatch(self, job: Job) -> None:

@@ -27,6 +27,9 @@ COMMANDS: dict[str, str] = {
     "runs": "syncer.cli.runs",
     "simulate": "syncer.cli.simulate",
     "demo": "syncer.cli.demo",
+    "probe": "syncer.cli.probe",
+    "worker": "syncer.cli.worker",
+    "queue": "syncer.cli.queue",
 }
 """Command name -> module defining ``command``; each module holds one command (or group)."""
 

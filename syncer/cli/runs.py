@@ -71,6 +71,15 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}/s"
 
 
+def _latency(record: RunRecord) -> str:
+    """The slowest family's smoothed and p90 latency, e.g. ``entities 251/312 ms``."""
+    slowest = record.slowest_family()
+    if slowest is None:
+        return "-"
+    family, figures = slowest
+    return f"{family} {figures['smoothed_ms']:.0f}/{figures['p90_ms']:.0f} ms"
+
+
 def _changes(record: RunRecord) -> str:
     totals = record.by_status()
     parts = [f"{totals[s]} {s}" for s in SHOWN_STATUSES if totals[s]]
@@ -92,6 +101,7 @@ def _table(records: list[RunRecord]) -> Table:
         "429s",
         "401s",
         "rate / learned",
+        "latency (p90)",
     ):
         table.add_column(column)
     for r in records:
@@ -109,5 +119,6 @@ def _table(records: list[RunRecord]) -> Table:
             str(r.throttled),
             str(r.unauthorized),
             f"{_rate(r.achieved_rate)} / {_rate(r.learned_rate)}",
+            _latency(r),
         )
     return table

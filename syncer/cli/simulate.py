@@ -6,11 +6,97 @@ it accepts are printed, since the point is to point a client (or curl) at it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import anyio
 import click
 
 from syncer.cli.context import run
 from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_simulator
+from syncer.simulator.dialect import Dialect
+
+F = TypeVar("F", bound=Callable[..., Any])
+DOCUMENTED = Dialect()
+
+DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
+    click.option(
+        "--first-page",
+        type=click.IntRange(0, 1),
+        default=DOCUMENTED.first_page,
+        show_default=True,
+        help="Number of the first page.",
+    ),
+    click.option(
+        "--max-page-size",
+        type=click.IntRange(1, 1000),
+        default=DOCUMENTED.max_page_size,
+        show_default=True,
+        help="Largest pageSize served.",
+    ),
+    click.option(
+        "--oversize-page",
+        type=click.Choice(["refuse", "clamp"]),
+        default=DOCUMENTED.oversize_page,
+        show_default=True,
+        help="What a pageSize above the maximum gets: 400, or the maximum.",
+    ),
+    click.option(
+        "--default-page-size",
+        type=click.IntRange(1, 1000),
+        default=DOCUMENTED.default_page_size,
+        show_default=True,
+        help="Page size when none is asked.",
+    ),
+    click.option(
+        "--search-quote-escape",
+        type=click.Choice(["doubled", "backslash"]),
+        default=DOCUMENTED.search_quote_escape,
+        show_default=True,
+        help="How a quote inside a search string is escaped.",
+    ),
+    click.option(
+        "--rename",
+        "renames",
+        multiple=True,
+        metavar="KIND.FIELD=NAME",
+        help="Serve a documented field under another name (groups.BriefDescription=Description)",
+    ),
+    click.option(
+        "--members-readable/--members-hidden",
+        default=True,
+        help="Whether GET groups/{id}/user-assignments exists.",
+    ),
+    click.option(
+        "--role-reference",
+        type=click.Choice(["Id", "CWGuid"]),
+        default=DOCUMENTED.role_reference,
+        show_default=True,
+        help="What users' FirmWideRoleIds lists.",
+    ),
+    click.option(
+        "--advertise-token-lifetime", is_flag=True, help="Put ExpiresIn in the token response."
+    ),
+)
+"""How the served firm differs from cloud-api.md: one flag per ``Dialect`` knob."""
+
+
+def dialect_options(fn: F) -> F:
+    for option in reversed(DIALECT_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def dialect_of(renames: tuple[str, ...], **knobs: Any) -> Dialect:
+    """The ``Dialect`` of the flags; ``--rename`` arrives as ``KIND.FIELD=NAME``."""
+    field_names: dict[str, dict[str, str]] = {}
+    for rename in renames:
+        documented, sep, served = rename.partition("=")
+        kind, dot, name = documented.partition(".")
+        if not (sep and dot and kind and name and served):
+            raise click.BadParameter(f"{rename!r} is not KIND.FIELD=NAME", param_hint="--rename")
+        field_names.setdefault(kind, {})[name] = served
+    return Dialect(field_names=field_names, **knobs)
 
 
 @click.command()
@@ -42,6 +128,7 @@ from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_
     help="Session lifetime in seconds (absolute).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed for CWGuids and fail-open.")
+@dialect_options
 def command(
     *,
     host: str,
@@ -56,6 +143,7 @@ def command(
     auth_limited: bool,
     token_lifetime: float,
     seed: int,
+    **dialect: Any,
 ) -> None:
     """Serve the simulated Caseware Cloud API v2 (control plane under /_sim/)."""
     random_client = ClientSpec()
@@ -72,6 +160,7 @@ def command(
             keying=Keying(keying),
             auth_limited=auth_limited,
         ),
+        dialect=dialect_of(**dialect),
         token_lifetime_seconds=token_lifetime,
         seed=seed,
     )
@@ -88,6 +177,8 @@ def command(
                 f"  limits:        rate {replenish_rate}/s, burst {burst_capacity}, "
                 f"{requested_tokens} token(s) per request, keyed per {keying}"
             )
+            if changed := config.dialect.model_dump(exclude_defaults=True):
+                click.echo(f"  dialect:       {changed}")
             click.echo("Press Ctrl+C to stop.")
             await anyio.sleep_forever()
 

@@ -16,13 +16,18 @@ import aiohttp
 import orjson
 
 from syncer import masking
+from syncer.assumptions import ApiSettings, FieldNames
 from syncer.clock import Clock, SystemClock
+from syncer.cloud.concurrency import InFlightTarget
 from syncer.cloud.errors import ApiError, extract_message, rejection_for
+from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
+from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.cloud.pipeline import (
     ApiRequest,
     ApiResponse,
     Authenticated,
     ClientStats,
+    FreshToken,
     HttpSender,
     RateLimited,
     Retrying,
@@ -47,11 +52,7 @@ from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
 AUTH_PATH = "auth/token"
-
-
-def quote_search_value(value: str) -> str:
-    """A string literal for ``search=``: single quotes, a quote inside doubled."""
-    return "'" + value.replace("'", "''") + "'"
+NO_RENAMES = FieldNames({})
 
 
 def segment(value: str) -> str:
@@ -59,14 +60,18 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def remote_object(obj: object, path: str = "", where: str = "") -> RemoteObject:
-    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises."""
-    fields = checked_object(where or path or "response", obj, object_rules(path))
+def remote_object(
+    obj: object, path: str = "", where: str = "", names: FieldNames = NO_RENAMES
+) -> RemoteObject:
+    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises, its
+    fields under their documented names (``names`` undoes the firm's renames)."""
+    checked = checked_object(where or path or "response", obj, object_rules(path))
+    fields = names.from_firm(checked)
     num_id = field_of(fields, "Id")
     return RemoteObject(
         cwguid=str(field_of(fields, "CWGuid")),
         id=num_id if isinstance(num_id, int) else None,
-        fields=dict(fields),
+        fields=fields,
     )
 
 
@@ -87,12 +92,24 @@ def child_answer(kind: ChildKind, where: str, answer: object) -> int | RemoteObj
 
 class CloudClient:
     def __init__(
-        self, sender: Sender, settings: CloudSettings, limiter: RateLimiter, stats: ClientStats
+        self,
+        sender: Sender,
+        settings: CloudSettings,
+        limiter: RateLimiter,
+        stats: ClientStats,
+        latencies: LatencyTracker | None = None,
     ) -> None:
         self._sender = sender
         self._settings = settings
         self._limiter = limiter
         self._stats = stats
+        self.latencies = latencies or LatencyTracker()
+        """Latency per route family, measured from this client's responses."""
+        self.in_flight_target = InFlightTarget(
+            lambda: limiter.stats, self.latencies, settings.max_in_flight
+        )
+        """Requests to keep in flight per family: sizes page windows and apply's workers."""
+        self.paging = PagingStats()
 
     def __repr__(self) -> str:
         return f"CloudClient(api_root={self._settings.api_root!r})"
@@ -111,7 +128,10 @@ class CloudClient:
             total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
         )
         stats = ClientStats()
-        async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
+        connector = aiohttp.TCPConnector(limit=settings.max_in_flight)
+        async with aiohttp.ClientSession(
+            timeout=timeout, raise_for_status=False, connector=connector
+        ) as http:
             transport = HttpSender(
                 http,
                 settings.api_root,
@@ -137,16 +157,29 @@ class CloudClient:
         masking.remember(settings.client_secret.get_secret_value())
         limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
         policy = RetryPolicy(max_retries=settings.max_retries)
-        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        latencies = LatencyTracker()
+        timed = Timed(transport, clock, latencies)
+        limited = RateLimited(timed, limiter, clock, settings.max_throttled_seconds)
+        # Where auth/token costs no token, waiting for one would only slow a renewal down.
+        to_auth = limited if settings.api.auth_limited else timed
         pool = SessionPool(
-            TokenIssuer(Retrying(limited, policy, clock, stats), settings, stats),
+            TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
             clock,
             lifetime=settings.token_lifetime_seconds,
             renew_margin=settings.renew_margin_seconds,
             size=settings.pool_size,
         )
-        sender = Retrying(Authenticated(limited, pool), policy, clock, stats)
-        return cls(sender, settings, limiter, stats)
+        # The last check before a request leaves: a token refused while it waited is not sent.
+        checked = RateLimited(
+            FreshToken(timed, pool), limiter, clock, settings.max_throttled_seconds
+        )
+        sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
+        return cls(sender, settings, limiter, stats, latencies)
+
+    @property
+    def api(self) -> ApiSettings:
+        """What this firm's API is assumed to do (``[cloud.api]``)."""
+        return self._settings.api
 
     @property
     def stats(self) -> ClientStats:
@@ -156,45 +189,53 @@ class CloudClient:
     def limiter_stats(self) -> LimiterStats:
         return self._limiter.stats
 
+    def wire_figures(self) -> WireFigures:
+        return WireFigures(self.latencies.summary(), self.paging.past_end)
+
+    def write_target(self) -> int:
+        return self.in_flight_target.for_writes()
+
     # -- objects -------------------------------------------------------------------------------
 
     async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return await self._list_objects(kind.api_path)
+        return await self._list_objects(kind.api_path, kind.name)
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
         wanted = kind.normalise_key(key)
-        search = f"{kind.key_field}={quote_search_value(key.strip())}"
-        async for page in self._pages(kind.api_path, {"search": search}):
+        names = self.api.renames(kind.name)
+        search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
+        for page in await self._pages(kind.api_path, {"search": search}, small=True):
             for obj in page:
-                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}")
+                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}", names)
                 if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
                     return found
         return None
 
     async def get(self, kind: ObjectKind, cwguid: str) -> RemoteObject:
-        return await self._object("GET", f"{kind.api_path}/{segment(cwguid)}")
+        return await self._object("GET", f"{kind.api_path}/{segment(cwguid)}", kind)
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:
-        return await self._object("POST", kind.api_path, dict(body))
+        return await self._object("POST", kind.api_path, kind, body)
 
     async def update(
         self, kind: ObjectKind, cwguid: str, body: Mapping[str, object]
     ) -> RemoteObject:
-        return await self._object("PATCH", f"{kind.api_path}/{segment(cwguid)}", dict(body))
+        return await self._object("PATCH", f"{kind.api_path}/{segment(cwguid)}", kind, body)
 
     async def delete(self, kind: ObjectKind, cwguid: str) -> None:
         await self._call("DELETE", f"{kind.api_path}/{segment(cwguid)}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return await self._list_objects(ROLES_PATH)
+        return await self._list_objects(ROLES_PATH, ROLES_PATH)
 
     # -- children (addresses) ------------------------------------------------------------------
 
     async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
         path = kind.list_path.format(id=segment(parent_cwguid))
         where = f"GET {path}"
-        return [child_object(kind, where, obj) async for page in self._pages(path) for obj in page]
+        pages = await self._pages(path, small=True)  # a client has an address or two
+        return [child_object(kind, where, obj) for page in pages for obj in page]
 
     async def create_child(
         self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
@@ -214,11 +255,8 @@ class CloudClient:
         if relation.read_path is None:
             raise ValueError(f"{relation.name} members are read from the parent object")
         path = relation.read_path.format(id=segment(parent_cwguid))
-        return [
-            member
-            async for page in self._pages(path)
-            for member in checked_guids(f"GET {path}", page)
-        ]
+        pages = await self._pages(path, small=True)
+        return [member for page in pages for member in checked_guids(f"GET {path}", page)]
 
     async def change_members(
         self,
@@ -237,34 +275,52 @@ class CloudClient:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _object(self, method: str, path: str, json: object = None) -> RemoteObject:
-        return remote_object(await self._call(method, path, json=json), path, f"{method} {path}")
+    async def _object(
+        self,
+        method: str,
+        path: str,
+        kind: ObjectKind,
+        body: Mapping[str, object] | None = None,
+    ) -> RemoteObject:
+        names = self.api.renames(kind.name)
+        json = None if body is None else names.to_firm(body)
+        answer = await self._call(method, path, json=json)
+        return remote_object(answer, path, f"{method} {path}", names)
 
-    async def _list_objects(self, path: str) -> list[RemoteObject]:
-        where = f"GET {path}"
-        return [remote_object(obj, path, where) async for page in self._pages(path) for obj in page]
+    async def _list_objects(self, path: str, kind_name: str) -> list[RemoteObject]:
+        where, names = f"GET {path}", self.api.renames(kind_name)
+        return [
+            remote_object(obj, path, where, names)
+            for page in await self._pages(path)
+            for obj in page
+        ]
 
     async def _pages(
-        self, path: str, params: Mapping[str, str] | None = None
-    ) -> AsyncIterator[list[Any]]:
-        """Every page of a list, until a short or empty page (a page past the end is ``[]``).
+        self, path: str, params: Mapping[str, str] | None = None, *, small: bool = False
+    ) -> list[list[Any]]:
+        """Every page of a list, until a short or empty page (a page past the end is ``[]``),
+        read through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
+        expected to fit one page (a search, one group's members). A page that repeats the one
+        before, or more pages than ``cloud.max_pages``, end the read as a broken promise."""
+        size = self.api.page_size(self._settings.page_size)
+        first = self.api.first_page
+        family, where = path.split("/", 1)[0], f"GET {path}"
 
-        A server that answers the same full page again, or more pages than ``max_pages``, would
-        otherwise be read forever: both end the read as a broken promise.
-        """
-        size = self._settings.page_size
-        previous: list[Any] | None = None
-        for page in range(1, self._settings.max_pages + 1):
-            query = {**(params or {}), "page": str(page), "pageSize": str(size)}
-            items = checked_list(f"GET {path}", await self._call("GET", path, params=query))
-            if items and items == previous:
-                raise broken(f"GET {path}", f"page {page} repeats page {page - 1}")
-            if items:
-                yield items
-            if len(items) < size:
-                return
-            previous = items
-        raise broken(f"GET {path}", f"more than {self._settings.max_pages} pages (cloud.max_pages)")
+        async def fetch(number: int) -> list[Any]:
+            query = {**(params or {}), "page": str(first + number - 1), "pageSize": str(size)}
+            return checked_list(where, await self._call("GET", path, params=query))
+
+        def window() -> int:
+            return self.in_flight_target.for_pages(family)
+
+        return await read_pages(
+            fetch,
+            PageBounds(size, self._settings.max_pages, where),
+            window,
+            self.paging,
+            small=small,
+            learning=self.latencies.listening,
+        )
 
     async def _call(
         self,
@@ -309,6 +365,11 @@ class TokenIssuer:
         return f"TokenIssuer(client_id={self._settings.client_id!r})"
 
     async def __call__(self) -> str:
+        token, _ = await self.issue()
+        return token
+
+    async def issue(self) -> tuple[str, ApiResponse]:
+        """A new session's token and the answer that carried it (``syncer probe`` reads that)."""
         self._stats.auth_calls += 1
         credentials = {
             "ClientId": self._settings.client_id,
@@ -322,7 +383,7 @@ class TokenIssuer:
         body = checked_object(f"POST {AUTH_PATH}", decoded, TOKEN_RULES)
         token: str = field_of(body, "Token")
         masking.remember(token)
-        return token
+        return token, response
 
 
 def refuse_failed_auth(status: int) -> None:

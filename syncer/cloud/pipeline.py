@@ -1,6 +1,6 @@
 """The request path as a stack of small senders, each with one job (as httpx layers transports).
 
-``Retrying`` -> ``Authenticated`` -> ``RateLimited`` -> ``HttpSender``
+``Retrying`` -> ``Authenticated`` -> ``RateLimited`` -> ``FreshToken`` -> ``HttpSender``
 
 * ``HttpSender`` makes one HTTP exchange through the process's aiohttp session and classifies a
   failure as "certainly not sent" (connect failed) or "maybe sent" (the connection broke later).
@@ -9,6 +9,7 @@
 * ``RateLimited`` waits for the shared limiter, reports every response's headers back to it and
   sends again after a 429, for at most ``cloud.max_throttled_seconds`` of refusals (then exit 69).
   Waiting here never spends a request's retry budget.
+* ``FreshToken`` stops a request whose token was refused (or outlived) while it waited.
 * ``Authenticated`` adds the bearer token; on a 401 it fetches one fresh token and sends once more.
 * ``Retrying`` retries idempotent requests on 5xx and connection trouble with capped, jittered
   backoff. A create (POST) is never retried blindly: when it may have been applied it raises
@@ -30,7 +31,7 @@ from syncer.clock import Clock
 from syncer.cloud.errors import OutcomeUnknown
 from syncer.cloud.headers import parse_rate_headers
 from syncer.cloud.ratelimit import RateLimiter
-from syncer.cloud.sessions import SessionPool
+from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
 from syncer.errors import CloudUnreachable, CredentialsRejected
 
@@ -50,6 +51,8 @@ class ApiRequest:
     retry_safe: bool = False
     """Safe to send twice although not idempotent by method (a second ``auth/token`` session is
     harmless)."""
+    check_token: bool = True
+    """Whether ``FreshToken`` may hold the request back for a stale token (not on a last try)."""
 
     @property
     def family(self) -> str:
@@ -90,6 +93,9 @@ class ClientStats:
     connection_errors: int = 0
     retries: int = 0
     auth_calls: int = 0
+    in_flight: int = 0
+    """Exchanges on the wire now (sent, neither answered nor failed nor cancelled yet)."""
+    peak_in_flight: int = 0
 
     @property
     def throttled(self) -> int:
@@ -128,6 +134,8 @@ class HttpSender:
             headers["Authorization"] = f"Bearer {request.bearer}"
         async with self._in_flight:
             self._stats.requests += 1
+            self._stats.in_flight += 1
+            self._stats.peak_in_flight = max(self._stats.peak_in_flight, self._stats.in_flight)
             try:
                 async with self._http.request(
                     request.method,
@@ -145,6 +153,8 @@ class HttpSender:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self._stats.connection_errors += 1
                 raise ConnectionTrouble(request, exc, maybe_sent=True) from None
+            finally:
+                self._stats.in_flight -= 1
         self._stats.by_status[response.status] += 1
         return ApiResponse(response.status, dict(response.headers), body)
 
@@ -212,6 +222,32 @@ class RateLimited:
                 )
 
 
+class StaleToken(Exception):
+    """The request's token was refused or outlived while it waited: it was not sent."""
+
+
+class FreshToken:
+    """The last check before a request leaves (under the limiter, so after any wait there): a
+    token the server has refused since, or one past its lifetime, is not sent; ``Authenticated``
+    fetches the one renewal and tries again. Otherwise every worker queued at the limiter when a
+    session ended would spend a request on a 401."""
+
+    def __init__(self, inner: Sender, pool: SessionPool) -> None:
+        self._inner = inner
+        self._pool = pool
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        stale = request.bearer is not None and not self._pool.fit_to_send(request.bearer)
+        if stale and request.check_token:
+            raise StaleToken
+        return await self._inner.send(request)
+
+
+MAX_STALE_TOKENS = 3
+"""Tokens a request may find stale in a row before it is sent with the last anyway (a limiter
+wait longer than the lifetime); the server then decides, and a 401 takes the usual path."""
+
+
 class Authenticated:
     """Sends with a bearer token from the pool; a 401 earns exactly one fresh token and resend."""
 
@@ -220,17 +256,25 @@ class Authenticated:
         self._pool = pool
 
     async def send(self, request: ApiRequest) -> ApiResponse:
-        token = await self._pool.token()
-        response = await self._inner.send(replace(request, bearer=token.value))
+        response, token = await self._send_with(request, await self._pool.token())
         if response.status != 401:
             return response
-        fresh = await self._pool.renew(token)
-        response = await self._inner.send(replace(request, bearer=fresh.value))
+        response, _ = await self._send_with(request, await self._pool.renew(token))
         if response.status == 401:
             raise CredentialsRejected(
                 f"the API refused a freshly issued token for {request.method} {request.path}"
             )
         return response
+
+    async def _send_with(self, request: ApiRequest, token: Token) -> tuple[ApiResponse, Token]:
+        """Send with ``token``, or with its replacement if it went stale before leaving."""
+        for _ in range(MAX_STALE_TOKENS):
+            try:
+                return await self._inner.send(replace(request, bearer=token.value)), token
+            except StaleToken:
+                token = await self._pool.replace(token)
+        last_try = replace(request, bearer=token.value, check_token=False)
+        return await self._inner.send(last_try), token
 
 
 @dataclass(frozen=True, slots=True)

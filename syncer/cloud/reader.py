@@ -1,7 +1,9 @@
 """Reading the whole of a firm's Cloud state into a ``CloudState`` snapshot.
 
-Kinds are read concurrently and so are the member lists of groups; the client's limiter paces it
-all, so reading as fast as the API allows needs no pacing here.
+Kinds are read concurrently and so are the member lists of groups (and the pages of each list,
+``syncer.cloud.paging``); the client's limiter paces it all, so reading as fast as the API allows
+needs no pacing here. One log line at the end says how many pages it took, how many were asked
+for past a list's end, and the latency per route family.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from collections.abc import Callable, Iterable
 
 import anyio
 
+from syncer.assumptions import ApiSettings
 from syncer.cloud.client import CloudClient
 from syncer.cloud.shapes import field_of
+from syncer.logs import get_logger
 from syncer.model import OBJECT_KINDS, RELATION_KINDS, ChildKind, RelationKind
 from syncer.state import CloudState, RemoteObject
+
+log = get_logger(__name__)
 
 PageCallback = Callable[[str, int], None]
 """Told (kind, objects read so far) as reading progresses, for progress bars and logs."""
@@ -41,10 +47,20 @@ async def read_cloud_state(
     links: dict[str, frozenset[tuple[str, str]]] = {}
     for relation in RELATION_KINDS.values():
         parents = objects[relation.parent_kind]
-        if relation.read_path is not None:
+        if relation.read_path is None:
+            links[relation.name] = _links_from_field(relation, parents, roles, client.api)
+        elif client.api.members_readable:
             links[relation.name] = await _read_member_lists(client, relation, parents, on_page)
         else:
-            links[relation.name] = _links_from_field(relation, parents, roles)
+            # Nobody can be seen in a group: every desired member is (idempotently) added, and
+            # no member is ever removed, since syncer cannot tell who is there.
+            links[relation.name] = frozenset()
+    log.info(
+        "cloud state read",
+        pages=client.paging.pages,
+        pages_past_end=client.paging.past_end,
+        latency=client.latencies.summary(),
+    )
     return CloudState(objects=objects, links=links, roles=tuple(roles))
 
 
@@ -69,15 +85,23 @@ async def _read_member_lists(
 
 
 def _links_from_field(
-    relation: RelationKind, parents: tuple[RemoteObject, ...], members: list[RemoteObject]
+    relation: RelationKind,
+    parents: tuple[RemoteObject, ...],
+    members: list[RemoteObject],
+    api: ApiSettings,
 ) -> frozenset[tuple[str, str]]:
-    """Links listed on the parent itself (users' ``FirmWideRoleIds``: numeric ids of roles)."""
+    """Links listed on the parent itself (users' ``FirmWideRoleIds``: the roles' numeric ``Id``
+    or their ``CWGuid``, as ``cloud.api.user_roles_reference`` says)."""
     assert relation.read_field is not None
-    guid_by_id = {member.id: member.cwguid for member in members if member.id is not None}
+    guid_by_ref: dict[object, str] = {
+        (member.id if api.user_roles_reference == "Id" else member.cwguid.casefold()): member.cwguid
+        for member in members
+    }
     pairs: set[tuple[str, str]] = set()
     for parent in parents:
-        for member_id in field_of(parent.fields, relation.read_field) or ():
-            guid = guid_by_id.get(member_id)
+        for reference in field_of(parent.fields, relation.read_field) or ():
+            key = reference.casefold() if isinstance(reference, str) else reference
+            guid = guid_by_ref.get(key)
             if guid is not None:
                 pairs.add((parent.cwguid, guid))
     return frozenset(pairs)

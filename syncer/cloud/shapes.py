@@ -35,8 +35,12 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_int_list(value: object) -> bool:
-    return isinstance(value, list) and all(_is_int(item) for item in value)
+def _is_reference_list(value: object) -> bool:
+    """Role references: all numeric ``Id``s or all ``CWGuid``s (``cloud.api.user_roles_reference``
+    says which the firm uses; the reader matches them)."""
+    if not isinstance(value, list):
+        return False
+    return all(_is_int(item) for item in value) or all(is_guid(item) for item in value)
 
 
 def _is_text(value: object) -> bool:
@@ -61,7 +65,11 @@ OBJECT_RULES: Final = (
 """Every object the API returns (entities, users, groups, roles)."""
 
 RULES_BY_PATH: Final[Mapping[str, tuple[FieldRule, ...]]] = {
-    "users": (FieldRule("FirmWideRoleIds", _is_int_list, "a list of integers", required=False),),
+    "users": (
+        FieldRule(
+            "FirmWideRoleIds", _is_reference_list, "a list of role Ids or CWGuids", required=False
+        ),
+    ),
 }
 """Extra promises of the objects under one list path (``users``, ``groups``...)."""
 

@@ -17,6 +17,7 @@ from syncer.simulator.config import (
     Faults,
     Keying,
     Limits,
+    NeighbourPattern,
     NoisyNeighbour,
     SimulatorConfig,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Faults",
     "Keying",
     "Limits",
+    "NeighbourPattern",
     "NoisyNeighbour",
     "RunningSimulator",
     "Simulator",

@@ -28,10 +28,8 @@ from syncer.simulator.resources import (
     bind,
 )
 from syncer.simulator.search import SearchError, parse_search
-from syncer.simulator.store import MAX_PAGE_SIZE
 
 API_PREFIX: Final = "/{firm}/ms/caseware-cloud/api/v2/"
-DEFAULT_PAGE_SIZE: Final = 25
 SIMULATOR: Final = web.AppKey("simulator", Simulator)
 SESSION: Final = web.RequestKey("session", Session)
 
@@ -77,22 +75,32 @@ def _query(request: web.Request, name: str) -> str | None:
     return None
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+def _int_param(request: web.Request, name: str) -> int | None:
     raw = _query(request, name)
     if raw is None:
-        return default
+        return None
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise invalid([Violation(name, f"{name} must be an integer")]) from None
-    if not low <= value <= high:
-        raise invalid([Violation(name, f"{name} must be between {low} and {high}")])
-    return value
 
 
 def paging(request: web.Request) -> tuple[int, int]:
-    page = _int_param(request, "page", 1, 1, 10**9)
-    return page, _int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    """The store's 1-based page and its size, as the firm's dialect reads ``page``/``pageSize``."""
+    return sim_of(request).dialect.page_window(
+        _int_param(request, "page"), _int_param(request, "pageSize")
+    )
+
+
+def present(request: web.Request, spec: ResourceSpec, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored object as the firm's dialect shows it (its field names, its role references)."""
+    sim = sim_of(request)
+    return sim.dialect.present(spec, obj, lambda role_id: sim.store.guid_of(ROLES, role_id))
+
+
+async def bound_body(request: web.Request, spec: ResourceSpec) -> Any:
+    """The request body with the dialect's field names bound to the documented ones."""
+    return sim_of(request).dialect.request_body(spec, await body_of(request))
 
 
 async def body_of(request: web.Request) -> Any:
@@ -121,6 +129,8 @@ async def issue_token(request: web.Request) -> web.StreamResponse:
     token = sim.sessions.issue(client_id, secret)
     if token is None:
         raise ApiError(401, "Invalid client credentials.")
+    if sim.dialect.advertise_token_lifetime:
+        return json_response({"Token": token, "ExpiresIn": sim.sessions.lifetime_seconds})
     return json_response({"Token": token})
 
 
@@ -128,18 +138,21 @@ def list_of(spec: ResourceSpec) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         page, size = paging(request)
         raw = _query(request, "search")
+        sim = sim_of(request)
         try:
-            condition = parse_search(raw, spec) if raw is not None else None
+            condition = parse_search(raw, spec, sim.dialect) if raw is not None else None
         except SearchError as exc:
             raise invalid([Violation("search", str(exc))]) from None
-        return json_response(sim_of(request).store.page(spec, page, size, condition))
+        found = sim.store.page(spec, page, size, condition)
+        return json_response([present(request, spec, obj) for obj in found])
 
     return handler
 
 
 def get_one(spec: ResourceSpec) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return json_response(sim_of(request).store.get(spec, request.match_info["cw_guid"]))
+        found = sim_of(request).store.get(spec, request.match_info["cw_guid"])
+        return json_response(present(request, spec, found))
 
     return handler
 
@@ -147,7 +160,7 @@ def get_one(spec: ResourceSpec) -> Handler:
 def create(spec: ResourceSpec) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         sim = sim_of(request)
-        values, errors = bind(spec, await body_of(request), creating=True)
+        values, errors = bind(spec, await bound_body(request, spec), creating=True)
         if errors:
             raise invalid(errors)
         key = spec.natural_key(values)
@@ -158,7 +171,7 @@ def create(spec: ResourceSpec) -> Handler:
                 sim.stats.conflicted(spec.name, key)
             raise
         sim.stats.created(spec.name, key)
-        return json_response(created)
+        return json_response(present(request, spec, created))
 
     return handler
 
@@ -166,12 +179,12 @@ def create(spec: ResourceSpec) -> Handler:
 def update(spec: ResourceSpec) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         sim = sim_of(request)
-        values, errors = bind(spec, await body_of(request), creating=False)
+        values, errors = bind(spec, await bound_body(request, spec), creating=False)
         if errors:
             raise invalid(errors)
         guid = request.match_info["cw_guid"]
         dated = _with_inactive_date(sim, spec, values, sim.store.get(spec, guid))
-        return json_response(sim.store.update(spec, guid, dated))
+        return json_response(present(request, spec, sim.store.update(spec, guid, dated)))
 
     return handler
 
@@ -220,6 +233,8 @@ async def assign_members(request: web.Request) -> web.StreamResponse:
 
 
 async def list_members(request: web.Request) -> web.StreamResponse:
+    if not sim_of(request).dialect.members_readable:
+        raise ApiError(405, "The method is not allowed for the requested URL.")
     page, size = paging(request)
     store = sim_of(request).store
     return json_response(store.member_guids(request.match_info["cw_guid"], page, size))

@@ -12,11 +12,13 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from syncer.clock import Clock, SystemClock
+from syncer.simulator.dialect import Dialect
+from syncer.simulator.knobs import Knobs
 
 
 class Keying(StrEnum):
@@ -30,15 +32,7 @@ class Keying(StrEnum):
     """One bucket per resource family per API client (one gateway route per family)."""
 
 
-class _Knobs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def updated(self, changes: dict[str, Any]) -> Self:
-        """A copy with ``changes`` applied and the whole result validated again."""
-        return self.model_validate({**self.model_dump(), **changes})
-
-
-class Limits(_Knobs):
+class Limits(Knobs):
     """Spring's ``RedisRateLimiter`` settings plus the simulator's choices about keying."""
 
     replenish_rate: Annotated[int, Field(ge=0)] = 10
@@ -50,17 +44,32 @@ class Limits(_Knobs):
     """Share of requests for which the limiter's store 'fails': allowed, remaining -1."""
 
 
-class NoisyNeighbour(_Knobs):
-    """Another program using the same API client: it asks for tokens every whole second."""
+class NeighbourPattern(StrEnum):
+    """When in each second another program draws its tokens (real ones agree on no pattern)."""
+
+    REFILL = "refill"
+    """All at once, at each whole second (right after the refill)."""
+    EVEN = "even"
+    """One token at a time, evenly through each second."""
+    POISSON = "poisson"
+    """One token at a time, at Poisson arrivals (seeded)."""
+    BURSTS = "bursts"
+    """Twice the rate evenly through one second, nothing the next."""
+
+
+class NoisyNeighbour(Knobs):
+    """Another program using the same API client, drawing ``tokens_per_second`` on average."""
 
     client_id: str
     tokens_per_second: Annotated[int, Field(ge=1)]
+    pattern: NeighbourPattern = NeighbourPattern.REFILL
+    seed: int = 0
     route: str = "entities"
     """The family whose bucket it drains when buckets are keyed per route. Keyed per session,
     it has a session of its own and so drains only the client's ``auth/token`` bucket."""
 
 
-class Faults(_Knobs):
+class Faults(Knobs):
     """Seeded, deterministic trouble: the n-th request always meets the same fate."""
 
     seed: int = 0
@@ -97,6 +106,7 @@ class SimulatorConfig:
     clients: tuple[ClientSpec, ...] = ()
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
+    dialect: Dialect = field(default_factory=Dialect)
     token_lifetime_seconds: float = 1800.0
     seed: int = 0
     clock: Clock = field(default_factory=SystemClock)

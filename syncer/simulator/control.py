@@ -105,6 +105,15 @@ async def set_faults(request: web.Request) -> web.StreamResponse:
     return json_response(faults.model_dump(mode="json"))
 
 
+async def get_dialect(request: web.Request) -> web.StreamResponse:
+    return json_response(request.app[SIMULATOR].dialect.model_dump(mode="json"))
+
+
+async def set_dialect(request: web.Request) -> web.StreamResponse:
+    dialect = request.app[SIMULATOR].set_dialect(**await _body(request))
+    return json_response(dialect.model_dump(mode="json"))
+
+
 async def set_token_lifetime(request: web.Request) -> web.StreamResponse:
     seconds = float((await _body(request))["seconds"])
     request.app[SIMULATOR].set_token_lifetime(seconds)
@@ -146,6 +155,10 @@ CONTROL_ROUTES: Final[tuple[ControlRoute, ...]] = (
     ControlRoute("PATCH", "/_sim/limits", set_limits, "Change rate limits (partial)", "Limits"),
     ControlRoute("GET", "/_sim/faults", get_faults, "Current fault injection"),
     ControlRoute("PATCH", "/_sim/faults", set_faults, "Change fault injection (partial)", "Faults"),
+    ControlRoute("GET", "/_sim/dialect", get_dialect, "How this firm differs from the docs"),
+    ControlRoute(
+        "PATCH", "/_sim/dialect", set_dialect, "Change the firm's dialect (partial)", "Dialect"
+    ),
     ControlRoute("PUT", "/_sim/token-lifetime", set_token_lifetime, "Lifetime of new sessions"),
     ControlRoute("POST", "/_sim/seed/{kind}", seed, "Create objects syncer did not create"),
     ControlRoute("GET", "/_sim/stats", stats, "Server-side counters"),

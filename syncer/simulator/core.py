@@ -21,6 +21,7 @@ from syncer.simulator.config import (
     NoisyNeighbour,
     SimulatorConfig,
 )
+from syncer.simulator.dialect import Dialect
 from syncer.simulator.errors import invalid
 from syncer.simulator.faults import Fate, FaultInjector
 from syncer.simulator.limiter import Decision, NeighbourDrain, RateLimiter
@@ -44,6 +45,7 @@ class Simulator:
         self.clock = self.config.clock
         self.firm = self.config.firm
         self.limits = self.config.limits
+        self.dialect = self.config.dialect
         self.sessions = Sessions(self.clock, self.config.token_lifetime_seconds)
         for spec in self.config.clients or (ClientSpec(),):
             self.register_client(spec)
@@ -79,10 +81,15 @@ class Simulator:
         base = faults or self.injector.faults
         self.injector = FaultInjector(base.updated(changes))
         self.neighbours = {
-            n.client_id: (n, NeighbourDrain(n.tokens_per_second, self.clock))
+            n.client_id: (n, NeighbourDrain(n.tokens_per_second, self.clock, n.pattern, n.seed))
             for n in self.injector.faults.noisy_neighbours
         }
         return self.injector.faults
+
+    def set_dialect(self, **changes: Any) -> Dialect:
+        """Change how this firm differs from cloud-api.md (page numbering, field names...)."""
+        self.dialect = self.dialect.updated(changes)
+        return self.dialect
 
     def set_token_lifetime(self, seconds: float) -> None:
         """Lifetime of sessions issued from now on; existing sessions keep their expiry."""
@@ -113,7 +120,11 @@ class Simulator:
         return self.store.create(spec, values, owner)
 
     def snapshot_stats(self) -> dict[str, Any]:
-        return self.stats.snapshot()
+        neighbours = {
+            client_id: {"allowed": drain.allowed, "denied": drain.denied}
+            for client_id, (_, drain) in self.neighbours.items()
+        }
+        return {**self.stats.snapshot(), "neighbours": neighbours}
 
     def dump(self) -> dict[str, Any]:
         """Everything except secrets and tokens: objects, clients, buckets, limits, faults."""
@@ -122,6 +133,7 @@ class Simulator:
             "clients": self.sessions.summary(),
             "limits": self.limits.model_dump(mode="json"),
             "faults": self.injector.faults.model_dump(mode="json"),
+            "dialect": self.dialect.model_dump(mode="json"),
             "token_lifetime_seconds": self.sessions.lifetime_seconds,
             "buckets": self.limiter.store.snapshot(),
             "objects": self.store.dump(),
@@ -130,7 +142,7 @@ class Simulator:
     def reset(self) -> None:
         """Back to a fresh firm: built-in roles only, no sessions, full buckets, zeroed stats.
 
-        Clients, limits and faults stay as they are (the fault sequence restarts).
+        Clients, limits, faults and the dialect stay as they are (the fault sequence restarts).
         """
         self.store = ResourceStore(self.config.seed)
         self.sessions.clear_sessions()

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from syncer.clock import Clock
-from syncer.simulator.config import Limits
+from syncer.simulator.config import Limits, NeighbourPattern
 
 HEADER_CAPACITY = "x-ratelimit-burst-capacity"
 HEADER_RATE = "x-ratelimit-replenish-rate"
@@ -122,26 +123,83 @@ class RateLimiter:
         return self.store.take(key, limits)
 
 
-class NeighbourDrain:
-    """Another program on the same bucket, asking for ``tokens`` once every whole second.
+def _refill(tokens: int, second: int, rng: random.Random) -> list[tuple[float, int]]:
+    return [(float(second), tokens)]
 
-    Its requests are replayed lazily, second by second, whenever the bucket is next looked at, so
-    the result is the same as a real neighbour's and needs no background task. A long idle gap is
-    replayed only over its last ``ttl + 2`` seconds: earlier seconds cannot influence the bucket.
+
+def _even(tokens: int, second: int, rng: random.Random) -> list[tuple[float, int]]:
+    return [(second + (i + 0.5) / tokens, 1) for i in range(tokens)]
+
+
+def _poisson(tokens: int, second: int, rng: random.Random) -> list[tuple[float, int]]:
+    draws, at = [], second + rng.expovariate(tokens)
+    while at < second + 1:
+        draws.append((at, 1))
+        at += rng.expovariate(tokens)
+    return draws
+
+
+def _bursts(tokens: int, second: int, rng: random.Random) -> list[tuple[float, int]]:
+    """On for one second (twice the share, evenly), off for the next."""
+    return _even(2 * tokens, second, rng) if second % 2 == 0 else []
+
+
+Schedule = Callable[[int, int, random.Random], list[tuple[float, int]]]
+SCHEDULES: dict[NeighbourPattern, Schedule] = {
+    NeighbourPattern.REFILL: _refill,
+    NeighbourPattern.EVEN: _even,
+    NeighbourPattern.POISSON: _poisson,
+    NeighbourPattern.BURSTS: _bursts,
+}
+"""When in each whole second the neighbour draws, and how many tokens each draw asks for."""
+
+
+class NeighbourDrain:
+    """Another program on the same bucket, drawing ``tokens`` a second on average in ``pattern``:
+    all at the refill, evenly through the second, as Poisson arrivals, or in on/off bursts.
+
+    Its draws are replayed lazily, in order, whenever the bucket is next looked at, so the result
+    is the same as a real neighbour's and needs no background task: Spring's arithmetic depends on
+    the whole second of a draw only. A long idle gap is replayed only over its last ``ttl + 2``
+    seconds: earlier seconds cannot influence the bucket. Each second's draws come from a generator
+    seeded with ``seed`` and the second: a run replays the same neighbour however it is observed.
     """
 
-    def __init__(self, tokens: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        tokens: int,
+        clock: Clock,
+        pattern: NeighbourPattern = NeighbourPattern.REFILL,
+        seed: int = 0,
+    ) -> None:
         self.tokens = tokens
+        self.pattern = pattern
+        self.allowed = 0
+        self.denied = 0
+        self._seed = seed
         self._clock = clock
-        self._last_second = math.floor(clock.now()) - 1
+        self._done_until = float(math.floor(clock.now()))
 
     def catch_up(self, store: BucketStore, key: str, limits: Limits) -> None:
-        now = math.floor(self._clock.now())
+        """Replay every draw due by now (one due at this very moment comes first)."""
+        now = self._clock.now()
         horizon = bucket_ttl(limits)
-        first = self._last_second + 1
+        start = self._done_until
         if math.isfinite(horizon):
-            first = max(first, now - int(horizon) - 2)
-        own = limits.updated({"requested_tokens": self.tokens})
-        for second in range(first, now + 1):
-            store.take(key, own, at_second=second)
-        self._last_second = max(self._last_second, now)
+            start = max(start, math.floor(now) - horizon - 2)
+        schedule = SCHEDULES[self.pattern]
+        for second in range(math.floor(start), math.floor(now) + 1):
+            rng = random.Random(f"{self._seed}:{second}")
+            for at, tokens in schedule(self.tokens, second, rng):
+                if start <= at <= now:
+                    own = limits.updated({"requested_tokens": tokens})
+                    allowed = store.take(key, own, at_second=second).allowed
+                    self.allowed += allowed
+                    self.denied += not allowed
+        self._done_until = max(self._done_until, math.nextafter(now, math.inf))
+
+    @property
+    def refused(self) -> float:
+        """The share of its draws the bucket refused."""
+        total = self.allowed + self.denied
+        return self.denied / total if total else 0.0

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from syncer.simulator.api import API_PREFIX, DEFAULT_PAGE_SIZE, ROUTES, Route
+from syncer.simulator.api import API_PREFIX, ROUTES, Route
 from syncer.simulator.config import Faults, Limits
 from syncer.simulator.control import CONTROL_ROUTES, ControlRoute
+from syncer.simulator.dialect import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Dialect
 from syncer.simulator.resources import SPECS, FieldRule, FieldType
-from syncer.simulator.store import MAX_PAGE_SIZE
 
 OPENAPI_PATH: Final = "/_sim/openapi.json"
 _RATE_HEADERS: Final = {
@@ -80,7 +80,7 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
-    for knobs in (Limits, Faults):
+    for knobs in (Limits, Faults, Dialect):
         schema = knobs.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas |= schema.pop("$defs", {})
         schemas[knobs.__name__] = schema

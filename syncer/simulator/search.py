@@ -1,8 +1,9 @@
 """The ``search=<Field><op><Value>`` query language of the v2 API (cloud-api.md section 3).
 
 One condition; ops ``=``, ``<``, ``>``, ``<>``; strings and dates in single quotes with ``''`` for
-a quote; numbers and ``true``/``false`` bare; spaces around the operator allowed. Field names bind
-case-insensitively like request bodies do. String comparisons ignore case. Anything else raises
+a quote (a backslash before it in a dialect that says so); numbers and ``true``/``false`` bare;
+spaces around the operator allowed. Field names bind case-insensitively like request bodies do,
+under the names the dialect serves. String comparisons ignore case. Anything else raises
 ``SearchError``, which the API answers with 400.
 """
 
@@ -12,15 +13,21 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+from syncer.simulator.dialect import Dialect
 from syncer.simulator.resources import FieldType, ResourceSpec
 
-_CONDITION = re.compile(
-    r"""^\s*(?P<field>[A-Za-z][A-Za-z0-9]*)\s*(?P<op><>|=|<|>)\s*
-    (?P<value>'(?:[^']|'')*'|-?\d+(?:\.\d+)?|true|false)\s*$""",
-    re.VERBOSE | re.IGNORECASE,
-)
+_CONDITION = r"""^\s*(?P<field>[A-Za-z][A-Za-z0-9]*)\s*(?P<op><>|=|<|>)\s*
+    (?P<value>{string}|-?\d+(?:\.\d+)?|true|false)\s*$"""
+_PATTERNS: Final = {
+    escape: re.compile(
+        _CONDITION.format(string=Dialect(search_quote_escape=escape).string_pattern()),
+        re.VERBOSE | re.IGNORECASE,
+    )
+    for escape in ("doubled", "backslash")
+}
+_DEFAULT: Final = Dialect()
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _OPS: Mapping[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -50,15 +57,17 @@ class Condition:
         return _OPS[self.op](actual, expected)
 
 
-def parse_search(text: str, spec: ResourceSpec) -> Condition:
-    match = _CONDITION.match(text)
+def parse_search(text: str, spec: ResourceSpec, dialect: Dialect = _DEFAULT) -> Condition:
+    """The condition of ``text`` in ``dialect`` (its quote escape and field names)."""
+    match = _PATTERNS[dialect.search_quote_escape].match(text)
     if match is None:
         raise SearchError(f"cannot parse search expression {text!r}")
-    rule = spec.searchable(match["field"])
+    bound = dialect.bound_name(spec, match["field"])
+    rule = spec.searchable(bound) if bound is not None else None
     if rule is None:
         raise SearchError(f"{match['field']!r} is not a searchable field of {spec.name}")
     raw = match["value"]
-    value = _typed_value(raw, rule.type)
+    value = _typed_value(raw, rule.type, dialect)
     if value is None:
         raise SearchError(f"{raw!r} is not a valid {rule.type.value} value for {rule.name}")
     if rule.type is FieldType.BOOL and match["op"] not in ("=", "<>"):
@@ -66,9 +75,9 @@ def parse_search(text: str, spec: ResourceSpec) -> Condition:
     return Condition(rule.name, match["op"], value)
 
 
-def _typed_value(raw: str, field_type: FieldType) -> object:
+def _typed_value(raw: str, field_type: FieldType, dialect: Dialect) -> object:
     quoted = raw.startswith("'")
-    text = raw[1:-1].replace("''", "'") if quoted else raw
+    text = dialect.unescape(raw[1:-1]) if quoted else raw
     if field_type is FieldType.STRING:
         return text if quoted else None
     if field_type is FieldType.DATE:

@@ -30,7 +30,6 @@ from syncer.simulator.resources import (
 from syncer.simulator.search import Condition
 
 Obj = dict[str, Any]
-MAX_PAGE_SIZE = 100
 
 
 class ResourceStore:
@@ -96,6 +95,11 @@ class ResourceStore:
         )
         start = (page - 1) * page_size
         return [deepcopy(o) for o in islice(rows, start, start + page_size)]
+
+    def guid_of(self, spec: ResourceSpec, object_id: int) -> str:
+        """The CWGuid of ``spec``'s object ``object_id`` (``""`` when there is none)."""
+        found = self._objects[spec.name].get(object_id)
+        return str(found["CWGuid"]) if found is not None else ""
 
     def all(self, spec: ResourceSpec) -> list[Obj]:
         return [deepcopy(o) for o in self._objects[spec.name].values()]

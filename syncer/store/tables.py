@@ -148,6 +148,8 @@ runs = Table(
     Column("learned_rate", Float),
     Column("achieved_rate", Float),
     Column("message", Text),
+    Column("latency", JSON),
+    Column("pages_past_end", Integer),
 )
 
 changes = Table(

@@ -97,3 +97,35 @@ async def test_stop_takes_no_new_work_but_lets_running_jobs_finish() -> None:
 
 async def test_no_jobs_returns_at_once() -> None:
     await Scheduler(workers=1).run([])
+
+
+async def test_jobs_in_flight_follow_the_target_mid_run_within_the_worker_cap() -> None:
+    """The target is asked before each job: raised, more jobs run at once; lowered, fewer; and
+    never more than ``workers``, whatever the target says."""
+    target = 2
+    peaks: list[int] = []
+    running = 0
+
+    def job() -> Job:
+        async def run() -> bool:
+            nonlocal running
+            nonlocal target
+            running += 1
+            peaks.append(running)
+            target = {10: 6, 20: 1000, 30: 1}.get(len(peaks), target)
+            for _ in range(5):
+                await anyio.lowlevel.checkpoint()
+            running -= 1
+            return True
+
+        async def skip() -> None:
+            raise AssertionError("nothing is skipped")
+
+        return Job(run, skip)
+
+    await Scheduler(workers=8, target=lambda: target).run([job() for _ in range(44)])
+    assert len(peaks) == 44
+    assert max(peaks[:10]) == 2
+    assert 2 < max(peaks[10:20]) <= 6
+    assert max(peaks[20:30]) == 8
+    assert peaks[-3:] == [1, 1, 1]

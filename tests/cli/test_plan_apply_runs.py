@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from syncer.apply.history import recent_runs
 from syncer.apply.lock import RunLock
 from syncer.errors import ExitCode
 from syncer.plan.serialise import plan_from_json
@@ -91,3 +92,11 @@ async def test_apply_then_runs_lists_the_run(simulator: RunningSimulator, url: s
     assert code == ExitCode.OK
     assert stdout.count("succeeded") == 2
     assert "1 done" in stdout
+    engine = create_engine(url)
+    try:
+        (latest,) = await recent_runs(engine, last=1)
+    finally:
+        await engine.dispose()
+    assert latest.latency["entities"]["samples"] >= 1  # the create, answered
+    assert "latency (p90)" in stdout
+    assert latest.pages_past_end is not None

@@ -41,10 +41,14 @@ def settings_for(sim: RunningSimulator, max_in_flight: int) -> CloudSettings:
 
 
 async def hammer(
-    clock: VirtualClock, client: CloudClient, kinds: tuple[ObjectKind, ...], workers: int
+    clock: VirtualClock,
+    client: CloudClient,
+    kinds: tuple[ObjectKind, ...],
+    workers: int,
+    seconds: float = SECONDS,
 ) -> None:
-    """``workers`` tasks looking objects up back to back for ``SECONDS`` of virtual time."""
-    end = clock.now() + SECONDS
+    """``workers`` tasks looking objects up back to back for ``seconds`` of virtual time."""
+    end = clock.now() + seconds
 
     def on_the_wire() -> bool:
         stats = client.stats

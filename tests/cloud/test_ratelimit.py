@@ -187,10 +187,11 @@ async def test_without_headers_aimd_paces_and_counts_simultaneous_429s_as_one_cu
     assert denied <= 0.2 * server.count(True)
 
     grants = await acquire_many(clock, limiter, 3)
-    rate_before = limiter._buckets["*"].aimd_rate
+    rate_before = limiter.stats.aimd_rate
+    assert rate_before is not None
     for grant in grants:
         limiter.observe(grant, 429, RateHeaders())
-    assert limiter._buckets["*"].aimd_rate == pytest.approx(max(0.25, rate_before / 2))
+    assert limiter.stats.aimd_rate == pytest.approx(max(0.25, rate_before / 2))
 
 
 async def test_a_429_pauses_every_worker_until_the_next_refill() -> None:
@@ -198,11 +199,9 @@ async def test_a_429_pauses_every_worker_until_the_next_refill() -> None:
     limiter = RateLimiter(clock)
     server = Server(clock, limits(10, 10))
     await drive(clock, limiter, server, workers=4, seconds=3)
+    await clock.run(math.floor(clock.now()) + 1.5)  # the model has credited this second's refill
     while server.handle("entities")[0] == 200:
-        pass  # another program empties the bucket...
-    bucket = limiter._buckets["*"]
-    limiter._credit(bucket, clock.monotonic())
-    bucket.tokens = 5  # ...and the model has not noticed yet
+        pass  # another program empties the bucket, and the model has not noticed yet
     denied_before = server.count(False)
     grant = await limiter.acquire("entities")
     status, headers = server.handle("entities")
@@ -298,3 +297,29 @@ async def test_learns_whether_families_share_a_bucket(per_family: bool) -> None:
     steady = server.count(True, since=start + 10, until=start + 20)
     assert steady >= 0.95 * (20 if per_family else 10) * 10
     assert server.count(False) <= 3
+
+
+@pytest.mark.parametrize(("rate", "burst", "cost"), [(10, 40, 10), (1, 60, 60)])
+@pytest.mark.parametrize("workers", [8, 64])
+async def test_costly_requests_of_every_family_start_one_at_a_time(
+    rate: int, burst: int, cost: int, workers: int
+) -> None:
+    """Plan's concurrent reads ask three families at once. Until a response has shown a family's
+    cost, its first request goes alone: counted as one token it would let the next ones out
+    together, and at ten tokens each three or four of a small run's first requests were refused."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, limits(rate, burst, cost))
+    seconds = 4 if cost <= rate else 130
+    await drive(
+        clock,
+        limiter,
+        server,
+        workers=workers,
+        seconds=seconds,
+        families=("entities", "users", "groups"),
+        latency=jitter(),
+    )
+    assert server.count(False) == 0
+    assert server.count(True) >= (burst + rate * (seconds - 2)) // cost
+    assert limiter.stats.cost == cost

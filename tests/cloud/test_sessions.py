@@ -107,3 +107,57 @@ async def test_the_token_value_is_not_in_reprs() -> None:
 def test_a_margin_longer_than_the_lifetime_is_refused() -> None:
     with pytest.raises(ValueError, match="margin"):
         SessionPool(CountingIssuer(ManualClock()), ManualClock(), lifetime=60, renew_margin=60)
+
+
+async def test_after_a_401_no_request_gets_the_refused_token() -> None:
+    issuer = CountingIssuer(ManualClock())
+    pool = pool_of(issuer)
+    refused = await pool.token()
+    issuer.clock.advance(10)
+    issuer.gate = anyio.Event()  # the renewal hangs until we say so
+    values: list[str] = []
+
+    async def take() -> None:
+        values.append((await pool.token()).value)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pool.renew, refused)
+        await anyio.wait_all_tasks_blocked()
+        assert not pool.fit_to_send(refused.value)  # queued requests holding it stay home
+        for _ in range(5):
+            tg.start_soon(take)
+        await anyio.wait_all_tasks_blocked()
+        assert values == []  # they wait for the one renewal instead
+        issuer.gate.set()
+    assert values == ["token-2"] * 5
+    assert issuer.issued == 2
+
+
+async def test_the_age_at_the_first_401_is_learnt_and_tokens_are_renewed_before_it() -> None:
+    issuer = CountingIssuer(ManualClock())
+    pool = pool_of(issuer)
+    first = await pool.token()
+    issuer.clock.advance(8)
+    second = await pool.renew(first)
+    assert pool.lifetime == 8
+    issuer.clock.advance(5.5)  # 1800 s configured, 300 s margin: renewal from 5/6 of 5/6 of 8 s
+    assert await pool.token() == second
+    assert pool.fit_to_send(second.value)
+    issuer.clock.advance(0.2)
+    third = await pool.token()
+    assert third.value == "token-3"
+    issuer.clock.advance(1.0)  # 6.7 s old: past 5/6 of 8 s, no longer sent
+    assert not pool.fit_to_send(second.value)
+    assert pool.fit_to_send(third.value)
+    issuer.clock.advance(9.0)
+    await pool.renew(third)  # a later 401 at a greater age teaches nothing new
+    assert pool.lifetime == 8
+
+
+async def test_a_token_refused_at_once_was_revoked_not_expired() -> None:
+    issuer = CountingIssuer(ManualClock())
+    pool = pool_of(issuer)
+    refused = await pool.token()
+    issuer.clock.advance(0.5)
+    await pool.renew(refused)
+    assert pool.lifetime == 1800

@@ -14,14 +14,14 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
 
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.ratelimit import Grant, RateLimiter
-from syncer.simulator.config import Limits
+from syncer.simulator.config import Limits, NeighbourPattern
 from syncer.simulator.limiter import BucketStore, NeighbourDrain
 
 
@@ -92,17 +92,21 @@ class Server:
     key_of: Callable[[str], str] = lambda family: "client"
     strip_headers: bool = False
     neighbour_tokens: int = 0
-    """Another program taking this many tokens at each whole second (the simulator's drain)."""
+    """Another program taking this many tokens a second (the simulator's drain)..."""
+    neighbour_pattern: NeighbourPattern = NeighbourPattern.REFILL
+    """...at these moments of each second."""
     per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
     store: BucketStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.store = BucketStore(self.clock)
-        self._neighbour = NeighbourDrain(self.neighbour_tokens or 1, self.clock)
+        self.neighbour = NeighbourDrain(
+            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=1
+        )
 
     def handle(self, family: str) -> tuple[int, RateHeaders]:
         if self.neighbour_tokens:
-            self._neighbour.catch_up(self.store, self.key_of(family), self.limits)
+            self.neighbour.catch_up(self.store, self.key_of(family), self.limits)
         decision = self.store.take(self.key_of(family), self.limits)
         self.per_second[(math.floor(self.clock.now()), decision.allowed)] += 1
         headers = RateHeaders() if self.strip_headers else parse_rate_headers(decision.headers)
@@ -120,7 +124,7 @@ class Server:
 
 async def drive(
     clock: VirtualClock,
-    limiter: RateLimiter,
+    limiter: RateLimiter | Sequence[RateLimiter],
     server: Server,
     *,
     workers: int,
@@ -128,10 +132,13 @@ async def drive(
     latency: Callable[[], float] = lambda: 0.002,
     families: tuple[str, ...] = ("entities",),
 ) -> None:
-    """``workers`` tasks sending requests back to back through ``limiter`` for ``seconds``."""
+    """``workers`` tasks sending requests back to back through ``limiter`` for ``seconds``; with
+    several limiters (processes sharing one API client), the workers are dealt out among them."""
     end = clock.now() + seconds
+    limiters = [limiter] if isinstance(limiter, RateLimiter) else list(limiter)
 
     async def worker(index: int) -> None:
+        limiter = limiters[index % len(limiters)]
         for n in itertools.count():
             family = families[(index + n) % len(families)]
             grant = await limiter.acquire(family)

@@ -59,6 +59,9 @@ def test_an_unknown_environment_override_of_a_known_section_is_ignored_not_fatal
         ('[cloud]\npool_size = "many"\n', "cloud.pool_size"),
         ("[cloud]\npool_size = 0\n", "cloud.pool_size"),
         ('[sync]\nmodes = { users = "sometimes" }\n', "sync.modes.users"),
+        ("[cloud.api]\nfirst_page = 2\n", "cloud.api.first_page"),
+        ('[cloud.api]\nfield_names = { clients = { Name = "X" } }\n', "cloud.api.field_names"),
+        ('[cloud.api]\nfield_names = { groups = { BriefDesc = "X" } }\n', "no documented field"),
     ],
 )
 def test_a_bad_key_exits_78_naming_it(tmp_path: Path, text: str, named: str) -> None:

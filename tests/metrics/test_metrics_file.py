@@ -28,6 +28,8 @@ ACME = RunMetrics(
     unauthorized=2,
     learned_rate=10.0,
     achieved_rate=9.8,
+    latency={"entities": {"smoothed_ms": 251.5, "p90_ms": 312.0, "samples": 360}},
+    pages_past_end=7,
 )
 BETA = RunMetrics(
     firm="beta",
@@ -69,10 +71,15 @@ def test_the_file_holds_every_figure_of_every_firm(tmp_path: Path) -> None:
     assert got["syncer_last_run_achieved_rate_per_second", acme] == 9.8
     assert got["syncer_last_run_timestamp_seconds", acme] == 1_700_000_042.5
     assert got["syncer_last_run_exit_code", acme] == 3
+    assert got["syncer_last_run_pages_past_end", acme] == 7
+    entities = acme | {("family", "entities")}
+    assert got["syncer_last_run_latency_seconds", entities | {("estimate", "smoothed")}] == 0.2515
+    assert got["syncer_last_run_latency_seconds", entities | {("estimate", "p90")}] == 0.312
 
     beta = labels(firm="beta", command="apply")
     assert got["syncer_last_run_exit_code", beta] == 0
     assert ("syncer_last_run_learned_rate_per_second", beta) not in got  # unknown, not zero
+    assert ("syncer_last_run_pages_past_end", beta) not in got
 
 
 def test_a_rewrite_replaces_the_previous_run_atomically(tmp_path: Path) -> None:
@@ -104,6 +111,8 @@ async def test_metrics_can_be_read_from_syncer_runs_rows(database_url: str) -> N
                     unauthorized=1,
                     learned_rate=50.0,
                     achieved_rate=None,
+                    latency={"users": {"smoothed_ms": 80.0, "p90_ms": 120.0, "samples": 12}},
+                    pages_past_end=3,
                 )
             )
             run_id = inserted.inserted_primary_key[0]
@@ -117,3 +126,5 @@ async def test_metrics_can_be_read_from_syncer_runs_rows(database_url: str) -> N
     assert (metrics.exit_code, metrics.requests, metrics.unauthorized) == (3, 12, 1)
     assert metrics.learned_rate == 50.0
     assert metrics.achieved_rate is None
+    assert metrics.latency == {"users": {"smoothed_ms": 80.0, "p90_ms": 120.0, "samples": 12}}
+    assert metrics.pages_past_end == 3

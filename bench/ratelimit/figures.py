@@ -1,0 +1,64 @@
+"""Honest figures from the simulator's per-second counts and the bucket's true schedule.
+
+* Every second of the run counts, also those in which nothing was allowed (the simulator records
+  only seconds that saw requests, so they must be filled in).
+* Each second counts at most what the bucket allowed in it: tokens a strategy left unused early
+  and spent later are not utilisation twice.
+* The ideal makespan is the bucket's own schedule: a full bucket at the first request, then our
+  share of each refill at each whole second of the server's clock (the rate doubling where the
+  rate changes), so the N-th request can go no earlier than the boundary where the tokens given so
+  far first cover N requests. No strategy can beat it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the bucket gives our requests, second by second."""
+
+    capacity: float
+    """Tokens in the full bucket at the first request."""
+    cost: float
+    share: Callable[[int], float]
+    """Tokens the refill at the start of whole second ``s`` leaves for us (the neighbour's share
+    taken, the rate change applied)."""
+
+    def requests_in(self, second: int) -> float:
+        return self.share(second) / self.cost
+
+    def ideal_makespan(self, requests: int, started: float) -> float:
+        """Seconds from ``started`` until the bucket has given ``requests`` requests' tokens."""
+        needed = requests * self.cost
+        given = self.capacity
+        second = math.floor(started)
+        while given < needed:
+            second += 1
+            given += self.share(second)
+        return max(second - started, 0.0)
+
+
+@dataclass(frozen=True)
+class Usage:
+    utilisation: float
+    worst_second: float
+    seconds: int
+
+
+def usage(per_second: list[dict[str, Any]], schedule: Schedule, first: int, last: int) -> Usage:
+    """Utilisation over the whole seconds strictly between ``first`` and ``last`` (the first has
+    the initial burst, the last is cut short by the end of the run), each capped at what the
+    bucket allowed in it, counting seconds without any traffic as zero."""
+    allowed = {s["second"]: s["allowed"] for s in per_second}
+    middle = range(first + 1, last) if last - first >= 2 else range(first, last + 1)
+    ratios = []
+    for second in middle:
+        cap = schedule.requests_in(second)
+        ratios.append(min(allowed.get(second, 0), cap) / cap if cap > 0 else 1.0)
+    return Usage(statistics.fmean(ratios), min(ratios), len(ratios))

@@ -1,0 +1,158 @@
+"""``python -m bench.read``: reading one firm's list of N entities at a latency, two pagings.
+
+The simulator runs in-process (real HTTP on loopback, real clock) with the given rate, a burst of
+one second of it, and latency injected per request (``--jitter`` of it either way, seeded). Each
+cell reads the whole list through ``CloudClient.list_objects`` twice: with the window of pages
+in flight (``concurrent``) and with one page at a time, as syncer read before issue #16
+(``sequential``, the baseline; same client, window fixed at 1). Ideal makespan:
+``(requests - burst) / rate + latency`` with ``requests`` the pages the list needs, as if the
+burst went at once, then one request per 1/rate, plus the last answer's latency. The clock starts
+after a warm-up read of the (one-page) roles list: the token request and the first answers that
+teach the client the rate and latency are a cost of the session, paid once, not of the paging.
+Pages past the end come from the simulator's own count of list requests. Nothing is asserted;
+figures are printed as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+from pydantic import SecretStr
+
+from syncer import logs
+from syncer.cloud.client import CloudClient
+from syncer.model import ENTITIES
+from syncer.settings import CloudSettings
+from syncer.simulator import Limits, SimulatorConfig, serve_simulator
+from syncer.simulator.config import Faults
+
+PAGE = 100
+
+
+class OnePage:
+    """The window of today's sequential paging: one page in flight, whatever is learned."""
+
+    cap = 1
+
+    def for_pages(self, family: str) -> int:
+        return 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    paging: str
+    entities: int
+    latency_ms: int
+    rate: int
+    makespan: float
+    ideal: float
+    past_end: int
+    denied: int
+
+    @property
+    def ratio(self) -> str:
+        """Makespan over ideal; none where the ideal is under 0.1 s (the burst holds every page
+        and nothing is waited for: any overhead would read as an arbitrary multiple)."""
+        return f"{self.makespan / self.ideal:.2f}" if self.ideal >= 0.1 else "n/a"
+
+
+async def measure(paging: str, entities: int, latency: float, rate: int, jitter: float) -> Cell:
+    faults = Faults(seed=1, latency_seconds=latency, jitter_seconds=latency * jitter)
+    limits = Limits(replenish_rate=rate, burst_capacity=rate)
+    async with serve_simulator(SimulatorConfig(limits=limits, faults=faults)) as sim:
+        for n in range(entities):
+            sim.control.seed("entities", {"EntityNo": f"R-{n:06d}", "Name": f"Client {n}"})
+        settings = CloudSettings(
+            firm=sim.firm,
+            base_url=sim.base_url,
+            client_id=sim.client_id,
+            client_secret=SecretStr(sim.client_secret),
+        )
+        async with CloudClient.open(settings) as client:
+            if paging == "sequential":
+                client.in_flight_target = OnePage()  # type: ignore[assignment]
+            await client.list_roles()  # warm: a token, and the rate and latency learned
+            started = time.monotonic()
+            read = await client.list_objects(ENTITIES)
+            makespan = time.monotonic() - started
+        assert len(read) == entities
+        await anyio.sleep(latency * (1 + jitter) + 0.2)  # answers to pages dropped past the end
+        stats = sim.control.snapshot_stats()
+    needed = entities // PAGE + 1
+    lists = sum(stats["by_route"].get("GET entities", {}).values())
+    return Cell(
+        paging=paging,
+        entities=entities,
+        latency_ms=round(latency * 1000),
+        rate=rate,
+        makespan=makespan,
+        ideal=max(needed + 2 - rate, 0) / rate + latency,
+        past_end=lists - needed,
+        denied=stats["denied"],
+    )
+
+
+def table(cells: list[Cell], command: str) -> str:
+    lines = [
+        "# bench/read: reading a list of entities, concurrent paging vs one page at a time",
+        "",
+        f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"Command: `{command}`",
+        "",
+        "| entities | latency ms | rate/s | paging | makespan s | ideal s | makespan / ideal "
+        "| pages past end | 429s |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c.entities} | {c.latency_ms} | {c.rate} | {c.paging} | {c.makespan:.2f} "
+        f"| {c.ideal:.2f} | {c.ratio} | {c.past_end} | {c.denied} |"
+        for c in cells
+    ]
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    logs.configure("warning", "json")
+    cells: list[Cell] = []
+    for entities in args.entities:
+        for rate in args.rates:
+            for latency_ms in args.latencies:
+                for paging in args.pagings:
+                    cell = await measure(paging, entities, latency_ms / 1000, rate, args.jitter)
+                    print(table([cell], "").splitlines()[-1], flush=True)
+                    cells.append(cell)
+    report = table(cells, args.command)
+    print(report)
+    if args.out is not None:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.read", description=__doc__)
+    parser.add_argument("--entities", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--latencies", type=int, nargs="+", default=[0, 50, 250, 1000], help="ms")
+    parser.add_argument("--rates", type=int, nargs="+", default=[20, 50, 200])
+    parser.add_argument("--jitter", type=float, default=0.3, help="share of the latency, +-")
+    parser.add_argument(
+        "--pagings",
+        nargs="+",
+        choices=["concurrent", "sequential"],
+        default=["concurrent", "sequential"],
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    args.command = "python -m bench.read " + " ".join(argv or [])
+    return args
+
+
+if __name__ == "__main__":
+    import sys
+
+    anyio.run(main, parse(sys.argv[1:]), backend="asyncio")

@@ -1,0 +1,301 @@
+"""``python -m bench.scale``: many firms over 1, 2 and 4 ``syncer worker`` processes.
+
+Each configuration gets a fresh PostgreSQL database (beside ``SYNCER_TEST_DATABASE_URL``), a fresh
+process serving one simulator per firm (each its own bucket at ``--rate``/s), and the same desired
+state: ``--creates`` clients for every firm. The workers are real ``syncer worker`` processes with
+enough concurrency that every firm is in flight at once; ``syncer queue apply`` queues all firms.
+Measured: the makespan from the first job's start to the last job's end (``queue_outcomes``),
+requests sent (``syncer_runs``), aggregate requests per second over the sum of the firms' rates,
+peak memory above idle per firm in flight, CPU per request (``/proc``). Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+import psycopg
+import sqlalchemy as sa
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
+from sqlalchemy.engine import make_url
+
+from bench.scale.procs import cpu_seconds, memory_kib
+from syncer.store.db import create_engine, upgrade
+from syncer.store.tables import desired_tables
+
+
+@dataclass(frozen=True)
+class Row:
+    workers: int
+    firms: int
+    concurrency: int
+    makespan: float
+    requests: int
+    denied: int
+    duplicates: int
+    failed_jobs: int
+    rate_sum: float
+    mem_per_firm_mib: float
+    cpu_ms_per_request: float
+
+    @property
+    def aggregate(self) -> float:
+        return self.requests / self.makespan
+
+    @property
+    def ratio(self) -> float:
+        return self.aggregate / self.rate_sum
+
+    @property
+    def in_flight_ratio(self) -> float:
+        """Over the sum of the rates of the firms that can be in flight at once."""
+        in_flight = min(self.firms, self.workers * self.concurrency)
+        return self.aggregate / (self.rate_sum * in_flight / self.firms)
+
+
+@asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    name = f"syncer_bench_{secrets.token_hex(4)}"
+    admin = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def simulators(
+    firms: int, rate: float
+) -> AsyncIterator[tuple[list[dict[str, str]], dict[str, int]]]:
+    """The simulator process's firms, and (filled on exit) its totals."""
+    command = [sys.executable, "-m", "bench.scale.sims", str(firms), str(rate)]
+    totals: dict[str, int] = {}
+    async with await anyio.open_process(command) as process:
+        assert process.stdin is not None
+        lines = _lines(process)
+        found = []
+        async for line in lines:
+            if line == "ready":
+                break
+            found.append(json.loads(line))
+        yield found, totals
+        await process.stdin.aclose()
+        async for line in lines:
+            totals.update(json.loads(line))
+
+
+async def _lines(process: Process) -> AsyncIterator[str]:
+    assert process.stdout is not None
+    buffer = ""
+    async for chunk in TextReceiveStream(process.stdout):
+        buffer += chunk
+        while "\n" in buffer:
+            line, buffer = buffer.split("\n", 1)
+            yield line
+
+
+def write_config(
+    folder: Path, url: str, firms: list[dict[str, str]]
+) -> tuple[Path, dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+    env["SYNCER_LOGGING__LEVEL"] = "warning"
+    env["SYNCER_LOGGING__FORMAT"] = "json"
+    parts = [f'[database]\nurl = "{url}"\n']
+    for firm in firms:
+        variable = f"{firm['name'].upper()}_SECRET"
+        env[variable] = firm["client_secret"]
+        parts.append(
+            f'[[firms]]\nname = "{firm["name"]}"\n[firms.cloud]\nbase_url = "{firm["base_url"]}"\n'
+            f'client_id = "{firm["client_id"]}"\nclient_secret_env = "{variable}"\n'
+        )
+    config = folder / "scale.toml"
+    config.write_text("\n".join(parts), encoding="utf-8")
+    return config, env
+
+
+async def fill_desired(url: str, creates: int) -> None:
+    rows = [
+        {"entity_no": f"S-{n:05d}", "name": f"Scale client {n}", "active": True}
+        for n in range(creates)
+    ]
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.insert(desired_tables["entities"]), rows)
+    finally:
+        await engine.dispose()
+
+
+async def one_row(url: str, query: str) -> sa.Row[tuple[float, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(sa.text(query))).one()
+    finally:
+        await engine.dispose()
+
+
+async def wait_for_count(url: str, query: str, want: int, seconds: float) -> None:
+    """Poll ``query`` (a count another process raises) until it reaches ``want``."""
+    with anyio.fail_after(seconds):
+        for _ in iter(int, 1):
+            if (await one_row(url, query))[0] >= want:
+                return
+            await anyio.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Of all workers: memory grown from idle to peak (KiB) and CPU seconds while working."""
+
+    grown_kib: int
+    cpu_seconds: float
+
+
+REGISTERED = "SELECT count(*) FROM syncer_queue.procrastinate_workers"
+FINISHED = "SELECT count(*) FROM syncer_queue.queue_outcomes WHERE exit_code IS NOT NULL"
+
+
+async def run_workers(
+    syncer: list[str],
+    env: dict[str, str],
+    url: str,
+    *,
+    workers: int,
+    concurrency: int,
+    args: argparse.Namespace,
+) -> Cost:
+    """Start the workers, queue every firm, wait for all jobs, stop the workers."""
+    command = [*syncer, "worker", "--concurrency", str(concurrency)]
+    procs = [await anyio.open_process(command, env=env) for _ in range(workers)]
+    try:
+        await wait_for_count(url, REGISTERED, workers, 60)
+        await anyio.sleep(1)
+        idle = {p.pid: (memory_kib(p.pid, "VmRSS"), cpu_seconds(p.pid)) for p in procs}
+        await anyio.run_process([*syncer, "queue", "apply"], env=env)
+        await wait_for_count(url, FINISHED, args.firms, args.timeout)
+        peak = {p.pid: memory_kib(p.pid, "VmHWM") for p in procs}
+        cpu = sum(cpu_seconds(p.pid) - idle[p.pid][1] for p in procs)
+    finally:
+        for process in procs:
+            process.terminate()
+            await process.wait()
+    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu)
+
+
+async def measure(workers: int, args: argparse.Namespace) -> Row:
+    concurrency = math.ceil(min(args.firms, args.in_flight) / workers)
+    async with (
+        fresh_database(args.admin_url) as url,
+        simulators(args.firms, args.rate) as (firms, totals),
+    ):
+        await upgrade(url)
+        await fill_desired(url, args.creates)
+        with tempfile.TemporaryDirectory() as folder:
+            config, env = write_config(Path(folder), url, firms)
+            syncer = [sys.executable, "-m", "syncer", "--config", str(config)]
+            cost = await run_workers(
+                syncer, env, url, workers=workers, concurrency=concurrency, args=args
+            )
+        makespan, failed = await one_row(
+            url,
+            "SELECT extract(epoch FROM max(finished_at) - min(started_at)), "
+            "count(*) FILTER (WHERE exit_code <> 0) FROM syncer_queue.queue_outcomes",
+        )
+        (requests,) = await one_row(url, "SELECT sum(requests) FROM syncer_runs")
+    return Row(
+        workers=workers,
+        firms=args.firms,
+        concurrency=concurrency,
+        makespan=float(makespan),
+        requests=int(requests),
+        denied=totals.get("denied", -1),
+        duplicates=totals.get("duplicates", -1),
+        failed_jobs=int(failed),
+        rate_sum=args.firms * args.rate,
+        mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
+        cpu_ms_per_request=1000 * cost.cpu_seconds / max(int(requests), 1),
+    )
+
+
+def table(rows: list[Row], args: argparse.Namespace) -> str:
+    lines = [
+        f"# bench/scale: {args.firms} firms, each its own bucket at {args.rate:g}/s, "
+        f"{args.creates} creates per firm",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "| workers | firms in flight per worker | makespan s | requests | aggregate req/s "
+        "| sum of rates | aggregate / sum | aggregate / sum in flight | 429s | duplicates "
+        "| failed jobs | peak MiB per firm in flight | CPU ms per request |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.workers} | {r.concurrency} | {r.makespan:.1f} | {r.requests} | {r.aggregate:.0f} "
+        f"| {r.rate_sum:.0f} | {r.ratio:.2f} | {r.in_flight_ratio:.2f} | {r.denied} "
+        f"| {r.duplicates} | {r.failed_jobs} "
+        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} |"
+        for r in rows
+    ]
+    carried = rows[0].aggregate / args.rate / rows[0].workers
+    lines += ["", f"One worker carried about {carried:.0f} firms at their full rate."]
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows = []
+    for workers in args.workers:
+        started = time.monotonic()
+        rows.append(await measure(workers, args))
+        print(f"{workers} worker(s): {time.monotonic() - started:.0f} s", file=sys.stderr)
+    report = table(rows, args)
+    print(report)
+    if args.out is not None:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    parser.add_argument("--firms", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=20.0, help="each firm's rate per second")
+    parser.add_argument("--creates", type=int, default=60, help="clients created per firm")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=20,
+        help="firms in flight at most over all workers: each holds two PostgreSQL connections, "
+        "and the server's max_connections (100 by default) is shared",
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--timeout", type=float, default=240, help="seconds per configuration")
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("SYNCER_TEST_DATABASE_URL", ""),
+        help="a PostgreSQL URL; databases are created and dropped beside it",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    anyio.run(main, parse(), backend="asyncio")

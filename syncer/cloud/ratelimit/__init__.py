@@ -1,0 +1,21 @@
+"""One adaptive rate limiter per API client, shared by every worker and every session.
+
+The server runs Spring Cloud Gateway's token bucket (cloud-api.md section 2): ``rate`` tokens are
+added at each whole second of the *server's* clock, up to ``capacity``; a request costing
+``requested`` tokens passes when enough are left and is refused with 429 otherwise. Each response
+reports the limits and what remained. The limiter keeps a model of that bucket on our own
+monotonic clock and hands out tokens from the model, so workers wait *before* sending instead of
+being refused.
+
+One idea per module: ``phase`` (where the server's second begins), ``bucket`` (the model of one
+bucket and its bookkeeping rules), ``credits`` (how credits and responses move the model),
+``partition`` (one bucket or one per family), ``aimd`` (pacing without headers), ``tuning`` (every
+constant, in one frozen value) and ``limiter`` (the ``RateLimiter`` that composes them).
+"""
+
+from syncer.cloud.ratelimit.bucket import Grant
+from syncer.cloud.ratelimit.limiter import LimiterStats, RateLimiter
+from syncer.cloud.ratelimit.partition import SHARED
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+__all__ = ["DEFAULT_TUNING", "SHARED", "Grant", "LimiterStats", "RateLimiter", "Tuning"]

@@ -1,0 +1,243 @@
+"""Our model of one server-side bucket: its level, its grants, and the bookkeeping rules.
+
+The model knows nothing of time beyond the moments it is told; where the server's seconds fall is
+``Phase``'s job and how responses move the level is ``credits``'. What is here are the rules that
+keep the bucket's own fields consistent: a grant takes tokens and is counted in flight until
+settled, a credit spends the evidence gathered for its refill, an exact answer starts a chain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import anyio
+
+from syncer.cloud.ratelimit.aimd import Aimd
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+
+@dataclass(eq=False, slots=True)
+class Grant:
+    """Permission to send one request; hand it back through ``observe`` or ``release``."""
+
+    family: str
+    cost: float
+    sent: float
+    bucket: Bucket
+    granted_before: float
+    """The bucket's cumulative granted cost before this grant (orders grants within a bucket)."""
+    in_flight_before: float
+    """Cost of the bucket's grants in flight when this one was made (may be processed after it)."""
+    settled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One response as the model remembers it."""
+
+    sent: float
+    recv: float
+    remaining: float
+    answered: float
+    """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
+    processed by the server after this one."""
+
+
+@dataclass(slots=True)
+class Chain:
+    """Answers since a response that showed the server's level exactly.
+
+    Within a server second the level only goes down, by each request's cost; a refill in between
+    adds at least one request's worth (the first answer left room). So when every grant since is
+    answered and the lowest ``remaining`` is exactly the top less their cost, no refill came
+    between them, and the next boundary met the bucket at that lowest level.
+    """
+
+    top: float
+    granted_before: float
+    low: float
+    answered: float = 0.0
+
+    def add(self, grant: Grant, remaining: float) -> None:
+        if grant.granted_before >= self.granted_before:
+            self.low = min(self.low, remaining)
+            self.answered += grant.cost
+
+    def level_before_refill(self, bucket: Bucket, tolerance: float) -> float | None:
+        """The level the next boundary met, when the chain proves it."""
+        complete = bucket.in_flight == 0 and bucket.granted - self.granted_before == self.answered
+        unbroken = abs(self.low - (self.top - self.answered)) < tolerance
+        return self.low if complete and unbroken else None
+
+
+@dataclass(eq=False, slots=True)
+class Bucket:
+    """Our model of one server-side bucket."""
+
+    key: str
+    tuning: Tuning = DEFAULT_TUNING
+    rate: float = 0.0
+    capacity: float = 0.0
+    tokens: float = 0.0
+    known: bool = False
+    retired: bool = False
+    last_credit: float = -math.inf
+    credits: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    levels: deque[tuple[float, float]] = field(init=False)
+    """Recent (time, tokens after a change) of the model."""
+    granted: float = 0.0
+    granted_at_credit: float = 0.0
+    """``granted`` when the last refill was credited: what we took since then is not there."""
+    in_flight: int = 0
+    in_flight_cost: float = 0.0
+    paused_until: float = -math.inf
+    limits_changed_at: float = -math.inf
+    external_this_second: float = 0.0
+    external_rate: float = 0.0
+    recent: deque[Observation] = field(init=False)
+    chain: Chain | None = None
+    """Answers since an exact ``remaining`` (a response with nothing else in flight)."""
+    basis: Observation | None = None
+    """The response whose ``remaining`` the model's refills were last set from (the first one, or
+    one that proved a refill before its credit was due); ``None`` after a credit."""
+    blocked_probe_at: float = -math.inf
+    """When credits cannot cover a request, the next time one may be sent anyway."""
+    probe_at: float = -math.inf
+    """Until then the last token is held back, to be sent inside the next boundary's arc."""
+    reserve: float = 0.0
+    """Tokens held back after an unchecked credit until the first wave's answers are in."""
+    checked_credits: int = 0
+    """Credits in a row whose first wave found the server holding what the model said."""
+    aimd: Aimd = field(init=False)
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def __post_init__(self) -> None:
+        self.levels = deque(maxlen=self.tuning.recent * 4)
+        self.recent = deque(maxlen=self.tuning.recent)
+        self.aimd = Aimd(self.tuning)
+
+    # -- the level ------------------------------------------------------------------------------
+
+    def set_tokens(self, tokens: float, at: float) -> None:
+        self.tokens = tokens
+        self.levels.append((at, tokens))
+
+    def peak_since(self, moment: float) -> float:
+        """The most tokens the model held from ``moment`` until now."""
+        peak = self.tokens
+        for at, tokens in reversed(self.levels):
+            peak = max(peak, tokens)
+            if at <= moment:
+                break
+        return peak
+
+    def gain(self, room: float = math.inf) -> float:
+        """Tokens one credit adds for us: the refill (no more than the ``room`` the bucket had
+        for it) less what other programs take of it."""
+        # Whole tokens, rounded up from a quarter: the server's bucket and the other program deal
+        # in whole tokens, and withholding too little costs a 429 every second.
+        taken = math.floor(self.external_rate + 0.75)
+        return max(0.0, min(self.rate, room) - taken)
+
+    def set_limits(self, rate: float, capacity: float, now: float) -> None:
+        """The server's limits as a response reports them; a change restarts the checks."""
+        if (rate, capacity) == (self.rate, self.capacity):
+            return
+        if self.known:
+            self.limits_changed_at = now
+            self.checked_credits = 0
+        self.rate, self.capacity = rate, capacity
+
+    def learning(self, now: float) -> bool:
+        """Whether responses teach about phase and neighbours (not straddling a limits change)."""
+        return now - self.limits_changed_at >= self.tuning.learning_pause
+
+    # -- grants ---------------------------------------------------------------------------------
+
+    def grant(self, family: str, cost: float, now: float) -> Grant:
+        """Hand out ``cost`` tokens' worth of permission (the level is the caller's business)."""
+        grant = Grant(
+            family=family,
+            cost=cost,
+            sent=now,
+            bucket=self,
+            granted_before=self.granted,
+            in_flight_before=self.in_flight_cost,
+        )
+        self.granted += cost
+        self.in_flight += 1
+        self.in_flight_cost += cost
+        return grant
+
+    def settle(self, grant: Grant) -> bool:
+        """Count ``grant`` as answered; ``False`` when it already was."""
+        if grant.settled:
+            return False
+        grant.settled = True
+        self.in_flight -= 1
+        self.in_flight_cost -= grant.cost
+        return True
+
+    def unanswered_at(self, moment: float) -> float:
+        """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
+        them when the recent responses do not reach back that far)."""
+        for seen in reversed(self.recent):
+            if seen.recv <= moment:
+                return self.granted - seen.answered
+        return self.granted
+
+    # -- credits and evidence -------------------------------------------------------------------
+
+    def note_credit(self, moment: float) -> None:
+        """The bookkeeping of a credit, whether counted or seen in a response: what was granted
+        before it is not in the bucket any more, and the evidence gathered for the refill it
+        stands for (the basis, the chain of answers) is spent."""
+        self.last_credit = moment
+        self.granted_at_credit = self.granted
+        self.credits.append(moment)
+        self.basis = None
+        self.chain = None
+
+    def holds_refills_after(self, seen: Observation) -> bool:
+        """Whether the model holds no refill of a boundary later than ``seen``'s processing.
+
+        After a credit the model holds refills up to the credit's boundary; after the first
+        response (or one that proved a refill), exactly those in ``basis``.
+        """
+        if seen.sent >= self.last_credit - self.tuning.credit_margin:
+            return True
+        basis = self.basis
+        return basis is not None and (seen is basis or seen.sent >= basis.recv)
+
+    def follow_chain(self, grant: Grant, remaining: float, throttled: bool, *, exact: bool) -> None:
+        """Start a chain at a response that holds the model's refills and had nothing else in
+        flight (its ``remaining`` is the level); extend it with later answers; a 429 breaks it."""
+        if throttled:
+            self.chain = None
+        elif exact and self.in_flight == 0:
+            self.chain = Chain(top=remaining, granted_before=self.granted, low=remaining)
+        elif self.chain is not None:
+            self.chain.add(grant, remaining)
+
+    def proven_level(self) -> float | None:
+        """The level the last refill met, when an unbroken chain of answers proves it."""
+        chain = self.chain
+        return None if chain is None else chain.level_before_refill(self, self.tuning.tolerance)
+
+    def answered(self) -> None:
+        """After any answer: when it was the last of a credit's first wave, the model now agrees
+        with the server, and the credit checks out if nothing went missing (no other program took
+        a share the model did not withhold). The second wave goes either way, sized by the
+        corrected model. Then the waiting workers look again."""
+        if self.reserve and not self.in_flight:
+            checked = self.external_this_second < self.tuning.tolerance
+            self.checked_credits = self.checked_credits + 1 if checked else 0
+            self.reserve = 0.0
+        self.notify()
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = anyio.Event()

@@ -1,0 +1,205 @@
+"""How the bucket model moves: credits at the server's second, and reconciling with responses.
+
+* **Credits at the server's second.** Tokens are credited at the late end of the phase estimate,
+  so the model never spends a token before the server has it.
+* **Refills seen early.** However full the bucket was at a boundary, the refill leaves at least
+  ``min(capacity, rate)`` for what comes after it, so a credit never adds less than that minus our
+  grants that may have come after the boundary; answers counting down without a gap from an exact
+  ``remaining`` prove the level the refill met. A response that shows a refill the model has not
+  credited yet takes that credit at once: its tokens are used now, and waiting workers wake for
+  them, instead of being left to the cap of the next refill.
+* **Reconciling with ``remaining``.** Every response bounds what the server holds now: at most
+  ``remaining`` minus what we granted after that request (plus credits since it was sent), at
+  least ``remaining`` minus everything still in flight. The model goes down to the upper bound at
+  once and up to the lower bound only; a lower bound that might include a refill the model has
+  yet to credit is reduced by one refill.
+* **Other programs.** What the model loses to those corrections is consumption nobody here made
+  (another program on the same API client); its rate is tracked and withheld from each credit,
+  so we take the share that is actually left instead of racing for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from syncer.cloud.ratelimit.bucket import Bucket, Grant, Observation
+from syncer.cloud.ratelimit.phase import Phase
+from syncer.cloud.ratelimit.tuning import Tuning
+
+
+class Credits:
+    """The rules that move a bucket's level, given where the server's seconds fall."""
+
+    def __init__(self, phase: Phase, tuning: Tuning) -> None:
+        self._phase = phase
+        self._tuning = tuning
+
+    def credit(self, bucket: Bucket, now: float, largest_cost: float) -> None:
+        """Add the refills of the server boundaries that have surely passed since the last one."""
+        if not self._phase.known:
+            return
+        moment = self._phase.next_credit(bucket.last_credit)
+        while moment <= now:
+            self._credit_once(bucket, moment, largest_cost)
+            moment += 1.0
+
+    def _credit_once(self, bucket: Bucket, moment: float, largest_cost: float) -> None:
+        tuning, phase = self._tuning, self._phase
+        # What the model lost (or found) since the last credit is what the withheld share
+        # missed: integrate it (before this credit uses it), so the share settles where
+        # nothing is unexplained any more.
+        bucket.external_rate = min(
+            bucket.rate, max(0.0, bucket.external_rate + bucket.external_this_second)
+        )
+        bucket.external_this_second = 0.0
+        # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
+        # server capped it, so credit only the room there was at the fullest moment.
+        arc_start = phase.earliest_boundary_before(moment)
+        peak = bucket.peak_since(arc_start)
+        gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
+        # However full the bucket was, the refill left at least min(capacity, rate) (less the
+        # other program's take) for what the server processed after it: at most our grants
+        # not answered before the arc began. With burst <= rate this is the whole bucket.
+        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
+        # An unbroken chain of answers proves the level the refill met: no guessing needed.
+        level = bucket.proven_level()
+        if level is not None:
+            floor = max(floor, bucket.gain(room=bucket.capacity - level))
+        bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
+        if bucket.checked_credits < tuning.checked_credits:
+            bucket.reserve = math.floor(bucket.tokens / 2)
+        bucket.note_credit(moment)
+        costly = bucket.capacity - bucket.rate < largest_cost
+        probe_width = tuning.costly_probe_width if costly else tuning.probe_width
+        if phase.width > probe_width and bucket.tokens >= 2 * largest_cost:
+            # Only with a partner sent at the credit: a probe alone has no response within
+            # one second to compare with, and holding it back would then cost a token a
+            # second for nothing (a capacity of two stayed at one request a second).
+            bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
+
+    def first_credit(self, now: float) -> float:
+        """The credit a fresh model counts as already in ``remaining``: the one at about ``now``
+        (a refill between the server's processing and ``now`` is then missed, never doubled)."""
+        return self._phase.credit_after(now - 2 * self._tuning.credit_margin)
+
+    def locate_boundary(
+        self, bucket: Bucket, grant: Grant, now: float, remaining: float, consumed: float
+    ) -> Observation | None:
+        """Compare with responses processed surely before this one (received before it was sent).
+
+        Higher ``remaining`` than the latest-sent of them allows means a refill in between: a
+        boundary lies between that one's sending and now, and that response is returned. Lower
+        than a refill after the latest of them could leave (even if every grant not yet answered
+        was processed in between) means no boundary lay between its arrival and our sending.
+        """
+        if not bucket.learning(now):
+            return None
+        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv <= grant.sent]
+        if not earlier:
+            return None
+        tolerance = self._tuning.tolerance
+        refilled = [s for s in earlier if remaining > s.remaining - consumed + tolerance]
+        if refilled:
+            latest = max(refilled, key=lambda seen: seen.sent)
+            self._phase.boundary_in(latest.sent, now)
+            return latest
+        last = max(earlier, key=lambda seen: seen.recv)
+        # Grants answered before ``last`` arrived were surely processed before the window; any
+        # other (granted earlier and still unanswered then, or granted since) may have taken its
+        # token after a boundary in the window.
+        others = bucket.granted - last.answered - grant.cost
+        # Another program on the bucket may take its share right after the refill.
+        taken = math.ceil(bucket.external_rate)
+        least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
+        if remaining < least_after_refill - tolerance:
+            self._phase.no_boundary_in(last.recv, grant.sent)
+        return None
+
+    def credit_seen_refill(self, bucket: Bucket, before: Observation, now: float) -> bool:
+        """A response shows a refill since ``before``: when the model does not hold it yet, count
+        its credit as taken now and let ``reconcile`` raise the model to what the response proves
+        is there. Returns whether it did.
+
+        Waiting for the credit instead would leave those tokens to the cap of the next refill, and
+        the credit, guessing the bucket full at the boundary (the room at the fullest moment of a
+        wide arc), would add nothing: with burst equal to the rate, a second lost in two.
+        """
+        if not bucket.holds_refills_after(before):
+            return False
+        moment = self._phase.credit_after(before.sent)
+        if self._phase.earliest_boundary_before(moment) >= now:
+            return False  # the estimate puts no boundary in the window: evidence to weigh only
+        if moment <= bucket.last_credit:
+            return False  # the estimate has that boundary's refill credited already
+        bucket.note_credit(moment)
+        return True
+
+    def reconcile(
+        self,
+        bucket: Bucket,
+        grant: Grant,
+        now: float,
+        remaining: float,
+        throttled: bool,
+        *,
+        explained: bool = False,
+    ) -> None:
+        """Move the model towards what ``remaining`` says the server holds.
+
+        The lower bound counts every grant that may have been processed after this one, so it is
+        safe to rise to. The upper bound is ``remaining`` plus the refills credited since: within
+        a server second the bucket only goes down, so the server never holds more, whatever the
+        order it processed our grants in. A 429 took nothing, so its tokens go back first; grants
+        the server processes after it in the same second are refused too and counted when their
+        own 429 arrives. What the model loses to the upper bound was taken by another program on
+        the same API client, whose rate is then withheld from each credit.
+        """
+        tuning = self._tuning
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
+        lower = remaining - granted_after - grant.in_flight_before
+        if now > self._phase.earliest_next_boundary(bucket.last_credit):
+            lower -= bucket.rate  # the response may already include a refill not yet credited
+        # Nor can the server hold more than a full bucket less what we took since its last refill
+        # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
+        lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
+        if throttled:
+            bucket.set_tokens(bucket.tokens + grant.cost, now)
+        upper = min(bucket.capacity, remaining + refills)
+        if bucket.tokens > upper + tuning.tolerance:
+            if bucket.learning(now):
+                bucket.external_this_second += tuning.external_weight * (bucket.tokens - upper)
+            bucket.set_tokens(upper, now)
+        elif bucket.tokens < lower - tuning.tolerance:
+            if not explained:
+                bucket.external_this_second -= tuning.found_weight * (lower - bucket.tokens)
+            bucket.set_tokens(lower, now)
+
+    def learn(
+        self,
+        bucket: Bucket,
+        grant: Grant,
+        now: float,
+        remaining: float,
+        *,
+        throttled: bool,
+        largest_cost: float,
+    ) -> None:
+        """Take in one response's ``remaining`` (limits already set on ``bucket``)."""
+        if not bucket.known:
+            bucket.known = True
+            level = max(0.0, min(bucket.capacity, remaining - bucket.in_flight_cost))
+            bucket.set_tokens(level, now)
+            bucket.last_credit = self.first_credit(now)
+            refilled = True  # the model's refills are what this response held
+        else:
+            consumed = 0.0 if throttled else grant.cost
+            before = self.locate_boundary(bucket, grant, now, remaining, consumed)
+            refilled = before is not None and self.credit_seen_refill(bucket, before, now)
+            self.credit(bucket, now, largest_cost)
+            self.reconcile(bucket, grant, now, remaining, throttled, explained=refilled)
+        seen = Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
+        bucket.recent.append(seen)
+        if refilled:
+            bucket.basis = seen
+        bucket.follow_chain(grant, remaining, throttled, exact=refilled)

@@ -1,0 +1,250 @@
+"""The limiter every worker and session of one API client shares: it composes the pieces.
+
+Workers ask ``acquire`` for a grant, send, and hand the response back through ``observe``. The
+buckets (one shared, or one per family as ``Partition`` decides) hold the model; ``Credits`` moves
+it with the server's seconds (``Phase``) and the responses; ``Aimd`` paces a server without
+headers. Two rules belong to the composition itself:
+
+* **Costly requests.** Until a response has shown a family's cost (``requested-tokens``), its
+  requests go out one at a time with nothing else in flight, at the largest cost seen so far:
+  ten workers starting at once must not spend ten unknown costs out of a bucket they know
+  nothing about.
+* **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
+  to the other half: a program taking its share right after the refill shows up there, before
+  the second wave asks for tokens that are gone.
+* **429.** The bucket (all its workers together) pauses until the next credit, or for a capped
+  ``Retry-After``. Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from syncer.clock import Clock
+from syncer.cloud.headers import RateHeaders
+from syncer.cloud.ratelimit.bucket import Bucket, Grant
+from syncer.cloud.ratelimit.credits import Credits
+from syncer.cloud.ratelimit.partition import Partition
+from syncer.cloud.ratelimit.phase import Phase
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class LimiterStats:
+    """What the limiter has learned, for run statistics and the benchmark."""
+
+    partition: str
+    rate: float | None
+    burst: float | None
+    cost: float | None
+    external_rate: float
+    aimd: bool
+    phase_width: float | None
+    aimd_rate: float | None = None
+    """Requests a second the AIMD fallback allows (``None`` while it is not in use)."""
+
+
+class RateLimiter:
+    """Paces requests to the server's token bucket(s), learned from the response headers."""
+
+    def __init__(
+        self, clock: Clock, *, retry_after_cap: float = 60.0, tuning: Tuning = DEFAULT_TUNING
+    ) -> None:
+        self._clock = clock
+        self._retry_after_cap = retry_after_cap
+        self._tuning = tuning
+        self._phase = Phase(tuning)
+        self._credits = Credits(self._phase, tuning)
+        self._partition = Partition(tuning)
+        self._buckets: dict[str, Bucket] = {}
+        self._family_cost: dict[str, float] = {}
+        self._answered_families: set[str] = set()
+        self._limits: tuple[float, float] | None = None
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def acquire(self, family: str) -> Grant:
+        """Wait until the model allows one request of ``family`` and take its tokens."""
+        while True:
+            bucket = self._bucket_for(family)
+            async with bucket.lock:
+                while not bucket.retired:
+                    now = self._clock.monotonic()
+                    wait = self._try_take(bucket, family, now)
+                    if isinstance(wait, Grant):
+                        return wait
+                    if wait is None:
+                        await bucket.changed.wait()
+                    else:
+                        await self._sleep_unless_changed(bucket, max(wait, self._tuning.min_sleep))
+
+    async def _sleep_unless_changed(self, bucket: Bucket, seconds: float) -> None:
+        """Sleep until the model's next credit, or until a response changes the model: one may
+        prove tokens there before the credit is due (a refill seen early), and those are used at
+        once rather than left to the cap of the next refill."""
+        changed = bucket.changed
+        async with anyio.create_task_group() as tg:
+
+            async def wake_on_change() -> None:
+                await changed.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(wake_on_change)
+            await self._clock.sleep(seconds)
+            tg.cancel_scope.cancel()
+
+    def observe(self, grant: Grant, status: int, headers: RateHeaders) -> None:
+        """Learn from the response to ``grant`` (any status, including 429)."""
+        bucket = grant.bucket
+        if not bucket.settle(grant):
+            return
+        now = self._clock.monotonic()
+        throttled = status == 429
+        if headers.failed_open:
+            pass  # the server's limiter failed open: keep what we know
+        elif headers.has_limits:
+            self._learn(grant, bucket, headers, now, throttled)
+        elif not bucket.known:
+            if throttled:
+                bucket.aimd.refused(now)
+            else:
+                bucket.aimd.succeeded()
+        # Answered, with or without a cost (no headers, or a limiter that failed open: then one
+        # token, the server's default), the family's requests need not go one at a time.
+        self._answered_families.add(grant.family)
+        if throttled:
+            self._pause(bucket, now, headers.retry_after)
+        bucket.answered()
+
+    def release(self, grant: Grant) -> None:
+        """The request got no response (connection error): assume its tokens were spent."""
+        if grant.bucket.settle(grant):
+            grant.bucket.answered()
+
+    @property
+    def stats(self) -> LimiterStats:
+        buckets = [b for b in self._buckets.values() if b.known]
+        costs = list(self._family_cost.values())
+        pacing = [b.aimd.rate for b in self._buckets.values() if b.aimd.active]
+        return LimiterStats(
+            partition="per-family" if self._partition.split else "shared",
+            rate=sum(b.rate for b in buckets) if buckets else None,
+            burst=sum(b.capacity for b in buckets) if buckets else None,
+            cost=max(costs) if costs else None,
+            external_rate=sum(b.external_rate for b in buckets),
+            aimd=bool(pacing),
+            phase_width=None if self._phase.provisional else self._phase.width,
+            aimd_rate=min(pacing) if pacing else None,
+        )
+
+    # -- taking tokens ------------------------------------------------------------------------
+
+    def _bucket_for(self, family: str) -> Bucket:
+        key = self._partition.key(family)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(key, self._tuning)
+            if self._limits is not None:
+                bucket.rate, bucket.capacity = self._limits
+        return bucket
+
+    def _try_take(self, bucket: Bucket, family: str, now: float) -> Grant | float | None:
+        """A grant, or seconds to sleep, or ``None`` to wait for the next response."""
+        if now < bucket.paused_until:
+            return bucket.paused_until - now
+        if family not in self._answered_families and bucket.in_flight:
+            return None  # a family's first request goes alone: its cost is not known yet
+        unknown = 1.0 if family in self._answered_families else self._largest_cost()
+        cost = self._family_cost.get(family, unknown)
+        if bucket.aimd.active and not bucket.known:
+            wait = bucket.aimd.wait(now)
+            if wait is not None:
+                return wait
+        elif not bucket.known:
+            if bucket.in_flight:
+                return None  # one probe at a time until the first headers arrive
+        else:
+            return self._take_modelled(bucket, family, cost, now)
+        return bucket.grant(family, cost, now)
+
+    def _take_modelled(
+        self, bucket: Bucket, family: str, cost: float, now: float
+    ) -> Grant | float | None:
+        """``_try_take`` for a bucket whose limits are known: the model decides."""
+        self._credits.credit(bucket, now, self._largest_cost())
+        if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
+            return bucket.probe_at - now  # the last token waits to probe the phase
+        if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
+            return None  # the second wave waits for the first one's answers
+        if bucket.tokens < cost - _EPSILON:
+            if bucket.capacity >= cost and bucket.gain() > 0:
+                return self._phase.next_credit(bucket.last_credit) - now
+            # Credits alone will never cover this request (no capacity, or everything taken
+            # by others): probe once a second, so that changed limits are noticed.
+            if bucket.in_flight:
+                return None
+            if now < bucket.blocked_probe_at:
+                return bucket.blocked_probe_at - now
+            bucket.blocked_probe_at = now + 1.0
+            bucket.set_tokens(cost, now)
+        bucket.set_tokens(bucket.tokens - cost, now)
+        return bucket.grant(family, cost, now)
+
+    def _largest_cost(self) -> float:
+        return max(self._family_cost.values(), default=1.0)
+
+    # -- learning -----------------------------------------------------------------------------
+
+    def _learn(
+        self, grant: Grant, bucket: Bucket, headers: RateHeaders, now: float, throttled: bool
+    ) -> None:
+        assert headers.replenish_rate is not None
+        assert headers.remaining is not None
+        if headers.requested is not None and headers.requested > 0:
+            self._family_cost[grant.family] = headers.requested
+        rate = headers.replenish_rate
+        capacity = headers.burst_capacity if headers.burst_capacity is not None else rate
+        bucket.set_limits(rate, capacity, now)
+        self._limits = (rate, capacity)
+        bucket.aimd.active = False
+        self._phase.assume(now)
+        if bucket.retired:
+            return
+        self._credits.learn(
+            bucket,
+            grant,
+            now,
+            headers.remaining,
+            throttled=throttled,
+            largest_cost=self._largest_cost(),
+        )
+        if not throttled:
+            self._weigh_partition(grant, now, headers.remaining)
+
+    def _pause(self, bucket: Bucket, now: float, retry_after: float | None) -> None:
+        if retry_after is not None:
+            until = now + min(retry_after, self._retry_after_cap)
+        elif bucket.known and self._phase.known:
+            until = self._phase.credit_after(now)
+        else:
+            until = now + bucket.aimd.pause_after_refusal()
+        bucket.paused_until = max(bucket.paused_until, until)
+
+    # -- partition ----------------------------------------------------------------------------
+
+    def _weigh_partition(self, grant: Grant, now: float, remaining: float) -> None:
+        second = self._phase.second_of(grant.sent, now)
+        if second is not None and self._partition.weigh(grant.family, second, remaining):
+            self._replace_buckets()
+
+    def _replace_buckets(self) -> None:
+        """In-flight grants settle against their retired bucket, and each new bucket starts with
+        a probe, as the first one did."""
+        for bucket in self._buckets.values():
+            bucket.retired = True
+            bucket.notify()
+        self._buckets = {}

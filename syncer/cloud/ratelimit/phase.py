@@ -1,0 +1,109 @@
+"""Where the server's whole seconds begin on our monotonic clock.
+
+The server refills its bucket at each whole second of *its* clock. Where our clock's seconds are
+cut by the server's is a phase in [0, 1). It starts provisional (the arrival of the first response:
+every later interval of one second then contains exactly one server boundary, so crediting at its
+end is always safe) and is narrowed by windows that certainly contain a boundary, or certainly do
+not. Tokens are credited at the late end of the estimate, so the model never spends a token before
+the server has it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+
+class Phase:
+    """The estimate of the server's second boundary, as an arc of the phase circle.
+
+    The phase of [0, 1) is cut into bins; each piece of evidence ("a boundary lies in this window",
+    "no boundary lies in that one") adds doubt to the bins it rules out, old doubt fading slowly so
+    that a server clock that moves is followed. The estimate is the arc of least-doubted bins;
+    until evidence arrives it is the whole second ending at the first response (``assume``).
+    """
+
+    def __init__(self, tuning: Tuning = DEFAULT_TUNING) -> None:
+        self._tuning = tuning
+        self._anchor: float | None = None
+        self._doubt = [0.0] * tuning.phase_bins
+        self.start = 0.0
+        self.width = 1.0
+
+    @property
+    def known(self) -> bool:
+        return self._anchor is not None
+
+    @property
+    def provisional(self) -> bool:
+        return self.width >= 1.0
+
+    def assume(self, moment: float) -> None:
+        """First response: a boundary surely lies in every one-second interval ending at
+        ``moment + k``, so crediting there is safe until better evidence arrives."""
+        if self._anchor is None:
+            self._anchor = moment % 1.0
+            self.start = self._anchor - 1.0
+
+    def boundary_in(self, after: float, before: float) -> None:
+        if 0 < before - after < 1.0:
+            self._weigh(after, before, doubt_inside=False)
+
+    def no_boundary_in(self, after: float, before: float) -> None:
+        if 0 < before - after < 1.0:
+            self._weigh(after, before, doubt_inside=True)
+
+    def _weigh(self, after: float, before: float, *, doubt_inside: bool) -> None:
+        span = before - after
+        bins = len(self._doubt)
+        for index in range(bins):
+            centre = (index + 0.5) / bins
+            inside = (centre - after) % 1.0 < span
+            self._doubt[index] *= self._tuning.phase_decay
+            if inside is doubt_inside:
+                self._doubt[index] += 1.0
+        self._derive()
+
+    def _derive(self) -> None:
+        """The arc is everything outside the longest run of doubted bins."""
+        least = min(self._doubt)
+        doubted = [d > least + 0.5 for d in self._doubt]
+        if not any(doubted):
+            return
+        bins = len(doubted)
+        longest, longest_end, run = 0, 0, 0
+        for index in range(2 * bins):  # twice round, for a run that wraps
+            run = run + 1 if doubted[index % bins] else 0
+            if run > longest:
+                longest, longest_end = min(run, bins), index % bins
+        self.start = ((longest_end + 1) % bins) / bins
+        self.width = (bins - longest) / bins
+
+    def credit_after(self, moment: float) -> float:
+        """The first credit time (late end of the arc plus margin) not before ``moment``."""
+        late = self.start + self.width + self._tuning.credit_margin
+        return late + math.ceil(moment - late)
+
+    def next_credit(self, last_credit: float) -> float:
+        """The credit that follows ``last_credit`` (credits closer than half a second apart stand
+        for the same server boundary, seen through an estimate that has since moved)."""
+        return self.credit_after(last_credit + self._tuning.same_credit)
+
+    def earliest_boundary_before(self, credit: float) -> float:
+        """The earliest the server boundary that ``credit`` stands for can happen."""
+        return credit - self._tuning.credit_margin - self.width
+
+    def earliest_next_boundary(self, last_credit: float) -> float:
+        """The earliest the server boundary of the next credit can happen."""
+        return self.earliest_boundary_before(self.next_credit(last_credit))
+
+    def second_of(self, sent: float, received: float) -> int | None:
+        """Which of our credit intervals a request was surely processed in, if any."""
+        if self.provisional:
+            return None
+        credit = self.credit_after(sent)
+        if credit > sent:
+            credit -= 1.0  # the last credit at or before the sending
+        processed_within = received < self.earliest_boundary_before(credit + 1.0)
+        return math.floor(credit) if processed_within else None

@@ -1,0 +1,62 @@
+"""Every tuning constant of the limiter, in one frozen value that the benchmark can sweep.
+
+The defaults are what the sweep in ``bench/results/ratelimit.md`` settled on; a ``Tuning`` with
+other values (``dataclasses.replace(DEFAULT_TUNING, ...)``) is handed to ``RateLimiter`` to try
+them without editing code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """How cautious the limiter is, and how fast it believes evidence."""
+
+    credit_margin: float = 0.005
+    """Seconds added after the latest possible server boundary before crediting its tokens."""
+    same_credit: float = 0.5
+    """Two credit times closer than this stand for the same server boundary (phase moved)."""
+    tolerance: float = 0.5
+    """Header values are whole numbers; anything closer than this is equal."""
+    min_sleep: float = 1e-3
+    """Shorter waits are rounded up: a clock far from its epoch cannot add less, and it is noise."""
+    phase_bins: int = 250
+    """Resolution of the phase estimate within one second."""
+    phase_decay: float = 0.995
+    """How fast old phase evidence fades, so that a server clock that moves is followed."""
+    probe_width: float = 0.05
+    """While the phase estimate is wider than this, one token a second probes inside the arc."""
+    costly_probe_width: float = 0.5
+    """The same where the held token costs a refill's worth (burst < rate + cost): a wide arc only
+    delays each credit a little, a token held through the refill is lost to the cap every second."""
+    evidence_to_switch: float = 5.0
+    """Partition evidence needed before the buckets split per family or merge back."""
+    evidence_decay: float = 0.8
+    """What the other side's partition evidence keeps at each new observation."""
+    shared_weight: float = 0.5
+    """Weight of distinct ``remaining`` values across families (weak evidence of one bucket)."""
+    recent: int = 64
+    """Responses remembered per bucket (and per family for the partition)."""
+    external_weight: float = 1.0
+    """Share of a proven loss (a 429, or an exact response) added to the other program's rate."""
+    found_weight: float = 0.3
+    """Share of tokens found above the model taken off it: a lower bound may count a refill the
+    model has not credited yet, so it is weaker evidence and must not undo a proven share."""
+    checked_credits: int = 2
+    """Credits spent in two waves (half, then the rest once the first half is answered) until this
+    many in a row check out: another program taking its share right after each refill shows up in
+    the first wave's answers, before the second wave asks for tokens that are no longer there."""
+    learning_pause: float = 2.0
+    """Seconds after the limits changed during which responses teach nothing about the phase or
+    another program (they straddle two regimes)."""
+    aimd_start: float = 1.0
+    """Requests a second without headers, before the first 429."""
+    aimd_floor: float = 0.25
+    """The lowest rate AIMD falls to."""
+    aimd_cooldown: float = 1.0
+    """429s within this many seconds of a cut count as the same cut."""
+
+
+DEFAULT_TUNING = Tuning()

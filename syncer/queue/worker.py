@@ -1,0 +1,150 @@
+"""``syncer worker``: one process running firm jobs from the queue, ``concurrency`` at a time.
+
+Besides procrastinate's worker (fetching jobs, heartbeats, periodic schedules) the process runs
+the recovery of dead workers' jobs and its own signal handling: SIGINT/SIGTERM stop fetching and
+stop the running firms as ``syncer apply`` stops (``RunningFirms``); the interrupted jobs return
+to the queue. procrastinate's stdlib log lines are forwarded to syncer's structlog output.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import anyio
+import procrastinate
+from procrastinate.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.apply.stopping import STOP_SIGNALS
+from syncer.clock import Clock, SystemClock
+from syncer.concurrency import task_group
+from syncer.errors import SyncerError
+from syncer.logs import get_logger
+from syncer.queue.app import build_app, firm_queue, queue_database_url, queue_errors
+from syncer.queue.firmjob import FirmJobs, register_firm_task, register_schedules, worker_label
+from syncer.queue.recovery import keep_recovering
+from syncer.settings import Firm, Settings
+from syncer.store.db import create_engine, require_current_schema
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    concurrency: int = 4
+    firms: tuple[str, ...] = ()
+    """Only these firms' jobs and schedules; empty: every firm."""
+    heartbeat_seconds: float = 10.0
+    stalled_after_seconds: float = 60.0
+    """A worker silent this long is dead: its jobs go back to the queue."""
+    metrics_file: Path | None = None
+
+
+async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | None = None) -> int:
+    """Run until a stop signal; 0 once the running jobs stopped and went back to the queue."""
+    url = queue_database_url(settings)
+    chosen = _chosen_firms(settings, options.firms)
+    app = build_app(url, max_connections=options.concurrency + 4)
+    engine = create_engine(url)
+    chosen_clock = clock or SystemClock()
+    jobs = FirmJobs(
+        {firm.name: firm for firm in chosen},
+        engine,
+        chosen_clock,
+        metrics_file=options.metrics_file,
+    )
+    _forward_procrastinate_logs()
+    try:
+        task = register_firm_task(app, jobs)
+        register_schedules(app, task, _schedules(settings, jobs.firms))
+        async with queue_errors():
+            await require_current_schema(engine)
+            async with app.open_async():
+                await _work(app, engine, jobs, options, chosen_clock)
+    finally:
+        await engine.dispose()
+    if jobs.running.received is None:
+        raise WorkerStopped("the worker stopped after an error of the queue (see the log above)")
+    log.info("worker stopped", signal=jobs.running.received.name)
+    return 0
+
+
+async def _work(
+    app: procrastinate.App,
+    engine: AsyncEngine,
+    jobs: FirmJobs,
+    options: WorkerOptions,
+    clock: Clock,
+) -> None:
+    """procrastinate's worker beside the signal watcher and the recovery of dead workers' jobs;
+    returns when the worker stopped (a signal, or a failure of one of its own tasks)."""
+    worker = Worker(
+        app,
+        queues=[firm_queue(name) for name in options.firms] or None,
+        name=worker_label(),
+        concurrency=options.concurrency,
+        install_signal_handlers=False,
+        update_heartbeat_interval=options.heartbeat_seconds,
+        stalled_worker_timeout=options.stalled_after_seconds,
+        fetch_job_polling_interval=options.heartbeat_seconds,
+    )
+    recovery = partial(
+        keep_recovering,
+        app,
+        engine,
+        stalled_after=options.stalled_after_seconds,
+        every=options.heartbeat_seconds,
+        clock=clock,
+    )
+    async with task_group() as tg:
+        tg.start_soon(_stop_on_signal, worker, jobs)
+        tg.start_soon(recovery)
+        log.info("worker started", concurrency=options.concurrency, firms=len(jobs.firms))
+        await worker.run()  # type: ignore[no-untyped-call]  # procrastinate: untyped
+        tg.cancel_scope.cancel()
+
+
+def _chosen_firms(settings: Settings, names: Iterable[str]) -> tuple[Firm, ...]:
+    wanted = tuple(names)
+    if not wanted:
+        return settings.select_firms()
+    return tuple(firm for name in wanted for firm in settings.select_firms(name))
+
+
+def _schedules(settings: Settings, chosen: Iterable[str]) -> dict[str, str]:
+    names = set(chosen)
+    return {f.name: f.schedule for f in settings.firms if f.schedule and f.name in names}
+
+
+async def _stop_on_signal(worker: Worker, jobs: FirmJobs) -> None:
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        async for signum in signals:
+            log.warning(
+                "stopping: no new job; running firms stop as apply does", signal=signum.name
+            )
+            worker.stop()  # type: ignore[no-untyped-call]
+            jobs.running.stop_all(signal.Signals(signum))
+
+
+class WorkerStopped(SyncerError):
+    """procrastinate stopped the worker itself (e.g. its connection to the database broke)."""
+
+
+class _ToStructlog(logging.Handler):
+    """One structlog line per procrastinate record, without its traceback."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        get_logger(record.name).log(record.levelno, record.getMessage())
+
+
+def _forward_procrastinate_logs() -> None:
+    logger = logging.getLogger("procrastinate")
+    if not any(isinstance(h, _ToStructlog) for h in logger.handlers):
+        logger.addHandler(_ToStructlog())
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False

@@ -1,0 +1,58 @@
+"""Group commit: callers arriving during a write share the next one; each sees its own failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from syncer.apply.groupcommit import GroupCommit
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_callers_arriving_during_a_write_share_the_next_transaction() -> None:
+    written: list[list[int]] = []
+
+    async def write(items: Sequence[int]) -> None:
+        for _ in range(3):  # a commit takes a few turns of the event loop
+            await anyio.lowlevel.checkpoint()
+        written.append(list(items))
+
+    group = GroupCommit[int](write)
+    async with anyio.create_task_group() as tg:
+        for n in range(20):
+            tg.start_soon(group.submit, n)
+    assert sorted(n for batch in written for n in batch) == list(range(20))
+    assert written[0] == [0]  # the first caller does not wait for company
+    assert len(written) <= 3
+    assert group.transactions == len(written)
+
+
+async def test_every_caller_of_a_failed_transaction_gets_its_error() -> None:
+    written: list[list[int]] = []
+
+    async def write(items: Sequence[int]) -> None:
+        await anyio.lowlevel.checkpoint()
+        if 1 in items:
+            raise RuntimeError("database is locked")
+        written.append(list(items))
+
+    group = GroupCommit[int](write)
+    failures: list[int] = []
+
+    async def submit(n: int) -> None:
+        try:
+            await group.submit(n)
+        except RuntimeError:
+            failures.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(4):
+            tg.start_soon(submit, n)
+    assert sorted(failures) == [1, 2, 3]
+    assert written == [[0]]
+    await group.submit(9)
+    assert written == [[0], [9]]

@@ -1,0 +1,167 @@
+"""Concurrent paging end to end: CloudClient over real HTTP against the simulator, virtual time.
+
+The simulator's injected latency (with jitter) sleeps on the same ``VirtualClock`` as the client,
+so pages answer out of order exactly as they would over a slow network, deterministically, and
+time stands still while bytes are on the loopback wire.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from pydantic import SecretStr
+
+from syncer.cloud.client import CloudClient
+from syncer.cloud.concurrency import COLD_START, little_target
+from syncer.model import ENTITIES
+from syncer.settings import CloudSettings
+from syncer.simulator import Limits, RunningSimulator
+from syncer.simulator.config import Faults
+from syncer.simulator.resources import SPECS
+from tests.cloud.slow_wire import ServerClock, in_virtual_time
+from tests.cloud.virtual_time import VirtualClock
+from tests.fixtures.simulator import SimulatorFactory
+
+pytestmark = pytest.mark.anyio
+
+PAGE = 10
+
+
+def settings_for(sim: RunningSimulator, max_in_flight: int = 64) -> CloudSettings:
+    return CloudSettings(
+        firm=sim.firm,
+        base_url=sim.base_url,
+        client_id=sim.client_id,
+        client_secret=SecretStr(sim.client_secret),
+        max_in_flight=max_in_flight,
+        page_size=PAGE,
+    )
+
+
+async def seeded(
+    factory: SimulatorFactory,
+    clock: VirtualClock,
+    count: int,
+    *,
+    latency: float,
+    jitter: float,
+    rate: int = 1000,
+) -> RunningSimulator:
+    faults = Faults(seed=3, latency_seconds=latency, jitter_seconds=jitter)
+    limits = Limits(replenish_rate=rate, burst_capacity=rate)  # the token answer tells the rate
+    sim = await factory(clock=ServerClock(clock), faults=faults, limits=limits)
+    for n in range(count):
+        sim.control.seed("entities", {"EntityNo": f"C-{n:04}", "Name": f"Client {n}"})
+    return sim
+
+
+def stored_guids(sim: RunningSimulator) -> list[str]:
+    return [obj["CWGuid"] for obj in sim.control.store.all(SPECS["entities"])]
+
+
+async def read_entities(
+    clock: VirtualClock, sim: RunningSimulator, client: CloudClient
+) -> tuple[list[str], float]:
+    server = sim.control.clock
+    assert isinstance(server, ServerClock)
+    work = lambda: client.list_objects(ENTITIES)  # noqa: E731
+    objects, took = await in_virtual_time(clock, server, client.stats, work)
+    return [obj.cwguid for obj in objects], took
+
+
+@pytest.mark.parametrize("count", [0, 7, 50, 95])
+async def test_pages_answering_out_of_order_are_read_completely_and_in_order(
+    simulator_factory: SimulatorFactory, count: int
+) -> None:
+    """An empty list, one short page, an exact multiple of the page size (the empty page after
+    it ends the list) and many pages, answering in any order under 250 ms +- 200 ms."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, count, latency=0.25, jitter=0.2)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
+        guids, took = await read_entities(clock, sim, client)
+        paging = client.paging
+    assert guids == stored_guids(sim)
+    assert len(guids) == count
+    assert paging.pages == count // PAGE + 1
+    assert took < 4 * 0.45  # one page after another would take count / 10 + 1 answers
+    assert paging.past_end <= client.in_flight_target.cap
+
+
+async def test_a_list_shrinking_while_read_ends_at_its_new_end(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """Objects deleted from the end of the list while its pages are in flight: the read stops at
+    the first short page, nothing comes twice, and what was never deleted is all there."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 95, latency=0.25, jitter=0.2)
+    before = stored_guids(sim)
+    kept = before[:35]
+    async with CloudClient.open(settings_for(sim, max_in_flight=3), clock=clock) as client:
+
+        async def shrink() -> None:
+            await clock.sleep(0.6)
+            for guid in before[35:]:
+                sim.control.store.delete(SPECS["entities"], guid)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(shrink)
+            guids, _ = await read_entities(clock, sim, client)
+    assert guids[: len(kept)] == kept
+    assert len(set(guids)) == len(guids)
+    assert set(guids) <= set(before)
+    assert len(guids) < len(before)  # the deletion did land while the list was being read
+
+
+async def test_the_window_grows_with_latency_and_shrinks_when_it_falls(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 95, latency=0.002, jitter=0.0, rate=100)
+    windows: list[int] = []
+    async with CloudClient.open(settings_for(sim, max_in_flight=512), clock=clock) as client:
+        for latency in (0.002, 0.5, 0.002):
+            sim.control.set_faults(latency_seconds=latency)
+            for _ in range(8):  # enough answers to turn the high percentile over
+                guids, _ = await read_entities(clock, sim, client)
+                assert guids == stored_guids(sim)
+            windows.append(client.in_flight_target.for_pages("entities"))
+    fast, slow, fast_again = windows
+    assert fast < 10
+    assert slow > 5 * fast
+    assert fast_again < 10
+
+
+async def test_requests_in_flight_never_exceed_the_cap(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """At 1 s Little's law wants hundreds of pages in flight; the cap holds them to eight."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 300, latency=1.0, jitter=0.3)
+    async with CloudClient.open(settings_for(sim, max_in_flight=8), clock=clock) as client:
+        guids, _ = await read_entities(clock, sim, client)
+        assert client.in_flight_target.for_pages("entities") == 8
+        peak = client.stats.peak_in_flight
+    assert guids == stored_guids(sim)
+    assert peak == 8
+
+
+def test_the_target_is_small_at_0_ms_large_at_1_s_and_capped() -> None:
+    assert little_target(None, None, cap=256) == COLD_START
+    assert little_target(50, 0.001, cap=256) <= 3
+    assert little_target(50, 1.0, cap=256) >= 60
+    assert little_target(200, 1.3, cap=256) == 256
+    assert little_target(200, 1.3, cap=1) == 1
+
+
+async def test_a_cold_client_opens_the_window_as_soon_as_its_token_teaches_rate_and_latency(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """Nothing known yet: a few pages go and wait for the token. Its answer tells the rate and
+    the latency, and the rest of the window goes then, not a latency later with the first page's
+    answer: token, pages, done in two latencies."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 300, latency=1.0, jitter=0.0)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
+        guids, took = await read_entities(clock, sim, client)
+    assert guids == stored_guids(sim)
+    assert took < 2.5

@@ -1,0 +1,137 @@
+"""Each piece of the limiter on its own: phase, bucket rules, partition, AIMD, tuning."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from syncer.cloud.ratelimit import DEFAULT_TUNING, SHARED, Tuning
+from syncer.cloud.ratelimit.aimd import Aimd
+from syncer.cloud.ratelimit.bucket import Bucket
+from syncer.cloud.ratelimit.partition import Partition
+from syncer.cloud.ratelimit.phase import Phase
+
+
+def test_a_provisional_phase_credits_a_whole_second_after_the_first_response() -> None:
+    phase = Phase()
+    assert not phase.known
+    phase.assume(10.3)
+    assert phase.known
+    assert phase.provisional
+    # Every later one-second interval ending at 10.3 + k holds a boundary: credit at its end.
+    assert phase.credit_after(10.4) == pytest.approx(11.3 + DEFAULT_TUNING.credit_margin)
+    assert phase.second_of(10.4, 10.5) is None  # nothing is surely within one interval yet
+
+
+def test_windows_with_and_without_a_boundary_narrow_the_phase() -> None:
+    phase = Phase()
+    phase.assume(0.9)
+    for second in range(20):
+        phase.boundary_in(second + 0.58, second + 0.62)  # the server's second begins at .6
+        phase.no_boundary_in(second + 0.65, second + 1.55)
+    assert phase.width < 0.1
+    assert phase.start <= 0.6 <= phase.start + phase.width
+    credit = phase.credit_after(5.0)
+    assert 5.6 <= credit <= 5.7
+    assert phase.earliest_next_boundary(credit) > credit + 0.5
+
+
+def test_a_grant_is_in_flight_until_settled_once() -> None:
+    bucket = Bucket(SHARED)
+    first = bucket.grant("entities", 2.0, now=1.0)
+    second = bucket.grant("entities", 3.0, now=1.1)
+    assert (bucket.granted, bucket.in_flight, bucket.in_flight_cost) == (5.0, 2, 5.0)
+    assert (second.granted_before, second.in_flight_before) == (2.0, 2.0)
+    assert bucket.settle(first)
+    assert not bucket.settle(first)
+    assert (bucket.in_flight, bucket.in_flight_cost) == (1, 3.0)
+
+
+def test_a_credit_withholds_the_other_programs_share_in_whole_tokens() -> None:
+    bucket = Bucket(SHARED, rate=10, capacity=20)
+    assert bucket.gain() == 10
+    assert bucket.gain(room=4) == 4
+    bucket.external_rate = 2.3  # rounded up from a quarter: 3 whole tokens
+    assert bucket.gain() == 7
+    bucket.external_rate = 2.2
+    assert bucket.gain() == 8
+
+
+def test_an_unbroken_chain_of_answers_proves_the_level_and_a_credit_spends_it() -> None:
+    bucket = Bucket(SHARED, rate=10, capacity=10)
+    top = bucket.grant("e", 1, 0.0)
+    bucket.settle(top)
+    bucket.follow_chain(top, 8, False, exact=True)  # nothing else in flight: 8 is the level
+    grants = [bucket.grant("e", 1, 0.1) for _ in range(3)]
+    for grant, remaining in zip(grants, (7, 6, 5), strict=True):
+        bucket.settle(grant)
+        assert bucket.proven_level() is None  # not every grant since the top is answered yet
+        bucket.follow_chain(grant, remaining, False, exact=False)
+    assert bucket.proven_level() == 5
+    bucket.note_credit(1.0)
+    assert bucket.proven_level() is None
+    broken = Bucket(SHARED, rate=10, capacity=10)
+    top = broken.grant("e", 1, 0.0)
+    broken.settle(top)
+    broken.follow_chain(top, 8, False, exact=True)
+    gap = broken.grant("e", 1, 0.1)
+    broken.settle(gap)
+    broken.follow_chain(gap, 9, False, exact=False)  # a refill came in between
+    assert broken.proven_level() is None
+    assert bucket.granted_at_credit == bucket.granted
+
+
+def test_a_limits_change_restarts_the_checks_and_pauses_learning() -> None:
+    bucket = Bucket(SHARED, known=True, rate=10, capacity=10, checked_credits=2)
+    bucket.set_limits(20, 20, now=5.0)
+    assert (bucket.rate, bucket.capacity, bucket.checked_credits) == (20, 20, 0)
+    assert not bucket.learning(6.0)
+    assert bucket.learning(5.0 + DEFAULT_TUNING.learning_pause)
+
+
+def test_partition_splits_on_equal_remaining_across_families_and_merges_back() -> None:
+    partition = Partition()
+    assert partition.key("entities") == SHARED
+    changed = [
+        partition.weigh(family, second, 7.0)
+        for second in range(6)
+        for family in ("entities", "users")
+    ]
+    assert changed.count(True) == 1
+    assert partition.split
+    assert partition.key("users") == "users"
+    merged = [
+        partition.weigh(family, second, 9.0 - i)
+        for second in range(10, 40)
+        for i, family in enumerate(("entities", "users"))
+    ]
+    assert merged.count(True) == 1
+    assert not partition.split
+
+
+def test_aimd_halves_once_for_refusals_that_arrive_together() -> None:
+    aimd = Aimd()
+    assert aimd.wait(0.0) is None
+    assert aimd.wait(0.0) == pytest.approx(1.0)
+    aimd.succeeded()
+    assert aimd.active
+    assert aimd.rate == pytest.approx(2.0)
+    aimd.refused(3.0)
+    aimd.refused(3.5)
+    assert aimd.rate == pytest.approx(1.0)
+    for moment in range(5, 10):
+        aimd.refused(float(moment))
+    assert aimd.rate == DEFAULT_TUNING.aimd_floor
+    assert aimd.pause_after_refusal() == pytest.approx(4.0)
+
+
+def test_tuning_is_one_frozen_value_that_can_be_varied() -> None:
+    wider = dataclasses.replace(DEFAULT_TUNING, aimd_floor=0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wider.aimd_floor = 1.0  # type: ignore[misc]
+    aimd = Aimd(wider)
+    for moment in range(10):
+        aimd.refused(float(moment))
+    assert aimd.rate == 0.5
+    assert Tuning() == DEFAULT_TUNING
