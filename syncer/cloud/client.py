@@ -7,9 +7,9 @@ shares it, which is what lets the limiter see (and pace) all of that client's tr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -40,7 +40,7 @@ from syncer.cloud.shapes import (
     CHILD_RULES,
     TOKEN_RULES,
     broken,
-    checked_guids,
+    checked_guid,
     checked_list,
     checked_object,
     field_of,
@@ -52,6 +52,8 @@ from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
 AUTH_PATH = "auth/token"
+
+T = TypeVar("T")
 NO_RENAMES = FieldNames({})
 
 
@@ -205,11 +207,16 @@ class CloudClient:
         wanted = kind.normalise_key(key)
         names = self.api.renames(kind.name)
         search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
-        for page in await self._pages(kind.api_path, {"search": search}, small=True):
-            for obj in page:
-                found = remote_object(obj, kind.api_path, f"GET {kind.api_path}", names)
-                if kind.normalise_key(str(field_of(found.fields, kind.key_field) or "")) == wanted:
-                    return found
+        where = f"GET {kind.api_path}"
+        found = await self._pages(
+            kind.api_path,
+            lambda obj: remote_object(obj, kind.api_path, where, names),
+            {"search": search},
+            small=True,
+        )
+        for candidate in found:
+            if kind.normalise_key(str(field_of(candidate.fields, kind.key_field) or "")) == wanted:
+                return candidate
         return None
 
     async def get(self, kind: ObjectKind, cwguid: str) -> RemoteObject:
@@ -234,8 +241,8 @@ class CloudClient:
     async def list_children(self, kind: ChildKind, parent_cwguid: str) -> list[RemoteObject]:
         path = kind.list_path.format(id=segment(parent_cwguid))
         where = f"GET {path}"
-        pages = await self._pages(path, small=True)  # a client has an address or two
-        return [child_object(kind, where, obj) for page in pages for obj in page]
+        # A client has an address or two: one page in flight.
+        return await self._pages(path, lambda obj: child_object(kind, where, obj), small=True)
 
     async def create_child(
         self, kind: ChildKind, parent_cwguid: str, body: Mapping[str, object]
@@ -255,8 +262,8 @@ class CloudClient:
         if relation.read_path is None:
             raise ValueError(f"{relation.name} members are read from the parent object")
         path = relation.read_path.format(id=segment(parent_cwguid))
-        pages = await self._pages(path, small=True)
-        return [member for page in pages for member in checked_guids(f"GET {path}", page)]
+        where = f"GET {path}"
+        return await self._pages(path, lambda member: checked_guid(where, member), small=True)
 
     async def change_members(
         self,
@@ -289,31 +296,36 @@ class CloudClient:
 
     async def _list_objects(self, path: str, kind_name: str) -> list[RemoteObject]:
         where, names = f"GET {path}", self.api.renames(kind_name)
-        return [
-            remote_object(obj, path, where, names)
-            for page in await self._pages(path)
-            for obj in page
-        ]
+        return await self._pages(path, lambda obj: remote_object(obj, path, where, names))
 
     async def _pages(
-        self, path: str, params: Mapping[str, str] | None = None, *, small: bool = False
-    ) -> list[list[Any]]:
-        """Every page of a list, until a short or empty page (a page past the end is ``[]``),
-        read through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
+        self,
+        path: str,
+        item: Callable[[object], T],
+        params: Mapping[str, str] | None = None,
+        *,
+        small: bool = False,
+    ) -> list[T]:
+        """Every item of a list, each made by ``item`` as its page arrives (so a broken promise
+        is named for the page that broke it), until a short or empty page; pages are read
+        through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
         expected to fit one page (a search, one group's members). A page that repeats the one
         before, or more pages than ``cloud.max_pages``, end the read as a broken promise."""
         size = self.api.page_size(self._settings.page_size)
         first = self.api.first_page
         family, where = path.split("/", 1)[0], f"GET {path}"
 
-        async def fetch(number: int) -> list[Any]:
+        async def fetch(number: int) -> list[T]:
             query = {**(params or {}), "page": str(first + number - 1), "pageSize": str(size)}
-            return checked_list(where, await self._call("GET", path, params=query))
+            return [
+                item(obj)
+                for obj in checked_list(where, await self._call("GET", path, params=query))
+            ]
 
         def window() -> int:
             return self.in_flight_target.for_pages(family)
 
-        return await read_pages(
+        pages = await read_pages(
             fetch,
             PageBounds(size, self._settings.max_pages, where),
             window,
@@ -321,6 +333,7 @@ class CloudClient:
             small=small,
             learning=self.latencies.listening,
         )
+        return [obj for page in pages for obj in page]
 
     async def _call(
         self,

@@ -120,9 +120,9 @@ def checked_list(where: str, value: object) -> list[Any]:
     return value
 
 
-def checked_guids(where: str, value: list[Any]) -> list[str]:
-    """A member list: every item a GUID."""
-    for index, item in enumerate(value):
-        if not is_guid(item):
-            raise broken(where, f"item {index} is {_describe(item)}, expected a GUID")
+def checked_guid(where: str, value: object) -> str:
+    """A member of a member list: a GUID."""
+    if not is_guid(value):
+        raise broken(where, f"a member is {_describe(value)}, expected a GUID")
+    assert isinstance(value, str)
     return value

@@ -7,12 +7,17 @@ time stands still while bytes are on the loopback wire.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import anyio
 import pytest
 from pydantic import SecretStr
 
 from syncer.cloud.client import CloudClient
 from syncer.cloud.concurrency import COLD_START, little_target
+from syncer.cloud.paging import PageBounds, PagingStats, read_pages
+from syncer.errors import CloudContractBroken
 from syncer.model import ENTITIES
 from syncer.settings import CloudSettings
 from syncer.simulator import Limits, RunningSimulator
@@ -166,3 +171,36 @@ async def test_a_cold_client_opens_the_window_as_soon_as_its_token_teaches_rate_
         guids, took = await read_entities(clock, sim, client)
     assert guids == stored_guids(sim)
     assert took < 3.5
+
+
+def _no_learning(_poke: object) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+async def test_a_longer_page_counts_as_full_and_a_repeated_page_is_a_broken_promise() -> None:
+    """A server that answers more than ``pageSize`` objects goes on being read (as one page at
+    a time read it); one that answers the same full page again ends the read (exit 76)."""
+    lists = {1: [1, 2, 3], 2: [4, 5, 6], 3: [7]}
+
+    async def longer(number: int) -> list[Any]:
+        return list(lists.get(number, []))
+
+    bounds = PageBounds(size=2, max_pages=10, where="GET entities")
+    pages = await read_pages(
+        longer, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning
+    )
+    assert pages == [[1, 2, 3], [4, 5, 6], [7]]
+
+    async def same(_number: int) -> list[Any]:
+        return [1, 2]
+
+    with pytest.raises(CloudContractBroken, match="page 2 repeats page 1"):
+        await read_pages(same, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning)
+
+    async def endless(number: int) -> list[Any]:
+        return [number, number]
+
+    with pytest.raises(CloudContractBroken, match=r"more than 10 pages \(cloud.max_pages\)"):
+        await read_pages(
+            endless, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning
+        )
