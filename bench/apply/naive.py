@@ -15,7 +15,7 @@ import aiohttp
 import anyio
 
 from syncer.assumptions import ApiSettings
-from syncer.cloud.client import child_answer, remote_object
+from syncer.cloud.answers import child_answer, remote_object
 from syncer.cloud.errors import extract_message, rejection_for
 from syncer.cloud.latency import WireFigures
 from syncer.cloud.ratelimit import LimiterStats

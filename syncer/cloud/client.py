@@ -13,18 +13,21 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-import orjson
 
 from syncer import masking
-from syncer.assumptions import ApiSettings, FieldNames
+from syncer.assumptions import ApiSettings
 from syncer.clock import Clock, SystemClock
+from syncer.cloud.answers import (
+    child_answer,
+    child_object,
+    decode_response,
+    remote_object,
+)
 from syncer.cloud.concurrency import InFlightTarget
-from syncer.cloud.errors import ApiError, extract_message, rejection_for
 from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
 from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.cloud.pipeline import (
     ApiRequest,
-    ApiResponse,
     Authenticated,
     ClientStats,
     FreshToken,
@@ -37,59 +40,31 @@ from syncer.cloud.pipeline import (
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
 from syncer.cloud.shapes import (
-    CHILD_RULES,
-    TOKEN_RULES,
-    broken,
     checked_guid,
     checked_list,
-    checked_object,
     field_of,
-    object_rules,
 )
-from syncer.errors import CloudUnreachable, CredentialsRejected
+from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
 from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
 
-AUTH_PATH = "auth/token"
+__all__ = [
+    "AUTH_PATH",
+    "CloudClient",
+    "TokenIssuer",
+    "child_answer",
+    "child_object",
+    "remote_object",
+    "segment",
+]
 
 T = TypeVar("T")
-NO_RENAMES = FieldNames({})
 
 
 def segment(value: str) -> str:
     """``value`` quoted as one path segment: whatever it holds, it cannot reach another path."""
     return quote(value, safe="")
-
-
-def remote_object(
-    obj: object, path: str = "", where: str = "", names: FieldNames = NO_RENAMES
-) -> RemoteObject:
-    """An object of ``path`` (e.g. ``users``), once it is seen to keep the API's promises, its
-    fields under their documented names (``names`` undoes the firm's renames)."""
-    checked = checked_object(where or path or "response", obj, object_rules(path))
-    fields = names.from_firm(checked)
-    num_id = field_of(fields, "Id")
-    return RemoteObject(
-        cwguid=str(field_of(fields, "CWGuid")),
-        id=num_id if isinstance(num_id, int) else None,
-        fields=fields,
-    )
-
-
-def child_object(kind: ChildKind, where: str, obj: object) -> RemoteObject:
-    """A child (an entity's address), once it keeps an object's promises and its kind's."""
-    return remote_object(checked_object(where, obj, CHILD_RULES.get(kind.name, ())), where=where)
-
-
-def child_answer(kind: ChildKind, where: str, answer: object) -> int | RemoteObject:
-    """A child create's answer, once it is seen to be an ``Id`` or an object keeping the
-    promises; anything else (null, text, a list) is a broken promise (exit 76)."""
-    if isinstance(answer, int) and not isinstance(answer, bool):
-        return answer
-    if isinstance(answer, Mapping):
-        return child_object(kind, where, answer)
-    raise broken(where, f"expected the new {kind.name} Id (an integer) or object")
 
 
 class CloudClient:
@@ -345,67 +320,3 @@ class CloudClient:
     ) -> Any:
         response = await self._sender.send(ApiRequest(method, path, params or {}, json))
         return decode_response(method, path, response)
-
-
-def decode_response(method: str, path: str, response: ApiResponse) -> Any:
-    """The JSON body of a success; the matching ``ApiError`` (with the API's message) for a 4xx
-    or 5xx; ``CloudContractBroken`` for any other status or a success that is not JSON."""
-    status = response.status
-    if 400 <= status < 500:
-        message = extract_message(status, response.body)
-        raise rejection_for(status)(status, message, method, path)
-    if 500 <= status < 600:
-        raise ApiError(status, extract_message(status, response.body), method, path)
-    if not 200 <= status < 300:
-        raise broken(f"{method} {path}", f"status {status}")
-    if not response.body:
-        return None
-    try:
-        return orjson.loads(response.body)
-    except orjson.JSONDecodeError:
-        raise broken(f"{method} {path}", f"status {status} with a body that is not JSON") from None
-
-
-class TokenIssuer:
-    """Fetches bearer tokens with the client id and secret (one ``auth/token`` call each)."""
-
-    def __init__(self, sender: Sender, settings: CloudSettings, stats: ClientStats) -> None:
-        self._sender = sender
-        self._settings = settings
-        self._stats = stats
-
-    def __repr__(self) -> str:
-        return f"TokenIssuer(client_id={self._settings.client_id!r})"
-
-    async def __call__(self) -> str:
-        token, _ = await self.issue()
-        return token
-
-    async def issue(self) -> tuple[str, ApiResponse]:
-        """A new session's token and the answer that carried it (``syncer probe`` reads that)."""
-        self._stats.auth_calls += 1
-        credentials = {
-            "ClientId": self._settings.client_id,
-            "ClientSecret": self._settings.client_secret.get_secret_value(),
-            "Language": "en",
-        }
-        request = ApiRequest("POST", AUTH_PATH, json=credentials, retry_safe=True)
-        response = await self._sender.send(request)
-        refuse_failed_auth(response.status)
-        decoded = decode_response("POST", AUTH_PATH, response)
-        body = checked_object(f"POST {AUTH_PATH}", decoded, TOKEN_RULES)
-        token: str = field_of(body, "Token")
-        masking.remember(token)
-        return token, response
-
-
-def refuse_failed_auth(status: int) -> None:
-    """Any 4xx from ``auth/token`` refuses the client (77); a 5xx or 429 that outlived the retries
-    means Cloud is not serving (69). Either ends the run: a row is never blamed for it."""
-    if 400 <= status < 500 and status != 429:
-        raise CredentialsRejected(
-            f"Cloud refused the API client's credentials ({AUTH_PATH} answered {status}); "
-            "check cloud.client_id and the client secret"
-        )
-    if status >= 500 or status == 429:
-        raise CloudUnreachable(f"Cloud is not serving: {AUTH_PATH} answered {status}")

@@ -17,7 +17,6 @@ import aiohttp
 import orjson
 
 from syncer.clock import Clock, SystemClock
-from syncer.cloud.client import AUTH_PATH, TokenIssuer
 from syncer.cloud.errors import ApiError, extract_message
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.pipeline import (
@@ -30,6 +29,7 @@ from syncer.cloud.pipeline import (
     Sender,
 )
 from syncer.cloud.ratelimit import RateLimiter
+from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
 from syncer.errors import CloudUnreachable, CredentialsRejected, ExitCode, SyncerError
 from syncer.settings import CloudSettings
 

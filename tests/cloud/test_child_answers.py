@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.cloud.client import child_answer, child_object
+from syncer.cloud.answers import child_answer, child_object
 from syncer.errors import CloudContractBroken, ExitCode
 from syncer.model import ENTITY_ADDRESSES
 from syncer.state import RemoteObject
