@@ -1,6 +1,6 @@
 """``[cloud.api]``: every behaviour of the Cloud API that syncer assumes but cannot know in advance.
 
-shared/cloud-api.md marks these lines ``[assumed]``: nothing public says which page comes first,
+docs/cloud-api.md marks these lines ``[assumed]``: nothing public says which page comes first,
 how buckets are keyed or what a group's description field is called. Each guess is a setting here,
 defaulting to today's value, and ``syncer probe`` checks a real firm against every one of them and
 writes the values that fit. The client, the reader and the probe read them from here; nothing else

@@ -1,6 +1,6 @@
 """Errors that end a command, each carrying the exit code of the public contract.
 
-ARCHITECTURE.md section 7 fixes the codes; keeping them on the exception types means a command
+docs/architecture.md §7 fixes the codes; keeping them on the exception types means a command
 never has to translate, and the CLI has exactly one place that turns an error into an exit.
 """
 

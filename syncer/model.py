@@ -3,7 +3,7 @@
 Everything syncer knows about the shape of the Caseware Cloud API lives here: which path a kind
 is served at, which field is its natural key, which desired-state column feeds which API field and
 how values are converted. The planner, the client, the loader and the reports are all driven by
-these definitions, so when the real API turns out to differ from ``shared/cloud-api.md`` the fix is
+these definitions, so when the real API turns out to differ from ``docs/cloud-api.md`` the fix is
 an edit in this module rather than a rewrite elsewhere.
 """
 

@@ -1,4 +1,4 @@
-"""Initial schema: the desired-state tables (ARCHITECTURE.md section 6) and syncer_* bookkeeping.
+"""Initial schema: the desired-state tables (docs/architecture.md §6) and syncer_* bookkeeping.
 
 Revision ID: 0001
 Revises:

@@ -78,7 +78,7 @@ DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
         "--advertise-token-lifetime", is_flag=True, help="Put ExpiresIn in the token response."
     ),
 )
-"""How the served firm differs from cloud-api.md: one flag per ``Dialect`` knob."""
+"""How the served firm differs from docs/cloud-api.md: one flag per ``Dialect`` knob."""
 
 
 def dialect_options(fn: F) -> F:

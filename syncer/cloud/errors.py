@@ -1,6 +1,6 @@
 """Errors of single API calls, and how a message is pulled out of whatever body came back.
 
-The error body format is not public (cloud-api.md section 5), so the message is extracted
+The error body format is not public (docs/cloud-api.md §5), so the message is extracted
 tolerantly; a non-JSON or empty body yields a short raw excerpt or the status text, never a crash.
 Messages are built from the response body and the request path only: tokens and secrets travel in
 headers and the auth body, and a body that echoes them is masked (``syncer.masking``).

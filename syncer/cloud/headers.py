@@ -1,7 +1,7 @@
 """Tolerant parsing of the rate-limit headers the API sends on every response.
 
 The gateway's header names may arrive in any letter case and any value may be missing or garbled
-(cloud-api.md section 2); a parse problem must never break a request, so every field is optional
+(docs/cloud-api.md §2); a parse problem must never break a request, so every field is optional
 and a value that does not parse is treated as absent.
 """
 

@@ -1,6 +1,6 @@
 """API sessions: bearer tokens that are fetched once, shared, and renewed before they expire.
 
-The API sends no expiry with a token (cloud-api.md section 1), so the pool keeps each token's issue
+The API sends no expiry with a token (docs/cloud-api.md §1), so the pool keeps each token's issue
 time itself. Renewal is single-flight per slot: however many requests find the token stale at
 once, one ``auth/token`` call is made and the rest wait for its result. A token inside the renewal
 margin but not yet expired keeps serving the other requests while one of them renews it, so work in

@@ -1,7 +1,7 @@
 """Pure planning: desired state + Cloud state -> an ordered, guarded Plan. No I/O, no clock.
 
 ``build_plan(desired, cloud, owned, PlanPolicy.from_settings(settings.sync), firm=..., now=...)``
-is the entry point; ``plan_to_json``/``plan_from_json`` save and load a plan (ARCHITECTURE.md
+is the entry point; ``plan_to_json``/``plan_from_json`` save and load a plan (docs/architecture.md
 section 8) and ``fingerprint(cloud)`` is what apply compares to refuse a stale saved plan.
 
 Decisions worth knowing (each explained where it is made):

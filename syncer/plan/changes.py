@@ -96,7 +96,7 @@ class Skipped(Held):
 @dataclass(frozen=True, slots=True)
 class KindSummary:
     """Counts per kind. ``create``/``update``/``delete``/``noop``/``invalid``/``blocked`` are the
-    ARCHITECTURE.md section 8 names: for assignments ``create`` counts adds and ``delete`` counts
+    docs/architecture.md §8 names: for assignments ``create`` counts adds and ``delete`` counts
     removals; ``delete`` also counts deactivations (every retirement). The extra counters split
     those totals by action and count ``skipped`` changes (held back by the mode or protection).
     """

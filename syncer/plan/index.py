@@ -14,7 +14,7 @@ from typing import Final, NamedTuple
 from syncer.state import RemoteObject
 
 guid_key: Final[Callable[[str], str]] = str.lower
-"""CWGuids compare case-insensitively (cloud-api.md section 3). An alias rather than a function:
+"""CWGuids compare case-insensitively (docs/cloud-api.md §3). An alias rather than a function:
 it runs several times per Cloud object, and the C method avoids a Python call."""
 
 

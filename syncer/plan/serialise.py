@@ -1,4 +1,4 @@
-"""Plan <-> JSON exactly per ARCHITECTURE.md section 8 (``format_version`` 1).
+"""Plan <-> JSON exactly per docs/architecture.md §8 (``format_version`` 1).
 
 ``plan --format json --out FILE`` writes it and ``apply --plan FILE`` reads it back, so the JSON
 carries everything apply needs: besides the section 8 keys, blocked entries keep their whole

@@ -1,8 +1,9 @@
 """``auth.token`` and ``ratelimit.auth_limited``: what a token answer looks like and costs.
 
 The token itself is never shown: only its length and whether it is a JWT. Its lifetime is known
-only when the firm says it (an ``ExpiresIn``-like field, or a JWT's ``exp - iat``); cloud-api.md
-says it does not, and syncer then counts ``cloud.token_lifetime_seconds`` itself.
+only when the firm says it (an ``ExpiresIn``-like field, or a JWT's ``exp - iat``); the API
+does not say it (docs/cloud-api.md §1), and syncer then counts
+``cloud.token_lifetime_seconds`` itself.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Renderers of a Plan: text (rich), json (ARCHITECTURE.md section 8), csv and html.
+"""Renderers of a Plan: text (rich), json (docs/architecture.md §8), csv and html.
 
 ``render(plan, fmt)`` dispatches through ``RENDERERS``, a table of format name -> renderer, so a
 new format is one entry. Text, CSV and HTML come back as ``str``, JSON as ``bytes``.

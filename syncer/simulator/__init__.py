@@ -1,4 +1,4 @@
-"""A faithful simulator of the Caseware Cloud API v2 (shared/cloud-api.md), with a control plane.
+"""A faithful simulator of the Caseware Cloud API v2 (docs/cloud-api.md), with a control plane.
 
 Public API::
 

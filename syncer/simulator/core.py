@@ -87,7 +87,7 @@ class Simulator:
         return self.injector.faults
 
     def set_dialect(self, **changes: Any) -> Dialect:
-        """Change how this firm differs from cloud-api.md (page numbering, field names...)."""
+        """Change how this firm differs from docs/cloud-api.md (page numbering, field names...)."""
         self.dialect = self.dialect.updated(changes)
         return self.dialect
 

@@ -1,9 +1,9 @@
-"""The firm's dialect: every ``[assumed]`` behaviour of cloud-api.md, with its alternatives.
+"""The firm's dialect: every ``[assumed]`` behaviour of docs/cloud-api.md, with its alternatives.
 
 A real firm may number pages from 0, cap ``pageSize`` lower (refusing or clamping a larger one),
 escape quotes differently, name a field otherwise, hide group member lists or list a user's roles
 by CWGuid. Each alternative is a knob here, so ``syncer probe`` can be tested against every one of
-them and syncer shown to work once configured as the probe advises. The default is cloud-api.md.
+them and syncer shown to work once configured as the probe advises. Default: docs/cloud-api.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The simulator's error responses: one exception type carrying status, message and field errors.
 
 Handlers raise ``ApiError``; the middleware renders it as the simulator's error body
-``{"message": ..., "errors": [{"field": ..., "message": ...}]}`` (cloud-api.md section 5).
+``{"message": ..., "errors": [{"field": ..., "message": ...}]}`` (docs/cloud-api.md §5).
 """
 
 from __future__ import annotations

@@ -221,7 +221,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Caseware Cloud API v2 (syncer simulator)",
             "version": "2",
-            "description": "What syncer's simulator implements; see shared/cloud-api.md.",
+            "description": "What syncer's simulator implements; see docs/cloud-api.md.",
         },
         "paths": paths,
         "components": {

@@ -1,4 +1,4 @@
-"""The ``search=<Field><op><Value>`` query language of the v2 API (cloud-api.md section 3).
+"""The ``search=<Field><op><Value>`` query language of the v2 API (docs/cloud-api.md §3).
 
 One condition; ops ``=``, ``<``, ``>``, ``<>``; strings and dates in single quotes with ``''`` for
 a quote (a backslash before it in a dialect that says so); numbers and ``true``/``false`` bare;

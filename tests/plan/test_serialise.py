@@ -1,4 +1,4 @@
-"""Plan JSON per ARCHITECTURE.md section 8, and refusal of files apply cannot trust."""
+"""Plan JSON per docs/architecture.md §8, and refusal of files apply cannot trust."""
 
 from __future__ import annotations
 

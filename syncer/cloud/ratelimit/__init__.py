@@ -1,6 +1,6 @@
 """One adaptive rate limiter per API client, shared by every worker and every session.
 
-The server runs Spring Cloud Gateway's token bucket (cloud-api.md section 2): ``rate`` tokens are
+The server runs Spring Cloud Gateway's token bucket (docs/cloud-api.md §2): ``rate`` tokens are
 added at each whole second of the *server's* clock, up to ``capacity``; a request costing
 ``requested`` tokens passes when enough are left and is refused with 429 otherwise. Each response
 reports the limits and what remained. The limiter keeps a model of that bucket on our own
