@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.store.db import create_engine
+from syncer.store import create_engine
 from syncer.store.tables import runs as runs_table
 
 PREFIX = "syncer_last_run"

@@ -22,8 +22,7 @@ from syncer.apply import ApplyResult, RunLock, StopRequests, execute, recover
 from syncer.children.reading import ChildReading, with_children
 from syncer.children.remember import RunInputs, remember_in_step
 from syncer.clock import Clock, SystemClock, utc_now
-from syncer.cloud.client import CloudClient
-from syncer.cloud.reader import read_cloud_state
+from syncer.cloud import CloudClient, read_cloud_state
 from syncer.errors import SyncerError
 from syncer.plan import Plan, PlanPolicy, build_plan, plan_from_json
 from syncer.progress import ProgressFactory, progress_for

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from syncer.cloud.latency import WireFigures
-from syncer.cloud.ratelimit import LimiterStats
+from syncer.cloud import LimiterStats, WireFigures
 from syncer.model import ChildKind, ObjectKind, RelationKind
 from syncer.state import RemoteObject
 

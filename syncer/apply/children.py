@@ -12,12 +12,11 @@ from collections.abc import Sequence
 
 from syncer.apply.api import CloudApi
 from syncer.apply.journal import ChangeStatus, Outcome
-from syncer.cloud.errors import Conflict, OutcomeUnknown
-from syncer.cloud.shapes import field_of
+from syncer.cloud import Conflict, OutcomeUnknown, field_of
 from syncer.model import CHILD_KINDS, OBJECT_KINDS, ChildKind
 from syncer.plan.changes import Action, Change
-from syncer.plan.values import normalise
 from syncer.state import Origin, RemoteObject
+from syncer.value_rules import normalise
 
 MAX_CREATE_ATTEMPTS = 3
 """Creates sent at most this often; each retry only after a lookup found nothing."""

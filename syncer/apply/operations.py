@@ -33,8 +33,8 @@ from syncer.model import (
 )
 from syncer.plan.changes import Action, Change
 from syncer.plan.children import PARENT_ID
-from syncer.plan.values import normalise
 from syncer.state import Origin, RemoteObject
+from syncer.value_rules import api_differences
 
 MAX_CREATE_ATTEMPTS = 3
 """Creates sent at most this often; each retry only after a lookup found nothing."""
@@ -148,13 +148,7 @@ class Executor:
         self, kind: ObjectKind, found: RemoteObject, body: Mapping[str, object]
     ) -> Outcome:
         """Take over an object that already held the key; update the fields that differ."""
-        insensitive = {spec.api_name for spec in kind.fields if spec.case_insensitive}
-        differing = {
-            name: value
-            for name, value in body.items()
-            if normalise(value, name in insensitive)
-            != normalise(found.fields.get(name), name in insensitive)
-        }
+        differing = api_differences(kind.fields, body, found.fields)
         if not differing:
             return Outcome(ChangeStatus.DONE, "adopted an existing object", found, Origin.ADOPTED)
         patch = {name: body[name] for name in kind.patch_carries if name in body} | differing

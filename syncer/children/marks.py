@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from syncer.model import ChildKind, normalise_key
-from syncer.plan.values import normalise
 from syncer.state import DesiredChild
 from syncer.store.tables import child_marks
 from syncer.store.upsert import upsert
+from syncer.value_rules import normalise
 
 
 @dataclass(frozen=True, slots=True)

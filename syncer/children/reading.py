@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.children.marks import read_marks
 from syncer.children.scope import ReadPolicy, parent_guids, parents_to_read
-from syncer.cloud.client import CloudClient
-from syncer.cloud.reader import PageCallback, read_children
+from syncer.cloud import CloudClient, PageCallback, read_children
 from syncer.model import CHILD_KINDS
 from syncer.settings import SyncSettings
 from syncer.state import CloudState, DesiredState, IdMap, RemoteObject

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from syncer.apply.stopping import StopRequests, watch_stop_signals
+from syncer.apply import StopRequests, watch_stop_signals
 from syncer.cli.context import pass_settings, run
 from syncer.errors import syncer_error_in
 from syncer.firms import run_firms
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
 from syncer.settings import Firm, Settings
-from syncer.store.db import create_engine, database_errors
+from syncer.store import create_engine, database_errors
 from syncer.usecases import ApplyOptions, apply_firm
 
 

@@ -13,8 +13,13 @@ from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode
 from syncer.model import ALL_KINDS, kind_named
 from syncer.settings import Settings
-from syncer.store.db import create_engine, database_errors, require_current_schema
-from syncer.store.loader import LoadResult, load_csv
+from syncer.store import (
+    LoadResult,
+    create_engine,
+    database_errors,
+    load_csv,
+    require_current_schema,
+)
 
 
 @click.command(name="load")

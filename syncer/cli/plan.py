@@ -12,10 +12,10 @@ from syncer.cli.context import pass_settings, run
 from syncer.cli.terminate import cancelled_by_sigterm
 from syncer.errors import ExitCode, UsageError
 from syncer.firms import run_firms
-from syncer.plan.changes import Plan
+from syncer.plan import Plan
 from syncer.report import FORMATS, print_text, render
 from syncer.settings import Firm, Settings
-from syncer.store.db import database_errors
+from syncer.store import database_errors
 from syncer.usecases import plan_firm
 
 

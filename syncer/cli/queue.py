@@ -14,7 +14,7 @@ from syncer.queue.app import build_app, queue_database_url, queue_errors
 from syncer.queue.jobs import JobRow, defer, job_rows
 from syncer.queue.runner import ACTIONS
 from syncer.settings import Settings
-from syncer.store.db import create_engine, require_current_schema
+from syncer.store import create_engine, require_current_schema
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from syncer.apply.history import RunRecord, recent_runs
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode
 from syncer.settings import Settings
-from syncer.store.db import create_engine, database_errors
+from syncer.store import create_engine, database_errors
 
 WIDE = 240
 SHOWN_STATUSES = ("done", "rejected", "failed", "skipped", "deferred", "blocked")

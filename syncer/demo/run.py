@@ -25,13 +25,13 @@ from rich.console import Console
 from syncer.demo.data import DEFAULT_SEED, SIZES, DemoData, Edit, Size, generate, mutate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
-from syncer.plan.changes import Action, Change, Plan
+from syncer.plan import Action, Change, Plan
 from syncer.progress import quiet
 from syncer.report import print_text, render_html
 from syncer.report.text import change_lines, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
 from syncer.simulator import ClientSpec, Limits, RunningSimulator, SimulatorConfig, serve_simulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store import create_engine, upgrade
 from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 
 FIRM = "brightwater"

@@ -16,7 +16,7 @@ from pathlib import Path
 from syncer.errors import SyncerError
 from syncer.export.rows import Row
 from syncer.model import kind_named
-from syncer.store.validate import columns_of
+from syncer.store import columns_of
 
 
 class ExportError(SyncerError):

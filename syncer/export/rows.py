@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from syncer.cloud.shapes import field_of
+from syncer.cloud import field_of
 from syncer.model import (
     CHILD_KINDS,
     OBJECT_KINDS,

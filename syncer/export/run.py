@@ -6,8 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncer.cloud.client import CloudClient
-from syncer.cloud.reader import read_children, read_cloud_state
+from syncer.cloud import CloudClient, read_children, read_cloud_state
 from syncer.export.files import write_kind
 from syncer.export.rows import export_rows
 from syncer.model import CHILD_KINDS

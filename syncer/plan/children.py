@@ -18,8 +18,9 @@ from syncer.plan.index import Resolver, Target, guid_key
 from syncer.plan.objects import CREATES, NOTHING, PROTECTED, UPDATES
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import compile_changes, normalise
+from syncer.plan.values import compile_changes
 from syncer.state import DesiredChild, InvalidRow, Origin, Ownership, RemoteObject
+from syncer.value_rules import normalise
 
 PARENT_ID = "parent_id"
 """The ``Change.carry`` entry holding the parent's CWGuid when the parent already exists."""

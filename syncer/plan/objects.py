@@ -19,9 +19,10 @@ from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.keyed import by_key, report_duplicates
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import NO_LIMIT, compile_changes, key_problem, normalise
+from syncer.plan.values import NO_LIMIT, compile_changes, key_problem
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Origin, Ownership, RemoteObject
+from syncer.value_rules import normalise
 
 NOTHING: Mapping[str, object] = MappingProxyType({})
 """The Cloud side of an object that does not exist yet."""

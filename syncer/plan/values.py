@@ -1,12 +1,11 @@
-"""Field values: validation of desired values and the comparison rules of the planner.
+"""The planner's field values: each desired row checked and compared with Cloud's in one pass.
 
-Two values are equal when they normalise to the same thing: whitespace trimmed, case folded where
-the API ignores case, and ``None`` equal to ``""`` (the API does not distinguish an empty field
-from a missing one). Desired values are compared in API terms, after ``FieldSpec.codec``.
-
-This is the planner's hot loop (once per field of every desired row), so ``compile_changes``
-turns each kind's fields into one small generated function, and values that are already equal
-skip normalisation.
+The rules themselves (what a value may be, when two values are equal) live in
+``syncer.value_rules``; this module only makes them fast. This is the planner's hot loop (once
+per field of every desired row), so ``compile_changes`` turns each kind's fields into one small
+generated function, and values that are already equal skip normalisation. The generated code
+inlines the rules' tests (length, canonical choice, type); ``tests/test_value_rules.py`` pins
+its verdicts to ``syncer.value_rules``.
 """
 
 from __future__ import annotations
@@ -16,51 +15,7 @@ from typing import Final
 
 from syncer.model import ChildKind, FieldSpec, ObjectKind, ValueType
 from syncer.plan.changes import FieldChange
-
-
-def normalise(value: object, case_insensitive: bool) -> object:
-    """The comparable form of a value (desired, encoded to API terms, or as the API sent it)."""
-    if isinstance(value, str):
-        trimmed = value.strip()
-        if not trimmed:
-            return None
-        return trimmed.casefold() if case_insensitive else trimmed
-    return value
-
-
-def differs(value: object, have: object, case_insensitive: bool) -> bool:
-    """Whether a desired value (in API terms) and Cloud's differ once both are normalised."""
-    return normalise(value, case_insensitive) != normalise(have, case_insensitive)
-
-
-def _check_text(spec: FieldSpec, value: object) -> str | None:
-    if not isinstance(value, str):
-        return f"{spec.column} must be text, got {type(value).__name__}"
-    trimmed = value.strip()
-    if spec.max_length is not None and len(trimmed) > spec.max_length:
-        return f"{spec.column} is {len(trimmed)} characters long; at most {spec.max_length} allowed"
-    if spec.choices is not None and trimmed not in spec.choices:
-        return f"{spec.column} must be one of {', '.join(spec.choices)}, got {trimmed!r}"
-    return None
-
-
-def _check_bool(spec: FieldSpec, value: object) -> str | None:
-    if not isinstance(value, bool):
-        return f"{spec.column} must be true or false, got {type(value).__name__}"
-    return None
-
-
-CHECKS: Final[dict[ValueType, Callable[[FieldSpec, object], str | None]]] = {
-    ValueType.TEXT: _check_text,
-    ValueType.BOOL: _check_bool,
-}
-"""Value type -> check returning the reason a value cannot be sent, or ``None`` when it can."""
-
-
-def reason(spec: FieldSpec, value: object) -> str:
-    """Why ``value`` cannot be sent: the ``CHECKS`` message (the generated code only decides
-    *that* a value fails, so the wording lives in one place)."""
-    return CHECKS[spec.value_type](spec, value) or f"{spec.column} has an unusable value"
+from syncer.value_rules import differs, reason
 
 
 def key_problem(kind: ObjectKind, key: str) -> str | None:

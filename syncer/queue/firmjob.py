@@ -24,7 +24,7 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.types import TimeDeltaParams
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.stopping import StopRequests
+from syncer.apply import StopRequests
 from syncer.clock import Clock
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.logs import get_logger

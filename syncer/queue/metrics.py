@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
 from syncer.settings import Firm
-from syncer.store.db import create_engine
+from syncer.store import create_engine
 from syncer.store.tables import runs
 
 

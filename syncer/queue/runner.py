@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from syncer.apply.stopping import StopRequests
+from syncer.apply import StopRequests
 from syncer.errors import ExitCode, syncer_error_in
 from syncer.progress import quiet
 from syncer.settings import Firm
-from syncer.store.db import database_errors
+from syncer.store import database_errors
 from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from syncer.apply.stopping import StopRequests
+from syncer.apply import StopRequests
 from syncer.errors import Interrupted, Terminated
 from syncer.queue.runner import FirmResult
 

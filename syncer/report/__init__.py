@@ -10,8 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from syncer.errors import UsageError
-from syncer.plan.changes import Plan
-from syncer.plan.serialise import plan_to_json
+from syncer.plan import Plan, plan_to_json
 from syncer.report.csvfile import render_csv
 from syncer.report.page import render_html
 from syncer.report.text import print_text, render_text

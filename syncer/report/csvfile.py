@@ -17,7 +17,7 @@ import csv
 import io
 from typing import Final
 
-from syncer.plan.changes import Plan
+from syncer.plan import Plan
 from syncer.report.rows import report_rows
 
 COLUMNS: Final = (

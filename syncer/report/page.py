@@ -14,7 +14,7 @@ from itertools import groupby
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from syncer.plan.changes import Plan
+from syncer.plan import Plan
 from syncer.report.rows import SUMMARY_COLUMNS, ReportRow, report_rows, show
 
 TEMPLATE = "plan.html.j2"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Final
 
-from syncer.plan.changes import Change, Held, KindSummary, Plan
+from syncer.plan import Change, Held, KindSummary, Plan
 
 SUMMARY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("create", "create"),

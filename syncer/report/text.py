@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from syncer.plan.changes import Action, Change, Held, Plan
+from syncer.plan import Action, Change, Held, Plan
 from syncer.report.rows import SUMMARY_COLUMNS, count, show
 
 STYLES: dict[Action, tuple[str, str]] = {

@@ -1,8 +1,32 @@
 """Persistence: desired-state tables, engine bookkeeping tables, database sessions; desired rows
-are validated here (``validate``) as they are read or loaded."""
+are validated here (``validate``) as they are read or loaded.
 
-from syncer.store.db import create_engine, database_errors, upgrade
+The names below are the package's surface. The engine's own bookkeeping (``apply``, ``children``,
+``queue``, ``metrics``) reaches its tables and transactions through ``store.db``,
+``store.tables`` and ``store.upsert``: those are the exception, shared by the code that owns
+those tables' rows."""
+
+from syncer.store.db import (
+    DatabaseError,
+    create_engine,
+    database_errors,
+    require_current_schema,
+    upgrade,
+)
 from syncer.store.desired import read_desired_state
 from syncer.store.idmap import read_id_map
+from syncer.store.loader import LoadResult, load_csv
+from syncer.store.validate import columns_of
 
-__all__ = ["create_engine", "database_errors", "read_desired_state", "read_id_map", "upgrade"]
+__all__ = [
+    "DatabaseError",
+    "LoadResult",
+    "columns_of",
+    "create_engine",
+    "database_errors",
+    "load_csv",
+    "read_desired_state",
+    "read_id_map",
+    "require_current_schema",
+    "upgrade",
+]

@@ -3,7 +3,8 @@
 The loader (CSV text) and the desired-state reader (SQL values, possibly from the firm's own
 views) both validate through ``validate_row``, so a row is accepted or rejected the same way
 whichever road it came by. Nothing here knows a column by name: types, lengths and choices come
-from the ``FieldSpec`` of the column, keys from the kind.
+from the ``FieldSpec`` of the column and are judged by ``syncer.value_rules`` (the same rules the
+planner and adoption use), keys from the kind.
 
 Conventions: text is trimmed; an empty value means ``None`` ("don't manage this field"); a key
 may not be empty.
@@ -14,8 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import cache
 from typing import Final
 
 from syncer.model import (
@@ -23,17 +22,13 @@ from syncer.model import (
     OBJECT_KINDS,
     USERS,
     ChildKind,
-    FieldSpec,
     Kind,
     ObjectKind,
     RelationKind,
-    ValueType,
     kind_named,
 )
 from syncer.store.tables import KEY_LENGTH
-
-TRUE_WORDS: Final = frozenset({"true", "t", "yes", "y", "1"})
-FALSE_WORDS: Final = frozenset({"false", "f", "no", "n", "0"})
+from syncer.value_rules import as_text, check_length, desired_value
 
 EMAIL_KINDS: Final = frozenset({USERS.name})
 """Kinds whose natural key is an e-mail address (checked for syntax wherever it appears)."""
@@ -122,66 +117,11 @@ def display_key(kind: Kind, row: Mapping[str, object]) -> str:
     return " / ".join(str(row.get(rule.column) or "") for rule in key_rules(kind))
 
 
-def _as_text(value: object) -> str | None:
-    """Trimmed text, or ``None`` for a missing or blank value."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError("expected text, got a boolean")
-    if isinstance(value, str | int | Decimal):
-        text = str(value).strip()
-        return text or None
-    raise ValueError(f"expected text, got {type(value).__name__}")
-
-
-def parse_bool(value: object) -> bool | None:
-    """A boolean from SQL (bool, 0/1) or CSV text (true/false, yes/no, y/n, t/f, 1/0)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if not word:
-            return None
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-    raise ValueError(f"expected true/false (or yes/no, 1/0), got {value!r}")
-
-
-def _check_length(text: str, max_length: int | None) -> None:
-    if max_length is not None and len(text) > max_length:
-        raise ValueError(f"longer than {max_length} characters ({len(text)})")
-
-
-@cache
-def _folded(choices: tuple[str, ...]) -> dict[str, str]:
-    """Case-folded choice -> its canonical spelling (``staff`` -> ``Staff``)."""
-    return {choice.casefold(): choice for choice in choices}
-
-
-def _field_value(spec: FieldSpec, raw: object) -> object:
-    if spec.value_type is ValueType.BOOL:
-        return parse_bool(raw)
-    text = _as_text(raw)
-    if text is None:
-        return None
-    if spec.choices is not None:
-        canonical = _folded(spec.choices).get(text.casefold())
-        if canonical is None:
-            raise ValueError(f"must be one of {', '.join(spec.choices)}, got {text!r}")
-        return canonical
-    _check_length(text, spec.max_length)
-    return text
-
-
 def _key_value(rule: KeyRule, raw: object) -> str:
-    text = _as_text(raw)
+    text = as_text(raw)
     if text is None:
         raise ValueError("required")
-    _check_length(text, rule.max_length)
+    check_length(text, rule.max_length)
     bad = sorted(set(rule.forbidden) & set(text))
     if bad:
         raise ValueError(f"may not contain {' or '.join(map(repr, bad))}")
@@ -209,7 +149,7 @@ def validate_row(kind: Kind, raw: Mapping[str, object]) -> dict[str, object] | l
         if spec.column not in raw:
             continue
         try:
-            values[spec.column] = _field_value(spec, raw[spec.column])
+            values[spec.column] = desired_value(spec, raw[spec.column])
         except ValueError as exc:
             errors.append(FieldError(spec.column, str(exc)))
     return errors or values

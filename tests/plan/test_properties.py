@@ -20,9 +20,9 @@ from syncer.plan import (
     plan_from_json,
     plan_to_json,
 )
-from syncer.plan.values import normalise
 from syncer.settings import SyncMode
 from syncer.state import DesiredState
+from syncer.value_rules import normalise
 from tests.plan.memory_cloud import apply_plan
 from tests.plan.strategies import Scenario, cloud_matching, desired_links, desired_rows, scenarios
 

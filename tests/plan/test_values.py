@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from syncer.model import ENTITIES, OBJECT_KINDS, USERS, FieldSpec, ObjectKind, ValueType
 from syncer.plan.changes import FieldChange
-from syncer.plan.values import CHECKS, changes_source, compile_changes, normalise
+from syncer.plan.values import changes_source, compile_changes
+from syncer.value_rules import CHECKS, normalise
 
 FIELDS = [(kind, spec) for kind in OBJECT_KINDS.values() for spec in kind.fields]
 FIELD_IDS = [f"{kind.name}.{spec.column}" for kind, spec in FIELDS]

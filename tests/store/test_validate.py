@@ -7,15 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.model import ENTITIES, GROUP_MEMBERS, GROUPS, USER_ROLES, USERS
-from syncer.store.validate import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    FieldError,
-    columns_of,
-    identity,
-    parse_bool,
-    validate_row,
-)
+from syncer.store.validate import FieldError, columns_of, identity, validate_row
+from syncer.value_rules import FALSE_WORDS, TRUE_WORDS, parse_bool
 
 
 def _errors(result: object) -> dict[str, str]:
