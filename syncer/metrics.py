@@ -56,6 +56,12 @@ class RunMetrics:
     latency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Per route family: ``smoothed_ms``, ``p90_ms``, ``samples`` (as the run row stores it)."""
     pages_past_end: int | None = None
+    plan_requests: int | None = None
+    """Of ``requests``, those made before applying (recovery and planning reads)."""
+
+    @property
+    def apply_requests(self) -> int | None:
+        return None if self.plan_requests is None else self.requests - self.plan_requests
 
     @property
     def duration_seconds(self) -> float:
@@ -90,6 +96,7 @@ class RunMetrics:
             achieved_rate=row["achieved_rate"],
             latency=row["latency"] or {},
             pages_past_end=row["pages_past_end"],
+            plan_requests=row.get("plan_requests"),
         )
 
 
@@ -109,6 +116,8 @@ class _Scalar:
 
 _SCALARS: tuple[_Scalar, ...] = (
     _Scalar("requests", "API requests sent (retries included).", "requests"),
+    _Scalar("plan_requests", "Requests made before applying (planning reads).", "plan_requests"),
+    _Scalar("apply_requests", "Requests sent while applying (writes).", "apply_requests"),
     _Scalar("throttled_responses", "Responses refused with 429 (rate limit).", "throttled"),
     _Scalar("unauthorized_responses", "Responses refused with 401 (token).", "unauthorized"),
     _Scalar("duration_seconds", "Wall-clock duration of the run.", "duration_seconds"),

@@ -131,7 +131,13 @@ async def apply_firm(
     remember which parents' children are now known to be in step."""
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with open_firm(chosen) as firm, RunLock(firm.engine, firm.firm).hold():
-        await recover(firm.engine, firm.firm, firm.client, firm.clock)
+        await recover(
+            firm.engine,
+            firm.firm,
+            firm.client,
+            firm.clock,
+            max_in_flight=chosen.cloud.max_in_flight,
+        )
         snapshot = await read_and_plan(firm, progress=progress, refresh=options.refresh)
         plan = snapshot.plan
         if options.plan_file is not None:

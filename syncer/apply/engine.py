@@ -69,6 +69,7 @@ async def execute(
     """
     firm = settings.cloud.firm
     stops = stops or StopRequests()
+    plan_requests = client.stats.requests  # recovery lookups and the reads the plan came from
     journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
@@ -87,16 +88,15 @@ async def execute(
     if scheduler.stopped:
         await journal.abandon_pending("not sent: the run stopped before reaching it")
     counts = await journal.counts()
-    fatal = executor.fatal
     code, status, message = _verdict(
-        fatal=fatal,
+        fatal=executor.fatal,
         received=received,
         guard=guard,
         held=held,
         by_status=totals_by_status(counts),
         invalid=len(plan.invalid),
     )
-    figures = _figures(client, clock.monotonic() - started)
+    figures = _figures(client, clock.monotonic() - started, plan_requests)
     await journal.close(status, code, {"counts": counts, "message": message, **figures})
     log.info(
         "apply finished",
@@ -106,10 +106,11 @@ async def execute(
         exit_code=code,
         counts=counts,
         message=message,
+        apply_requests=client.stats.requests - plan_requests,
         **figures,
     )
-    if fatal is not None:
-        raise fatal
+    if executor.fatal is not None:
+        raise executor.fatal
     return ApplyResult(journal.run_id, code, status, message, counts)
 
 
@@ -209,15 +210,17 @@ def describe_held(held: Sequence[Blocked]) -> str:
     )
 
 
-def _figures(client: CloudApi, duration: float) -> dict[str, object]:
-    """Requests (all of the client's, reads included), 429s, 401s and the achieved request rate
-    beside the rate the limiter learned, for the run row and the summary line."""
+def _figures(client: CloudApi, duration: float, plan_requests: int) -> dict[str, object]:
+    """Requests (all of the client's, reads included; ``plan_requests`` of them made before
+    applying), 429s, 401s and the achieved request rate beside the rate the limiter learned, for
+    the run row and the summary line."""
     stats = client.stats
     wire = client.wire_figures()
     return {
         "latency": dict(wire.latency),
         "pages_past_end": wire.pages_past_end,
         "requests": stats.requests,
+        "plan_requests": plan_requests,
         "throttled": stats.throttled,
         "unauthorized": stats.unauthorized,
         "learned_rate": learned_request_rate(client.limiter_stats),

@@ -34,10 +34,17 @@ class RunRecord:
     latency: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Per route family: ``smoothed_ms``, ``p90_ms``, ``samples`` (older runs: empty)."""
     pages_past_end: int | None = None
+    plan_requests: int | None = None
+    """Of ``requests``, those made before applying: recovery and planning reads (older: None)."""
 
     def slowest_family(self) -> tuple[str, Mapping[str, float]] | None:
         """The family with the highest p90 latency, the one that sized the work in flight."""
         return max(self.latency.items(), key=lambda item: item[1]["p90_ms"], default=None)
+
+    @property
+    def apply_requests(self) -> int | None:
+        """Requests sent while applying (writes, and the lookups they needed)."""
+        return None if self.plan_requests is None else self.requests - self.plan_requests
 
     @property
     def duration_seconds(self) -> float | None:
@@ -77,6 +84,7 @@ async def recent_runs(
             message=row["message"],
             latency=row["latency"] or {},
             pages_past_end=row["pages_past_end"],
+            plan_requests=row["plan_requests"],
         )
         for row in rows
     ]

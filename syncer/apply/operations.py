@@ -5,8 +5,9 @@ outcome together with its id-map entry. Creates are never repeated blindly: when
 create is unknown (timeout, dropped connection, 5xx after sending) or the API answers 409, the
 object is looked up by its natural key first; found after an unknown outcome means it was ours
 (origin created); found after a 409 means someone else made it (adopted, then updated where its
-fields differ). A 4xx for one row rejects that change only; credentials refused or Cloud gone
-stop the whole run, after recording what was in flight.
+fields differ). A 4xx for one row rejects that change only; an assignment batch refused as a
+whole is bisected (``apply.bisect``) so only its bad members are rejected; credentials refused or
+Cloud gone stop the whole run, after recording what was in flight.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 import anyio
 
 from syncer.apply.api import CloudApi
+from syncer.apply.bisect import Answer, Send, send_bisected
 from syncer.apply.children import perform_child_change
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
@@ -23,6 +25,7 @@ from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
 from syncer.apply.scheduler import Job
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
+from syncer.logs import get_logger
 from syncer.model import (
     CHILD_KINDS,
     OBJECT_KINDS,
@@ -35,6 +38,8 @@ from syncer.plan.changes import Action, Change
 from syncer.plan.children import PARENT_ID
 from syncer.state import Origin, RemoteObject
 from syncer.value_rules import api_differences
+
+log = get_logger(__name__)
 
 MAX_CREATE_ATTEMPTS = 3
 """Creates sent at most this often; each retry only after a lookup found nothing."""
@@ -263,17 +268,49 @@ class Executor:
             await self._settle([(change, reason) for change in unresolved])
         if not sendable or parent is None:
             return False
-        sent = [change for change, _ in sendable]
         members = [member for _, member in sendable]
-        await self._journal.sent(sent, {"parent": parent, MEMBER_ID + "s": members})
+        await self._journal.sent(
+            [change for change, _ in sendable], {"parent": parent, MEMBER_ID + "s": members}
+        )
+        result = await send_bisected(sendable, self._member_sender(batch, parent))
+        if result.extra_requests:
+            log.info(
+                "assignment batch bisected",
+                kind=relation.name,
+                parent=batch.parent,
+                members=len(sendable),
+                rejected=sum(o.status is ChangeStatus.REJECTED for _, o in result.outcomes),
+                extra_requests=result.extra_requests,
+            )
+        settled = [(change, outcome) for (change, _), outcome in result.outcomes]
+        await self._settle(settled, attempted=True)
+        done = all(outcome.status is ChangeStatus.DONE for _, outcome in settled)
+        return done and not unresolved
 
-        async def perform() -> Outcome:
-            await self._client.change_members(relation, parent, members, remove=batch.remove)
-            return Outcome(ChangeStatus.DONE)
+    def _member_sender(self, batch: LinkBatch, parent: str) -> Send[tuple[Change, str]]:
+        """One PATCH of some of the batch's members; a refusal other than the parent's 404 may
+        be one member's fault, so the batch is worth halving."""
 
-        outcome = await self._guarded(perform)
-        await self._settle([(change, outcome) for change in sent], attempted=True)
-        return outcome.status is ChangeStatus.DONE and not unresolved
+        async def send(part: Sequence[tuple[Change, str]]) -> Answer:
+            if self.fatal is not None:
+                return Answer(Outcome(ChangeStatus.UNKNOWN, f"run stopped: {self.fatal}"))
+            members = [member for _, member in part]
+            parent_gone = False
+
+            async def perform() -> Outcome:
+                nonlocal parent_gone
+                try:
+                    await self._client.change_members(
+                        batch.relation, parent, members, remove=batch.remove
+                    )
+                except NotFound:
+                    parent_gone = True
+                    raise
+                return Outcome(ChangeStatus.DONE)
+
+            return Answer(await self._guarded(perform), divisible=not parent_gone)
+
+        return send
 
     # -- shared -------------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ applied (recorded as done, and in the id map as created by syncer); not found me
 landed, and the fresh plan will create it. Other unconfirmed changes need no lookup: the fresh
 plan compares against Cloud as it now is and repeats them only if they are still needed.
 
+A crash in a big migration can leave hundreds of creates open, so the lookups run concurrently,
+through the same scheduler as apply: at most ``max_in_flight`` at once, and of those only as many
+as the client's write target allows (the learned rate and the latency); their outcomes are then
+recorded in one transaction.
+
 This runs under the run lock, so every ``running`` run of the firm is known to be dead.
 """
 
@@ -24,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.apply.api import CloudApi
 from syncer.apply.children import find_created
 from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
+from syncer.apply.scheduler import Job, Scheduler
 from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
 from syncer.plan.changes import Action, Change
-from syncer.state import Origin
+from syncer.state import Origin, RemoteObject
 from syncer.store.db import write_transaction
 from syncer.store.tables import changes, runs
 
@@ -47,7 +53,9 @@ class Recovery:
     """Other unconfirmed or unsent changes handed back to the fresh plan."""
 
 
-async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock) -> Recovery:
+async def recover(
+    engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock, *, max_in_flight: int
+) -> Recovery:
     """Settle the firm's interrupted runs; returns what was found."""
     async with engine.connect() as conn:
         dead = (
@@ -64,12 +72,19 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
                 )
             )
         ).all()
-    confirmed = 0
-    for row in open_creates:
-        change = Change(row.kind, Action.CREATE, row.key)
-        confirmed += await _settle_create(
-            engine, client, change, (row.run_id, row.id), firm=firm, clock=clock
-        )
+    found = await _look_up(client, [(row.kind, row.key) for row in open_creates], max_in_flight)
+    async with write_transaction(engine) as conn:
+        for row, remote in zip(open_creates, found, strict=True):
+            await settle_change(
+                conn,
+                firm=firm,
+                run_id=row.run_id,
+                rows=changes.c.id == row.id,
+                change=Change(row.kind, Action.CREATE, row.key),
+                outcome=_outcome(remote),
+                clock=clock,
+            )
+    confirmed = sum(remote is not None for remote in found)
     released = await _release_the_rest(engine, firm, dead, utc_now(clock))
     result = Recovery(len(dead), confirmed, len(open_creates) - confirmed, released)
     if dead or open_creates:
@@ -77,40 +92,34 @@ async def recover(engine: AsyncEngine, firm: str, client: CloudApi, clock: Clock
     return result
 
 
-async def _settle_create(
-    engine: AsyncEngine,
-    client: CloudApi,
-    change: Change,
-    ids: tuple[int, int],
-    *,
-    firm: str,
-    clock: Clock,
-) -> bool:
-    """Look an unconfirmed create up by its key (a child by its parent's key and category) and
-    record what became of it (``ids``: its run's and its own journal id); True if found."""
-    run_id, change_id = ids
-    found = await find_created(client, change.kind, change.key)
-    outcome = (
-        Outcome(
-            ChangeStatus.DONE,
-            "confirmed by lookup after an interruption",
-            found,
-            Origin.CREATED,
-        )
-        if found is not None
-        else Outcome(ChangeStatus.SKIPPED, "not applied before an interruption; planned again")
+async def _look_up(
+    client: CloudApi, creates: Sequence[tuple[str, str]], max_in_flight: int
+) -> list[RemoteObject | None]:
+    """Each open create, as (kind, key), looked up by its key (a child by its parent's key and
+    category), concurrently; the results in the order given."""
+    found: list[RemoteObject | None] = [None] * len(creates)
+
+    def job(index: int, kind: str, key: str) -> Job:
+        async def run() -> bool:
+            found[index] = await find_created(client, kind, key)
+            return True
+
+        async def skip() -> None:
+            return None
+
+        return Job(run, skip)
+
+    jobs = [job(i, kind, key) for i, (kind, key) in enumerate(creates)]
+    await Scheduler(max_in_flight, client.write_target).run(jobs)
+    return found
+
+
+def _outcome(found: RemoteObject | None) -> Outcome:
+    if found is None:
+        return Outcome(ChangeStatus.SKIPPED, "not applied before an interruption; planned again")
+    return Outcome(
+        ChangeStatus.DONE, "confirmed by lookup after an interruption", found, Origin.CREATED
     )
-    async with write_transaction(engine) as conn:
-        await settle_change(
-            conn,
-            firm=firm,
-            run_id=run_id,
-            rows=changes.c.id == change_id,
-            change=change,
-            outcome=outcome,
-            clock=clock,
-        )
-    return found is not None
 
 
 async def _release_the_rest(

@@ -67,6 +67,13 @@ def _databases(settings: Settings, name: str | None) -> dict[str, frozenset[str]
     return {url: frozenset(firms) for url, firms in found.items()}
 
 
+def _requests(record: RunRecord) -> str:
+    """The total, split into reads made while planning and requests sent while applying."""
+    if record.apply_requests is None:
+        return str(record.requests)
+    return f"{record.requests} ({record.plan_requests} + {record.apply_requests})"
+
+
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}/s"
 
@@ -97,7 +104,7 @@ def _table(records: list[RunRecord]) -> Table:
         "status",
         "exit",
         "changes",
-        "requests",
+        "requests (plan + apply)",
         "429s",
         "401s",
         "rate / learned",
@@ -115,7 +122,7 @@ def _table(records: list[RunRecord]) -> Table:
             r.status,
             "-" if r.exit_code is None else str(r.exit_code),
             _changes(r),
-            str(r.requests),
+            _requests(r),
             str(r.throttled),
             str(r.unauthorized),
             f"{_rate(r.achieved_rate)} / {_rate(r.learned_rate)}",

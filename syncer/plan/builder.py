@@ -29,7 +29,7 @@ from syncer.plan.objects import KindContext, plan_objects
 from syncer.plan.order import ordered
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.threshold import guard_retirements
+from syncer.plan.threshold import blocked_ends_of, guard_retirements
 from syncer.state import CloudState, DesiredState, IdMap, InvalidRow, Ownership
 
 RELATION_ENDS = frozenset(
@@ -173,11 +173,13 @@ def _assemble(
     invalid: list[InvalidRow] = list(desired.invalid)
     adoptions: list[Ownership] = []
     noop: Counter[str] = Counter()
-    for out in outcomes:
+    blocked_ends: dict[tuple[str, str], Change] = {}
+    for out in outcomes:  # objects first: their blocked retirements hold back their links
         adoptions += out.adoptions
-        allowed, held = guard_retirements(out, policy.threshold)
+        allowed, held = guard_retirements(out, policy.threshold, blocked_ends)
         changes += out.changes + allowed
         blocked += held
+        blocked_ends.update(blocked_ends_of(held))
         skipped += out.skipped
         invalid += out.invalid
         noop[out.kind] += out.noop

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from syncer.model import normalise_key
 from syncer.state import IdMap, Origin, Ownership
@@ -44,7 +46,10 @@ async def record_ownership(
 ) -> None:
     """Insert or overwrite entries (a create, or an adoption of an existing object).
 
-    ``now`` is a ``Clock.now()`` reading (seconds since the epoch).
+    An entry re-recorded for the same object keeps its first ``origin``: a create whose answer
+    was lost and that recovery later found by key stays ``created``, whichever path records it
+    again. A different CWGuid is another object, and takes the origin given. ``now`` is a
+    ``Clock.now()`` reading (seconds since the epoch).
     """
     stamp = datetime.fromtimestamp(now, UTC)
     rows = [
@@ -66,7 +71,14 @@ async def record_ownership(
         rows,
         conflict=("firm", "kind", "key"),
         update=("cwguid", "remote_num_id", "origin", "run_id", "updated_at"),
+        merge={"origin": _first_origin},
     )
+
+
+def _first_origin(offered: Any) -> ColumnElement[Any]:
+    """The stored origin while the entry still names the same object (CWGuids in any case)."""
+    same = func.lower(id_map.c.cwguid) == func.lower(offered.cwguid)
+    return case((same, id_map.c.origin), else_=offered.origin)
 
 
 async def forget(conn: AsyncConnection, firm: str, kind: str, keys: Iterable[str]) -> None:

@@ -150,6 +150,7 @@ runs = Table(
     Column("message", Text),
     Column("latency", JSON),
     Column("pages_past_end", Integer),
+    Column("plan_requests", Integer),
 )
 
 changes = Table(

@@ -7,7 +7,7 @@ The conflict target may be expressions (``lower(email)``) matching a unique inde
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -25,11 +25,13 @@ async def upsert(
     *,
     conflict: Sequence[ColumnElement[Any] | str],
     update: Sequence[str],
+    merge: Mapping[str, Callable[[Any], ColumnElement[Any]]] | None = None,
 ) -> None:
     """Insert ``rows``; where one collides on ``conflict``, overwrite its ``update`` columns.
 
-    All rows must have the same columns. With nothing to update a collision leaves the stored
-    row as it is.
+    ``merge`` gives, per column, an expression of ``excluded`` (the row offered) and the stored
+    row's columns to set instead, for a value that depends on what was stored. All rows must have
+    the same columns. With nothing to update a collision leaves the stored row as it is.
     """
     if not rows:
         return
@@ -39,10 +41,14 @@ async def upsert(
     except KeyError:
         raise NotImplementedError(f"upsert is not supported on {dialect}") from None
     stmt = insert(table)
+    merged = merge or {}
     if update:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(conflict),
-            set_={column: stmt.excluded[column] for column in update},
+            set_={
+                column: merged[column](stmt.excluded) if column in merged else stmt.excluded[column]
+                for column in update
+            },
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))

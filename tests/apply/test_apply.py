@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from syncer.apply.engine import execute
+from syncer.apply.history import recent_runs
 from syncer.apply.journal import Entry, Journal
 from syncer.apply.lock import RunLock
 from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
+from syncer.metrics import read_run_metrics
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json
 from syncer.progress import progress_for
@@ -247,6 +249,79 @@ async def test_blocked_retirements_are_held_until_allowed(
     assert released.exit_code == ExitCode.OK
     inactive = sorted(o["EntityNo"] for o in objects(simulator, "entities") if o["Type"] == "I")
     assert inactive == [f"C-{n:04d}" for n in range(2, 7)]
+
+
+async def test_a_blocked_deactivation_keeps_the_users_groups_and_roles(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """Two of four users leave past the threshold: their deactivations are blocked, and their
+    memberships and roles stay too (held back with them) until ``--allow-deletes``."""
+    await fill(url, FIRM_ROWS)
+    mirror = SyncSettings(
+        modes=dict.fromkeys(("users", "group_members", "user_roles"), SyncMode.MIRROR),
+        retire_threshold_count=1,
+        retire_threshold_ratio=0.1,
+    )
+    settings = settings_for(simulator, url, sync=mirror)
+    assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
+    before = simulator.control.dump()["objects"]
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        leavers = ("user1@example.com", "user3@example.com")
+        for kind, column in (("users", "email"), ("group_members", "user_email")):
+            table = desired_tables[kind]
+            await conn.execute(table.delete().where(table.c[column].in_(leavers)))
+        roles = desired_tables["user_roles"]
+        await conn.execute(roles.delete().where(roles.c.user_email.in_(leavers)))
+    await engine.dispose()
+
+    held = await apply_firm(settings, ApplyOptions())
+    assert held.exit_code == ExitCode.SAFETY_STOP
+    assert held.counts["users"] == {"deactivate": {"blocked": 2}}
+    assert held.counts["group_members"] == {"remove": {"blocked": 2}}
+    assert held.counts["user_roles"] == {"remove": {"blocked": 1}}
+    assert simulator.control.dump()["objects"]["group_members"] == before["group_members"]
+    assert all(
+        u["Type"] == "A" and u.get("FirmWideRoleIds")
+        for u in objects(simulator, "users")
+        if u["Email"] in ("user1@example.com", "user2@example.com")
+    )
+
+    released = await apply_firm(settings, ApplyOptions(allow_deletes=True))
+    assert released.exit_code == ExitCode.OK, released.message
+    members = simulator.control.dump()["objects"]["group_members"]
+    assert sum(len(m) for m in members.values()) == 1
+    by_email = {u["Email"]: u for u in objects(simulator, "users")}
+    assert by_email["user1@example.com"]["Type"] == "I"
+    assert not by_email["user1@example.com"].get("FirmWideRoleIds")
+
+
+async def test_the_run_counts_planning_reads_apart_from_the_writes(
+    simulator: RunningSimulator, url: str
+) -> None:
+    """``requests`` is the whole run; ``plan_requests`` the token and the reads the plan came
+    from; what is left was sent while applying: here exactly the three creates."""
+    await fill(url, {"entities": [entity(n) for n in range(1, 4)]})
+    settings = settings_for(simulator, url)
+    for expected_writes in (3, 0):  # then a run with nothing to do
+        before = writes(simulator)
+        assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
+        engine = create_engine(url)
+        try:
+            (record,) = await recent_runs(engine, last=1)
+        finally:
+            await engine.dispose()
+        assert record.apply_requests == writes(simulator) - before == expected_writes
+        assert record.plan_requests is not None
+        assert record.plan_requests + record.apply_requests == record.requests
+        assert record.plan_requests >= 1 + 4, "a token and a list per object kind at least"
+    engine = create_engine(url)
+    try:
+        (metrics,) = await read_run_metrics(engine, [record.id])
+    finally:
+        await engine.dispose()
+    assert (metrics.plan_requests, metrics.apply_requests) == (record.plan_requests, 0)
 
 
 async def test_a_second_run_is_refused_while_the_lock_is_held(

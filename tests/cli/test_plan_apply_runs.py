@@ -100,3 +100,5 @@ async def test_apply_then_runs_lists_the_run(simulator: RunningSimulator, url: s
     assert latest.latency["entities"]["samples"] >= 1  # the create, answered
     assert "latency (p90)" in stdout
     assert latest.pages_past_end is not None
+    assert latest.apply_requests == 0, "the second run had nothing to send"
+    assert f"{latest.requests} ({latest.plan_requests} + 0)" in stdout

@@ -80,6 +80,79 @@ class TestRetireThreshold:
         assert len(result.blocked) == 29
         assert result.blocked[0].reason.startswith("would remove 29 of 30 group_members")
 
+    def test_a_blocked_deactivation_holds_back_its_memberships_and_roles(self) -> None:
+        """25 of 120 users leave: their deactivations are blocked, and so are the removals of
+        their groups and roles, though those (2 of 121 assignments) are under the threshold."""
+        audit, admin = group("Audit"), group("Admin", guid="R-admin")
+        users = staff(120)
+        leaver, stayer = users[0], users[119]
+        want = desired(
+            groups=[row("Audit")],
+            users=[row(str(u.fields["Email"])) for u in users[25:]],
+            group_members=[("Audit", str(u.fields["Email"])) for u in users[25:]],
+            user_roles=[(str(stayer.fields["Email"]), "Admin")],
+        )
+        have = cloud(
+            groups=[audit],
+            users=users,
+            roles=[admin],
+            group_members=[(audit.cwguid, u.cwguid) for u in users[24:]],
+            user_roles=[(leaver.cwguid, admin.cwguid), (stayer.cwguid, admin.cwguid)],
+        )
+        owned = owns(("groups", audit), *(("users", u) for u in users))
+        result = plan(want, have, owned, MIRROR)
+        assert result.changes == ()
+        held = {(b.change.kind, b.change.key): b.reason for b in result.blocked}
+        assert len(held) == 27
+        assert held[("group_members", "Audit|u024@x.com")] == (
+            "held back with the blocked deactivation of users 'u024@x.com' (same cause); "
+            "rerun apply with --allow-deletes to release"
+        )
+        assert held[("user_roles", "u000@x.com|Admin")].startswith(
+            "held back with the blocked deactivation of users 'u000@x.com'"
+        )
+        assert result.summary["group_members"].blocked == 1
+        assert result.summary["user_roles"].blocked == 1
+
+    def test_links_of_retirements_under_the_threshold_go_ahead(self) -> None:
+        audit = group("Audit")
+        users = staff(30)
+        want = desired(
+            groups=[row("Audit")],
+            users=[row(str(u.fields["Email"])) for u in users[1:]],
+            group_members=[("Audit", str(u.fields["Email"])) for u in users[1:]],
+        )
+        have = cloud(
+            groups=[audit], users=users, group_members=[(audit.cwguid, u.cwguid) for u in users]
+        )
+        owned = owns(("groups", audit), *(("users", u) for u in users))
+        result = plan(want, have, owned, MIRROR)
+        assert result.blocked == ()
+        assert {(c.kind, c.action, c.key) for c in result.changes} == {
+            ("users", Action.DEACTIVATE, "u000@x.com"),
+            ("group_members", Action.REMOVE, "Audit|u000@x.com"),
+        }
+
+    def test_a_link_kind_past_its_own_threshold_names_the_blocked_end_where_there_is_one(
+        self,
+    ) -> None:
+        audit = group("Audit")
+        users = staff(120)
+        want = desired(
+            groups=[row("Audit")],
+            users=[row(str(u.fields["Email"])) for u in users[25:]],
+            group_members=[("Audit", "u119@x.com")],
+        )
+        have = cloud(
+            groups=[audit], users=users, group_members=[(audit.cwguid, u.cwguid) for u in users]
+        )
+        owned = owns(("groups", audit), *(("users", u) for u in users))
+        result = plan(want, have, owned, MIRROR)
+        reasons = {b.change.key: b.reason for b in result.blocked if b.change.kind != "users"}
+        assert len(reasons) == 119
+        assert reasons["Audit|u000@x.com"].startswith("held back with the blocked deactivation")
+        assert reasons["Audit|u100@x.com"].startswith("would remove 119 of 120 group_members")
+
 
 class TestProtected:
     def test_protected_objects_are_neither_updated_nor_retired(self) -> None:

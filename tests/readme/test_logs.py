@@ -26,13 +26,16 @@ SUMMARY_FIELDS = {
     "run_id",
     "counts",
     "requests",
+    "plan_requests",
+    "apply_requests",
     "throttled",
     "unauthorized",
     "achieved_rate",
     "learned_rate",
     "exit_code",
 }
-"""The README: "the run id, the counts per kind, action and result, requests, 429s, 401s, the
+"""The README: "the run id, the counts per kind, action and result, requests (`requests` in all,
+`plan_requests` made before applying, `apply_requests` sent while applying), 429s, 401s, the
 achieved and the learned rate, and the exit code"."""
 
 
@@ -71,6 +74,8 @@ async def test_apply_logs_json_lines_ending_in_one_summary_line(
     assert summary["exit_code"] == ExitCode.ROWS_REJECTED
     assert summary["counts"] == {"entities": {"create": {"done": 29, "rejected": 1}}}
     assert summary["requests"] == _answered(simulator)
+    assert summary["plan_requests"] + summary["apply_requests"] == summary["requests"]
+    assert summary["apply_requests"] >= 30, "30 creates were sent while applying"
     assert summary["throttled"] == _answered(simulator, "429")
     assert summary["unauthorized"] == _answered(simulator, "401") > 0
     assert summary["learned_rate"] == 10
@@ -83,3 +88,4 @@ async def test_apply_logs_json_lines_ending_in_one_summary_line(
     finally:
         await engine.dispose()
     assert (summary["run_id"], summary["requests"]) == (run.id, run.requests)
+    assert summary["plan_requests"] == run.plan_requests

@@ -1,4 +1,5 @@
-"""The id map: round trip, overwrite on adoption, normalised keys, firms kept apart."""
+"""The id map: round trip, overwrite on adoption, first origin kept, normalised keys, firms
+kept apart."""
 
 from __future__ import annotations
 
@@ -60,6 +61,34 @@ async def test_recording_again_overwrites_and_forget_removes(engine: AsyncEngine
         await forget(conn, "f", "groups", ["Tax "])
     async with engine.connect() as conn:
         assert await read_id_map(conn, "f") == {}
+
+
+@pytest.mark.parametrize(
+    ("first", "then"), [(Origin.CREATED, Origin.ADOPTED), (Origin.ADOPTED, Origin.CREATED)]
+)
+async def test_the_same_object_recorded_again_keeps_its_first_origin(
+    engine: AsyncEngine, first: Origin, then: Origin
+) -> None:
+    """A create whose answer was lost may be recorded again (found by key in recovery, or
+    matched by the next plan): it is still the same object, so its origin does not move."""
+    async with write_transaction(engine) as conn:
+        await record_ownership(
+            conn, "f", [Ownership("users", "ann@x.com", "Guid-1", None, first)], now=1.0
+        )
+        await record_ownership(
+            conn,
+            "f",
+            [
+                Ownership("users", "Ann@x.com", "guid-1", 7, then),
+                Ownership("users", "bob@x.com", "guid-2", 8, then),
+            ],
+            now=2.0,
+        )
+    async with engine.connect() as conn:
+        assert await read_id_map(conn, "f") == {
+            ("users", "ann@x.com"): Ownership("users", "ann@x.com", "guid-1", 7, first),
+            ("users", "bob@x.com"): Ownership("users", "bob@x.com", "guid-2", 8, then),
+        }
 
 
 def test_an_id_map_is_a_mapping_of_kind_and_key() -> None:
