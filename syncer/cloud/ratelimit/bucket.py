@@ -43,6 +43,17 @@ class Observation:
     answered: float
     """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
     processed by the server after this one."""
+    leg: float = 0.0
+    """Seconds each way on the wire surely (by the shortest round trip seen): the server handled
+    the request within ``[sent + leg, recv - leg]``, not whenever in ``[sent, recv]``."""
+
+    @property
+    def handled_from(self) -> float:
+        return self.sent + self.leg
+
+    @property
+    def handled_by(self) -> float:
+        return self.recv - self.leg
 
 
 @dataclass(slots=True)
@@ -155,6 +166,18 @@ class Bucket:
         """Whether responses teach about phase and neighbours (not straddling a limits change)."""
         return now - self.limits_changed_at >= self.tuning.learning_pause
 
+    def leg(self, round_trip: float = math.inf) -> float:
+        """Seconds each leg of a request surely spends on the wire: on a slow wire, a share of
+        the shortest round trip among the recent ones and ``round_trip`` (0 on a fast one). At
+        1 s of latency a response is then dated by when the server handled it within a fraction
+        of a second, not anywhere in a whole one; and a credit may be spent that long before its
+        boundary, since nothing sent then reaches the server sooner."""
+        shortest = min((seen.recv - seen.sent for seen in self.recent), default=round_trip)
+        shortest = min(shortest, round_trip)
+        if not math.isfinite(shortest) or shortest < self.tuning.slow_round_trip:
+            return 0.0
+        return self.tuning.leg_share * shortest
+
     # -- grants ---------------------------------------------------------------------------------
 
     def grant(self, family: str, cost: float, now: float) -> Grant:
@@ -183,9 +206,11 @@ class Bucket:
 
     def unanswered_at(self, moment: float) -> float:
         """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
-        them when the recent responses do not reach back that far)."""
+        them when the recent responses do not reach back that far). Answered means handled by
+        the server, as dated by the response: at 1 s of latency, an answer still on its way back
+        at ``moment`` took its token long before."""
         for seen in reversed(self.recent):
-            if seen.recv <= moment:
+            if seen.handled_by <= moment:
                 return self.granted - seen.answered
         return self.granted
 
@@ -207,10 +232,10 @@ class Bucket:
         After a credit the model holds refills up to the credit's boundary; after the first
         response (or one that proved a refill), exactly those in ``basis``.
         """
-        if seen.sent >= self.last_credit - self.tuning.credit_margin:
+        if seen.handled_from >= self.last_credit - self.tuning.credit_margin:
             return True
         basis = self.basis
-        return basis is not None and (seen is basis or seen.sent >= basis.recv)
+        return basis is not None and (seen is basis or seen.handled_from >= basis.handled_by)
 
     def follow_chain(self, grant: Grant, remaining: float, throttled: bool, *, exact: bool) -> None:
         """Start a chain at a response that holds the model's refills and had nothing else in

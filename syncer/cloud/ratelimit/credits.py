@@ -39,9 +39,14 @@ class Credits:
         if not self._phase.known:
             return
         moment = self._phase.next_credit(bucket.last_credit)
-        while moment <= now:
+        while moment - bucket.leg() <= now:
             self._credit_once(bucket, moment, largest_cost)
             moment += 1.0
+
+    def due(self, bucket: Bucket) -> float:
+        """When the next credit may be spent: a leg's time before its boundary has surely passed,
+        since nothing sent from then on reaches the server before it."""
+        return self._phase.next_credit(bucket.last_credit) - bucket.leg()
 
     def _credit_once(self, bucket: Bucket, moment: float, largest_cost: float) -> None:
         tuning, phase = self._tuning, self._phase
@@ -66,7 +71,8 @@ class Credits:
         if level is not None:
             floor = max(floor, bucket.gain(room=bucket.capacity - level))
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
-        if bucket.checked_credits < tuning.checked_credits:
+        fast_wire = bucket.leg() == 0.0
+        if fast_wire and bucket.checked_credits < tuning.checked_credits:
             bucket.reserve = math.floor(bucket.tokens / 2)
         bucket.note_credit(moment)
         costly = bucket.capacity - bucket.rate < largest_cost
@@ -94,16 +100,22 @@ class Credits:
         """
         if not bucket.learning(now):
             return None
-        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv <= grant.sent]
+        leg = bucket.leg(now - grant.sent)
+        handled_from, handled_by = grant.sent + leg, now - leg
+        earlier = [
+            s
+            for s in bucket.recent
+            if handled_by - 1.0 < s.handled_from and s.handled_by <= handled_from
+        ]
         if not earlier:
             return None
         tolerance = self._tuning.tolerance
         refilled = [s for s in earlier if remaining > s.remaining - consumed + tolerance]
         if refilled:
-            latest = max(refilled, key=lambda seen: seen.sent)
-            self._phase.boundary_in(latest.sent, now)
+            latest = max(refilled, key=lambda seen: seen.handled_from)
+            self._phase.boundary_in(latest.handled_from, handled_by)
             return latest
-        last = max(earlier, key=lambda seen: seen.recv)
+        last = max(earlier, key=lambda seen: seen.handled_by)
         # Grants answered before ``last`` arrived were surely processed before the window; any
         # other (granted earlier and still unanswered then, or granted since) may have taken its
         # token after a boundary in the window.
@@ -112,27 +124,49 @@ class Credits:
         taken = math.ceil(bucket.external_rate)
         least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
         if remaining < least_after_refill - tolerance:
-            self._phase.no_boundary_in(last.recv, grant.sent)
+            self._phase.no_boundary_in(last.handled_by, handled_from)
         return None
 
-    def credit_seen_refill(self, bucket: Bucket, before: Observation, now: float) -> bool:
+    def credit_seen_refill(
+        self, bucket: Bucket, grant: Grant, before: Observation, now: float, remaining: float
+    ) -> bool:
         """A response shows a refill since ``before``: when the model does not hold it yet, count
         its credit as taken now and let ``reconcile`` raise the model to what the response proves
         is there. Returns whether it did.
 
         Waiting for the credit instead would leave those tokens to the cap of the next refill, and
         the credit, guessing the bucket full at the boundary (the room at the fullest moment of a
-        wide arc), would add nothing: with burst equal to the rate, a second lost in two.
+        wide arc), would add nothing: with burst equal to the rate, a second lost in two. But
+        when the response proves no more than the model holds (many grants in flight at a high
+        latency, any of which may have come after it), taking the credit now would add nothing
+        and spend the credit that would: it is left to come at its time.
         """
         if not bucket.holds_refills_after(before):
             return False
-        moment = self._phase.credit_after(before.sent)
+        moment = self._phase.credit_after(before.handled_from)
+        if (
+            self._lower(bucket, grant, remaining, now, moment)
+            <= bucket.tokens + self._tuning.tolerance
+        ):
+            return False
         if self._phase.earliest_boundary_before(moment) >= now:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
         bucket.note_credit(moment)
         return True
+
+    def _lower(
+        self, bucket: Bucket, grant: Grant, remaining: float, now: float, last_credit: float
+    ) -> float:
+        """What the server holds at least, by ``remaining``, with the model's credits up to
+        ``last_credit``: every grant that may have been processed after this one (granted since,
+        or in flight when it was granted) is gone, and a refill not yet credited is not counted."""
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        lower = remaining - granted_after - grant.in_flight_before
+        if now > self._phase.earliest_next_boundary(last_credit):
+            lower -= bucket.rate  # the response may already include a refill not yet credited
+        return lower
 
     def reconcile(
         self,
@@ -155,11 +189,8 @@ class Credits:
         the same API client, whose rate is then withheld from each credit.
         """
         tuning = self._tuning
-        granted_after = bucket.granted - grant.granted_before - grant.cost
         refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
-        lower = remaining - granted_after - grant.in_flight_before
-        if now > self._phase.earliest_next_boundary(bucket.last_credit):
-            lower -= bucket.rate  # the response may already include a refill not yet credited
+        lower = self._lower(bucket, grant, remaining, now, bucket.last_credit)
         # Nor can the server hold more than a full bucket less what we took since its last refill
         # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
         lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
@@ -195,10 +226,18 @@ class Credits:
         else:
             consumed = 0.0 if throttled else grant.cost
             before = self.locate_boundary(bucket, grant, now, remaining, consumed)
-            refilled = before is not None and self.credit_seen_refill(bucket, before, now)
+            refilled = before is not None and self.credit_seen_refill(
+                bucket, grant, before, now, remaining
+            )
             self.credit(bucket, now, largest_cost)
             self.reconcile(bucket, grant, now, remaining, throttled, explained=refilled)
-        seen = Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
+        seen = Observation(
+            grant.sent,
+            now,
+            remaining,
+            bucket.granted - bucket.in_flight_cost,
+            leg=bucket.leg(now - grant.sent),
+        )
         bucket.recent.append(seen)
         if refilled:
             bucket.basis = seen
