@@ -70,7 +70,7 @@ async def test_ten_thousand_entities_at_1_s_are_read_at_the_rate(
     assert took <= 1.3 * ideal
 
 
-@pytest.mark.parametrize(("latency", "rate"), [(1.0, 20), (1.0, 50), (0.25, 20)])
+@pytest.mark.parametrize(("latency", "rate"), [(1.0, 20), (1.0, 50), (0.5, 20), (0.25, 20)])
 async def test_workers_at_a_high_latency_draw_the_whole_rate(latency: float, rate: int) -> None:
     """Burst equal to the rate, so every token must be spent between two refills: before, at 1 s
     the limiter granted under half the rate (waiting for answers a latency away)."""

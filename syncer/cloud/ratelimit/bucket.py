@@ -43,6 +43,9 @@ class Observation:
     answered: float
     """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
     processed by the server after this one."""
+    cost: float = 0.0
+    granted_before: float = math.inf
+    """The grant's place in the bucket's order (see ``Grant``): unknown, after every other."""
     leg: float = 0.0
     """Seconds each way on the wire surely (by the shortest round trip seen): the server handled
     the request within ``[sent + leg, recv - leg]``, not whenever in ``[sent, recv]``."""
@@ -203,6 +206,17 @@ class Bucket:
         self.in_flight -= 1
         self.in_flight_cost -= grant.cost
         return True
+
+    def handled_before(self, grant: Grant, moment: float) -> float:
+        """Cost of the grants in flight when ``grant`` was made whose answers show them handled
+        by the server before ``moment``: they cannot have come after it."""
+        return sum(
+            seen.cost
+            for seen in self.recent
+            if seen.granted_before < grant.granted_before
+            and seen.recv > grant.sent
+            and seen.handled_by <= moment
+        )
 
     def unanswered_at(self, moment: float) -> float:
         """Cost of the grants not answered by ``moment``, so possibly processed after it (all of

@@ -62,14 +62,7 @@ class Credits:
         arc_start = phase.earliest_boundary_before(moment)
         peak = bucket.peak_since(arc_start)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
-        # However full the bucket was, the refill left at least min(capacity, rate) (less the
-        # other program's take) for what the server processed after it: at most our grants
-        # not answered before the arc began. With burst <= rate this is the whole bucket.
-        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
-        # An unbroken chain of answers proves the level the refill met: no guessing needed.
-        level = bucket.proven_level()
-        if level is not None:
-            floor = max(floor, bucket.gain(room=bucket.capacity - level))
+        floor = self._floor(bucket, moment)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
         fast_wire = bucket.leg() == 0.0
         if fast_wire and bucket.checked_credits < tuning.checked_credits:
@@ -82,6 +75,21 @@ class Credits:
             # one second to compare with, and holding it back would then cost a token a
             # second for nothing (a capacity of two stayed at one request a second).
             bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
+
+    def _floor(self, bucket: Bucket, moment: float) -> float:
+        """The least the refill that ``moment`` credits left us, however full it found the bucket.
+
+        It left at least min(capacity, rate) (less the other program's take) for what the server
+        processed after it: at most our grants not answered before the arc began. With burst <=
+        rate this is the whole bucket. An unbroken chain of answers proves the level the refill
+        met: no guessing needed.
+        """
+        arc_start = self._phase.earliest_boundary_before(moment)
+        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
+        level = bucket.proven_level()
+        if level is not None:
+            floor = max(floor, bucket.gain(room=bucket.capacity - level))
+        return floor
 
     def first_credit(self, now: float) -> float:
         """The credit a fresh model counts as already in ``remaining``: the one at about ``now``
@@ -136,24 +144,25 @@ class Credits:
 
         Waiting for the credit instead would leave those tokens to the cap of the next refill, and
         the credit, guessing the bucket full at the boundary (the room at the fullest moment of a
-        wide arc), would add nothing: with burst equal to the rate, a second lost in two. But
-        when the response proves no more than the model holds (many grants in flight at a high
-        latency, any of which may have come after it), taking the credit now would add nothing
-        and spend the credit that would: it is left to come at its time.
+        wide arc), would add nothing: with burst equal to the rate, a second lost in two. The
+        credit's own floor holds as well (the refill is proven past). But when neither proves
+        more than the model holds (many grants in flight at a high latency, any of which may have
+        come after this one), taking the credit now would add nothing and spend the credit that
+        would: it is left to come at its time.
         """
         if not bucket.holds_refills_after(before):
             return False
         moment = self._phase.credit_after(before.handled_from)
-        if (
-            self._lower(bucket, grant, remaining, now, moment)
-            <= bucket.tokens + self._tuning.tolerance
-        ):
+        floor = self._floor(bucket, moment)
+        lower = self._lower(bucket, grant, remaining, now, moment)
+        if max(floor, lower) <= bucket.tokens + self._tuning.tolerance:
             return False
         if self._phase.earliest_boundary_before(moment) >= now:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
         bucket.note_credit(moment)
+        bucket.set_tokens(max(bucket.tokens, min(bucket.capacity, floor)), now)
         return True
 
     def _lower(
@@ -161,9 +170,12 @@ class Credits:
     ) -> float:
         """What the server holds at least, by ``remaining``, with the model's credits up to
         ``last_credit``: every grant that may have been processed after this one (granted since,
-        or in flight when it was granted) is gone, and a refill not yet credited is not counted."""
+        or in flight when it was granted and not shown handled before it) is gone, and a refill
+        not yet credited is not counted."""
         granted_after = bucket.granted - grant.granted_before - grant.cost
-        lower = remaining - granted_after - grant.in_flight_before
+        handled_from = grant.sent + bucket.leg(now - grant.sent)
+        in_flight = grant.in_flight_before - bucket.handled_before(grant, handled_from)
+        lower = remaining - granted_after - in_flight
         if now > self._phase.earliest_next_boundary(last_credit):
             lower -= bucket.rate  # the response may already include a refill not yet credited
         return lower
@@ -236,6 +248,8 @@ class Credits:
             now,
             remaining,
             bucket.granted - bucket.in_flight_cost,
+            cost=grant.cost,
+            granted_before=grant.granted_before,
             leg=bucket.leg(now - grant.sent),
         )
         bucket.recent.append(seen)
