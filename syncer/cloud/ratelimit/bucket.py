@@ -47,8 +47,10 @@ class Observation:
     granted_before: float = math.inf
     """The grant's place in the bucket's order (see ``Grant``): unknown, after every other."""
     leg: float = 0.0
-    """Seconds each way on the wire surely (by the shortest round trip seen): the server handled
-    the request within ``[sent + leg, recv - leg]``, not whenever in ``[sent, recv]``."""
+    """Seconds the request surely spent on its way to the server (a share of the shortest round
+    trip seen): the server handled it within ``[sent + leg, recv]``. The way back is not
+    shortened: a server may spend its latency before its limiter (the simulator does), and
+    then answers the moment it has decided."""
 
     @property
     def handled_from(self) -> float:
@@ -56,7 +58,7 @@ class Observation:
 
     @property
     def handled_by(self) -> float:
-        return self.recv - self.leg
+        return self.recv
 
 
 @dataclass(slots=True)
@@ -124,6 +126,8 @@ class Bucket:
     """Tokens held back after an unchecked credit until the first wave's answers are in."""
     checked_credits: int = 0
     """Credits in a row whose first wave found the server holding what the model said."""
+    leg_share: float = field(init=False)
+    """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     aimd: Aimd = field(init=False)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
@@ -132,6 +136,7 @@ class Bucket:
         self.levels = deque(maxlen=self.tuning.recent * 4)
         self.recent = deque(maxlen=self.tuning.recent)
         self.aimd = Aimd(self.tuning)
+        self.leg_share = self.tuning.leg_share
 
     # -- the level ------------------------------------------------------------------------------
 
@@ -170,16 +175,32 @@ class Bucket:
         return now - self.limits_changed_at >= self.tuning.learning_pause
 
     def leg(self, round_trip: float = math.inf) -> float:
-        """Seconds each leg of a request surely spends on the wire: on a slow wire, a share of
+        """Seconds a request surely spends on its way to the server: on a slow wire, a share of
         the shortest round trip among the recent ones and ``round_trip`` (0 on a fast one). At
-        1 s of latency a response is then dated by when the server handled it within a fraction
-        of a second, not anywhere in a whole one; and a credit may be spent that long before its
-        boundary, since nothing sent then reaches the server sooner."""
-        shortest = min((seen.recv - seen.sent for seen in self.recent), default=round_trip)
-        shortest = min(shortest, round_trip)
+        1 s of latency a response is then dated by when the server handled it more closely than
+        anywhere in a whole second. (Spending a credit that long before its boundary reached the
+        whole rate at 1 s, but a server that spends its latency before its limiter then refused a
+        burst: the model's peak level in the arc is only safe at our own sending times.)"""
+        shortest = min(self.shortest_round_trip(), round_trip)
         if not math.isfinite(shortest) or shortest < self.tuning.slow_round_trip:
             return 0.0
-        return self.tuning.leg_share * shortest
+        return self.leg_share * shortest
+
+    def refused_on_the_wire(self) -> None:
+        """A 429 on a slow wire: the way to the server may be shorter than ``leg_share``
+        assumed (a slow backend behind the limiter spends the latency on the way back), so trust
+        half as much of the round trip from now on; a few refusals bring the model back to
+        dating by ``[sent, received]`` alone."""
+        if self.slow_wire():
+            self.leg_share = self.leg_share / 2 if self.leg_share > 0.05 else 0.0
+
+    def shortest_round_trip(self) -> float:
+        """The shortest recent round trip (infinite before any)."""
+        return min((seen.recv - seen.sent for seen in self.recent), default=math.inf)
+
+    def slow_wire(self) -> bool:
+        shortest = self.shortest_round_trip()
+        return math.isfinite(shortest) and shortest >= self.tuning.slow_round_trip
 
     # -- grants ---------------------------------------------------------------------------------
 

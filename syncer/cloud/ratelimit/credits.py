@@ -13,6 +13,10 @@
   least ``remaining`` minus everything still in flight. The model goes down to the upper bound at
   once and up to the lower bound only; a lower bound that might include a refill the model has
   yet to credit is reduced by one refill.
+* **A slow wire.** At a latency of a second, ``[sent, received]`` says little about when the
+  server handled a request; the way there takes at least a share of the shortest round trip, so
+  a response is dated within ``[sent + leg, received]`` (``Observation.handled_from/by``), and
+  grants whose answers show them handled before another's do not weaken its lower bound.
 * **Other programs.** What the model loses to those corrections is consumption nobody here made
   (another program on the same API client); its rate is tracked and withheld from each credit,
   so we take the share that is actually left instead of racing for it.
@@ -39,14 +43,9 @@ class Credits:
         if not self._phase.known:
             return
         moment = self._phase.next_credit(bucket.last_credit)
-        while moment - bucket.leg() <= now:
+        while moment <= now:
             self._credit_once(bucket, moment, largest_cost)
             moment += 1.0
-
-    def due(self, bucket: Bucket) -> float:
-        """When the next credit may be spent: a leg's time before its boundary has surely passed,
-        since nothing sent from then on reaches the server before it."""
-        return self._phase.next_credit(bucket.last_credit) - bucket.leg()
 
     def _credit_once(self, bucket: Bucket, moment: float, largest_cost: float) -> None:
         tuning, phase = self._tuning, self._phase
@@ -64,8 +63,7 @@ class Credits:
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
         floor = self._floor(bucket, moment)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
-        fast_wire = bucket.leg() == 0.0
-        if fast_wire and bucket.checked_credits < tuning.checked_credits:
+        if not bucket.slow_wire() and bucket.checked_credits < tuning.checked_credits:
             bucket.reserve = math.floor(bucket.tokens / 2)
         bucket.note_credit(moment)
         costly = bucket.capacity - bucket.rate < largest_cost
@@ -109,7 +107,7 @@ class Credits:
         if not bucket.learning(now):
             return None
         leg = bucket.leg(now - grant.sent)
-        handled_from, handled_by = grant.sent + leg, now - leg
+        handled_from, handled_by = grant.sent + leg, now
         earlier = [
             s
             for s in bucket.recent

@@ -119,6 +119,7 @@ class RateLimiter:
         self._answered_families.add(grant.family)
         if throttled:
             self._pause(bucket, now, headers.retry_after)
+            bucket.refused_on_the_wire()
         bucket.answered()
 
     def release(self, grant: Grant) -> None:
@@ -183,7 +184,7 @@ class RateLimiter:
             return None  # the second wave waits for the first one's answers
         if bucket.tokens < cost - _EPSILON:
             if bucket.capacity >= cost and bucket.gain() > 0:
-                return self._credits.due(bucket) - now
+                return self._phase.next_credit(bucket.last_credit) - now
             # Credits alone will never cover this request (no capacity, or everything taken
             # by others): probe once a second, so that changed limits are noticed.
             if bucket.in_flight:

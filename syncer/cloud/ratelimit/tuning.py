@@ -50,13 +50,15 @@ class Tuning:
     the first wave's answers, before the second wave asks for tokens that are no longer there."""
     slow_round_trip: float = 0.1
     """A shortest round trip longer than this is a slow wire. There responses are dated by when
-    the server handled them (``leg_share``) and credits spent a leg early; and there are no two
-    waves: the first wave's answers would come back a latency later, each credit waiting for them
-    (at 1 s, half the rate); reconciling with ``remaining`` still finds another program, a latency
-    late. Below it the wire's time is noise next to the phase's precision, and ignored."""
+    the server handled them (``leg_share``), and there are no two waves: the first wave's
+    answers would come back a latency later, each credit waiting for them (at 1 s, half the
+    rate); reconciling with ``remaining`` still finds another program, a latency late. Below it
+    the wire's time is noise next to the phase's precision, and ignored."""
     leg_share: float = 0.3
-    """Share of the shortest round trip taken as each leg's time on the wire on a slow wire (well
-    below one half: the legs need not be equal, and jitter makes the shortest leg shorter)."""
+    """Share of the shortest round trip taken as the way to the server on a slow wire (well below
+    one half: the legs need not be equal, and jitter makes the shortest one shorter). A gateway
+    with a slow backend behind its limiter spends most of the latency on the way back: where the
+    share proves too much, each 429 halves it (per bucket)."""
     learning_pause: float = 2.0
     """Seconds after the limits changed during which responses teach nothing about the phase or
     another program (they straddle two regimes)."""
