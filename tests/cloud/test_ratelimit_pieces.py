@@ -8,7 +8,7 @@ import pytest
 
 from syncer.cloud.ratelimit import DEFAULT_TUNING, SHARED, Tuning
 from syncer.cloud.ratelimit.aimd import Aimd
-from syncer.cloud.ratelimit.bucket import Bucket
+from syncer.cloud.ratelimit.bucket import Bucket, Observation
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
 
@@ -35,6 +35,28 @@ def test_windows_with_and_without_a_boundary_narrow_the_phase() -> None:
     credit = phase.credit_after(5.0)
     assert 5.6 <= credit <= 5.7
     assert phase.earliest_next_boundary(credit) > credit + 0.5
+
+
+def test_a_slow_wire_dates_answers_by_their_handling_and_a_next_credit_is_a_second_on() -> None:
+    bucket = Bucket(SHARED)
+    assert bucket.leg(0.05) == 0.0  # a fast wire: its time is noise next to the phase's precision
+    for sent in range(5):
+        bucket.recent.append(Observation(sent, sent + 1.2 - 0.05 * sent, 10, 0, leg=0.0))
+    # The shortest round trip, 1 s, puts a share of it on each leg (the legs need not be equal).
+    assert bucket.leg() == pytest.approx(DEFAULT_TUNING.leg_share * 1.0)
+    assert bucket.leg(0.8) == pytest.approx(DEFAULT_TUNING.leg_share * 0.8)
+    bucket.refused_on_the_wire()  # a 429 there: the legs are less even than assumed
+    assert bucket.leg() == pytest.approx(DEFAULT_TUNING.leg_share / 2 * 1.0)
+    seen = Observation(3.0, 4.0, 10, 0, leg=0.3)
+    assert (seen.handled_from, seen.handled_by) == (3.3, 4.0)  # the way back may be instant
+    phase = Phase()
+    phase.assume(0.9)
+    for second in range(20):
+        phase.boundary_in(second + 0.5, second + 0.7)  # the estimate moves later than .9
+    assert phase.credit_after(5.0) > 5.5
+    # Each credit comes after its boundary, and the next is one second later, wherever the
+    # estimate has moved since.
+    assert phase.next_credit(4.9) <= 5.9
 
 
 def test_a_grant_is_in_flight_until_settled_once() -> None:

@@ -43,6 +43,22 @@ class Observation:
     answered: float
     """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
     processed by the server after this one."""
+    cost: float = 0.0
+    granted_before: float = math.inf
+    """The grant's place in the bucket's order (see ``Grant``): unknown, after every other."""
+    leg: float = 0.0
+    """Seconds the request surely spent on its way to the server (a share of the shortest round
+    trip seen): the server handled it within ``[sent + leg, recv]``. The way back is not
+    shortened: a server may spend its latency before its limiter (the simulator does), and
+    then answers the moment it has decided."""
+
+    @property
+    def handled_from(self) -> float:
+        return self.sent + self.leg
+
+    @property
+    def handled_by(self) -> float:
+        return self.recv
 
 
 @dataclass(slots=True)
@@ -110,6 +126,8 @@ class Bucket:
     """Tokens held back after an unchecked credit until the first wave's answers are in."""
     checked_credits: int = 0
     """Credits in a row whose first wave found the server holding what the model said."""
+    leg_share: float = field(init=False)
+    """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     aimd: Aimd = field(init=False)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
@@ -118,6 +136,7 @@ class Bucket:
         self.levels = deque(maxlen=self.tuning.recent * 4)
         self.recent = deque(maxlen=self.tuning.recent)
         self.aimd = Aimd(self.tuning)
+        self.leg_share = self.tuning.leg_share
 
     # -- the level ------------------------------------------------------------------------------
 
@@ -155,6 +174,34 @@ class Bucket:
         """Whether responses teach about phase and neighbours (not straddling a limits change)."""
         return now - self.limits_changed_at >= self.tuning.learning_pause
 
+    def leg(self, round_trip: float = math.inf) -> float:
+        """Seconds a request surely spends on its way to the server: on a slow wire, a share of
+        the shortest round trip among the recent ones and ``round_trip`` (0 on a fast one). At
+        1 s of latency a response is then dated by when the server handled it more closely than
+        anywhere in a whole second. (Spending a credit that long before its boundary reached the
+        whole rate at 1 s, but a server that spends its latency before its limiter then refused a
+        burst: the model's peak level in the arc is only safe at our own sending times.)"""
+        shortest = min(self.shortest_round_trip(), round_trip)
+        if not math.isfinite(shortest) or shortest < self.tuning.slow_round_trip:
+            return 0.0
+        return self.leg_share * shortest
+
+    def refused_on_the_wire(self) -> None:
+        """A 429 on a slow wire: the way to the server may be shorter than ``leg_share``
+        assumed (a slow backend behind the limiter spends the latency on the way back), so trust
+        half as much of the round trip from now on; a few refusals bring the model back to
+        dating by ``[sent, received]`` alone."""
+        if self.slow_wire():
+            self.leg_share = self.leg_share / 2 if self.leg_share > 0.05 else 0.0
+
+    def shortest_round_trip(self) -> float:
+        """The shortest recent round trip (infinite before any)."""
+        return min((seen.recv - seen.sent for seen in self.recent), default=math.inf)
+
+    def slow_wire(self) -> bool:
+        shortest = self.shortest_round_trip()
+        return math.isfinite(shortest) and shortest >= self.tuning.slow_round_trip
+
     # -- grants ---------------------------------------------------------------------------------
 
     def grant(self, family: str, cost: float, now: float) -> Grant:
@@ -181,11 +228,24 @@ class Bucket:
         self.in_flight_cost -= grant.cost
         return True
 
+    def handled_before(self, grant: Grant, moment: float) -> float:
+        """Cost of the grants in flight when ``grant`` was made whose answers show them handled
+        by the server before ``moment``: they cannot have come after it."""
+        return sum(
+            seen.cost
+            for seen in self.recent
+            if seen.granted_before < grant.granted_before
+            and seen.recv > grant.sent
+            and seen.handled_by <= moment
+        )
+
     def unanswered_at(self, moment: float) -> float:
         """Cost of the grants not answered by ``moment``, so possibly processed after it (all of
-        them when the recent responses do not reach back that far)."""
+        them when the recent responses do not reach back that far). Answered means handled by
+        the server, as dated by the response: at 1 s of latency, an answer still on its way back
+        at ``moment`` took its token long before."""
         for seen in reversed(self.recent):
-            if seen.recv <= moment:
+            if seen.handled_by <= moment:
                 return self.granted - seen.answered
         return self.granted
 
@@ -207,10 +267,10 @@ class Bucket:
         After a credit the model holds refills up to the credit's boundary; after the first
         response (or one that proved a refill), exactly those in ``basis``.
         """
-        if seen.sent >= self.last_credit - self.tuning.credit_margin:
+        if seen.handled_from >= self.last_credit - self.tuning.credit_margin:
             return True
         basis = self.basis
-        return basis is not None and (seen is basis or seen.sent >= basis.recv)
+        return basis is not None and (seen is basis or seen.handled_from >= basis.handled_by)
 
     def follow_chain(self, grant: Grant, remaining: float, throttled: bool, *, exact: bool) -> None:
         """Start a chain at a response that holds the model's refills and had nothing else in

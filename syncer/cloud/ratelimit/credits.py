@@ -13,6 +13,10 @@
   least ``remaining`` minus everything still in flight. The model goes down to the upper bound at
   once and up to the lower bound only; a lower bound that might include a refill the model has
   yet to credit is reduced by one refill.
+* **A slow wire.** At a latency of a second, ``[sent, received]`` says little about when the
+  server handled a request; the way there takes at least a share of the shortest round trip, so
+  a response is dated within ``[sent + leg, received]`` (``Observation.handled_from/by``), and
+  grants whose answers show them handled before another's do not weaken its lower bound.
 * **Other programs.** What the model loses to those corrections is consumption nobody here made
   (another program on the same API client); its rate is tracked and withheld from each credit,
   so we take the share that is actually left instead of racing for it.
@@ -57,16 +61,9 @@ class Credits:
         arc_start = phase.earliest_boundary_before(moment)
         peak = bucket.peak_since(arc_start)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
-        # However full the bucket was, the refill left at least min(capacity, rate) (less the
-        # other program's take) for what the server processed after it: at most our grants
-        # not answered before the arc began. With burst <= rate this is the whole bucket.
-        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
-        # An unbroken chain of answers proves the level the refill met: no guessing needed.
-        level = bucket.proven_level()
-        if level is not None:
-            floor = max(floor, bucket.gain(room=bucket.capacity - level))
+        floor = self._floor(bucket, moment)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
-        if bucket.checked_credits < tuning.checked_credits:
+        if not bucket.slow_wire() and bucket.checked_credits < tuning.checked_credits:
             bucket.reserve = math.floor(bucket.tokens / 2)
         bucket.note_credit(moment)
         costly = bucket.capacity - bucket.rate < largest_cost
@@ -76,6 +73,21 @@ class Credits:
             # one second to compare with, and holding it back would then cost a token a
             # second for nothing (a capacity of two stayed at one request a second).
             bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
+
+    def _floor(self, bucket: Bucket, moment: float) -> float:
+        """The least the refill that ``moment`` credits left us, however full it found the bucket.
+
+        It left at least min(capacity, rate) (less the other program's take) for what the server
+        processed after it: at most our grants not answered before the arc began. With burst <=
+        rate this is the whole bucket. An unbroken chain of answers proves the level the refill
+        met: no guessing needed.
+        """
+        arc_start = self._phase.earliest_boundary_before(moment)
+        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
+        level = bucket.proven_level()
+        if level is not None:
+            floor = max(floor, bucket.gain(room=bucket.capacity - level))
+        return floor
 
     def first_credit(self, now: float) -> float:
         """The credit a fresh model counts as already in ``remaining``: the one at about ``now``
@@ -94,16 +106,22 @@ class Credits:
         """
         if not bucket.learning(now):
             return None
-        earlier = [s for s in bucket.recent if now - 1.0 < s.sent and s.recv <= grant.sent]
+        leg = bucket.leg(now - grant.sent)
+        handled_from, handled_by = grant.sent + leg, now
+        earlier = [
+            s
+            for s in bucket.recent
+            if handled_by - 1.0 < s.handled_from and s.handled_by <= handled_from
+        ]
         if not earlier:
             return None
         tolerance = self._tuning.tolerance
         refilled = [s for s in earlier if remaining > s.remaining - consumed + tolerance]
         if refilled:
-            latest = max(refilled, key=lambda seen: seen.sent)
-            self._phase.boundary_in(latest.sent, now)
+            latest = max(refilled, key=lambda seen: seen.handled_from)
+            self._phase.boundary_in(latest.handled_from, handled_by)
             return latest
-        last = max(earlier, key=lambda seen: seen.recv)
+        last = max(earlier, key=lambda seen: seen.handled_by)
         # Grants answered before ``last`` arrived were surely processed before the window; any
         # other (granted earlier and still unanswered then, or granted since) may have taken its
         # token after a boundary in the window.
@@ -112,27 +130,53 @@ class Credits:
         taken = math.ceil(bucket.external_rate)
         least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
         if remaining < least_after_refill - tolerance:
-            self._phase.no_boundary_in(last.recv, grant.sent)
+            self._phase.no_boundary_in(last.handled_by, handled_from)
         return None
 
-    def credit_seen_refill(self, bucket: Bucket, before: Observation, now: float) -> bool:
+    def credit_seen_refill(
+        self, bucket: Bucket, grant: Grant, before: Observation, now: float, remaining: float
+    ) -> bool:
         """A response shows a refill since ``before``: when the model does not hold it yet, count
         its credit as taken now and let ``reconcile`` raise the model to what the response proves
         is there. Returns whether it did.
 
         Waiting for the credit instead would leave those tokens to the cap of the next refill, and
         the credit, guessing the bucket full at the boundary (the room at the fullest moment of a
-        wide arc), would add nothing: with burst equal to the rate, a second lost in two.
+        wide arc), would add nothing: with burst equal to the rate, a second lost in two. The
+        credit's own floor holds as well (the refill is proven past). But when neither proves
+        more than the model holds (many grants in flight at a high latency, any of which may have
+        come after this one), taking the credit now would add nothing and spend the credit that
+        would: it is left to come at its time.
         """
         if not bucket.holds_refills_after(before):
             return False
-        moment = self._phase.credit_after(before.sent)
+        moment = self._phase.credit_after(before.handled_from)
+        floor = self._floor(bucket, moment)
+        lower = self._lower(bucket, grant, remaining, now, moment)
+        if max(floor, lower) <= bucket.tokens + self._tuning.tolerance:
+            return False
         if self._phase.earliest_boundary_before(moment) >= now:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
         bucket.note_credit(moment)
+        bucket.set_tokens(max(bucket.tokens, min(bucket.capacity, floor)), now)
         return True
+
+    def _lower(
+        self, bucket: Bucket, grant: Grant, remaining: float, now: float, last_credit: float
+    ) -> float:
+        """What the server holds at least, by ``remaining``, with the model's credits up to
+        ``last_credit``: every grant that may have been processed after this one (granted since,
+        or in flight when it was granted and not shown handled before it) is gone, and a refill
+        not yet credited is not counted."""
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        handled_from = grant.sent + bucket.leg(now - grant.sent)
+        in_flight = grant.in_flight_before - bucket.handled_before(grant, handled_from)
+        lower = remaining - granted_after - in_flight
+        if now > self._phase.earliest_next_boundary(last_credit):
+            lower -= bucket.rate  # the response may already include a refill not yet credited
+        return lower
 
     def reconcile(
         self,
@@ -155,11 +199,8 @@ class Credits:
         the same API client, whose rate is then withheld from each credit.
         """
         tuning = self._tuning
-        granted_after = bucket.granted - grant.granted_before - grant.cost
         refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
-        lower = remaining - granted_after - grant.in_flight_before
-        if now > self._phase.earliest_next_boundary(bucket.last_credit):
-            lower -= bucket.rate  # the response may already include a refill not yet credited
+        lower = self._lower(bucket, grant, remaining, now, bucket.last_credit)
         # Nor can the server hold more than a full bucket less what we took since its last refill
         # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
         lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
@@ -195,10 +236,20 @@ class Credits:
         else:
             consumed = 0.0 if throttled else grant.cost
             before = self.locate_boundary(bucket, grant, now, remaining, consumed)
-            refilled = before is not None and self.credit_seen_refill(bucket, before, now)
+            refilled = before is not None and self.credit_seen_refill(
+                bucket, grant, before, now, remaining
+            )
             self.credit(bucket, now, largest_cost)
             self.reconcile(bucket, grant, now, remaining, throttled, explained=refilled)
-        seen = Observation(grant.sent, now, remaining, bucket.granted - bucket.in_flight_cost)
+        seen = Observation(
+            grant.sent,
+            now,
+            remaining,
+            bucket.granted - bucket.in_flight_cost,
+            cost=grant.cost,
+            granted_before=grant.granted_before,
+            leg=bucket.leg(now - grant.sent),
+        )
         bucket.recent.append(seen)
         if refilled:
             bucket.basis = seen

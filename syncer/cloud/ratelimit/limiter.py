@@ -11,7 +11,8 @@ headers. Two rules belong to the composition itself:
   nothing about.
 * **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
   to the other half: a program taking its share right after the refill shows up there, before
-  the second wave asks for tokens that are gone.
+  the second wave asks for tokens that are gone. Not on a slow wire (``Tuning.slow_round_trip``):
+  there the answers come a latency later, and waiting for them halved the rate at 1 s.
 * **429.** The bucket (all its workers together) pauses until the next credit, or for a capped
   ``Retry-After``. Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
 """
@@ -118,6 +119,7 @@ class RateLimiter:
         self._answered_families.add(grant.family)
         if throttled:
             self._pause(bucket, now, headers.retry_after)
+            bucket.refused_on_the_wire()
         bucket.answered()
 
     def release(self, grant: Grant) -> None:

@@ -87,8 +87,13 @@ class Phase:
 
     def next_credit(self, last_credit: float) -> float:
         """The credit that follows ``last_credit`` (credits closer than half a second apart stand
-        for the same server boundary, seen through an estimate that has since moved)."""
-        return self.credit_after(last_credit + self._tuning.same_credit)
+        for the same server boundary, seen through an estimate that has since moved). Never
+        later than a second after it: each credit comes after its boundary, and the next boundary
+        is one second of the server's clock later, wherever the estimate has moved since (the
+        provisional arc's credits and a narrowed arc's need not line up; at 1 s of latency,
+        waiting for the narrowed arc's late end cost up to half a second of the rate)."""
+        following = self.credit_after(last_credit + self._tuning.same_credit)
+        return min(following, last_credit + 1.0) if math.isfinite(last_credit) else following
 
     def earliest_boundary_before(self, credit: float) -> float:
         """The earliest the server boundary that ``credit`` stands for can happen."""

@@ -48,6 +48,17 @@ class Tuning:
     """Credits spent in two waves (half, then the rest once the first half is answered) until this
     many in a row check out: another program taking its share right after each refill shows up in
     the first wave's answers, before the second wave asks for tokens that are no longer there."""
+    slow_round_trip: float = 0.1
+    """A shortest round trip longer than this is a slow wire. There responses are dated by when
+    the server handled them (``leg_share``), and there are no two waves: the first wave's
+    answers would come back a latency later, each credit waiting for them (at 1 s, half the
+    rate); reconciling with ``remaining`` still finds another program, a latency late. Below it
+    the wire's time is noise next to the phase's precision, and ignored."""
+    leg_share: float = 0.3
+    """Share of the shortest round trip taken as the way to the server on a slow wire (well below
+    one half: the legs need not be equal, and jitter makes the shortest one shorter). A gateway
+    with a slow backend behind its limiter spends most of the latency on the way back: where the
+    share proves too much, each 429 halves it (per bucket)."""
     learning_pause: float = 2.0
     """Seconds after the limits changed during which responses teach nothing about the phase or
     another program (they straddle two regimes)."""

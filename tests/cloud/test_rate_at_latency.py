@@ -1,0 +1,92 @@
+"""The rate is reached at any latency: reading a large list at 1 s, end to end in virtual time.
+
+The simulator answers over real HTTP after a latency of 1 s +-30 % that sleeps on the client's
+``VirtualClock`` (``slow_wire``), so the run is deterministic and takes no wall-clock second.
+The limiter was designed at about 0 ms; at 1 s the evidence a response carries must be dated by
+when the server handled it, not when it arrived, or the model never learns where the server's
+second begins and hands out a fraction of the rate (issue #16: 2-3x the ideal).
+
+Before that dating this read took 1.73x the ideal ``(pages - burst) / rate + latency``; now
+1.28x. The goal is 1.15x: what is still lost is the first credit after the burst, which a phase
+estimate still provisional after a few answers caps (the model cannot yet rule out that the
+refill met a full bucket), and the ideal's refill spread evenly over the second.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from pydantic import SecretStr
+
+from syncer.cloud.client import CloudClient
+from syncer.cloud.ratelimit import RateLimiter
+from syncer.model import ENTITIES
+from syncer.settings import CloudSettings
+from syncer.simulator import Limits
+from syncer.simulator.config import Faults
+from tests.cloud.slow_wire import ServerClock, in_virtual_time
+from tests.cloud.virtual_time import Server, VirtualClock, drive
+from tests.fixtures.simulator import SimulatorFactory
+
+pytestmark = pytest.mark.anyio
+
+ENTITY_COUNT, PAGE, RATE, BURST, LATENCY = 10_000, 100, 20, 40, 1.0
+
+
+async def test_ten_thousand_entities_at_1_s_are_read_at_the_rate(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    clock = VirtualClock()
+    server = ServerClock(clock)
+    sim = await simulator_factory(
+        clock=server,
+        faults=Faults(seed=5, latency_seconds=LATENCY, jitter_seconds=0.3 * LATENCY),
+        limits=Limits(replenish_rate=RATE, burst_capacity=BURST),
+    )
+    for n in range(ENTITY_COUNT):
+        sim.control.seed("entities", {"EntityNo": f"R-{n:05}", "Name": f"Client {n}"})
+    settings = CloudSettings(
+        firm=sim.firm,
+        base_url=sim.base_url,
+        client_id=sim.client_id,
+        client_secret=SecretStr(sim.client_secret),
+        page_size=PAGE,
+        max_in_flight=256,
+    )
+    async with CloudClient.open(settings, clock=clock) as client:
+        # Warm: the token and a first answer of the family teach the rate, the latency and the
+        # family's cost; until then its first page goes alone (#14), a latency the ideal omits.
+        warm = lambda: client.find_by_key(ENTITIES, "R-00000")  # noqa: E731
+        await in_virtual_time(clock, server, client.stats, warm)
+        read, took = await in_virtual_time(
+            clock, server, client.stats, lambda: client.list_objects(ENTITIES)
+        )
+    pages = ENTITY_COUNT // PAGE + 1
+    ideal = (pages - BURST) / RATE + LATENCY
+    assert len(read) == ENTITY_COUNT
+    assert sim.control.snapshot_stats()["denied"] == 0
+    assert took <= 1.35 * ideal
+
+
+@pytest.mark.parametrize(
+    ("latency", "rate", "share"),
+    [(1.0, 20, 0.45), (1.0, 50, 0.45), (0.5, 20, 0.85), (0.5, 50, 0.85), (0.25, 20, 0.95)],
+)
+async def test_workers_at_a_high_latency_draw_the_rate(
+    latency: float, rate: int, share: float
+) -> None:
+    """Burst equal to the rate, so every token must be spent between two refills. Before, the
+    limiter granted 0.36-0.44 of the rate at 1 s and 0.68-0.73 at 0.5 s (with 429s). At 1 s half
+    is what a model that cannot rule out a refill meeting a full bucket can safely claim while
+    the phase is unknown (every other credit capped); the goal is the whole rate."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(clock, Limits(replenish_rate=rate, burst_capacity=rate, requested_tokens=1))
+    rng = random.Random(1)
+    one_way = lambda: rng.uniform(0.35, 0.65) * latency  # noqa: E731
+    await drive(clock, limiter, server, workers=3 * rate, seconds=20, latency=one_way)
+    start = math.floor(clock.now()) - 25
+    assert server.count(False) == 0
+    assert server.count(True, since=start + 5, until=start + 20) >= share * rate * 15
