@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from syncer.apply.api import CloudApi
+from syncer.apply.creating import create_once
 from syncer.apply.journal import ChangeStatus, Outcome
-from syncer.cloud import Conflict, OutcomeUnknown, field_of
+from syncer.cloud import field_of
 from syncer.model import CHILD_KINDS, OBJECT_KINDS, ChildKind
 from syncer.plan.changes import Action, Change
 from syncer.state import Origin, RemoteObject
 from syncer.value_rules import normalise
-
-MAX_CREATE_ATTEMPTS = 3
-"""Creates sent at most this often; each retry only after a lookup found nothing."""
 
 
 def child_body(change: Change) -> dict[str, object]:
@@ -71,29 +69,17 @@ async def perform_child_change(
         return Outcome(ChangeStatus.DONE)
     assert parent_cwguid is not None
     _, category = kind.split_key(change.key)
-    for _ in range(MAX_CREATE_ATTEMPTS):
-        try:
-            answer = await client.create_child(kind, parent_cwguid, body)
-        except OutcomeUnknown:
-            found = await find_child(client, kind, parent_cwguid, category)
-            if found is not None:
-                return Outcome(
-                    ChangeStatus.DONE,
-                    "confirmed by lookup after an unknown outcome",
-                    found,
-                    Origin.CREATED,
-                )
-            continue
-        except Conflict as exc:
-            found = await find_child(client, kind, parent_cwguid, category)
-            if found is None:
-                return Outcome(ChangeStatus.REJECTED, exc.message)
-            await client.update_child(kind, found.cwguid, body)
-            return Outcome(ChangeStatus.DONE, "adopted an existing child", found, Origin.ADOPTED)
-        return await _created(client, kind, parent_cwguid, category, answer)
-    return Outcome(
-        ChangeStatus.FAILED,
-        f"outcome unknown {MAX_CREATE_ATTEMPTS} times and not found by category; planned again",
+
+    async def adopt(found: RemoteObject) -> Outcome:
+        await client.update_child(kind, found.cwguid, body)
+        return Outcome(ChangeStatus.DONE, "adopted an existing child", found, Origin.ADOPTED)
+
+    return await create_once(
+        lambda: client.create_child(kind, parent_cwguid, body),
+        lambda: find_child(client, kind, parent_cwguid, category),
+        lambda answer: _created(client, kind, parent_cwguid, category, answer),
+        adopt,
+        found_by="category",
     )
 
 

@@ -19,11 +19,12 @@ import anyio
 from syncer.apply.api import CloudApi
 from syncer.apply.bisect import Answer, Send, send_bisected
 from syncer.apply.children import perform_child_change
+from syncer.apply.creating import create_once
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
 from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
 from syncer.apply.scheduler import Job
-from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
+from syncer.cloud.errors import ApiError, NotFound, Rejected
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
 from syncer.logs import get_logger
 from syncer.model import (
@@ -40,9 +41,6 @@ from syncer.state import Origin, RemoteObject
 from syncer.value_rules import api_differences
 
 log = get_logger(__name__)
-
-MAX_CREATE_ATTEMPTS = 3
-"""Creates sent at most this often; each retry only after a lookup found nothing."""
 
 FAILED_STATUSES = frozenset({ChangeStatus.REJECTED, ChangeStatus.FAILED})
 
@@ -125,28 +123,15 @@ class Executor:
     async def _create(
         self, kind: ObjectKind, change: Change, body: Mapping[str, object]
     ) -> Outcome:
-        for _ in range(MAX_CREATE_ATTEMPTS):
-            try:
-                created = await self._client.create(kind, body)
-            except OutcomeUnknown:
-                found = await self._client.find_by_key(kind, change.key)
-                if found is not None:
-                    return Outcome(
-                        ChangeStatus.DONE,
-                        "confirmed by lookup after an unknown outcome",
-                        found,
-                        Origin.CREATED,
-                    )
-                continue
-            except Conflict as exc:
-                found = await self._client.find_by_key(kind, change.key)
-                if found is None:
-                    return Outcome(ChangeStatus.REJECTED, exc.message)
-                return await self._adopt(kind, found, body)
-            return Outcome(ChangeStatus.DONE, None, created, Origin.CREATED)
-        return Outcome(
-            ChangeStatus.FAILED,
-            f"outcome unknown {MAX_CREATE_ATTEMPTS} times and not found by key; planned again",
+        async def created(answer: RemoteObject) -> Outcome:
+            return Outcome(ChangeStatus.DONE, None, answer, Origin.CREATED)
+
+        return await create_once(
+            lambda: self._client.create(kind, body),
+            lambda: self._client.find_by_key(kind, change.key),
+            created,
+            lambda found: self._adopt(kind, found, body),
+            found_by="key",
         )
 
     async def _adopt(
