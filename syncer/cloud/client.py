@@ -12,8 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import aiohttp
-
 from syncer import masking
 from syncer.assumptions import ApiSettings
 from syncer.clock import Clock, SystemClock
@@ -23,7 +21,7 @@ from syncer.cloud.answers import (
     decode_response,
     remote_object,
 )
-from syncer.cloud.concurrency import InFlightTarget
+from syncer.cloud.in_flight import InFlightTarget
 from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
 from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.cloud.pipeline import (
@@ -31,11 +29,11 @@ from syncer.cloud.pipeline import (
     Authenticated,
     ClientStats,
     FreshToken,
-    HttpSender,
     RateLimited,
     Retrying,
     RetryPolicy,
     Sender,
+    http_transport,
 )
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
@@ -101,21 +99,8 @@ class CloudClient:
         limiter: RateLimiter | None = None,
     ) -> AsyncIterator[CloudClient]:
         """A client with its own aiohttp session, limiter and session pool, closed on exit."""
-        timeout = aiohttp.ClientTimeout(
-            total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
-        )
         stats = ClientStats()
-        connector = aiohttp.TCPConnector(limit=settings.max_in_flight)
-        async with aiohttp.ClientSession(
-            timeout=timeout, raise_for_status=False, connector=connector
-        ) as http:
-            transport = HttpSender(
-                http,
-                settings.api_root,
-                stats,
-                settings.max_in_flight,
-                settings.max_response_bytes,
-            )
+        async with http_transport(settings, stats, settings.max_in_flight) as transport:
             yield cls.over(transport, settings, stats, clock=clock, limiter=limiter)
 
     @classmethod

@@ -2,7 +2,7 @@
 
 Read one page after another and a list costs pages x latency: 500 pages at 250 ms take two
 minutes that the rate limit would let pass in seconds. So pages k+1 ... k+w are asked for before
-page k has answered, ``w`` being the client's in-flight target (``syncer.cloud.concurrency``),
+page k has answered, ``w`` being the client's in-flight target (``syncer.cloud.in_flight``),
 asked again each time a page is launched so that the window follows the latency and the rate as
 they are learned. Nobody says how long a list is: the first short or empty page ends it, and
 what was asked for past it is dropped (still waiting for the limiter: cancelled before it costs
@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 
 from syncer.cloud.shapes import broken
+from syncer.errors import syncer_error_in
 
 PageFetch = Callable[[int], Awaitable[list[Any]]]
 """Fetch page ``n`` (1-based) of one list."""
@@ -110,7 +111,12 @@ async def read_pages(
         with learning(pages.poke):
             launched = await _launch_until_done(pages, small, window, bounds)
     except BaseExceptionGroup as group:
-        raise _first(group) from None
+        # The pages of a window fail together for one reason (credentials refused, Cloud
+        # unreachable, a broken promise): callers turn that one error into an exit code.
+        error = syncer_error_in(group)
+        if error is None:
+            raise
+        raise error from None
     assert pages.end is not None
     stats.pages += pages.end
     stats.past_end += launched - pages.end
@@ -138,10 +144,3 @@ async def _launch_until_done(
                 await pages.changed.wait()
         tg.cancel_scope.cancel()
     return launched
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first error of a window that failed: its pages fail together for the same reason
-    (credentials refused, Cloud unreachable), and callers turn that one error into an exit code."""
-    error = group.exceptions[0]
-    return _first(error) if isinstance(error, BaseExceptionGroup) else error

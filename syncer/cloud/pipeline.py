@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -34,6 +35,7 @@ from syncer.cloud.ratelimit import RateLimiter
 from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
 from syncer.errors import CloudUnreachable, CredentialsRejected
+from syncer.settings import CloudSettings
 
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
 
@@ -183,6 +185,22 @@ async def _read_capped(request: ApiRequest, response: aiohttp.ClientResponse, li
             raise too_big
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@asynccontextmanager
+async def http_transport(
+    settings: CloudSettings, stats: ClientStats, in_flight: int
+) -> AsyncIterator[HttpSender]:
+    """An ``HttpSender`` on its own aiohttp session (the settings' timeouts, at most ``in_flight``
+    connections), closed on exit: the bottom of the client's stack and of the probe's wire."""
+    timeout = aiohttp.ClientTimeout(
+        total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
+    )
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with aiohttp.ClientSession(
+        timeout=timeout, raise_for_status=False, connector=connector
+    ) as http:
+        yield HttpSender(http, settings.api_root, stats, in_flight, settings.max_response_bytes)
 
 
 class RateLimited:

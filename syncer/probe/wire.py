@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 
 from syncer.clock import Clock, SystemClock
@@ -22,11 +21,11 @@ from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.pipeline import (
     ApiRequest,
     ClientStats,
-    HttpSender,
     RateLimited,
     Retrying,
     RetryPolicy,
     Sender,
+    http_transport,
 )
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
@@ -125,13 +124,9 @@ class Wire:
 async def open_wire(settings: CloudSettings, clock: Clock | None = None) -> AsyncIterator[Wire]:
     """A wire with its own aiohttp session and limiter, closed on exit."""
     clock = clock or SystemClock()
-    timeout = aiohttp.ClientTimeout(
-        total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
-    )
     stats = ClientStats()
     limiter = RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-        transport = HttpSender(http, settings.api_root, stats, 1, settings.max_response_bytes)
+    async with http_transport(settings, stats, 1) as transport:
         limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
         policy = RetryPolicy(max_retries=settings.max_retries)
         yield Wire(Retrying(limited, policy, clock, stats), stats, settings)

@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from syncer.cloud.client import CloudClient
-from syncer.cloud.concurrency import COLD_START, little_target
+from syncer.cloud.in_flight import COLD_START, little_target
 from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.errors import CloudContractBroken
 from syncer.model import ENTITIES
