@@ -18,6 +18,7 @@ import orjson
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.errors import ApiError, extract_message
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
+from syncer.cloud.keying import Limiters
 from syncer.cloud.pipeline import (
     ApiRequest,
     ClientStats,
@@ -125,8 +126,11 @@ async def open_wire(settings: CloudSettings, clock: Clock | None = None) -> Asyn
     """A wire with its own aiohttp session and limiter, closed on exit."""
     clock = clock or SystemClock()
     stats = ClientStats()
-    limiter = RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+    # One limiter whatever the keying: the probe is what finds the keying out.
+    limiters = Limiters(
+        "client", lambda: RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+    )
     async with http_transport(settings, stats, 1) as transport:
-        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        limited = RateLimited(transport, limiters, clock, settings.max_throttled_seconds)
         policy = RetryPolicy(max_retries=settings.max_retries)
         yield Wire(Retrying(limited, policy, clock, stats), stats, settings)

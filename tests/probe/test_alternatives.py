@@ -19,7 +19,6 @@ from syncer.probe.output import config_toml
 from syncer.settings import Settings
 from syncer.simulator import Keying, Limits, RunningSimulator
 from syncer.simulator.dialect import Dialect
-from syncer.store.db import upgrade
 from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import fill, settings_for, writes
 from tests.fixtures.simulator import GENEROUS_LIMITS, SimulatorFactory
@@ -70,12 +69,6 @@ ALTERNATIVES = (
                 {"token_lifetime_seconds": 900.0}, dialect={"advertise_token_lifetime": True},
                 token_lifetime_seconds=900.0),
 )  # fmt: skip
-
-
-@pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    return sqlite_url
 
 
 async def probed_firm(
