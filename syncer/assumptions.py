@@ -37,6 +37,9 @@ class ApiSettings(BaseModel):
     above 1 only helps with ``session``)."""
     auth_limited: bool = True
     """Whether ``auth/token`` draws from the rate-limit bucket (then it is paced like the rest)."""
+    token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
+    """How long a session token lives; the API sends no expiry, so syncer counts it itself (and
+    learns a shorter one from the first token the server ends early)."""
     field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Per kind, API field names that differ from the documented ones, e.g.
     ``{groups = {BriefDescription = "Description"}}``."""

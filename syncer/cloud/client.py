@@ -130,7 +130,7 @@ class CloudClient:
         pool = SessionPool(
             TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
             clock,
-            lifetime=settings.token_lifetime_seconds,
+            lifetime=settings.api.token_lifetime_seconds,
             renew_margin=settings.renew_margin_seconds,
             size=settings.pool_size,
         )

@@ -66,7 +66,7 @@ ALTERNATIVES = (
     Alternative("auth-unlimited", "ratelimit.auth_limited", "false",
                 {"api.auth_limited": False}, limits={"auth_limited": False}),
     Alternative("token-lifetime-stated", "auth.token", "states a lifetime of 900 s",
-                {"token_lifetime_seconds": 900.0}, dialect={"advertise_token_lifetime": True},
+                {"api.token_lifetime_seconds": 900.0}, dialect={"advertise_token_lifetime": True},
                 token_lifetime_seconds=900.0),
 )  # fmt: skip
 
