@@ -45,6 +45,7 @@ from syncer.cloud.shapes import (
     field_of,
 )
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
+from syncer.cloud.unordered import read_whole
 from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
@@ -124,7 +125,8 @@ class CloudClient:
         policy = RetryPolicy(max_retries=settings.max_retries)
         latencies = LatencyTracker()
         timed = Timed(transport, clock, latencies)
-        limited = RateLimited(timed, limiters, clock, settings.max_throttled_seconds)
+        names = settings.api.ratelimit_headers
+        limited = RateLimited(timed, limiters, clock, settings.max_throttled_seconds, names)
         # Where auth/token costs no token, waiting for one would only slow a renewal down.
         to_auth = limited if settings.api.auth_limited else timed
         pool = SessionPool(
@@ -136,7 +138,7 @@ class CloudClient:
         )
         # The last check before a request leaves: a token refused while it waited is not sent.
         checked = RateLimited(
-            FreshToken(timed, pool), limiters, clock, settings.max_throttled_seconds
+            FreshToken(timed, pool), limiters, clock, settings.max_throttled_seconds, names
         )
         sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
         return cls(sender, settings, limiters, stats, latencies)
@@ -273,7 +275,9 @@ class CloudClient:
         is named for the page that broke it), until a short or empty page; pages are read
         through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
         expected to fit one page (a search, one group's members). A page that repeats the one
-        before, or more pages than ``cloud.max_pages``, end the read as a broken promise."""
+        before, or more pages than ``cloud.max_pages``, end the read as a broken promise. A firm
+        whose lists keep no order across pages has them read until each object was seen
+        (``syncer.cloud.unordered``)."""
         size = self.api.page_size(self._settings.page_size)
         first = self.api.first_page
         family, where = path.split("/", 1)[0], f"GET {path}"
@@ -288,15 +292,20 @@ class CloudClient:
         def window() -> int:
             return self.in_flight_target.for_pages(family)
 
-        pages = await read_pages(
-            fetch,
-            PageBounds(size, self._settings.max_pages, where),
-            window,
-            self.paging,
-            small=small,
-            learning=self.latencies.listening,
-        )
-        return [obj for page in pages for obj in page]
+        async def read_once() -> list[T]:
+            pages = await read_pages(
+                fetch,
+                PageBounds(size, self._settings.max_pages, where),
+                window,
+                self.paging,
+                small=small,
+                learning=self.latencies.listening,
+            )
+            return [obj for page in pages for obj in page]
+
+        if self.api.stable_order:
+            return await read_once()
+        return await read_whole(read_once, where)
 
     async def _call(
         self,
@@ -307,4 +316,4 @@ class CloudClient:
         json: object = None,
     ) -> Any:
         response = await self._sender.send(ApiRequest(method, path, params or {}, json))
-        return decode_response(method, path, response)
+        return decode_response(method, path, response, self.api.not_found)

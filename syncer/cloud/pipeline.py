@@ -28,9 +28,10 @@ from typing import Protocol
 import aiohttp
 import anyio
 
+from syncer.assumptions import RateLimitHeaders
 from syncer.clock import Clock
 from syncer.cloud.errors import OutcomeUnknown
-from syncer.cloud.headers import parse_rate_headers
+from syncer.cloud.headers import DOCUMENTED, parse_rate_headers
 from syncer.cloud.keying import Limiters
 from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
@@ -215,12 +216,20 @@ class RateLimited:
     """
 
     def __init__(
-        self, inner: Sender, limiters: Limiters, clock: Clock, give_up_after: float
+        self,
+        inner: Sender,
+        limiters: Limiters,
+        clock: Clock,
+        give_up_after: float,
+        names: RateLimitHeaders = DOCUMENTED,
     ) -> None:
         self._inner = inner
         self._limiters = limiters
         self._clock = clock
         self._give_up_after = give_up_after
+        self.names = names
+        """The firm's rate-limit header names (``[cloud.api.ratelimit_headers]``; the probe
+        corrects them once it has seen the firm's)."""
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         first_refused: float | None = None
@@ -232,7 +241,8 @@ class RateLimited:
             except BaseException:
                 limiter.release(grant)
                 raise
-            limiter.observe(grant, response.status, parse_rate_headers(response.headers))
+            headers = parse_rate_headers(response.headers, self.names)
+            limiter.observe(grant, response.status, headers)
             if response.status != 429:
                 return response
             now = self._clock.monotonic()
