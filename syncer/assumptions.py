@@ -21,6 +21,36 @@ QuoteEscape = Literal["doubled", "backslash"]
 RoleReference = Literal["Id", "CWGuid"]
 
 
+class RateLimitHeaders(BaseModel):
+    """The names of the four rate-limit headers (compared without regard to letter case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    burst_capacity: Annotated[str, Field(min_length=1)] = "x-ratelimit-burst-capacity"
+    """The most tokens the bucket holds."""
+    replenish_rate: Annotated[str, Field(min_length=1)] = "x-ratelimit-replenish-rate"
+    """Tokens added per second."""
+    requested_tokens: Annotated[str, Field(min_length=1)] = "x-ratelimit-requested-tokens"
+    """What the request cost."""
+    remaining: Annotated[str, Field(min_length=1)] = "x-ratelimit-remaining"
+    """Tokens left after the request."""
+
+
+class NotFoundAnswer(BaseModel):
+    """How the firm answers a request for an object that does not exist."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    status: Annotated[int, Field(ge=400, le=499)] = 404
+    """The status of that answer."""
+    message: str = ""
+    """A part of its error message (any letter case) that tells it from other answers of the same
+    status, e.g. a 400 that also means a validation error; empty: the status alone."""
+
+    def matches(self, status: int, message: str) -> bool:
+        return status == self.status and self.message.casefold() in message.casefold()
+
+
 class ApiSettings(BaseModel):
     # Same conventions as the other sections (syncer.settings._Section), repeated here so this
     # module does not import settings.py, which imports it.
@@ -37,6 +67,18 @@ class ApiSettings(BaseModel):
     above 1 only helps with ``session``)."""
     auth_limited: bool = True
     """Whether ``auth/token`` draws from the rate-limit bucket (then it is paced like the rest)."""
+    token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
+    """How long a session token lives; the API sends no expiry, so syncer counts it itself (and
+    learns a shorter one from the first token the server ends early)."""
+    ratelimit_headers: RateLimitHeaders = RateLimitHeaders()
+    """The rate-limit headers' names (``[cloud.api.ratelimit_headers]``): syncer learns the
+    bucket from them."""
+    not_found: NotFoundAnswer = NotFoundAnswer()
+    """The answer that means "no such object" (``[cloud.api.not_found]``): a delete finding it
+    is done, an assignment finding it names a parent that is gone."""
+    stable_order: bool = True
+    """Whether a list keeps its order across pages; without it syncer reads a list again until
+    it has seen each of its objects (at most five times; then exit 76)."""
     field_names: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Per kind, API field names that differ from the documented ones, e.g.
     ``{groups = {BriefDescription = "Description"}}``."""

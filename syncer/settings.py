@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError
 
 from syncer.assumptions import ApiSettings
 from syncer.errors import ConfigError, UsageError
+from syncer.moved_keys import MOVED_TO_API, fold_moved, moved_in_use
 
 CONFIG_ENV_VAR = "SYNCER_CONFIG"
 API_PATH = "ms/caseware-cloud/api/v2/"
@@ -73,8 +74,8 @@ class CloudSettings(_Section):
     """Name of an environment variable holding the secret, e.g. ``ACME_SECRET`` (``[[firms]]``)."""
     client_secret_file: Path | None = None
     """A file holding the secret, readable only by syncer's user (a warning says when not)."""
-    token_lifetime_seconds: Annotated[float, Field(gt=0)] = 1800.0
-    """How long a session token lives; the API sends no expiry, so syncer counts it itself."""
+    token_lifetime_seconds: Annotated[float | None, Field(gt=0)] = None
+    """Deprecated: now ``cloud.api.token_lifetime_seconds``; still read (with a warning)."""
     renew_margin_seconds: Annotated[float, Field(ge=0)] = 300.0
     """Renew a token this long before its lifetime ends."""
     pool_size: Annotated[int, Field(ge=1, le=50)] = 1
@@ -101,6 +102,15 @@ class CloudSettings(_Section):
     """How long a request may be refused by the rate limit (429) before the run ends (exit 69)."""
     api: ApiSettings = ApiSettings()
     """What syncer assumes about the API (``[cloud.api]``); ``syncer probe`` checks it."""
+
+    @model_validator(mode="after")
+    def _moved_keys(self) -> CloudSettings:
+        object.__setattr__(self, "api", fold_moved(self.moved_keys(), self.api))
+        return self
+
+    def moved_keys(self) -> dict[str, Any]:
+        """The keys of this section that moved to ``[cloud.api]``, and their values here."""
+        return {key: getattr(self, key) for key in MOVED_TO_API}
 
     @model_validator(mode="after")
     def _secret_from_env_or_file(self) -> CloudSettings:
@@ -317,6 +327,12 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(describe_validation_error(exc, chosen)) from None
     settings._config_file = chosen
     return settings
+
+
+def deprecated_keys(settings: Settings) -> list[tuple[str, str]]:
+    """``(old key, new key)`` for every moved key a configured firm still sets in its old place."""
+    found = (moved_in_use(f.settings.cloud.moved_keys()) for f in settings.firm_configs())
+    return sorted({pair for pairs in found for pair in pairs})
 
 
 def missing_cloud_keys(cloud: CloudSettings) -> list[str]:

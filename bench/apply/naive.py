@@ -80,7 +80,8 @@ class NaiveClient:
                 raw = await response.read()
                 if response.status >= 400:
                     message = extract_message(response.status, raw)
-                    raise rejection_for(response.status)(response.status, message, method, path)
+                    refusal = rejection_for(response.status, message)
+                    raise refusal(response.status, message, method, path)
                 return await response.json() if raw else None
 
     async def create(self, kind: ObjectKind, body: Mapping[str, object]) -> RemoteObject:

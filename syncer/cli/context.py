@@ -15,7 +15,7 @@ import click
 from syncer import logs
 from syncer.cli.failures import exit_for
 from syncer.errors import ExitCode, SyncerError
-from syncer.settings import Settings, load_settings, loose_secret_files
+from syncer.settings import Settings, deprecated_keys, load_settings, loose_secret_files
 
 _log = logs.get_logger(__name__)
 
@@ -35,6 +35,8 @@ class CliContext:
                 "secret file readable by group or others; chmod 600 it",
                 file=str(path),
             )
+        for old, new in deprecated_keys(settings):
+            _log.warning(f"{old} is deprecated; set {new} instead", key=old, new_key=new)
         return settings
 
 

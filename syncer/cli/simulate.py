@@ -77,6 +77,25 @@ DIALECT_OPTIONS: tuple[Callable[[F], F], ...] = (
     click.option(
         "--advertise-token-lifetime", is_flag=True, help="Put ExpiresIn in the token response."
     ),
+    click.option(
+        "--rename-header",
+        "header_renames",
+        multiple=True,
+        metavar="HEADER=NAME",
+        help="Send a rate-limit header under another name (x-ratelimit-remaining=RateLimit-Left).",
+    ),
+    click.option(
+        "--not-found-status",
+        type=click.IntRange(400, 499),
+        default=DOCUMENTED.not_found_status,
+        show_default=True,
+        help="Status of the answer for an unknown CWGuid.",
+    ),
+    click.option(
+        "--stable-order/--unstable-order",
+        default=True,
+        help="Whether lists keep one order across pages.",
+    ),
 )
 """How the served firm differs from docs/cloud-api.md: one flag per ``Dialect`` knob."""
 
@@ -87,8 +106,11 @@ def dialect_options(fn: F) -> F:
     return fn
 
 
-def dialect_of(renames: tuple[str, ...], **knobs: Any) -> Dialect:
-    """The ``Dialect`` of the flags; ``--rename`` arrives as ``KIND.FIELD=NAME``."""
+def dialect_of(
+    renames: tuple[str, ...], header_renames: tuple[str, ...] = (), **knobs: Any
+) -> Dialect:
+    """The ``Dialect`` of the flags; ``--rename`` arrives as ``KIND.FIELD=NAME``,
+    ``--rename-header`` as ``HEADER=NAME``."""
     field_names: dict[str, dict[str, str]] = {}
     for rename in renames:
         documented, sep, served = rename.partition("=")
@@ -96,7 +118,13 @@ def dialect_of(renames: tuple[str, ...], **knobs: Any) -> Dialect:
         if not (sep and dot and kind and name and served):
             raise click.BadParameter(f"{rename!r} is not KIND.FIELD=NAME", param_hint="--rename")
         field_names.setdefault(kind, {})[name] = served
-    return Dialect(field_names=field_names, **knobs)
+    header_names: dict[str, str] = {}
+    for rename in header_renames:
+        documented, sep, served = rename.partition("=")
+        if not (sep and documented and served):
+            raise click.BadParameter(f"{rename!r} is not HEADER=NAME", param_hint="--rename-header")
+        header_names[documented.lower()] = served
+    return Dialect(field_names=field_names, header_names=header_names, **knobs)
 
 
 @click.command()

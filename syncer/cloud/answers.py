@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from syncer.assumptions import FieldNames
-from syncer.cloud.errors import ApiError, extract_message, rejection_for
+from syncer.assumptions import FieldNames, NotFoundAnswer
+from syncer.cloud.errors import DOCUMENTED_NOT_FOUND, ApiError, extract_message, rejection_for
 from syncer.cloud.pipeline import (
     ApiResponse,
 )
@@ -60,13 +60,19 @@ def child_answer(kind: ChildKind, where: str, answer: object) -> int | RemoteObj
     raise broken(where, f"expected the new {kind.name} Id (an integer) or object")
 
 
-def decode_response(method: str, path: str, response: ApiResponse) -> Any:
+def decode_response(
+    method: str,
+    path: str,
+    response: ApiResponse,
+    not_found: NotFoundAnswer = DOCUMENTED_NOT_FOUND,
+) -> Any:
     """The JSON body of a success; the matching ``ApiError`` (with the API's message) for a 4xx
-    or 5xx; ``CloudContractBroken`` for any other status or a success that is not JSON."""
+    (``NotFound`` for the firm's ``not_found`` answer) or 5xx; ``CloudContractBroken`` for any
+    other status or a success that is not JSON."""
     status = response.status
     if 400 <= status < 500:
         message = extract_message(status, response.body)
-        raise rejection_for(status)(status, message, method, path)
+        raise rejection_for(status, message, not_found)(status, message, method, path)
     if 500 <= status < 600:
         raise ApiError(status, extract_message(status, response.body), method, path)
     if not 200 <= status < 300:

@@ -1,8 +1,9 @@
 """``CloudClient``: typed operations on the Caseware Cloud API, driven by ``syncer.model``.
 
 One client per API client (id + secret): it owns the process's aiohttp session for that client,
-the one shared rate limiter, the session pool and the request pipeline. Every worker of a run
-shares it, which is what lets the limiter see (and pace) all of that client's traffic.
+its rate limiters (one per bucket the server keeps, ``syncer.cloud.keying``), the session pool and
+the request pipeline. Every worker of a run shares it, which is what lets the limiters see (and
+pace) all of that client's traffic.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from syncer.cloud.answers import (
     remote_object,
 )
 from syncer.cloud.in_flight import InFlightTarget
+from syncer.cloud.keying import Limiters
 from syncer.cloud.latency import LatencyTracker, Timed, WireFigures
 from syncer.cloud.paging import PageBounds, PagingStats, read_pages
 from syncer.cloud.pipeline import (
@@ -43,6 +45,7 @@ from syncer.cloud.shapes import (
     field_of,
 )
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
+from syncer.cloud.unordered import read_whole
 from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
 from syncer.state import RemoteObject
@@ -70,18 +73,18 @@ class CloudClient:
         self,
         sender: Sender,
         settings: CloudSettings,
-        limiter: RateLimiter,
+        limiters: Limiters,
         stats: ClientStats,
         latencies: LatencyTracker | None = None,
     ) -> None:
         self._sender = sender
         self._settings = settings
-        self._limiter = limiter
+        self._limiters = limiters
         self._stats = stats
         self.latencies = latencies or LatencyTracker()
         """Latency per route family, measured from this client's responses."""
         self.in_flight_target = InFlightTarget(
-            lambda: limiter.stats, self.latencies, settings.max_in_flight
+            lambda: limiters.stats, self.latencies, settings.max_in_flight
         )
         """Requests to keep in flight per family: sizes page windows and apply's workers."""
         self.paging = PagingStats()
@@ -96,12 +99,11 @@ class CloudClient:
         settings: CloudSettings,
         *,
         clock: Clock | None = None,
-        limiter: RateLimiter | None = None,
     ) -> AsyncIterator[CloudClient]:
-        """A client with its own aiohttp session, limiter and session pool, closed on exit."""
+        """A client with its own aiohttp session, limiters and session pool, closed on exit."""
         stats = ClientStats()
         async with http_transport(settings, stats, settings.max_in_flight) as transport:
-            yield cls.over(transport, settings, stats, clock=clock, limiter=limiter)
+            yield cls.over(transport, settings, stats, clock=clock)
 
     @classmethod
     def over(
@@ -111,32 +113,35 @@ class CloudClient:
         stats: ClientStats,
         *,
         clock: Clock | None = None,
-        limiter: RateLimiter | None = None,
     ) -> CloudClient:
-        """The client's request stack (limiter, session pool, retries) on top of ``transport``,
+        """The client's request stack (limiters, session pool, retries) on top of ``transport``,
         the one exchange of a request and its response: HTTP in ``open``, anything in tests."""
         clock = clock or SystemClock()
         masking.remember(settings.client_secret.get_secret_value())
-        limiter = limiter or RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+        limiters = Limiters(
+            settings.api.ratelimit_keying,
+            lambda: RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds),
+        )
         policy = RetryPolicy(max_retries=settings.max_retries)
         latencies = LatencyTracker()
         timed = Timed(transport, clock, latencies)
-        limited = RateLimited(timed, limiter, clock, settings.max_throttled_seconds)
+        names = settings.api.ratelimit_headers
+        limited = RateLimited(timed, limiters, clock, settings.max_throttled_seconds, names)
         # Where auth/token costs no token, waiting for one would only slow a renewal down.
         to_auth = limited if settings.api.auth_limited else timed
         pool = SessionPool(
             TokenIssuer(Retrying(to_auth, policy, clock, stats), settings, stats),
             clock,
-            lifetime=settings.token_lifetime_seconds,
+            lifetime=settings.api.token_lifetime_seconds,
             renew_margin=settings.renew_margin_seconds,
             size=settings.pool_size,
         )
         # The last check before a request leaves: a token refused while it waited is not sent.
         checked = RateLimited(
-            FreshToken(timed, pool), limiter, clock, settings.max_throttled_seconds
+            FreshToken(timed, pool), limiters, clock, settings.max_throttled_seconds, names
         )
         sender = Retrying(Authenticated(checked, pool), policy, clock, stats)
-        return cls(sender, settings, limiter, stats, latencies)
+        return cls(sender, settings, limiters, stats, latencies)
 
     @property
     def api(self) -> ApiSettings:
@@ -149,7 +154,7 @@ class CloudClient:
 
     @property
     def limiter_stats(self) -> LimiterStats:
-        return self._limiter.stats
+        return self._limiters.stats
 
     def wire_figures(self) -> WireFigures:
         return WireFigures(self.latencies.summary(), self.paging.past_end)
@@ -270,7 +275,9 @@ class CloudClient:
         is named for the page that broke it), until a short or empty page; pages are read
         through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
         expected to fit one page (a search, one group's members). A page that repeats the one
-        before, or more pages than ``cloud.max_pages``, end the read as a broken promise."""
+        before, or more pages than ``cloud.max_pages``, end the read as a broken promise. A firm
+        whose lists keep no order across pages has them read until each object was seen
+        (``syncer.cloud.unordered``)."""
         size = self.api.page_size(self._settings.page_size)
         first = self.api.first_page
         family, where = path.split("/", 1)[0], f"GET {path}"
@@ -285,15 +292,20 @@ class CloudClient:
         def window() -> int:
             return self.in_flight_target.for_pages(family)
 
-        pages = await read_pages(
-            fetch,
-            PageBounds(size, self._settings.max_pages, where),
-            window,
-            self.paging,
-            small=small,
-            learning=self.latencies.listening,
-        )
-        return [obj for page in pages for obj in page]
+        async def read_once() -> list[T]:
+            pages = await read_pages(
+                fetch,
+                PageBounds(size, self._settings.max_pages, where),
+                window,
+                self.paging,
+                small=small,
+                learning=self.latencies.listening,
+            )
+            return [obj for page in pages for obj in page]
+
+        if self.api.stable_order:
+            return await read_once()
+        return await read_whole(read_once, where)
 
     async def _call(
         self,
@@ -304,4 +316,4 @@ class CloudClient:
         json: object = None,
     ) -> Any:
         response = await self._sender.send(ApiRequest(method, path, params or {}, json))
-        return decode_response(method, path, response)
+        return decode_response(method, path, response, self.api.not_found)

@@ -12,9 +12,12 @@ from http import HTTPStatus
 
 import orjson
 
+from syncer.assumptions import NotFoundAnswer
 from syncer.errors import ExitCode, SyncerError
 from syncer.masking import mask
 
+DOCUMENTED_NOT_FOUND = NotFoundAnswer()
+"""404, whatever the message (docs/cloud-api.md §5)."""
 _MESSAGE_KEYS = ("message", "errorMessage", "error_description", "title", "detail", "error")
 _MAX_RAW = 300
 
@@ -40,7 +43,8 @@ class Rejected(ApiError):
 
 
 class NotFound(Rejected):
-    """404: the object addressed does not exist (any more)."""
+    """The object addressed does not exist (any more): a 404, or the answer a firm gives instead
+    (``[cloud.api.not_found]``)."""
 
 
 class Conflict(Rejected):
@@ -63,10 +67,15 @@ def exit_code_for(status: int) -> ExitCode:
     return ExitCode.CLOUD_CONTRACT
 
 
-_REJECTION_TYPES: dict[int, type[Rejected]] = {404: NotFound, 409: Conflict}
+_REJECTION_TYPES: dict[int, type[Rejected]] = {409: Conflict}
 
 
-def rejection_for(status: int) -> type[Rejected]:
+def rejection_for(
+    status: int, message: str, not_found: NotFoundAnswer = DOCUMENTED_NOT_FOUND
+) -> type[Rejected]:
+    """The kind of refusal an answer is; ``not_found`` says which one means "no such object"."""
+    if not_found.matches(status, message):
+        return NotFound
     return _REJECTION_TYPES.get(status, Rejected)
 
 

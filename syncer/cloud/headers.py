@@ -11,10 +11,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-REPLENISH_RATE = "x-ratelimit-replenish-rate"
-BURST_CAPACITY = "x-ratelimit-burst-capacity"
-REQUESTED_TOKENS = "x-ratelimit-requested-tokens"
-REMAINING = "x-ratelimit-remaining"
+from syncer.assumptions import RateLimitHeaders
+
+DOCUMENTED = RateLimitHeaders()
+"""The names docs/cloud-api.md §2 documents; a firm's own are ``[cloud.api.ratelimit_headers]``."""
 RETRY_AFTER = "retry-after"
 
 
@@ -49,14 +49,17 @@ def _number(raw: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def parse_rate_headers(headers: Mapping[str, str]) -> RateHeaders:
-    """Read the ``x-ratelimit-*`` headers (and ``Retry-After`` in seconds) in any letter case."""
+def parse_rate_headers(
+    headers: Mapping[str, str], names: RateLimitHeaders = DOCUMENTED
+) -> RateHeaders:
+    """Read the rate-limit headers under ``names`` (and ``Retry-After`` in seconds) in any
+    letter case."""
     lowered = {name.lower(): value for name, value in headers.items()}
     retry_after = _number(lowered.get(RETRY_AFTER))
     return RateHeaders(
-        replenish_rate=_number(lowered.get(REPLENISH_RATE)),
-        burst_capacity=_number(lowered.get(BURST_CAPACITY)),
-        requested=_number(lowered.get(REQUESTED_TOKENS)),
-        remaining=_number(lowered.get(REMAINING)),
+        replenish_rate=_number(lowered.get(names.replenish_rate.lower())),
+        burst_capacity=_number(lowered.get(names.burst_capacity.lower())),
+        requested=_number(lowered.get(names.requested_tokens.lower())),
+        remaining=_number(lowered.get(names.remaining.lower())),
         retry_after=None if retry_after is None or retry_after < 0 else retry_after,
     )

@@ -28,10 +28,11 @@ from typing import Protocol
 import aiohttp
 import anyio
 
+from syncer.assumptions import RateLimitHeaders
 from syncer.clock import Clock
 from syncer.cloud.errors import OutcomeUnknown
-from syncer.cloud.headers import parse_rate_headers
-from syncer.cloud.ratelimit import RateLimiter
+from syncer.cloud.headers import DOCUMENTED, parse_rate_headers
+from syncer.cloud.keying import Limiters
 from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
 from syncer.errors import CloudUnreachable, CredentialsRejected
@@ -50,6 +51,9 @@ class ApiRequest:
     params: Mapping[str, str] = field(default_factory=dict)
     json: object = field(default=None, repr=False)
     bearer: str | None = field(default=None, repr=False)
+    session: int | None = None
+    """The pool slot of the session ``bearer`` belongs to: the bucket, where buckets are kept
+    per session (``syncer.cloud.keying``)."""
     retry_safe: bool = False
     """Safe to send twice although not idempotent by method (a second ``auth/token`` session is
     harmless)."""
@@ -204,30 +208,41 @@ async def http_transport(
 
 
 class RateLimited:
-    """Paces every request through the client's one shared limiter.
+    """Paces every request through the limiter of the bucket it draws from (one per API client
+    unless ``[cloud.api].ratelimit_keying`` says the server keeps more: ``syncer.cloud.keying``).
 
     A request the server keeps refusing with 429 for ``give_up_after`` seconds ends the run
     (69): a server that grants nothing would otherwise be waited on for ever, in silence.
     """
 
     def __init__(
-        self, inner: Sender, limiter: RateLimiter, clock: Clock, give_up_after: float
+        self,
+        inner: Sender,
+        limiters: Limiters,
+        clock: Clock,
+        give_up_after: float,
+        names: RateLimitHeaders = DOCUMENTED,
     ) -> None:
         self._inner = inner
-        self._limiter = limiter
+        self._limiters = limiters
         self._clock = clock
         self._give_up_after = give_up_after
+        self.names = names
+        """The firm's rate-limit header names (``[cloud.api.ratelimit_headers]``; the probe
+        corrects them once it has seen the firm's)."""
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         first_refused: float | None = None
+        limiter = self._limiters.pick(request.family, request.session)
         while True:
-            grant = await self._limiter.acquire(request.family)
+            grant = await limiter.acquire(request.family)
             try:
                 response = await self._inner.send(request)
             except BaseException:
-                self._limiter.release(grant)
+                limiter.release(grant)
                 raise
-            self._limiter.observe(grant, response.status, parse_rate_headers(response.headers))
+            headers = parse_rate_headers(response.headers, self.names)
+            limiter.observe(grant, response.status, headers)
             if response.status != 429:
                 return response
             now = self._clock.monotonic()
@@ -288,10 +303,11 @@ class Authenticated:
         """Send with ``token``, or with its replacement if it went stale before leaving."""
         for _ in range(MAX_STALE_TOKENS):
             try:
-                return await self._inner.send(replace(request, bearer=token.value)), token
+                sent = replace(request, bearer=token.value, session=token.slot)
+                return await self._inner.send(sent), token
             except StaleToken:
                 token = await self._pool.replace(token)
-        last_try = replace(request, bearer=token.value, check_token=False)
+        last_try = replace(request, bearer=token.value, session=token.slot, check_token=False)
         return await self._inner.send(last_try), token
 
 

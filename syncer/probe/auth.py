@@ -3,7 +3,7 @@
 The token itself is never shown: only its length and whether it is a JWT. Its lifetime is known
 only when the firm says it (an ``ExpiresIn``-like field, or a JWT's ``exp - iat``); the API
 does not say it (docs/cloud-api.md §1), and syncer then counts
-``cloud.token_lifetime_seconds`` itself.
+``cloud.api.token_lifetime_seconds`` itself.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def check_token(answer: Answer, token: str, cloud: CloudSettings) -> Check:
         f"{answer.status}, a {len(token)}-character {shape} token; the answer {stated}, "
         f"{carries} rate-limit headers"
     )
-    configured = cloud.token_lifetime_seconds
+    configured = cloud.api.token_lifetime_seconds
     expected = f"200 with a Token; no stated lifetime (syncer counts {configured:g} s)"
     if lifetime is not None and lifetime != configured:
-        return differs("auth.token", expected, observed, token_lifetime_seconds=lifetime)
+        return differs("auth.token", expected, observed, api__token_lifetime_seconds=lifetime)
     return holds("auth.token", expected, observed)
 
 

@@ -42,23 +42,20 @@ def as_json(report: ProbeReport) -> bytes:
 
 
 def config_toml(cloud: CloudSettings, report: ProbeReport) -> str:
-    """The ``[cloud]`` keys the probe advises and the whole ``[cloud.api]`` section that fits.
+    """The whole ``[cloud.api]`` section that fits: every key the probe advises is in it.
 
     The section is written whole (configured values where nothing differed) and validated, so the
     file names every assumption and ``--config`` accepts it as it is.
     """
     api: dict[str, Any] = cloud.api.model_dump()
-    top: dict[str, Any] = {}
     for key, value in report.settings().items():
-        path = key.split(".")
-        target = api if path[0] == "api" else top
-        for part in path[1:-1] if path[0] == "api" else path[:-1]:
+        _api, *inner, last = key.split(".")
+        target = api
+        for part in inner:
             target = target.setdefault(part, {})
-        target[path[-1]] = value
+        target[last] = value
     ApiSettings.model_validate(api)
     lines = ["# Written by `syncer probe`: merge these keys into your configuration file."]
-    if top:
-        lines += ["", "[cloud]", *_assignments(top)]
     lines += ["", "[cloud.api]", *_assignments(api)]
     return "\n".join(lines) + "\n"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from syncer.cloud.shapes import field_of
 from syncer.probe.context import KIND_PATHS, ProbeContext, Sample, guids_of, objects_of
-from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
+from syncer.probe.report import Check, differs, holds, unknown
 from syncer.probe.wire import CloudContractBroken
 
 DOCUMENTED_DEFAULT_PAGE_SIZE = 25
@@ -91,7 +91,10 @@ async def check_max_page_size(ctx: ProbeContext) -> Check:
 
 
 async def check_default_page_size(ctx: ProbeContext) -> Check:
-    expected = str(DOCUMENTED_DEFAULT_PAGE_SIZE)
+    """Informational: syncer sends ``pageSize`` with every list read, so whatever the firm's
+    default is, nothing depends on it; a value other than the documented one is reported, not
+    held against the firm (the verdict is ``holds``, the observation says so)."""
+    expected = f"{DOCUMENTED_DEFAULT_PAGE_SIZE} (informational: syncer always sends pageSize)"
     largest = ctx.largest_sample()
     if largest is None:
         return unknown("paging.default_page_size", expected, "no objects to page through")
@@ -104,14 +107,17 @@ async def check_default_page_size(ctx: ProbeContext) -> Check:
         observed = f"at least {answered}"
     else:
         return unknown("paging.default_page_size", expected, f"only {known} {kind} to page")
-    if answered == DOCUMENTED_DEFAULT_PAGE_SIZE:
-        return holds("paging.default_page_size", expected, observed)
-    advice = "harmless: syncer always sends pageSize"
-    return differs_without_setting("paging.default_page_size", expected, observed, advice)
+    if answered != DOCUMENTED_DEFAULT_PAGE_SIZE:
+        observed += (
+            f", not the documented {DOCUMENTED_DEFAULT_PAGE_SIZE}: harmless, syncer always "
+            "sends pageSize"
+        )
+    return holds("paging.default_page_size", expected, observed)
 
 
 async def check_stable_order(ctx: ProbeContext) -> Check:
-    expected = "stable across pages, by Id"
+    configured = ctx.api.stable_order
+    expected = "stable across pages, by Id" if configured else "no stable order across pages"
     largest = ctx.largest_sample()
     if largest is None or len(largest[1].objects) < STABLE_PAGES + 1:
         return unknown("paging.stable_order", expected, "fewer than four objects of any kind")
@@ -122,8 +128,11 @@ async def check_stable_order(ctx: ProbeContext) -> Check:
     whole = [str(field_of(o, "CWGuid")) for o in sample.objects[: 2 * STABLE_PAGES]]
     ids = [field_of(o, "Id") for o in sample.objects]
     by_id = all(isinstance(i, int) for i in ids) and ids == sorted(ids)
-    if paged != whole:
+    stable = paged == whole
+    if stable:
+        observed = f"stable, {'by Id' if by_id else 'not by Id'}"
+    else:
         observed = f"{kind} in pages of 2 differ from one page of {len(whole)}"
-        advice = "lists may skip or repeat objects: run syncer when nobody else edits the firm"
-        return differs_without_setting("paging.stable_order", expected, observed, advice)
-    return holds("paging.stable_order", expected, f"stable, {'by Id' if by_id else 'not by Id'}")
+    if stable != configured:
+        return differs("paging.stable_order", expected, observed, api__stable_order=stable)
+    return holds("paging.stable_order", expected, observed)

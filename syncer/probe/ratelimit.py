@@ -11,33 +11,72 @@ answer (a refill on a second boundary, another program's request) matches neithe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from syncer.cloud.headers import BURST_CAPACITY, REMAINING, REPLENISH_RATE, REQUESTED_TOKENS
+from syncer.assumptions import RateLimitHeaders
 from syncer.probe.context import KIND_PATHS, ProbeContext
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
 from syncer.probe.wire import Answer
 
-HEADERS = (BURST_CAPACITY, REPLENISH_RATE, REQUESTED_TOKENS, REMAINING)
+HEADERS = tuple(RateLimitHeaders.model_fields)
+"""The four headers, by their setting's names (``burst_capacity``...)."""
 ROUNDS = 3
 """Interleaved pairs per comparison (after the lead request): 2 * ROUNDS + 2 requests."""
 
 
-def check_headers(answer: Answer) -> Check:
-    present = {name.lower(): (name, value) for name, value in answer.headers.items()}
-    found = [f"{present[h][0]}: {present[h][1]}" for h in HEADERS if h in present]
-    missing = [h for h in HEADERS if h not in present]
-    expected = "all four on every answer: " + ", ".join(HEADERS)
-    observed = "; ".join(found) or "none"
+def _letters(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def header_names(answer: Answer, configured: RateLimitHeaders) -> dict[str, str | None]:
+    """Per header, the name the answer carries it under: the configured one, else a look-alike
+    (a rate-limit header ending the same way, e.g. ``X-Rate-Limit-Remaining``), else ``None``."""
+    sent = {name.lower(): name for name in answer.headers}
+    found: dict[str, str | None] = {}
+    for header in HEADERS:
+        name = getattr(configured, header)
+        suffix = _letters(header)
+        alike = [
+            original
+            for lowered, original in sent.items()
+            if "ratelimit" in _letters(lowered) and _letters(lowered).endswith(suffix)
+        ]
+        found[header] = sent[name.lower()] if name.lower() in sent else next(iter(alike), None)
+    return found
+
+
+def check_headers(answer: Answer, configured: RateLimitHeaders) -> Check:
+    found = header_names(answer, configured)
+    expected = "all four on every answer: " + ", ".join(getattr(configured, h) for h in HEADERS)
+    observed = "; ".join(
+        f"{name}: {answer.headers[name]}" for name in found.values() if name is not None
+    )
+    missing = [getattr(configured, h) for h, name in found.items() if name is None]
     if missing:
-        observed += " (missing: " + ", ".join(missing) + ")"
+        observed = (observed or "none") + " (missing: " + ", ".join(missing) + ")"
         advice = (
             "syncer learns the rate from these headers; without them it paces by 429 refusals "
             "alone: lower cloud.max_in_flight to spare the firm's other programs"
         )
         return differs_without_setting("ratelimit.headers", expected, observed, advice)
+    if _renamed(found, configured):
+        return differs("ratelimit.headers", expected, observed, api__ratelimit_headers=found)
     return holds("ratelimit.headers", expected, observed)
+
+
+def _renamed(found: Mapping[str, str | None], configured: RateLimitHeaders) -> bool:
+    return any(
+        name is not None and name.lower() != getattr(configured, h).lower()
+        for h, name in found.items()
+    )
+
+
+def observed_names(answer: Answer, configured: RateLimitHeaders) -> RateLimitHeaders:
+    """The names to read rate-limit headers under from now on: the firm's where it renamed one."""
+    found = {h: name for h, name in header_names(answer, configured).items() if name}
+    return configured.model_copy(update=found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ class Check:
     """One assumption checked against the firm.
 
     ``settings`` are the configuration keys that make syncer fit what was observed, as dotted
-    keys under ``cloud`` (``api.first_page``, ``token_lifetime_seconds``); empty when nothing
-    needs setting or nothing can be set.
+    keys under ``cloud``, all in ``[cloud.api]`` (``api.first_page``,
+    ``api.token_lifetime_seconds``); empty when nothing needs setting or nothing can be set.
     """
 
     id: str

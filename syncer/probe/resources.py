@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from difflib import SequenceMatcher
 
 from syncer.cloud.shapes import field_of
-from syncer.model import ENTITIES, GROUP_MEMBERS
+from syncer.model import ENTITIES, GROUP_MEMBERS, USERS
 from syncer.probe.context import ProbeContext
 from syncer.probe.report import Check, differs, differs_without_setting, holds, unknown
+
+GAPS = ("\x00", "\x01")
+"""What stands for the GUID in each of the two messages: distinct, so no shared text spans it."""
 
 
 async def check_members(ctx: ProbeContext) -> Check:
@@ -32,10 +36,41 @@ async def check_members(ctx: ProbeContext) -> Check:
 
 
 async def check_not_found(ctx: ProbeContext) -> Check:
-    expected = "404 with a message"
-    answer = await ctx.wire.get(f"{ENTITIES.api_path}/{uuid.uuid4()}", ctx.token)
-    observed = f"{answer.status}, {answer.shape()}"
-    if answer.status == 404:
-        return holds("errors.not_found", expected, f"{observed}: {answer.message()!r}")
-    advice = "syncer reads an unknown CWGuid as a failed row; report this answer to the maintainers"
+    """An unknown CWGuid of two kinds: the status, and the part of the message both answers
+    share once the GUIDs are taken out (what tells "no such object" from other refusals)."""
+    configured = ctx.api.not_found
+    expected = f"{configured.status} with a message" + (
+        f" containing {configured.message!r}" if configured.message else ""
+    )
+    answers: list[tuple[int, str]] = []
+    shapes: list[str] = []
+    for gap, path in zip(GAPS, (ENTITIES.api_path, USERS.api_path), strict=True):
+        guid = str(uuid.uuid4())
+        answer = await ctx.wire.get(f"{path}/{guid}", ctx.token)
+        answers.append((answer.status, answer.message().replace(guid, gap)))
+        shapes.append(answer.shape())
+    status, message = answers[0]
+    observed = f"{status}, {shapes[0]}: {message.replace(GAPS[0], '<guid>').strip()!r}"
+    if all(configured.matches(*found) for found in answers):
+        return holds("errors.not_found", expected, observed)
+    marker = _shared_text(answers[0][1], answers[1][1])
+    if status == answers[1][0] and 400 <= status < 500 and (status == 404 or marker):
+        advised = {"status": status, "message": "" if status == 404 else marker}
+        return differs("errors.not_found", expected, observed, api__not_found=advised)
+    advice = (
+        "syncer cannot tell a missing object from another refusal: a delete of an object "
+        "already gone fails its row; report this answer to the maintainers"
+    )
     return differs_without_setting("errors.not_found", expected, observed, advice)
+
+
+def _shared_text(first: str, second: str) -> str:
+    """The longest run of whole words both messages hold (never across a GUID's place)."""
+    match = SequenceMatcher(None, first, second, autojunk=False).find_longest_match()
+    start, end = match.a, match.a + match.size
+    words = first[start:end]
+    if start > 0 and first[start - 1].isalnum() and words[:1].isalnum():
+        words = words.partition(" ")[2]  # began inside a word ("entitie|s has")
+    if end < len(first) and first[end].isalnum() and words[-1:].isalnum():
+        words = words.rpartition(" ")[0]
+    return words.strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from syncer.clock import Clock
 from syncer.probe.auth import check_auth_limited, check_token
 from syncer.probe.context import ProbeContext
@@ -13,7 +15,7 @@ from syncer.probe.paging import (
     check_stable_order,
     read_samples,
 )
-from syncer.probe.ratelimit import check_headers, check_keying
+from syncer.probe.ratelimit import check_headers, check_keying, observed_names
 from syncer.probe.report import Check, ProbeReport
 from syncer.probe.resources import check_members, check_not_found
 from syncer.probe.search import check_quote_escape
@@ -28,9 +30,14 @@ async def run_probe(cloud: CloudSettings, *, clock: Clock | None = None) -> Prob
     async with open_wire(cloud, clock) as wire:
         token, issued = await wire.session()
         ctx = ProbeContext(wire, cloud, token, first_page=cloud.api.first_page)
-        checks: list[Check] = [check_token(issued, token, cloud)]
         first_get = await wire.get("roles", token, page=ctx.first_page, pageSize=1)
-        checks.append(check_headers(first_get))
+        # Every later check reads the rate-limit headers under the names the firm uses.
+        wire.header_names = observed_names(first_get, cloud.api.ratelimit_headers)
+        issued = replace(issued, names=wire.header_names)
+        checks: list[Check] = [
+            check_token(issued, token, cloud),
+            check_headers(first_get, cloud.api.ratelimit_headers),
+        ]
         second_token, _ = await wire.session()
         checks.append(await check_keying(ctx, second_token))
         checks.append(check_auth_limited(issued, cloud))

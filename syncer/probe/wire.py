@@ -15,9 +15,11 @@ from typing import Any
 
 import orjson
 
+from syncer.assumptions import RateLimitHeaders
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.errors import ApiError, extract_message
-from syncer.cloud.headers import RateHeaders, parse_rate_headers
+from syncer.cloud.headers import DOCUMENTED, RateHeaders, parse_rate_headers
+from syncer.cloud.keying import Limiters
 from syncer.cloud.pipeline import (
     ApiRequest,
     ClientStats,
@@ -44,6 +46,8 @@ class Answer:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    names: RateLimitHeaders = DOCUMENTED
+    """The rate-limit header names ``rate`` reads (the firm's, once the probe has seen them)."""
 
     def json(self) -> Any:
         """The decoded body; ``None`` when it is empty or not JSON."""
@@ -54,7 +58,7 @@ class Answer:
 
     @property
     def rate(self) -> RateHeaders:
-        return parse_rate_headers(self.headers)
+        return parse_rate_headers(self.headers, self.names)
 
     @property
     def second(self) -> str | None:
@@ -78,11 +82,23 @@ class Answer:
 
 
 class Wire:
-    def __init__(self, sender: Sender, stats: ClientStats, settings: CloudSettings) -> None:
+    def __init__(
+        self, sender: Sender, stats: ClientStats, settings: CloudSettings, limited: RateLimited
+    ) -> None:
         self._sender = sender
         self._stats = stats
         self._settings = settings
+        self._limited = limited
         self._issuer = TokenIssuer(sender, settings, stats)
+
+    @property
+    def header_names(self) -> RateLimitHeaders:
+        """The names answers, and the probe's limiter, read rate-limit headers under."""
+        return self._limited.names
+
+    @header_names.setter
+    def header_names(self, names: RateLimitHeaders) -> None:
+        self._limited.names = names
 
     def __repr__(self) -> str:
         return f"Wire(api_root={self._settings.api_root!r})"
@@ -102,7 +118,7 @@ class Wire:
                 f"{AUTH_PATH} answered {exc.status} without a Token ({exc.message}); "
                 "the probe cannot go on"
             ) from None
-        return token, Answer(response.status, response.headers, response.body)
+        return token, Answer(response.status, response.headers, response.body, self.header_names)
 
     async def get(self, path: str, token: str, **params: object) -> Answer:
         """A GET with ``token``; a 401 on a token just issued means the probe cannot go on."""
@@ -117,7 +133,7 @@ class Wire:
             response = await self._sender.send(request)
         except ApiError as exc:  # refused with 429 again and again: nothing gets through
             raise CloudUnreachable(f"Cloud API refused the probe: {exc}") from None
-        return Answer(response.status, response.headers, response.body)
+        return Answer(response.status, response.headers, response.body, self.header_names)
 
 
 @asynccontextmanager
@@ -125,8 +141,17 @@ async def open_wire(settings: CloudSettings, clock: Clock | None = None) -> Asyn
     """A wire with its own aiohttp session and limiter, closed on exit."""
     clock = clock or SystemClock()
     stats = ClientStats()
-    limiter = RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+    # One limiter whatever the keying: the probe is what finds the keying out.
+    limiters = Limiters(
+        "client", lambda: RateLimiter(clock, retry_after_cap=settings.retry_after_cap_seconds)
+    )
     async with http_transport(settings, stats, 1) as transport:
-        limited = RateLimited(transport, limiter, clock, settings.max_throttled_seconds)
+        limited = RateLimited(
+            transport,
+            limiters,
+            clock,
+            settings.max_throttled_seconds,
+            settings.api.ratelimit_headers,
+        )
         policy = RetryPolicy(max_retries=settings.max_retries)
-        yield Wire(Retrying(limited, policy, clock, stats), stats, settings)
+        yield Wire(Retrying(limited, policy, clock, stats), stats, settings, limited)

@@ -143,7 +143,7 @@ def list_of(spec: ResourceSpec) -> Handler:
             condition = parse_search(raw, spec, sim.dialect) if raw is not None else None
         except SearchError as exc:
             raise invalid([Violation("search", str(exc))]) from None
-        found = sim.store.page(spec, page, size, condition)
+        found = sim.store.page(spec, page, size, condition, order=sim.list_order())
         return json_response([present(request, spec, obj) for obj in found])
 
     return handler

@@ -8,7 +8,9 @@ plain synchronous calls, so a test can change the limits between two requests wi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import random
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -53,6 +55,7 @@ class Simulator:
         self.store = ResourceStore(self.config.seed)
         self.stats = Stats()
         self.set_faults(self.config.faults)
+        self._list_reads = itertools.count()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -175,6 +178,13 @@ class Simulator:
         second = math.floor(self.clock.now())
         self.stats.limited(second, decision.allowed, decision.remaining == -1)
         return decision
+
+    def list_order(self) -> random.Random | None:
+        """How this list read orders its objects: ``None`` (by ``Id``) unless the dialect's lists
+        keep no order, then a shuffle of its own per read (seeded: a run is repeatable)."""
+        if self.dialect.stable_order:
+            return None
+        return random.Random(self.config.seed * 1_000_003 + next(self._list_reads))
 
     def fate(self) -> Fate:
         return self.injector.draw()

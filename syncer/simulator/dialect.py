@@ -37,6 +37,20 @@ class Dialect(Knobs):
     """What users' ``FirmWideRoleIds`` lists."""
     advertise_token_lifetime: bool = False
     """Whether the token response carries ``ExpiresIn`` (seconds)."""
+    header_names: dict[str, str] = Field(default_factory=dict)
+    """Documented rate-limit header name -> the name this firm's gateway sends instead."""
+    not_found_status: Annotated[int, Field(ge=400, le=499)] = 404
+    """The status of the answer for an unknown CWGuid (its body says what it is)."""
+    stable_order: bool = True
+    """Whether lists keep one order across pages; else each read sees its own order."""
+
+    def rate_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The rate-limit headers under the names this firm's gateway sends."""
+        return {self.header_names.get(name, name): value for name, value in headers.items()}
+
+    def error_status(self, status: int) -> int:
+        """The status this firm answers for an error the documented API answers ``status``."""
+        return self.not_found_status if status == 404 else status
 
     def page_window(self, page: int | None, size: int | None) -> tuple[int, int]:
         """``(1-based page, size)`` for the store from the request's ``page`` and ``pageSize``."""

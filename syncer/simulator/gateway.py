@@ -52,7 +52,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     if fate.slow:
         await sim.clock.sleep(fate.slow)
     if decision is not None:
-        response.headers.update(decision.headers)
+        response.headers.update(sim.dialect.rate_headers(decision.headers))
     sim.stats.responded(route, response.status)
     return response
 
@@ -99,7 +99,7 @@ async def _backend(
             return early
         response = await handler(request)
     except ApiError as exc:
-        return json_response(exc.body(), status=exc.status)
+        return json_response(exc.body(), status=sim.dialect.error_status(exc.status))
     late = _misfortune(request, sim, fate) if fate.after_write else None
     return response if late is None else late
 

@@ -29,6 +29,9 @@ from syncer.simulator.resources import (
 )
 from syncer.simulator.search import Condition
 
+TIES = 7
+"""Objects sharing a sort key in a list without a stable order (prime: runs straddle pages)."""
+
 Obj = dict[str, Any]
 
 
@@ -86,13 +89,23 @@ class ResourceStore:
         page_size: int,
         condition: Condition | None = None,
         where: Callable[[Obj], bool] | None = None,
+        *,
+        order: random.Random | None = None,
     ) -> list[Obj]:
-        """One page of ``spec``'s objects in ``Id`` order; past the end is an empty list."""
-        rows = (
+        """One page of ``spec``'s objects in ``Id`` order; past the end is an empty list.
+
+        With ``order`` (a firm whose lists keep no order across pages), each run of ``TIES``
+        objects comes in an order of its own, as when a list is sorted by a key with ties and
+        the database breaks them differently from one query to the next."""
+        rows: Iterable[Obj] = (
             o
             for o in self._objects[spec.name].values()
             if (condition is None or condition.matches(o)) and (where is None or where(o))
         )
+        if order is not None:
+            listed = list(rows)
+            runs = [listed[i : i + TIES] for i in range(0, len(listed), TIES)]
+            rows = [o for run in runs for o in order.sample(run, len(run))]
         start = (page - 1) * page_size
         return [deepcopy(o) for o in islice(rows, start, start + page_size)]
 

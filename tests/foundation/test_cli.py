@@ -48,3 +48,26 @@ def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     result = syncer("frobnicate", cwd=tmp_path)
     assert result.returncode == 64
     assert "No such command" in result.stderr
+
+
+def test_a_moved_key_warns_once_naming_the_new_key_and_a_conflict_exits_78(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "old.toml"
+    config.write_text("[cloud]\ntoken_lifetime_seconds = 900\n", encoding="utf-8")
+    result = syncer("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "deprecated" in line]
+    assert len(warned) == 1
+    assert "cloud.token_lifetime_seconds is deprecated" in warned[0]
+    assert "set cloud.api.token_lifetime_seconds instead" in warned[0]
+
+    config.write_text(
+        "[cloud]\ntoken_lifetime_seconds = 900\n[cloud.api]\ntoken_lifetime_seconds = 60\n",
+        encoding="utf-8",
+    )
+    result = syncer("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 78
+    assert result.stderr.count("\n") == 1
+    assert "keep only cloud.api.token_lifetime_seconds" in result.stderr
+    assert "Traceback" not in result.stderr

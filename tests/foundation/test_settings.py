@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from syncer.errors import ConfigError, ExitCode
-from syncer.settings import load_settings
+from syncer.settings import deprecated_keys, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -106,3 +106,48 @@ def test_example_configuration_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "example.toml"
     settings = load_settings(example)
     assert settings.cloud.firm == "myfirm"
+
+
+OLD_LIFETIME = "cloud.token_lifetime_seconds"
+NEW_LIFETIME = "cloud.api.token_lifetime_seconds"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[cloud]\ntoken_lifetime_seconds = 900\n",
+        "[cloud]\ntoken_lifetime_seconds = 900\n[cloud.api]\ntoken_lifetime_seconds = 900\n",
+        '[[firms]]\nname = "a"\n[firms.cloud]\ntoken_lifetime_seconds = 900\n',
+    ],
+    ids=["old-key-alone", "both-agreeing", "old-key-in-a-firm"],
+)
+def test_the_moved_token_lifetime_is_still_read_from_its_old_key(tmp_path: Path, text: str) -> None:
+    settings = load_settings(write(tmp_path, text))
+    (firm,) = settings.firm_configs()
+    assert firm.settings.cloud.api.token_lifetime_seconds == 900
+    assert deprecated_keys(settings) == [(OLD_LIFETIME, NEW_LIFETIME)]
+
+
+def test_the_old_lifetime_key_works_from_the_environment_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNCER_CLOUD__TOKEN_LIFETIME_SECONDS", "600")
+    settings = load_settings()
+    assert settings.cloud.api.token_lifetime_seconds == 600
+    assert deprecated_keys(settings) == [(OLD_LIFETIME, NEW_LIFETIME)]
+
+
+def test_the_new_lifetime_key_alone_is_not_deprecated(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[cloud.api]\ntoken_lifetime_seconds = 700\n"))
+    assert settings.cloud.api.token_lifetime_seconds == 700
+    assert deprecated_keys(settings) == []
+    assert load_settings().cloud.api.token_lifetime_seconds == 1800
+
+
+def test_old_and_new_lifetime_keys_that_disagree_exit_78_naming_both(tmp_path: Path) -> None:
+    text = "[cloud]\ntoken_lifetime_seconds = 900\n[cloud.api]\ntoken_lifetime_seconds = 600\n"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert OLD_LIFETIME in str(caught.value)
+    assert f"keep only {NEW_LIFETIME}" in str(caught.value)

@@ -19,7 +19,6 @@ from syncer.probe.output import config_toml
 from syncer.settings import Settings
 from syncer.simulator import Keying, Limits, RunningSimulator
 from syncer.simulator.dialect import Dialect
-from syncer.store.db import upgrade
 from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import fill, settings_for, writes
 from tests.fixtures.simulator import GENEROUS_LIMITS, SimulatorFactory
@@ -28,6 +27,20 @@ from tests.probe.firm import DESIRED, assert_firm_matches_desired, seed_firm
 pytestmark = pytest.mark.anyio
 
 MAX_REQUESTS = 100
+
+
+DOCUMENTED_TO_RENAMED = {
+    "x-ratelimit-burst-capacity": "X-Rate-Limit-Burst-Capacity",
+    "x-ratelimit-replenish-rate": "X-Rate-Limit-Replenish-Rate",
+    "x-ratelimit-requested-tokens": "X-Rate-Limit-Requested-Tokens",
+    "x-ratelimit-remaining": "X-Rate-Limit-Remaining",
+}
+RENAMED_HEADERS = {
+    "burst_capacity": "X-Rate-Limit-Burst-Capacity",
+    "replenish_rate": "X-Rate-Limit-Replenish-Rate",
+    "requested_tokens": "X-Rate-Limit-Requested-Tokens",
+    "remaining": "X-Rate-Limit-Remaining",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class Alternative:
     dialect: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     token_lifetime_seconds: float = 1800.0
+    verdict: Verdict = Verdict.DIFFERS
+    """``holds`` for an informational check: reported, nothing to set."""
 
 
 ALTERNATIVES = (
@@ -67,15 +82,20 @@ ALTERNATIVES = (
     Alternative("auth-unlimited", "ratelimit.auth_limited", "false",
                 {"api.auth_limited": False}, limits={"auth_limited": False}),
     Alternative("token-lifetime-stated", "auth.token", "states a lifetime of 900 s",
-                {"token_lifetime_seconds": 900.0}, dialect={"advertise_token_lifetime": True},
+                {"api.token_lifetime_seconds": 900.0}, dialect={"advertise_token_lifetime": True},
                 token_lifetime_seconds=900.0),
+    Alternative("ratelimit-headers-renamed", "ratelimit.headers", "X-Rate-Limit-Remaining: ",
+                {"api.ratelimit_headers": RENAMED_HEADERS},
+                dialect={"header_names": {h.lower(): n for h, n in DOCUMENTED_TO_RENAMED.items()}}),
+    Alternative("not-found-as-400", "errors.not_found", "400, a JSON object",
+                {"api.not_found": {"status": 400, "message": "has CWGuid"}},
+                dialect={"not_found_status": 400}),
+    Alternative("order-unstable", "paging.stable_order", "entities in pages of 2 differ",
+                {"api.stable_order": False}, dialect={"stable_order": False}),
+    Alternative("default-page-size-40", "paging.default_page_size",
+                "40, not the documented 25: harmless, syncer always sends pageSize", {},
+                dialect={"default_page_size": 40}, verdict=Verdict.HOLDS),
 )  # fmt: skip
-
-
-@pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    return sqlite_url
 
 
 async def probed_firm(
@@ -123,11 +143,12 @@ async def test_the_probe_finds_the_alternative_and_its_advice_makes_syncer_fit(
     report = await run_probe(settings_for(sim, url).cloud)
 
     found = {c.id: c for c in report.checks}[alternative.check]
-    assert found.verdict is Verdict.DIFFERS, found
+    assert found.verdict is alternative.verdict, found
     assert alternative.observed in found.observed
-    assert set(not_holding(report)) == {alternative.check}
+    differing = alternative.verdict is Verdict.DIFFERS
+    assert set(not_holding(report)) == ({alternative.check} if differing else set())
     assert report.settings() == alternative.advised
-    assert report.exit_code == ExitCode.CHANGES_PENDING
+    assert report.exit_code == (ExitCode.CHANGES_PENDING if differing else ExitCode.OK)
     assert writes(sim) == 0, "the probe must only read"
     assert report.requests <= MAX_REQUESTS
 

@@ -17,7 +17,6 @@ from aiohttp.test_utils import TestServer, unused_port
 from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
 from syncer.simulator.dialect import Dialect
-from syncer.store.db import upgrade
 from tests.apply.support import env_for, fill, writes
 from tests.fixtures.simulator import SimulatorFactory
 from tests.probe.firm import DESIRED, assert_firm_matches_desired, checks_by_id, seed_firm
@@ -41,12 +40,6 @@ CHECK_IDS = [
     "members.read",
     "errors.not_found",
 ]
-
-
-@pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    return sqlite_url
 
 
 async def syncer(env: Mapping[str, str], *args: str) -> tuple[int, str, str]:

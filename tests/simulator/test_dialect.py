@@ -82,3 +82,34 @@ def test_rename_flags_become_field_names() -> None:
     assert dialect.first_page == 0
     with pytest.raises(click.BadParameter):
         dialect_of(("groups=Description",))
+
+
+def test_header_rename_flags_become_header_names() -> None:
+    dialect = dialect_of((), ("X-RateLimit-Remaining=RateLimit-Left",))
+    assert dialect.header_names == {"x-ratelimit-remaining": "RateLimit-Left"}
+    with pytest.raises(click.BadParameter):
+        dialect_of((), ("RateLimit-Left",))
+
+
+async def test_renamed_headers_another_not_found_status_and_unstable_order(api: Api) -> None:
+    sim = api.running.control
+    for n in range(30):
+        sim.seed("entities", {"EntityNo": f"C-{n:02d}", "Name": f"Client {n}"})
+    sim.set_dialect(
+        header_names={"x-ratelimit-remaining": "RateLimit-Left"},
+        not_found_status=400,
+        stable_order=False,
+    )
+    listed = await api.call("GET", "entities", params={"page": "1", "pageSize": "30"})
+    headers = {name.lower() for name in listed.headers}
+    assert "ratelimit-left" in headers
+    assert "x-ratelimit-remaining" not in headers
+    assert "x-ratelimit-replenish-rate" in headers
+    numbers = [e["EntityNo"] for e in listed.json]
+    assert sorted(numbers) == [f"C-{n:02d}" for n in range(30)]
+    assert numbers != sorted(numbers)  # the order of one read...
+    runs = [sorted(numbers[i : i + 7]) for i in range(0, 30, 7)]
+    assert runs == [[f"C-{n:02d}" for n in range(i, min(i + 7, 30))] for i in range(0, 30, 7)]
+    missing = await api.call("GET", "entities/00000000-0000-0000-0000-000000000000")
+    assert missing.status == 400
+    assert "has CWGuid" in missing.json["message"]
