@@ -107,10 +107,17 @@ class ObjectKind:
 
 class LinkKey(NamedTuple):
     """The two ends of an assignment by natural key (display spelling): a group and a user, or
-    a user and a role. Kept apart because either may contain any character, ``|`` included."""
+    a user and a role. Kept apart because either may contain any character, ``|`` included;
+    an assignment change is identified by it (``Change.key``), never by a text made of it."""
 
     parent: str
     member: str
+
+    @property
+    def text_is_ambiguous(self) -> bool:
+        """Whether an end holds ``|``: the display text ``"<parent>|<member>"`` then cuts in
+        more than one way, so wherever the ends are stored they must be written apart."""
+        return "|" in self.parent or "|" in self.member
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,8 +75,12 @@ async def remember_in_step(
 def _left_over(kind: str, inputs: RunInputs, done: set[str]) -> Iterable[str]:
     """Keys of the kind's changes not done, held back, or rows not planned at all."""
     for plan in (inputs.planned, inputs.executed):
-        yield from (c.key for c in plan.changes if c.kind == kind and c.key not in done)
-        yield from (b.change.key for b in (*plan.skipped, *plan.blocked) if b.change.kind == kind)
+        yield from (
+            c.object_key for c in plan.changes if c.kind == kind and c.object_key not in done
+        )
+        yield from (
+            b.change.object_key for b in (*plan.skipped, *plan.blocked) if b.change.kind == kind
+        )
         yield from (row.key for row in plan.invalid if row.kind == kind)
 
 

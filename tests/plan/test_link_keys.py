@@ -40,11 +40,11 @@ def test_an_old_plan_file_cuts_a_key_where_both_ends_make_sense() -> None:
         {"kind": "user_roles", "action": "add", "key": "ann@x.com|Admin", "remote_id": "U-1",
          "carry": {"member_id": "R-1"}},
     ]  # fmt: skip
-    links = [c.link for c in _read(doc).changes]
-    assert links == [None, LinkKey("R|D team", "ann@x.com"), LinkKey("ann@x.com", "Admin")]
+    keys = [c.key for c in _read(doc).changes]
+    assert keys == ["R|D team", LinkKey("R|D team", "ann@x.com"), LinkKey("ann@x.com", "Admin")]
 
 
 def test_an_old_key_with_no_known_end_is_cut_at_the_first_bar() -> None:
     doc = orjson.loads(plan_to_json(_plan()))
     doc["changes"] = [{"kind": "group_members", "action": "add", "key": "A|B|c@x.com"}]
-    assert _read(doc).changes[0].link == LinkKey("A", "B|c@x.com")
+    assert _read(doc).changes[0].key == LinkKey("A", "B|c@x.com")
