@@ -16,11 +16,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.journal import ChangeStatus
+from syncer.apply import ChangeStatus
 from syncer.children.marks import Mark, by_parent, digest, write_marks
 from syncer.model import CHILD_KINDS, ChildKind, normalise_key
-from syncer.plan import Plan
-from syncer.plan.index import guid_key
+from syncer.plan import Plan, guid_key
 from syncer.state import CloudState, DesiredState
 from syncer.store import read_id_map
 from syncer.store.db import write_transaction

@@ -42,6 +42,7 @@ from syncer.plan.changes import (
     key_text,
 )
 from syncer.plan.fingerprint import fingerprint
+from syncer.plan.index import CloudIndex, guid_key
 from syncer.plan.policy import PlanPolicy, RetireThreshold
 from syncer.plan.serialise import PlanFileError, plan_from_json, plan_to_json
 
@@ -52,6 +53,7 @@ __all__ = [
     "Blocked",
     "Change",
     "ChangeKey",
+    "CloudIndex",
     "FieldChange",
     "Held",
     "KindSummary",
@@ -62,6 +64,7 @@ __all__ = [
     "Skipped",
     "build_plan",
     "fingerprint",
+    "guid_key",
     "key_text",
     "plan_from_json",
     "plan_to_json",
