@@ -36,13 +36,17 @@ class LegacyLinks:
     def cut(self, entry: Entry) -> LinkKey:
         """The ends of the assignment ``entry`` names by its display key."""
         key = str(entry["key"])
-        cuts = [i for i, char in enumerate(key) if char == "|"]
-        if not cuts:
+        parent, bar, member = key.partition("|")
+        if not bar:
             raise ValueError(f"assignment key {key!r} has no '|'")
+        return LinkKey(parent, member) if "|" not in member else self._cut_where_known(entry, key)
+
+    def _cut_where_known(self, entry: Entry, key: str) -> LinkKey:
         relation = RELATION_KINDS[entry["kind"]]
         carry = entry.get("carry")
         member_id = carry.get(MEMBER_ID) if isinstance(carry, Mapping) else None
-        for cut in cuts if len(cuts) > 1 else ():
+        cuts = [i for i, char in enumerate(key) if char == "|"]
+        for cut in cuts:
             parent, member = key[:cut], key[cut + 1 :]
             if self._known(relation.parent_kind, parent, entry.get("remote_id")) and self._known(
                 relation.member_kind, member, member_id
