@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, NamedTuple
 
+KEY_LENGTH: Final = 255
+"""The longest natural key syncer stores: the width of every key column, and the limit of a key
+whose kind sets none of its own (roles)."""
+
 
 class Retirement(StrEnum):
     """How an object that desired state no longer lists is retired."""
@@ -93,6 +97,8 @@ class ObjectKind:
     inactive_date_field: str | None = None
     depends_on: tuple[str, ...] = ()
     read_only: bool = False
+    key_is_email: bool = False
+    """The natural key is an e-mail address, checked for its syntax (``value_rules``)."""
 
     def field_for_column(self, column: str) -> FieldSpec:
         for spec in self.fields:
@@ -107,10 +113,17 @@ class ObjectKind:
 
 class LinkKey(NamedTuple):
     """The two ends of an assignment by natural key (display spelling): a group and a user, or
-    a user and a role. Kept apart because either may contain any character, ``|`` included."""
+    a user and a role. Kept apart because either may contain any character, ``|`` included;
+    an assignment change is identified by it (``Change.key``), never by a text made of it."""
 
     parent: str
     member: str
+
+    @property
+    def text_is_ambiguous(self) -> bool:
+        """Whether an end holds ``|``: the display text ``"<parent>|<member>"`` then cuts in
+        more than one way, so wherever the ends are stored they must be written apart."""
+        return "|" in self.parent or "|" in self.member
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +233,7 @@ USERS: Final = ObjectKind(
     key_field="Email",
     key_case_insensitive=True,
     key_max_length=100,
+    key_is_email=True,
     fields=(
         FieldSpec("first_name", "FirstName", max_length=30),
         FieldSpec("middle_name", "MiddleName", max_length=30),

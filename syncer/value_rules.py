@@ -26,18 +26,25 @@ The rules:
 - Two values are equal when they normalise to the same thing: trimmed, case-folded where the API
   ignores case, ``""`` equal to ``None`` (the API does not tell an empty field from a missing
   one). Desired values are compared in API terms, after ``FieldSpec.codec``.
+- **Keys**: a natural key is non-blank trimmed text of at most ``key_limit`` characters (the
+  kind's own limit, else ``KEY_LENGTH``) and, for a kind whose key is an e-mail address, a valid
+  one (``is_email``). The door judges every key (``check_key_text``); the planner judges keys by
+  blank and length in its hot loop and in full (``key_problem``) wherever it would send a key
+  Cloud does not hold yet (a create, a rename), since a key that matched Cloud's is Cloud's own.
+  ``tests/test_value_rules.py`` pins the two to each other.
 - Each audience keeps its wording: the door's messages name no column (its report puts the column
   beside them), the planner's are whole sentences that name it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Final
 
-from syncer.model import FieldSpec, ValueType
+from syncer.model import KEY_LENGTH, FieldSpec, ObjectKind, ValueType
 
 TRUE_WORDS: Final = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS: Final = frozenset({"false", "f", "no", "n", "0"})
@@ -99,6 +106,48 @@ def check_length(text: str, max_length: int | None) -> None:
     """The door's length check (keys too): raises with the door's wording."""
     if too_long(text, max_length):
         raise ValueError(f"longer than {max_length} characters ({len(text)})")
+
+
+_EMAIL: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def is_email(text: str) -> bool:
+    """Whether trimmed ``text`` is an e-mail address (the syntax Cloud accepts for a user)."""
+    return _EMAIL.fullmatch(text) is not None
+
+
+def key_limit(kind: ObjectKind) -> int:
+    """The most characters a natural key of ``kind`` may have."""
+    return kind.key_max_length or KEY_LENGTH
+
+
+def check_key_text(text: str, max_length: int, *, email: bool, forbidden: str = "") -> None:
+    """The door's check of trimmed, non-blank key text: at most ``max_length`` characters
+    (``key_limit``, or a category's), none of ``forbidden``, an e-mail address if ``email``;
+    raises with the door's wording."""
+    check_length(text, max_length)
+    bad = sorted(set(forbidden) & set(text))
+    if bad:
+        raise ValueError(f"may not contain {' or '.join(map(repr, bad))}")
+    if email and not is_email(text):
+        raise ValueError(f"not a valid e-mail address: {text!r}")
+
+
+def key_problem(kind: ObjectKind, key: str) -> str | None:
+    """The planner's key check: why ``key`` cannot name an object of ``kind`` in Cloud, as a
+    sentence naming the column, or ``None`` when it can."""
+    trimmed = key.strip()
+    if not trimmed:
+        return f"{kind.key_column} is empty"
+    limit = key_limit(kind)
+    if too_long(trimmed, limit):
+        return f"{kind.key_column} is {len(trimmed)} characters long; at most {limit} allowed"
+    if kind.key_is_email and not is_email(trimmed):
+        return f"{kind.key_column} {trimmed!r} is not a valid e-mail address"
+    return None
 
 
 def desired_value(spec: FieldSpec, raw: object) -> object:

@@ -1,15 +1,28 @@
-"""One source of truth for field values (issue #10): for every ``FieldSpec`` and a table of
-values, the door (``store.validate``), the planner (its generated hot loop) and adoption
-(``value_rules.api_differences``) give the verdicts ``syncer.value_rules`` documents."""
+"""One source of truth for field values and keys (issue #10): for every ``FieldSpec`` and a table
+of values, the door (``store.validate``), the planner (its generated hot loop) and adoption
+(``value_rules.api_differences``) give the verdicts ``syncer.value_rules`` documents; for every
+kind's key and a table of keys, the door and the planner accept and refuse the same keys."""
 
 from __future__ import annotations
 
 import pytest
 
-from syncer.model import CHILD_KINDS, OBJECT_KINDS, ChildKind, FieldSpec, ObjectKind, ValueType
+from syncer.model import (
+    CHILD_KINDS,
+    OBJECT_KINDS,
+    RELATION_KINDS,
+    ROLES,
+    ChildKind,
+    FieldSpec,
+    ObjectKind,
+    RelationKind,
+    ValueType,
+)
 from syncer.plan.values import compile_changes
+from syncer.state import Origin, Ownership, RemoteObject
 from syncer.store.validate import FieldError, validate_row
-from syncer.value_rules import api_differences, differs, is_choice
+from syncer.value_rules import api_differences, differs, is_choice, key_limit, key_problem
+from tests.plan.factories import cloud, desired, entity, group, plan, row, user
 
 SpecKind = ObjectKind | ChildKind
 FIELDS = [
@@ -105,3 +118,70 @@ def test_adoption_compares_unmanaged_fields_exactly() -> None:
     body = {"OwnerType": "Client", "CountryCode": "CA", "Name": "Acme"}
     remote = {"OwnerType": "client", "CountryCode": " ca ", "Name": "Acme "}
     assert api_differences(kind.fields, body, remote) == {"OwnerType": "Client"}
+
+
+REQUIRED = {"owner_type": "Staff"}
+"""A valid value for every column a create requires."""
+OLD: dict[str, RemoteObject] = {
+    "entities": entity("C-OLD"),
+    "users": user("old@example.com"),
+    "groups": group("Old name"),
+}
+"""An object Cloud holds under another key, which the id map says is the desired row's."""
+
+
+def raw_keys(kind: ObjectKind) -> list[str]:
+    """The table: ordinary, blank, padded, at and past the limit, e-mail addresses good and bad
+    (one exactly at the limit)."""
+    limit = key_limit(kind)
+    local = "x" * (limit - len("@example.com"))
+    return [
+        *("a", " Ab ", "", "   ", "x" * limit, "x" * (limit + 1), f" {'x' * limit} "),
+        *("ann@example.com", " Ann@Example.COM ", "a|b@example.com", "a.b+c@mail.example.org"),
+        *("not-an-email", "ann@example", "ann@@example.com", "@example.com", "ann@.com"),
+        *(f"{local}@example.com", f"{local}x@example.com"),
+    ]
+
+
+def door_accepts_key(kind: ObjectKind | RelationKind, column: str, key: str) -> bool:
+    result = validate_row(kind, {**KEYS, column: key})
+    return not isinstance(result, list) or all(error.column != column for error in result)
+
+
+def planner_accepts_key(kind: ObjectKind, key: str, *, renamed: bool) -> bool:
+    """Whether the planner plans the row (a create, or with ``renamed`` the rename of the object
+    the id map gives it) rather than listing it invalid."""
+    values = {column: REQUIRED[column] for column in kind.required_on_create}
+    want = desired(**{kind.name: [row(key, 1, **values)]}, complete=frozenset())
+    if not renamed:
+        return not plan(want, cloud()).invalid
+    old = OLD[kind.name]
+    owned = {
+        (kind.name, kind.normalise_key(key)): Ownership(
+            kind.name, key, old.cwguid, None, Origin.ADOPTED
+        )
+    }
+    return not plan(want, cloud(**{kind.name: [old]}), owned).invalid
+
+
+@pytest.mark.parametrize("kind", OBJECT_KINDS.values(), ids=list(OBJECT_KINDS))
+def test_the_door_and_the_planner_judge_keys_alike(kind: ObjectKind) -> None:
+    """Every key the door refuses, the planner refuses wherever it would send it (a create, a
+    rename), and the reverse."""
+    for key in raw_keys(kind):
+        door = door_accepts_key(kind, kind.key_column, key)
+        assert planner_accepts_key(kind, key, renamed=False) is door, key
+        assert planner_accepts_key(kind, key, renamed=True) is door, key
+        assert (key_problem(kind, key) is None) is door, key
+
+
+@pytest.mark.parametrize("relation", RELATION_KINDS.values(), ids=list(RELATION_KINDS))
+def test_an_assignments_ends_are_judged_by_their_kinds_key_rules(relation: RelationKind) -> None:
+    for column, kind_name in (
+        (relation.parent_column, relation.parent_kind),
+        (relation.member_column, relation.member_kind),
+    ):
+        kind = OBJECT_KINDS.get(kind_name, ROLES)
+        for key in raw_keys(kind):
+            expected = key.strip() != "" and key_problem(kind, key) is None
+            assert door_accepts_key(relation, column, key) is expected, (column, key)

@@ -5,6 +5,10 @@ can fix; resending it every night would spend requests and fill logs. So each re
 key's next attempt out: 6 h, 12 h, 24 h, then daily. Because every run re-reads the desired state
 before planning, a key whose desired row was edited since its last rejection (a different request
 body) is retried at once instead of waiting out its delay.
+
+Keys are stored as the journal stores them (``journal_keys.stored_key``): the index holds the
+stored texts it loaded, and a change is looked up by its own key stored the same way, so an
+assignment's ends are never cut back out of a text and rows an older version wrote still match.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from syncer.apply.journal_keys import stored_key
 from syncer.clock import as_utc
-from syncer.plan.changes import Change
+from syncer.plan import Change
 from syncer.store.tables import changes, failed_keys
 
 SCHEDULE: tuple[timedelta, ...] = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
@@ -40,7 +45,8 @@ class Deferral:
 
 
 class BackoffIndex:
-    """The keys of one firm that are not yet due again, loaded once at the start of a run."""
+    """The keys of one firm that are not yet due again, loaded once at the start of a run;
+    ``deferred`` is filed by (kind, stored key)."""
 
     def __init__(self, deferred: Mapping[tuple[str, str], Deferral]) -> None:
         self._deferred = deferred
@@ -84,7 +90,7 @@ class BackoffIndex:
         ``payload`` is the body the change would send; ``None`` (assignments, whose only values
         are their two keys) compares nothing, so the key alone decides.
         """
-        found = self._deferred.get((change.kind, change.key))
+        found = self._deferred.get((change.kind, stored_key(change.key)))
         if found is None or (payload is not None and found.last_payload != payload):
             return None
         return found
@@ -97,7 +103,7 @@ async def record_failure(
     where = (
         failed_keys.c.firm == firm,
         failed_keys.c.kind == change.kind,
-        failed_keys.c.key == change.key,
+        failed_keys.c.key == stored_key(change.key),
     )
     failures = await conn.scalar(select(failed_keys.c.failures).where(*where))
     count = (failures or 0) + 1
@@ -109,7 +115,9 @@ async def record_failure(
     }
     if failures is None:
         await conn.execute(
-            insert(failed_keys).values(firm=firm, kind=change.kind, key=change.key, **values)
+            insert(failed_keys).values(
+                firm=firm, kind=change.kind, key=stored_key(change.key), **values
+            )
         )
     else:
         await conn.execute(update(failed_keys).where(*where).values(**values))
@@ -125,5 +133,5 @@ async def clear_failures(conn: AsyncConnection, firm: str, done: Sequence[Change
             failed_keys.c.kind == bindparam("b_kind"),
             failed_keys.c.key == bindparam("b_key"),
         ),
-        [{"b_kind": change.kind, "b_key": change.key} for change in done],
+        [{"b_kind": change.kind, "b_key": stored_key(change.key)} for change in done],
     )

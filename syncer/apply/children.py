@@ -15,7 +15,7 @@ from syncer.apply.creating import create_once
 from syncer.apply.journal import ChangeStatus, Outcome
 from syncer.cloud import field_of
 from syncer.model import CHILD_KINDS, OBJECT_KINDS, ChildKind
-from syncer.plan.changes import Action, Change
+from syncer.plan import Action, Change
 from syncer.state import Origin, RemoteObject
 from syncer.value_rules import normalise
 
@@ -68,7 +68,7 @@ async def perform_child_change(
         await client.update_child(kind, change.remote_id, body)
         return Outcome(ChangeStatus.DONE)
     assert parent_cwguid is not None
-    _, category = kind.split_key(change.key)
+    _, category = kind.split_key(change.object_key)
 
     async def adopt(found: RemoteObject) -> Outcome:
         await client.update_child(kind, found.cwguid, body)

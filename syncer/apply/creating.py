@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from syncer.apply.journal import ChangeStatus, Outcome
-from syncer.cloud.errors import Conflict, OutcomeUnknown
+from syncer.cloud import Conflict, OutcomeUnknown
 from syncer.state import Origin, RemoteObject
 
 MAX_CREATE_ATTEMPTS = 3

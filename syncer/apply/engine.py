@@ -30,7 +30,7 @@ from syncer.concurrency import task_group
 from syncer.errors import ExitCode, SyncerError
 from syncer.logs import get_logger
 from syncer.model import RELATION_KINDS
-from syncer.plan.changes import Blocked, Change, Plan
+from syncer.plan import Blocked, Change, Plan
 from syncer.progress import ProgressFactory
 from syncer.settings import Settings
 

@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.apply.backoff import clear_failures, record_failure
 from syncer.apply.groupcommit import GroupCommit
+from syncer.apply.journal_keys import journal_id, stored_key
 from syncer.clock import Clock, utc_now
-from syncer.plan.changes import Action, Change
+from syncer.plan import Action, Change
 from syncer.state import Origin, Ownership, RemoteObject
 from syncer.store.db import write_transaction
 from syncer.store.idmap import forget, record_ownership
@@ -134,10 +135,10 @@ class Journal:
             {
                 "run_id": self.run_id,
                 "firm": self.firm,
-                "change_id": entry.change.change_id,
+                "change_id": journal_id(entry.change),
                 "kind": entry.change.kind,
                 "action": str(entry.change.action),
-                "key": entry.change.key,
+                "key": stored_key(entry.change.key),
                 "status": str(entry.status),
                 "attempts": 0,
                 "remote_id": entry.change.remote_id,
@@ -170,7 +171,7 @@ class Journal:
     async def _write_intents(self, intents: Sequence[tuple[Sequence[Change], object]]) -> None:
         now = utc_now(self._clock)
         rows = [
-            {"b_change_id": change.change_id, "b_payload": payload}
+            {"b_change_id": journal_id(change), "b_payload": payload}
             for batch, payload in intents
             for change in batch
         ]
@@ -192,7 +193,7 @@ class Journal:
         results = [result for group in groups for result in group]
         rows = [
             {
-                "b_change_id": change.change_id,
+                "b_change_id": journal_id(change),
                 "b_status": str(outcome.status),
                 "b_message": outcome.message,
                 "b_remote_id": outcome.remote.cwguid if outcome.remote else change.remote_id,
@@ -254,7 +255,7 @@ class Journal:
 
     def _rows(self, batch: Sequence[Change]) -> ColumnElement[bool]:
         return (changes.c.run_id == self.run_id) & changes.c.change_id.in_(
-            [change.change_id for change in batch]
+            [journal_id(change) for change in batch]
         )
 
 
@@ -296,7 +297,13 @@ async def record_effects(
     id-map entries made (creates, adoptions) or dropped (deletes), failures counted (rejections)
     or forgotten (successes)."""
     owned = [
-        Ownership(change.kind, change.key, outcome.remote.cwguid, outcome.remote.id, outcome.origin)
+        Ownership(
+            change.kind,
+            change.object_key,
+            outcome.remote.cwguid,
+            outcome.remote.id,
+            outcome.origin,
+        )
         for change, outcome in results
         if outcome.remote is not None and outcome.origin is not None
     ]
@@ -305,7 +312,7 @@ async def record_effects(
     deleted: defaultdict[str, list[str]] = defaultdict(list)
     for change, outcome in results:
         if outcome.status is ChangeStatus.DONE and change.action is Action.DELETE:
-            deleted[change.kind].append(change.key)
+            deleted[change.kind].append(change.object_key)
     for kind, keys in deleted.items():
         await forget(conn, firm, kind, keys)
     now = utc_now(clock)

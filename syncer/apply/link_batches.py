@@ -1,9 +1,9 @@
 """Assignment changes grouped into batches: one PATCH per parent and direction.
 
-An assignment change names its two ends in ``Change.link`` (either end may contain a ``|``, so
-its display key is never cut apart). Changes of one parent and one direction are batched up to
-the relation's batch size, since the API takes a list of members and one request then does the
-work of many.
+An assignment change is keyed by its two ends (``Change.key``, a ``LinkKey``: either end may
+contain a ``|``, so no text is ever cut apart). Changes of one parent and one direction are
+batched up to the relation's batch size, since the API takes a list of members and one request
+then does the work of many.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from syncer.model import RelationKind, normalise_key
-from syncer.plan.changes import Action, Change
-
-MEMBER_ID = "member_id"
-"""The ``Change.carry`` entry holding the member's CWGuid when it already exists."""
+from syncer.model import LinkKey, RelationKind, normalise_key
+from syncer.plan import MEMBER_ID, Action, Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +25,12 @@ class LinkEnds:
 
 def split_ends(change: Change) -> LinkEnds:
     """The two ends of an assignment change, by key and (where they exist) by CWGuid."""
-    if change.link is None:
-        raise ValueError(f"{change.kind} change {change.key!r} names no link")
+    link = change.key
+    if not isinstance(link, LinkKey):
+        raise TypeError(f"{change.kind} change {link!r} is not keyed by two ends")
     member_id = change.carry.get(MEMBER_ID)
     member_guid = member_id if isinstance(member_id, str) else None
-    return LinkEnds(change.link.parent, change.link.member, change.remote_id, member_guid)
+    return LinkEnds(link.parent, link.member, change.remote_id, member_guid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from syncer.apply.children import perform_child_change
 from syncer.apply.creating import create_once
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.journal import ChangeStatus, Journal, Outcome
-from syncer.apply.link_batches import MEMBER_ID, LinkBatch, batches
+from syncer.apply.link_batches import LinkBatch, batches
 from syncer.apply.scheduler import Job
-from syncer.cloud.errors import ApiError, NotFound, Rejected
+from syncer.cloud import ApiError, NotFound, Rejected
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
 from syncer.logs import get_logger
 from syncer.model import (
@@ -35,8 +35,7 @@ from syncer.model import (
     ObjectKind,
     normalise_key,
 )
-from syncer.plan.changes import Action, Change
-from syncer.plan.children import PARENT_ID
+from syncer.plan import MEMBER_ID, PARENT_ID, Action, Change
 from syncer.state import Origin, RemoteObject
 from syncer.value_rules import api_differences
 
@@ -99,7 +98,7 @@ class Executor:
         provides: frozenset[Hashable] = frozenset()
         requires: frozenset[Hashable] = frozenset()
         if change.action is Action.CREATE:
-            provides = frozenset({exists(change.kind, change.key)})
+            provides = frozenset({exists(change.kind, change.object_key)})
         elif change.action in (Action.DELETE, Action.DEACTIVATE) and change.remote_id:
             requires = frozenset({detached(change.remote_id)})
 
@@ -128,7 +127,7 @@ class Executor:
 
         return await create_once(
             lambda: self._client.create(kind, body),
-            lambda: self._client.find_by_key(kind, change.key),
+            lambda: self._client.find_by_key(kind, change.object_key),
             created,
             lambda found: self._adopt(kind, found, body),
             found_by="key",
@@ -184,7 +183,7 @@ class Executor:
         kind = CHILD_KINDS[change.kind]
         requires: frozenset[Hashable] = frozenset()
         if change.action is Action.CREATE and change.carry.get(PARENT_ID) is None:
-            requires = frozenset({exists(kind.parent_kind, kind.split_key(change.key)[0])})
+            requires = frozenset({exists(kind.parent_kind, kind.split_key(change.object_key)[0])})
 
         async def run() -> bool:
             return await self._run_child(kind, change)
@@ -195,7 +194,7 @@ class Executor:
         return Job(run, skip, requires, frozenset())
 
     async def _run_child(self, kind: ChildKind, change: Change) -> bool:
-        parent_key = normalise_key(kind.parent_kind, kind.split_key(change.key)[0])
+        parent_key = normalise_key(kind.parent_kind, kind.split_key(change.object_key)[0])
         carried = change.carry.get(PARENT_ID)
         parent = carried if isinstance(carried, str) else None
         parent = parent or self._created.get((kind.parent_kind, parent_key))
@@ -335,7 +334,7 @@ class Executor:
         await self._journal.settle(results)
         for change, outcome in results:
             if outcome.status is ChangeStatus.DONE and outcome.remote is not None:
-                self._created[(change.kind, normalise_key(change.kind, change.key))] = (
+                self._created[(change.kind, normalise_key(change.kind, change.object_key))] = (
                     outcome.remote.cwguid
                 )
             if attempted and outcome.status is not ChangeStatus.UNKNOWN:

@@ -32,7 +32,7 @@ from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_chan
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
-from syncer.plan.changes import Action, Change
+from syncer.plan import Action, Change
 from syncer.state import Origin, RemoteObject
 from syncer.store.db import write_transaction
 from syncer.store.tables import changes, runs

@@ -16,11 +16,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.journal import ChangeStatus
+from syncer.apply import ChangeStatus
 from syncer.children.marks import Mark, by_parent, digest, write_marks
 from syncer.model import CHILD_KINDS, ChildKind, normalise_key
-from syncer.plan import Plan
-from syncer.plan.index import guid_key
+from syncer.plan import Plan, guid_key
 from syncer.state import CloudState, DesiredState
 from syncer.store import read_id_map
 from syncer.store.db import write_transaction
@@ -75,8 +74,12 @@ async def remember_in_step(
 def _left_over(kind: str, inputs: RunInputs, done: set[str]) -> Iterable[str]:
     """Keys of the kind's changes not done, held back, or rows not planned at all."""
     for plan in (inputs.planned, inputs.executed):
-        yield from (c.key for c in plan.changes if c.kind == kind and c.key not in done)
-        yield from (b.change.key for b in (*plan.skipped, *plan.blocked) if b.change.kind == kind)
+        yield from (
+            c.object_key for c in plan.changes if c.kind == kind and c.object_key not in done
+        )
+        yield from (
+            b.change.object_key for b in (*plan.skipped, *plan.blocked) if b.change.kind == kind
+        )
         yield from (row.key for row in plan.invalid if row.kind == kind)
 
 

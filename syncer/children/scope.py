@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from syncer.children.marks import Mark, by_parent, digest
 from syncer.model import OBJECT_KINDS, ChildKind
-from syncer.plan.index import CloudIndex, guid_key
+from syncer.plan import CloudIndex, guid_key
 from syncer.state import CloudState, DesiredChild, Ownership
 
 

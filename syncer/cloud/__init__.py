@@ -2,7 +2,7 @@
 
 The names below are the package's surface for the rest of syncer. ``syncer.probe`` is the
 exception that reaches past it: it studies the wire itself (headers, the pipeline of senders,
-the token issuer), which no other caller should need.
+the token issuer), which no other caller should need (``tests/test_layout.py`` lists it).
 """
 
 from syncer.cloud.client import CloudClient

@@ -27,8 +27,7 @@ from syncer.demo.store import replace_desired, seed_cloud
 from syncer.metrics import read_run_metrics, write_metrics
 from syncer.plan import Action, Change, Plan
 from syncer.progress import quiet
-from syncer.report import print_text, render_html
-from syncer.report.text import change_lines, summary_table
+from syncer.report import change_lines, print_text, render_html, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
 from syncer.simulator import ClientSpec, Limits, RunningSimulator, SimulatorConfig, serve_simulator
 from syncer.store import create_engine, upgrade

@@ -21,7 +21,7 @@ from syncer.model import (
     ObjectKind,
     RelationKind,
 )
-from syncer.plan.index import guid_key
+from syncer.plan import guid_key
 from syncer.state import CloudState, RemoteObject
 
 Row = dict[str, object]

@@ -28,23 +28,32 @@ Decisions worth knowing (each explained where it is made):
 
 from syncer.plan.builder import build_plan
 from syncer.plan.changes import (
+    MEMBER_ID,
+    PARENT_ID,
     Action,
     Blocked,
     Change,
+    ChangeKey,
     FieldChange,
     Held,
     KindSummary,
     Plan,
     Skipped,
+    key_text,
 )
 from syncer.plan.fingerprint import fingerprint
+from syncer.plan.index import CloudIndex, guid_key
 from syncer.plan.policy import PlanPolicy, RetireThreshold
 from syncer.plan.serialise import PlanFileError, plan_from_json, plan_to_json
 
 __all__ = [
+    "MEMBER_ID",
+    "PARENT_ID",
     "Action",
     "Blocked",
     "Change",
+    "ChangeKey",
+    "CloudIndex",
     "FieldChange",
     "Held",
     "KindSummary",
@@ -55,6 +64,8 @@ __all__ = [
     "Skipped",
     "build_plan",
     "fingerprint",
+    "guid_key",
+    "key_text",
     "plan_from_json",
     "plan_to_json",
 ]

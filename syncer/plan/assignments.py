@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from syncer.model import OBJECT_KINDS, LinkKey, RelationKind
-from syncer.plan.changes import Action, Change, Skipped, link_text
+from syncer.plan.changes import Action, Change, Skipped, key_text
 from syncer.plan.index import Resolver, Target, guid_key
 from syncer.plan.objects import PROTECTED
 from syncer.plan.outcome import KindOutcome
@@ -90,7 +90,7 @@ def _unresolved(ctx: RelationContext, link: DesiredLink, parent_missing: bool) -
         if kind in OBJECT_KINDS
         else f"{column} {raw.strip()!r} is not among the firm's {kind} in Cloud"
     )
-    return InvalidRow(relation.name, link_text(LinkKey(link.parent, link.member)), reason, link.row)
+    return InvalidRow(relation.name, key_text(LinkKey(link.parent, link.member)), reason, link.row)
 
 
 def _plan_add(

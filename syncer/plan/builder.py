@@ -26,7 +26,7 @@ from syncer.plan.children import ChildContext, plan_children
 from syncer.plan.fingerprint import fingerprint
 from syncer.plan.index import CloudIndex, Resolver, guid_key
 from syncer.plan.objects import KindContext, plan_objects
-from syncer.plan.order import ordered
+from syncer.plan.order import key_order, ordered
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
 from syncer.plan.threshold import blocked_ends_of, guard_retirements
@@ -233,9 +233,9 @@ def summarise(
     return summary
 
 
-def _held_order(held: Held) -> tuple[str, str, str]:
+def _held_order(held: Held) -> tuple[str, str | tuple[str, str], str]:
     change = held.change
-    return (change.kind, change.key, change.action.value)
+    return (change.kind, key_order(change.key), change.action.value)
 
 
 def _invalid_order(row: InvalidRow) -> tuple[str, int, str, str]:

@@ -1,8 +1,8 @@
 """The Plan: the ordered list of changes that would make Cloud match desired state.
 
 A Plan is a value. The planner builds it without I/O; reports render it; apply executes it and
-journals each change by ``Change.change_id``, which is stable for the same change so that an
-interrupted run can recognise work it has already done.
+journals each change by its identity (kind, action, key), which is stable for the same change so
+that an interrupted run can recognise work it has already done.
 """
 
 from __future__ import annotations
@@ -11,11 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeAlias
 
 from syncer.model import LinkKey
 from syncer.state import InvalidRow, Ownership
 
 FORMAT_VERSION = 1
+
+MEMBER_ID = "member_id"
+"""The ``Change.carry`` entry of an assignment: the member's CWGuid when the member exists."""
+PARENT_ID = "parent_id"
+"""The ``Change.carry`` entry of a child's create: the parent's CWGuid when the parent exists."""
 
 
 class Action(StrEnum):
@@ -33,14 +39,19 @@ class FieldChange:
     after: object
 
 
+ChangeKey: TypeAlias = str | LinkKey
+"""What a change is about within its kind: an object's natural key, or an assignment's ends."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One change to one object, or one assignment to add or remove.
 
-    For assignments ``link`` holds the two ends; ``key`` is then only their display text
-    ``"<parent key>|<member key>"`` (for reports, ordering and the journal), never cut apart
-    again, since either end may contain ``|``. ``remote_id`` is the CWGuid of the object changed
-    (the parent, for assignments) when it already exists.
+    ``key`` is the object's natural key (display spelling) or, for an assignment, its two ends
+    (``LinkKey``); kind, action and key identify the change wherever it is ordered, journaled or
+    held back. An assignment's display text ``"<parent>|<member>"`` is made only where people or
+    files read it (``key_text``), since either end may contain ``|``. ``remote_id`` is the CWGuid
+    of the object changed (the parent, for assignments) when it already exists.
 
     ``carry`` holds values the executor must send although they do not change, so that a saved
     plan can be applied without re-reading Cloud: the ``patch_carries`` fields of a PATCH
@@ -49,30 +60,32 @@ class Change:
 
     kind: str
     action: Action
-    key: str
+    key: ChangeKey
     remote_id: str | None = None
     fields: Mapping[str, FieldChange] = field(default_factory=dict)
     carry: Mapping[str, object] = field(default_factory=dict)
-    link: LinkKey | None = None
 
     @classmethod
     def assignment(
         cls, kind: str, action: Action, link: LinkKey, parent_id: str | None, member_id: str | None
     ) -> Change:
         """An assignment to add or remove; the CWGuids are those of the ends that exist."""
-        return cls(
-            kind, action, link_text(link), parent_id, carry={"member_id": member_id}, link=link
-        )
+        return cls(kind, action, link, parent_id, carry={MEMBER_ID: member_id})
 
     @property
-    def change_id(self) -> str:
-        return f"{self.kind}:{self.action}:{self.key}"
+    def object_key(self) -> str:
+        """The natural key of the object (or child) changed; an assignment has two ends instead,
+        so asking for its one key is a bug."""
+        if isinstance(self.key, LinkKey):
+            raise TypeError(f"a {self.kind} change is keyed by its two ends, not one key")
+        return self.key
 
 
-def link_text(link: LinkKey) -> str:
-    """An assignment's display text, ``"<parent key>|<member key>"``, for people and for the
-    journal; ambiguous when an end contains ``|``, so nothing reads the ends back out of it."""
-    return f"{link.parent}|{link.member}"
+def key_text(key: ChangeKey) -> str:
+    """A key as people read it: an object's key, or an assignment's ``"<parent>|<member>"``.
+    For reports, log lines and the plan JSON's ``key``; ambiguous when an end contains ``|``,
+    so nothing identifies a change by it or reads the ends back out of it."""
+    return key if isinstance(key, str) else f"{key.parent}|{key.member}"
 
 
 @dataclass(frozen=True, slots=True)

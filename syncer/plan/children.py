@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from syncer.model import ChildKind
-from syncer.plan.changes import Action, Change, FieldChange, Skipped
+from syncer.plan.changes import PARENT_ID, Action, Change, FieldChange, Skipped
 from syncer.plan.index import Resolver, Target, guid_key
 from syncer.plan.objects import CREATES, NOTHING, PROTECTED, UPDATES
 from syncer.plan.outcome import KindOutcome
@@ -21,9 +21,6 @@ from syncer.plan.policy import PlanPolicy
 from syncer.plan.values import compile_changes
 from syncer.state import DesiredChild, InvalidRow, Origin, Ownership, RemoteObject
 from syncer.value_rules import normalise
-
-PARENT_ID = "parent_id"
-"""The ``Change.carry`` entry holding the parent's CWGuid when the parent already exists."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,52 +1,69 @@
-"""The assignments of a plan file written before ``Change.link`` existed.
+"""The ends of an assignment in a plan file that names it only by its display key.
 
-Such a file names an assignment only by its display key ``"<parent>|<member>"``. A key with one
-``|`` cuts in one way (``serialise`` does that as it reads); a key with several (a group named
-``R|D``) is cut where both ends make sense, as apply used to: an end is known when the plan gave
-its CWGuid or creates an object of that key; failing that, at the first ``|``.
+A file written before ``link`` existed (and any file, for the many assignments whose ends hold no
+``|``) names an assignment by ``"<parent>|<member>"``. A key with one ``|`` cuts in one way. A
+key with several (a group named ``R|D``, in a file older than ``link``) is cut where both ends
+make sense, as apply used to: an end is known when the plan gave its CWGuid or creates an object
+of that key; failing that, at the first ``|``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
-from syncer.model import RELATION_KINDS, LinkKey, RelationKind, normalise_key
-from syncer.plan.changes import Action, Change
+from syncer.model import RELATION_KINDS, LinkKey, normalise_key
+from syncer.plan.changes import MEMBER_ID, Action
+
+Entry = Mapping[str, Any]
+"""One change as the plan file writes it."""
 
 
-def settle_links(changes: Iterable[Change], plan: Iterable[Change]) -> tuple[Change, ...]:
-    """``changes`` with every assignment's ends filled in; ``plan`` is every change of the
+@dataclass(frozen=True)
+class LegacyLinks:
+    """Cuts the display keys of one plan file's assignments; ``entries`` is every change of the
     file (its creates tell which keys will exist)."""
-    changes = tuple(changes)
-    if all(change.link is not None or change.kind not in RELATION_KINDS for change in changes):
-        return changes
-    created: dict[str, set[str]] = {}
-    for change in plan:
-        if change.action is Action.CREATE:
-            created.setdefault(change.kind, set()).add(normalise_key(change.kind, change.key))
-    return tuple(
-        change
-        if change.link is not None or change.kind not in RELATION_KINDS
-        else replace(change, link=_cut(change, RELATION_KINDS[change.kind], created))
-        for change in changes
-    )
 
+    entries: tuple[Entry, ...]
 
-def _cut(change: Change, relation: RelationKind, created: Mapping[str, Collection[str]]) -> LinkKey:
-    member_id = change.carry.get("member_id")
-    member_guid = member_id if isinstance(member_id, str) else None
+    @classmethod
+    def of(cls, entries: Iterable[object]) -> LegacyLinks:
+        """From a file's entries as read (one that is no object is reported where it is read)."""
+        return cls(tuple(entry for entry in entries if isinstance(entry, Mapping)))
 
-    def known(kind: str, key: str, guid: str | None) -> bool:
-        return guid is not None or normalise_key(kind, key) in created.get(kind, ())
+    def cut(self, entry: Entry) -> LinkKey:
+        """The ends of the assignment ``entry`` names by its display key."""
+        key = str(entry["key"])
+        parent, bar, member = key.partition("|")
+        if not bar:
+            raise ValueError(f"assignment key {key!r} has no '|'")
+        return LinkKey(parent, member) if "|" not in member else self._cut_where_known(entry, key)
 
-    cuts = [i for i, char in enumerate(change.key) if char == "|"]
-    if not cuts:
-        raise ValueError(f"assignment key {change.key!r} has no '|'")
-    for cut in cuts:
-        parent, member = change.key[:cut], change.key[cut + 1 :]
-        if known(relation.parent_kind, parent, change.remote_id) and known(
-            relation.member_kind, member, member_guid
-        ):
-            return LinkKey(parent, member)
-    return LinkKey(change.key[: cuts[0]], change.key[cuts[0] + 1 :])
+    def _cut_where_known(self, entry: Entry, key: str) -> LinkKey:
+        relation = RELATION_KINDS[entry["kind"]]
+        carry = entry.get("carry")
+        member_id = carry.get(MEMBER_ID) if isinstance(carry, Mapping) else None
+        cuts = [i for i, char in enumerate(key) if char == "|"]
+        for cut in cuts:
+            parent, member = key[:cut], key[cut + 1 :]
+            if self._known(relation.parent_kind, parent, entry.get("remote_id")) and self._known(
+                relation.member_kind, member, member_id
+            ):
+                return LinkKey(parent, member)
+        return LinkKey(key[: cuts[0]], key[cuts[0] + 1 :])
+
+    def _known(self, kind: str, key: str, guid: object) -> bool:
+        return isinstance(guid, str) or normalise_key(kind, key) in self._created.get(kind, ())
+
+    @cached_property
+    def _created(self) -> Mapping[str, frozenset[str]]:
+        """Normalised keys of the objects the file creates, per kind (read only when a key
+        cuts in more than one way)."""
+        created: dict[str, set[str]] = {}
+        for entry in self.entries:
+            if entry.get("action") == Action.CREATE.value:
+                kind = str(entry["kind"])
+                created.setdefault(kind, set()).add(normalise_key(kind, str(entry["key"])))
+        return {kind: frozenset(keys) for kind, keys in created.items()}

@@ -19,10 +19,10 @@ from syncer.plan.index import CloudIndex, Target, guid_key
 from syncer.plan.keyed import by_key, report_duplicates
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import PlanPolicy
-from syncer.plan.values import NO_LIMIT, compile_changes, key_problem
+from syncer.plan.values import compile_changes
 from syncer.settings import SyncMode
 from syncer.state import DesiredRow, InvalidRow, Origin, Ownership, RemoteObject
-from syncer.value_rules import normalise
+from syncer.value_rules import key_limit, key_problem, normalise
 
 NOTHING: Mapping[str, object] = MappingProxyType({})
 """The Cloud side of an object that does not exist yet."""
@@ -94,7 +94,7 @@ def _plan_rows(
     kind = ctx.kind
     targets: dict[str, Target] = {}
     changes = compile_changes(kind)
-    key_limit = kind.key_max_length if kind.key_max_length is not None else NO_LIMIT
+    limit = key_limit(kind)
     # ``ObjectKind.normalise_key`` after the strip, as a C method (``str`` returns a str as is).
     key_field, fold = kind.key_field, (str.casefold if kind.key_case_insensitive else str)
     by_guid, by_key, same_guids = cloud.by_guid, cloud.by_key, cloud.guids_unique
@@ -102,8 +102,9 @@ def _plan_rows(
     noop = 0
     for key, row in unique:
         display = row.key.strip()
-        # A non-blank key within the limit is fine; only a bad one needs the reason built.
-        problem = None if display and len(display) <= key_limit else key_problem(kind, row.key)
+        # Blank and length here (the rest only for a key sent anew: ``_new_key_problem``);
+        # only a bad key needs the reason built.
+        problem = None if display and len(display) <= limit else key_problem(kind, row.key)
         if problem is not None:
             invalid(InvalidRow(kind.name, row.key, problem, row.row))
             continue
@@ -133,7 +134,7 @@ def _plan_rows(
         have = obj.fields.get(key_field)
         renamed = have != display and not (isinstance(have, str) and fold(have.strip()) == key)
         if fields or renamed:
-            _plan_update(ctx, key, display, fields, obj, renamed=renamed, out=out)
+            _plan_update(ctx, key, row, fields, obj, renamed=renamed, out=out)
         else:
             noop += 1  # nothing managed differs and the key is the same: no change
     out.noop += noop
@@ -159,13 +160,14 @@ def _create_row(
     targets: dict[str, Target] | None,
 ) -> None:
     """Plan the create of a row nothing in Cloud matches, or list it invalid: a value it
-    cannot send (``fields`` is then the reason) or a field a create needs and it lacks."""
+    cannot send (``fields`` is then the reason), a key Cloud would refuse, or a field a create
+    needs and it lacks."""
     if isinstance(fields, str):
         out.invalid.append(InvalidRow(ctx.kind.name, row.key, fields, row.row))
         return
-    missing = _missing_for_create(ctx.kind, row)
-    if missing:
-        out.invalid.append(InvalidRow(ctx.kind.name, row.key, missing, row.row))
+    problem = _new_key_problem(ctx.kind, row) or _missing_for_create(ctx.kind, row)
+    if problem:
+        out.invalid.append(InvalidRow(ctx.kind.name, row.key, problem, row.row))
         return
     target = _plan_create(ctx, key, row, fields, out)
     if targets is not None:
@@ -179,6 +181,12 @@ def _adopt(ctx: KindContext, key: str, obj: RemoteObject, out: KindOutcome) -> N
     if ctx.policy.is_protected(ctx.kind.name, key):
         return
     out.adoptions.append(Ownership(ctx.kind.name, key, obj.cwguid, obj.id, Origin.ADOPTED))
+
+
+def _new_key_problem(kind: ObjectKind, row: DesiredRow) -> str | None:
+    """The rest of the key rule for a key Cloud does not hold yet (a create, a rename): the hot
+    loop judged blank and length only, as a key that matched one in Cloud is Cloud's own."""
+    return key_problem(kind, row.key) if kind.key_is_email else None
 
 
 def _missing_for_create(kind: ObjectKind, row: DesiredRow) -> str | None:
@@ -225,7 +233,7 @@ def _held(ctx: KindContext, key: str, allowed: bool) -> str | None:
 def _plan_update(
     ctx: KindContext,
     key: str,
-    display: str,
+    row: DesiredRow,
     managed: dict[str, FieldChange],
     obj: RemoteObject,
     *,
@@ -233,11 +241,17 @@ def _plan_update(
     out: KindOutcome,
 ) -> None:
     """Update the managed fields that differ and, when Cloud spells the key as another key
-    (an object matched through the id map may have been renamed in Cloud), the key too; a
-    change of the active flag brings the inactive date that goes with it."""
+    (an object matched through the id map may have been renamed in Cloud), the key too, if it
+    passes the whole key rule; a change of the active flag brings the inactive date that goes
+    with it."""
     kind = ctx.kind
+    display = row.key.strip()
     fields = managed
     if renamed:
+        problem = _new_key_problem(kind, row)
+        if problem is not None:
+            out.invalid.append(InvalidRow(kind.name, row.key, problem, row.row))
+            return
         fields = {kind.key_field: FieldChange(obj.fields.get(kind.key_field), display), **fields}
     if kind.active_field in fields:
         _add_inactive_date(ctx, fields, obj.fields)

@@ -10,7 +10,7 @@ records as syncer's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,13 +23,15 @@ from syncer.plan.changes import (
     Action,
     Blocked,
     Change,
+    ChangeKey,
     FieldChange,
     Held,
     KindSummary,
     Plan,
     Skipped,
+    key_text,
 )
-from syncer.plan.legacy_links import settle_links
+from syncer.plan.legacy_links import Entry, LegacyLinks
 from syncer.state import InvalidRow, Origin, Ownership
 
 _SUMMARY_FIELDS = tuple(f.name for f in fields(KindSummary))
@@ -76,20 +78,21 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def change_to_dict(change: Change) -> dict[str, Any]:
-    """An assignment's ends are written apart (``link``) only when its key cannot be cut in one
-    way, so the plans of ordinary names are what they always were."""
+    """``key`` is the display text; an assignment's ends are also written apart (``link``) when
+    that text cannot be cut in one way, so the plans of ordinary names are what they always were."""
+    key = change.key
     doc = {
         "kind": change.kind,
         "action": change.action.value,
-        "key": change.key,
+        "key": key_text(key),
         "remote_id": change.remote_id,
         "fields": {
             name: {"before": fc.before, "after": fc.after} for name, fc in change.fields.items()
         },
         "carry": dict(change.carry),
     }
-    if change.link is not None and change.key.count("|") > 1:
-        doc["link"] = change.link._asdict()
+    if isinstance(key, LinkKey) and key.text_is_ambiguous:
+        doc["link"] = key._asdict()
     return doc
 
 
@@ -112,21 +115,20 @@ def plan_from_json(data: bytes) -> Plan:
         )
     _check_entries(doc)
     try:
-        changes = tuple(change_from_dict(c) for c in doc["changes"])
-        blocked = tuple(_held_from_dict(Blocked, b) for b in doc["blocked"])
-        skipped = tuple(_held_from_dict(Skipped, s) for s in doc.get("skipped", ()))
-        every = (*changes, *(b.change for b in blocked), *(s.change for s in skipped))
+        links = LegacyLinks.of(
+            entry for section in ("changes", "blocked", "skipped") for entry in doc.get(section, ())
+        )
         return Plan(
             firm=doc["firm"],
             created_at=datetime.fromisoformat(doc["created_at"]),
             fingerprint=doc["fingerprint"],
-            changes=settle_links(changes, every),
-            blocked=_settle_held(blocked, every),
+            changes=tuple(change_from_dict(c, links) for c in doc["changes"]),
+            blocked=tuple(_held_from_dict(Blocked, b, links) for b in doc["blocked"]),
             invalid=tuple(
                 InvalidRow(r["kind"], r["key"], r["reason"], r.get("row")) for r in doc["invalid"]
             ),
             summary={kind: _summary(counts) for kind, counts in doc["summary"].items()},
-            skipped=_settle_held(skipped, every),
+            skipped=tuple(_held_from_dict(Skipped, s, links) for s in doc.get("skipped", ())),
             adoptions=tuple(
                 Ownership(a["kind"], a["key"], a["remote_id"], a.get("id"), Origin.ADOPTED)
                 for a in doc.get("adopt", ())
@@ -150,40 +152,33 @@ def _check_entries(doc: Mapping[str, Any]) -> None:
                 )
 
 
-def change_from_dict(doc: Mapping[str, Any]) -> Change:
-    """A change as written; an assignment's ends come from ``link``, or from a key with one
-    ``|`` (a key with several, from a plan written before ``link`` existed, is settled by
-    ``legacy.settle_links`` once the whole plan is read)."""
+def change_from_dict(doc: Entry, links: LegacyLinks) -> Change:
+    """A change as written; an assignment's ends come from ``link``, or are cut out of its
+    display key (``links``: one ``|`` cuts one way, several as the whole file suggests)."""
     return Change(
         kind=doc["kind"],
         action=Action(doc["action"]),
-        key=doc["key"],
+        key=_key(doc, links),
         remote_id=doc.get("remote_id"),
         fields={
             name: FieldChange(value["before"], value["after"])
             for name, value in doc.get("fields", {}).items()
         },
         carry=dict(doc.get("carry", {})),
-        link=_link(doc),
     )
 
 
-def _link(doc: Mapping[str, Any]) -> LinkKey | None:
+def _key(doc: Entry, links: LegacyLinks) -> ChangeKey:
     if doc["kind"] not in RELATION_KINDS:
-        return None
+        key: str = doc["key"]
+        return key
     if "link" in doc:
         return LinkKey(doc["link"]["parent"], doc["link"]["member"])
-    parent, cut, member = str(doc["key"]).partition("|")
-    return LinkKey(parent, member) if cut and "|" not in member else None
+    return links.cut(doc)
 
 
-def _settle_held(held: tuple[H, ...], every: tuple[Change, ...]) -> tuple[H, ...]:
-    settled = settle_links((h.change for h in held), every)
-    return tuple(replace(h, change=change) for change, h in zip(settled, held, strict=True))
-
-
-def _held_from_dict(cls: type[H], doc: Mapping[str, Any]) -> H:
-    return cls(change_from_dict(doc), doc["reason"])
+def _held_from_dict(cls: type[H], doc: Entry, links: LegacyLinks) -> H:
+    return cls(change_from_dict(doc, links), doc["reason"])
 
 
 def _summary(counts: Mapping[str, int]) -> KindSummary:

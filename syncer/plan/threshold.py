@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from syncer.model import RELATION_KINDS
-from syncer.plan.changes import Action, Blocked, Change
+from syncer.plan.changes import MEMBER_ID, Action, Blocked, Change, key_text
 from syncer.plan.index import guid_key
 from syncer.plan.outcome import KindOutcome
 from syncer.plan.policy import RetireThreshold
@@ -82,7 +82,7 @@ def blocked_ends_of(blocked: Iterable[Blocked]) -> dict[tuple[str, str], Change]
 
 def held_with_reason(end: Change) -> str:
     return (
-        f"held back with the blocked {NOUNS[end.action]} of {end.kind} {end.key!r} "
+        f"held back with the blocked {NOUNS[end.action]} of {end.kind} {key_text(end.key)!r} "
         f"(same cause); {RELEASE}"
     )
 
@@ -98,5 +98,5 @@ def blocked_reason(out: KindOutcome, threshold: RetireThreshold) -> str:
 
 
 def _member_id(change: Change) -> str | None:
-    member = change.carry.get("member_id")
+    member = change.carry.get(MEMBER_ID)
     return member if isinstance(member, str) else None

@@ -11,28 +11,10 @@ its verdicts to ``syncer.value_rules``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
 
 from syncer.model import ChildKind, FieldSpec, ObjectKind, ValueType
 from syncer.plan.changes import FieldChange
 from syncer.value_rules import differs, reason
-
-
-def key_problem(kind: ObjectKind, key: str) -> str | None:
-    """Why a natural key cannot identify an object, or ``None`` when it can."""
-    trimmed = key.strip()
-    if not trimmed:
-        return f"{kind.key_column} is empty"
-    if kind.key_max_length is not None and len(trimmed) > kind.key_max_length:
-        return (
-            f"{kind.key_column} is {len(trimmed)} characters long; "
-            f"at most {kind.key_max_length} allowed"
-        )
-    return None
-
-
-NO_LIMIT: Final = 1 << 62
-"""A length limit no text reaches: lets the hot loops compare lengths without a None test."""
 
 Changes = Callable[[Mapping[str, object], Mapping[str, object]], dict[str, FieldChange] | str]
 """``changes(values, remote)``: the managed fields a desired row sets that ``remote`` holds

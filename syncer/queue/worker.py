@@ -20,7 +20,7 @@ import procrastinate
 from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.stopping import STOP_SIGNALS
+from syncer.apply import STOP_SIGNALS
 from syncer.clock import Clock, SystemClock
 from syncer.concurrency import task_group
 from syncer.errors import SyncerError

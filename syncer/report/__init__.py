@@ -13,7 +13,7 @@ from syncer.errors import UsageError
 from syncer.plan import Plan, plan_to_json
 from syncer.report.csvfile import render_csv
 from syncer.report.page import render_html
-from syncer.report.text import print_text, render_text
+from syncer.report.text import change_lines, print_text, render_text, summary_table
 
 RENDERERS: Final[Mapping[str, Callable[[Plan], str | bytes]]] = {
     "text": render_text,
@@ -34,9 +34,11 @@ def render(plan: Plan, fmt: str) -> str | bytes:
 __all__ = [
     "FORMATS",
     "RENDERERS",
+    "change_lines",
     "print_text",
     "render",
     "render_csv",
     "render_html",
     "render_text",
+    "summary_table",
 ]

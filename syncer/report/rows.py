@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Final
 
-from syncer.plan import Change, Held, KindSummary, Plan
+from syncer.plan import Change, Held, KindSummary, Plan, key_text
 
 SUMMARY_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("create", "create"),
@@ -82,7 +82,12 @@ def _held_rows(section: str, held: Held) -> Iterator[ReportRow]:
 
 def _change_rows(section: str, change: Change, reason: str) -> Iterator[ReportRow]:
     base = ReportRow(
-        section, change.kind, change.action.value, change.key, change.remote_id, reason=reason
+        section,
+        change.kind,
+        change.action.value,
+        key_text(change.key),
+        change.remote_id,
+        reason=reason,
     )
     if not change.fields:
         yield base

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from syncer.plan import Action, Change, Held, Plan
+from syncer.plan import Action, Change, Held, Plan, key_text
 from syncer.report.rows import SUMMARY_COLUMNS, count, show
 
 STYLES: dict[Action, tuple[str, str]] = {
@@ -65,7 +65,7 @@ def change_lines(change: Change, reason: str = "") -> Iterable[Text]:
         (f"{sign} {change.action.value} ", colour),
         (change.kind, "bold"),
         " ",
-        printable(change.key),
+        printable(key_text(change.key)),
     )
     if reason:
         heading.append(f"  ({printable(reason)})", style="dim")

@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from syncer.model import (
     CHILD_KINDS,
+    KEY_LENGTH,
     OBJECT_KINDS,
     RELATION_KINDS,
     ChildKind,
@@ -45,8 +46,6 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-KEY_LENGTH = 255
 
 
 def _field_columns(fields: tuple[FieldSpec, ...]) -> list[Column[object]]:

@@ -3,8 +3,8 @@
 The loader (CSV text) and the desired-state reader (SQL values, possibly from the firm's own
 views) both validate through ``validate_row``, so a row is accepted or rejected the same way
 whichever road it came by. Nothing here knows a column by name: types, lengths and choices come
-from the ``FieldSpec`` of the column and are judged by ``syncer.value_rules`` (the same rules the
-planner and adoption use), keys from the kind.
+from the ``FieldSpec`` of the column, keys from the kind (``key_limit``, ``key_is_email``), and
+both are judged by ``syncer.value_rules`` (the same rules the planner and adoption use).
 
 Conventions: text is trimmed; an empty value means ``None`` ("don't manage this field"); a key
 may not be empty.
@@ -12,7 +12,6 @@ may not be empty.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -20,23 +19,14 @@ from typing import Final
 from syncer.model import (
     ALL_KINDS,
     OBJECT_KINDS,
-    USERS,
+    ROLES,
     ChildKind,
     Kind,
     ObjectKind,
     RelationKind,
     kind_named,
 )
-from syncer.store.tables import KEY_LENGTH
-from syncer.value_rules import as_text, check_length, desired_value
-
-EMAIL_KINDS: Final = frozenset({USERS.name})
-"""Kinds whose natural key is an e-mail address (checked for syntax wherever it appears)."""
-
-_EMAIL: Final = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
+from syncer.value_rules import as_text, check_key_text, desired_value, key_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +57,15 @@ class KeyRule:
 
 
 def _rule(column: str, kind_name: str) -> KeyRule:
+    """The rule of a key column naming an object of ``kind_name`` (or, for a relation's end, a
+    role: judged by ``ROLES``' key rules, compared as written)."""
     referenced = OBJECT_KINDS.get(kind_name)
+    judged = referenced or ROLES
     return KeyRule(
         column=column,
         kind=kind_name,
-        max_length=(referenced.key_max_length if referenced else None) or KEY_LENGTH,
-        email=kind_name in EMAIL_KINDS,
+        max_length=key_limit(judged),
+        email=judged.key_is_email,
         case_insensitive=referenced is not None and referenced.key_case_insensitive,
     )
 
@@ -121,12 +114,7 @@ def _key_value(rule: KeyRule, raw: object) -> str:
     text = as_text(raw)
     if text is None:
         raise ValueError("required")
-    check_length(text, rule.max_length)
-    bad = sorted(set(rule.forbidden) & set(text))
-    if bad:
-        raise ValueError(f"may not contain {' or '.join(map(repr, bad))}")
-    if rule.email and not _EMAIL.fullmatch(text):
-        raise ValueError(f"not a valid e-mail address: {text!r}")
+    check_key_text(text, rule.max_length, email=rule.email, forbidden=rule.forbidden)
     return text
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.journal import ChangeStatus, Entry, Journal, Outcome
+from syncer.apply.journal_keys import journal_id
 from syncer.clock import ManualClock, as_utc, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
@@ -33,16 +34,16 @@ async def test_a_confirmed_create_is_done_and_owned_in_one_step(engine: AsyncEng
     journal = await Journal.begin(engine, "acme", "apply", "f" * 64, clock)
     await journal.enter([Entry(USER), Entry(ENTITY)])
     await journal.sent([USER], {"Email": "Ann@Example.com"})
-    assert (await _statuses(engine))[USER.change_id] == "sent"
+    assert (await _statuses(engine))[journal_id(USER)] == "sent"
     remote = RemoteObject("GUID-1", 7, {})
     await journal.settle([(USER, Outcome(ChangeStatus.DONE, None, remote, Origin.CREATED))])
     async with engine.connect() as conn:
         owned = await read_id_map(conn, "acme")
     own = owned["users", "ann@example.com"]
     assert (own.cwguid, own.id, own.origin) == ("GUID-1", 7, Origin.CREATED)
-    assert await _statuses(engine) == {USER.change_id: "done", ENTITY.change_id: "pending"}
+    assert await _statuses(engine) == {journal_id(USER): "done", journal_id(ENTITY): "pending"}
     await journal.abandon_pending("run stopped")
-    assert (await _statuses(engine))[ENTITY.change_id] == "skipped"
+    assert (await _statuses(engine))[journal_id(ENTITY)] == "skipped"
     assert await journal.counts() == {
         "users": {"create": {"done": 1}},
         "entities": {"create": {"skipped": 1}},

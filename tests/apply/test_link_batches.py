@@ -1,5 +1,5 @@
-"""Assignment changes name their ends (``Change.link``), and are batched per parent and
-direction."""
+"""Assignment changes are keyed by their ends (``Change.key``, a ``LinkKey``), and are batched
+per parent and direction."""
 
 from __future__ import annotations
 

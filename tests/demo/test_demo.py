@@ -15,6 +15,7 @@ from rich.console import Console
 from syncer.cli.main import cli
 from syncer.demo.data import INVALID_OWNER_TYPE, Size, generate, mutate
 from syncer.demo.run import DemoOptions, run_demo
+from syncer.plan import key_text
 from syncer.settings import load_settings
 from syncer.store.tables import id_map, runs
 from syncer.usecases import plan_firm
@@ -87,7 +88,7 @@ async def test_keep_leaves_a_simulator_that_the_written_configuration_reaches(
         settings = load_settings(workdir / "syncer.toml")
         plan = (await plan_firm(settings)).plan
         _, edits = mutate(generate(Size.SMALL))
-        pending = {change.key for change in plan.changes}
+        pending = {key_text(change.key) for change in plan.changes}
         assert pending, "the demo's edits should still be pending"
         assert pending <= {edit.key for edit in edits}
         group.cancel_scope.cancel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from syncer.model import OBJECT_KINDS, RELATION_KINDS
+from syncer.model import OBJECT_KINDS, RELATION_KINDS, LinkKey
 from syncer.plan.changes import Action, Change, Plan
 from syncer.state import CloudState, Origin, Ownership, RemoteObject
 
@@ -66,7 +66,7 @@ class MemoryCloud:
         guid = f"created-{change.kind}-{self.created}"
         fields = {name: fc.after for name, fc in change.fields.items()}
         self.objects.setdefault(change.kind, {})[guid] = RemoteObject(guid, None, fields)
-        key = kind.normalise_key(change.key)
+        key = kind.normalise_key(change.object_key)
         self.owned[(change.kind, key)] = Ownership(change.kind, key, guid, None, Origin.CREATED)
 
     def update(self, change: Change) -> None:
@@ -86,8 +86,8 @@ class MemoryCloud:
 
     def _pair(self, change: Change) -> tuple[str, str]:
         relation = RELATION_KINDS[change.kind]
-        assert change.link is not None, change
-        parent_key, member_key = change.link
+        assert isinstance(change.key, LinkKey), change
+        parent_key, member_key = change.key
         parent = change.remote_id or self._find(relation.parent_kind, parent_key)
         member = change.carry.get("member_id") or self._find(relation.member_kind, member_key)
         return (parent.lower(), str(member).lower())

@@ -70,8 +70,9 @@ def test_protected_assignments_follow_both_ends_rules() -> None:
 @pytest.mark.parametrize("kind", OBJECT_KINDS.values(), ids=lambda kind: kind.name)
 def test_a_rename_is_seen_by_the_one_rule(kind: ObjectKind, spelling: str) -> None:
     """The planner's inline rename check: Cloud's spelling of an object the id map ties to a
-    desired row is another key exactly when ``normalise_key`` says so."""
-    wanted = "C-007"
+    desired row is another key exactly when ``normalise_key`` says so. (A user's key is an
+    e-mail address: the planner refuses to rename a user to anything else, as the door does.)"""
+    wanted = "Ann@X.com" if kind.key_is_email else "C-007"
     obj = RemoteObject("GUID-1", 1, {kind.key_field: spelling})
     key = normalise_key(kind.name, wanted)
     owned = {(kind.name, key): Ownership(kind.name, key, "GUID-1", 1, Origin.ADOPTED)}

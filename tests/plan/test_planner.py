@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 
-from syncer.plan import Action, FieldChange, Plan, PlanPolicy
+from syncer.model import LinkKey
+from syncer.plan import Action, ChangeKey, FieldChange, Plan, PlanPolicy
 from syncer.plan.serialise import plan_from_json, plan_to_json
 from syncer.settings import SyncMode, SyncSettings
 from syncer.state import InvalidRow, Origin, RemoteObject
@@ -28,7 +29,7 @@ MIRROR = PlanPolicy(
 VIEWER = RemoteObject("R-VIEW", 7, {"Name": "Viewer"})
 
 
-def actions(result: Plan) -> list[tuple[str, str, str]]:
+def actions(result: Plan) -> list[tuple[str, str, ChangeKey]]:
     return [(c.kind, c.action.value, c.key) for c in result.changes]
 
 
@@ -169,7 +170,9 @@ class TestInvalidRows:
             "a@x.com|Emperor": "role_name 'Emperor' is not among the firm's roles in Cloud",
         }
         adds = [c for c in result.changes if c.action is Action.ADD]
-        assert [(c.key, c.carry) for c in adds] == [("a@x.com|Viewer", {"member_id": "R-VIEW"})]
+        assert [(c.key, c.carry) for c in adds] == [
+            (LinkKey("a@x.com", "Viewer"), {"member_id": "R-VIEW"})
+        ]
 
     def test_loader_invalid_rows_are_reported_and_protect_from_retirement(self) -> None:
         old = entity("C-1")
@@ -196,8 +199,8 @@ class TestAssignments:
         )
         result = plan(want, have, owns(("groups", audit)), MIRROR)
         assert actions(result) == [
-            ("group_members", "add", "Audit|ann@x.com"),
-            ("group_members", "remove", "Audit|bob@x.com"),
+            ("group_members", "add", LinkKey("Audit", "ann@x.com")),
+            ("group_members", "remove", LinkKey("Audit", "bob@x.com")),
         ]
         assert result.changes[0].carry == {"member_id": "U-ann@x.com"}
 
@@ -211,7 +214,7 @@ class TestAssignments:
         want = desired(groups=[row("Audit")], group_members=[("Audit", "c@x.com")])
         assert plan(want, have, owns(("groups", audit))).changes == ()
         mirrored = plan(want, have, owns(("groups", audit)), MIRROR)
-        assert actions(mirrored) == [("group_members", "remove", "Audit|b@x.com")]
+        assert actions(mirrored) == [("group_members", "remove", LinkKey("Audit", "b@x.com"))]
 
     def test_members_of_a_group_being_created_are_added_after_it(self) -> None:
         want = desired(
@@ -223,7 +226,7 @@ class TestAssignments:
         assert actions(result) == [
             ("groups", "create", "New"),
             ("users", "create", "n@x.com"),
-            ("group_members", "add", "New|n@x.com"),
+            ("group_members", "add", LinkKey("New", "n@x.com")),
         ]
         assert result.changes[-1].remote_id is None
         assert result.changes[-1].carry == {"member_id": None}
@@ -296,8 +299,8 @@ class TestOrdering:
             ("entities", "create", "C-1"),
             ("users", "create", "a@x.com"),
             ("users", "create", "b@x.com"),
-            ("group_members", "add", "New|a@x.com"),
-            ("group_members", "remove", "Keep|stay@x.com"),
+            ("group_members", "add", LinkKey("New", "a@x.com")),
+            ("group_members", "remove", LinkKey("Keep", "stay@x.com")),
             ("users", "delete", "old@x.com"),
             ("entities", "deactivate", "C-0"),
             ("groups", "delete", "Old"),

@@ -8,6 +8,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
+from syncer.model import LinkKey
 from syncer.plan import Action, PlanPolicy, RetireThreshold, fingerprint
 from syncer.plan.fingerprint import CHUNK
 from syncer.settings import SyncMode
@@ -104,11 +105,11 @@ class TestRetireThreshold:
         assert result.changes == ()
         held = {(b.change.kind, b.change.key): b.reason for b in result.blocked}
         assert len(held) == 27
-        assert held[("group_members", "Audit|u024@x.com")] == (
+        assert held[("group_members", LinkKey("Audit", "u024@x.com"))] == (
             "held back with the blocked deactivation of users 'u024@x.com' (same cause); "
             "rerun apply with --allow-deletes to release"
         )
-        assert held[("user_roles", "u000@x.com|Admin")].startswith(
+        assert held[("user_roles", LinkKey("u000@x.com", "Admin"))].startswith(
             "held back with the blocked deactivation of users 'u000@x.com'"
         )
         assert result.summary["group_members"].blocked == 1
@@ -130,7 +131,7 @@ class TestRetireThreshold:
         assert result.blocked == ()
         assert {(c.kind, c.action, c.key) for c in result.changes} == {
             ("users", Action.DEACTIVATE, "u000@x.com"),
-            ("group_members", Action.REMOVE, "Audit|u000@x.com"),
+            ("group_members", Action.REMOVE, LinkKey("Audit", "u000@x.com")),
         }
 
     def test_a_link_kind_past_its_own_threshold_names_the_blocked_end_where_there_is_one(
@@ -150,8 +151,12 @@ class TestRetireThreshold:
         result = plan(want, have, owned, MIRROR)
         reasons = {b.change.key: b.reason for b in result.blocked if b.change.kind != "users"}
         assert len(reasons) == 119
-        assert reasons["Audit|u000@x.com"].startswith("held back with the blocked deactivation")
-        assert reasons["Audit|u100@x.com"].startswith("would remove 119 of 120 group_members")
+        assert reasons[LinkKey("Audit", "u000@x.com")].startswith(
+            "held back with the blocked deactivation"
+        )
+        assert reasons[LinkKey("Audit", "u100@x.com")].startswith(
+            "would remove 119 of 120 group_members"
+        )
 
 
 class TestProtected:
