@@ -1,9 +1,9 @@
 """Other programs on the same bucket, in any pattern, and two syncer processes on one API client.
 
 Targets (issue #14): syncer refused <= 1 % of its attempts, it uses >= 0.95 of what the neighbour
-leaves, and the neighbour keeps its share (<= 5 % of its draws refused). A neighbour drawing right
-after each refill is met; the others are not yet: those cases are strict ``xfail`` so that the
-day they pass, the marker must go.
+leaves (the refills less the neighbour's scheduled draws: a seeded Poisson neighbour draws more or
+less than its average), and the neighbour keeps its share (<= 5 % of its draws refused). The one
+case not met yet is strict ``xfail``, so that the day it passes, the marker must go.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ pytestmark = pytest.mark.anyio
 
 RATE, BURST, SECONDS, LEARNING = 10, 20, 30, 5
 NOT_YET = pytest.mark.xfail(
-    strict=True, reason="issue #14: the limiter takes the share of a neighbour that draws later"
+    strict=True,
+    reason="issue #14: on/off bursts of 60 %: safe for both, but 0.91-0.92 of what is left used",
 )
 
 
 def case(pattern: NeighbourPattern, share: float) -> object:
-    marks = () if pattern is NeighbourPattern.REFILL else (NOT_YET,)
+    marks = (NOT_YET,) if (pattern, share) == (NeighbourPattern.BURSTS, 0.6) else ()
     return pytest.param(pattern, share, marks=marks, id=f"{pattern.value}-{share:.0%}")
 
 
@@ -52,11 +53,11 @@ async def test_a_neighbour_in_any_pattern_keeps_its_share(
     ours = server.count(True, since=start + LEARNING, until=start + SECONDS)
     attempts = server.count(True) + server.count(False)
     assert server.count(False) <= 0.01 * attempts
-    assert ours >= 0.95 * (RATE - neighbour) * (SECONDS - LEARNING)
+    left = RATE * (SECONDS - LEARNING) - server.neighbour_draws(start + LEARNING, start + SECONDS)
+    assert ours >= 0.95 * left
     assert server.neighbour.refused <= 0.05
 
 
-@NOT_YET
 async def test_two_processes_on_one_api_client_share_the_bucket() -> None:
     """Each limiter sees the other process as a neighbour that draws whenever it likes."""
     clock = VirtualClock()

@@ -13,6 +13,7 @@ import asyncio
 import heapq
 import itertools
 import math
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import anyio
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.ratelimit import Grant, RateLimiter
 from syncer.simulator.config import Limits, NeighbourPattern
-from syncer.simulator.limiter import BucketStore, NeighbourDrain
+from syncer.simulator.limiter import SCHEDULES, BucketStore, NeighbourDrain
 
 
 class VirtualClock:
@@ -83,6 +84,10 @@ async def _all_blocked(me: asyncio.Task[object] | None) -> None:
             return
 
 
+NEIGHBOUR_SEED = 1
+"""The seed of the neighbour's draws (its Poisson arrivals) in every ``Server``."""
+
+
 @dataclass
 class Server:
     """Spring buckets on the virtual clock, keyed by ``key_of(family)``."""
@@ -101,7 +106,7 @@ class Server:
     def __post_init__(self) -> None:
         self.store = BucketStore(self.clock)
         self.neighbour = NeighbourDrain(
-            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=1
+            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=NEIGHBOUR_SEED
         )
 
     def handle(self, family: str) -> tuple[int, RateHeaders]:
@@ -111,6 +116,20 @@ class Server:
         self.per_second[(math.floor(self.clock.now()), decision.allowed)] += 1
         headers = RateHeaders() if self.strip_headers else parse_rate_headers(decision.headers)
         return (200 if decision.allowed else 429), headers
+
+    def neighbour_draws(self, since: int, until: int) -> int:
+        """Tokens the neighbour's schedule draws in the whole seconds ``[since, until)`` (what a
+        seeded Poisson neighbour draws need not be its average)."""
+        if not self.neighbour_tokens:
+            return 0
+        schedule = SCHEDULES[self.neighbour_pattern]
+        return sum(
+            tokens
+            for second in range(since, until)
+            for _, tokens in schedule(
+                self.neighbour_tokens, second, random.Random(f"{NEIGHBOUR_SEED}:{second}")
+            )
+        )
 
     def count(self, allowed: bool, since: int | None = None, until: int | None = None) -> int:
         return sum(

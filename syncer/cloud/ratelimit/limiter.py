@@ -27,6 +27,7 @@ from syncer.clock import Clock
 from syncer.cloud.headers import RateHeaders
 from syncer.cloud.ratelimit.bucket import Bucket, Grant
 from syncer.cloud.ratelimit.credits import Credits
+from syncer.cloud.ratelimit.pacing import Reading
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
@@ -178,6 +179,12 @@ class RateLimiter:
     ) -> Grant | float | None:
         """``_try_take`` for a bucket whose limits are known: the model decides."""
         self._credits.credit(bucket, now, self._largest_cost())
+        if bucket.paced(cost):
+            wait = bucket.pacer.wait(now, bucket.rate, bucket.capacity, cost)
+            if wait is not None:
+                return wait
+            bucket.set_tokens(bucket.tokens - cost, now)
+            return bucket.grant(family, cost, now)
         if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
             return bucket.probe_at - now  # the last token waits to probe the phase
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
@@ -216,6 +223,7 @@ class RateLimiter:
         self._phase.assume(now)
         if bucket.retired:
             return
+        self._pace(bucket, grant, now, headers.remaining)
         self._credits.learn(
             bucket,
             grant,
@@ -226,6 +234,28 @@ class RateLimiter:
         )
         if not throttled:
             self._weigh_partition(grant, now, headers.remaining)
+
+    def _pace(self, bucket: Bucket, grant: Grant, now: float, remaining: float) -> None:
+        """Show the paced model an answer: ``remaining`` less our grants since is the level it
+        had when the server handled the request (about half way between the way there and the
+        answer), and the line has risen since."""
+        pacer = bucket.pacer
+        if not pacer.started:
+            pacer.start(min(bucket.capacity, remaining) - bucket.in_flight_cost, now)
+            return
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        handled_from = grant.sent + bucket.leg(now - grant.sent)
+        handled = (handled_from + now) / 2
+        at = self._phase.fraction(handled_from, now)
+        if at is None and self._phase.placed:
+            return  # handled on either side of a boundary: half a refill off either way
+        limits = (bucket.rate, bucket.capacity)
+        pacer.answer(remaining - granted_after, handled, at, now, limits)
+        pacer.learn_wire(*bucket.round_trips(), offset=handled - grant.sent)
+        if bucket.learning(now):
+            ours = pacer.ours_by(handled)
+            reading = Reading(handled, remaining, ours)
+            pacer.measure(reading, now, limits, self._phase.boundaries_between)
 
     def _pause(self, bucket: Bucket, now: float, retry_after: float | None) -> None:
         if retry_after is not None:
