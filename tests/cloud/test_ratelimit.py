@@ -295,6 +295,7 @@ async def test_learns_whether_families_share_a_bucket(per_family: bool) -> None:
         latency=jitter(),
     )
     assert limiter.stats.partition == ("per-family" if per_family else "shared")
+    assert limiter.stats.rate == 10  # one bucket's rate, not the sum of the families' buckets
     start = second_of(clock) - 25
     steady = server.count(True, since=start + 10, until=start + 20)
     assert steady >= 0.95 * (20 if per_family else 10) * 10

@@ -109,3 +109,24 @@ async def test_poisson_draws_average_the_share_and_replay_the_same() -> None:
         counts.append(drain.allowed)
     assert counts[0] == counts[1]
     assert 4.5 * 200 <= counts[0] <= 5.5 * 200
+
+
+@pytest.mark.parametrize("neighbour", [0, 3])
+async def test_a_continuously_refilling_bucket_is_used_without_refusals(neighbour: int) -> None:
+    """Not every server refills at whole seconds: against a bucket that refills continuously
+    the paced limiter neither is refused nor leaves the rate unused (nor the neighbour's share
+    taken: it draws at whole seconds here)."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(
+        clock,
+        Limits(replenish_rate=RATE, burst_capacity=BURST, requested_tokens=1),
+        neighbour_tokens=neighbour,
+        continuous=True,
+    )
+    await drive(clock, limiter, server, workers=8, seconds=SECONDS, latency=jitter())
+    start = math.floor(clock.now()) - SECONDS - 5
+    ours = server.count(True, since=start + LEARNING, until=start + SECONDS)
+    assert server.count(False) == 0
+    assert ours >= 0.95 * (RATE - neighbour) * (SECONDS - LEARNING)
+    assert server.neighbour.refused == 0

@@ -23,7 +23,7 @@ import anyio
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.ratelimit import Grant, RateLimiter
 from syncer.simulator.config import Limits, NeighbourPattern
-from syncer.simulator.limiter import SCHEDULES, BucketStore, NeighbourDrain
+from syncer.simulator.limiter import SCHEDULES, BucketStore, Decision, NeighbourDrain
 
 
 class VirtualClock:
@@ -84,6 +84,26 @@ async def _all_blocked(me: asyncio.Task[object] | None) -> None:
             return
 
 
+class ContinuousStore(BucketStore):
+    """A bucket that refills continuously (as many token-bucket libraries do), not at whole
+    seconds: the limiter must not depend on the simulator's stepwise refill. A neighbour's draw
+    dated at a past whole second is taken now (the bucket never goes back in time)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self._clock_now = clock.now
+        self._levels: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, limits: Limits, at_second: int | None = None) -> Decision:
+        now = self._clock_now()
+        tokens, since = self._levels.get(key, (float(limits.burst_capacity), now))
+        tokens = min(limits.burst_capacity, tokens + (now - since) * limits.replenish_rate)
+        allowed = tokens >= limits.requested_tokens
+        tokens -= limits.requested_tokens if allowed else 0
+        self._levels[key] = (tokens, now)
+        return Decision(allowed, math.floor(tokens), limits)
+
+
 NEIGHBOUR_SEED = 1
 """The seed of the neighbour's draws (its Poisson arrivals) in every ``Server``."""
 
@@ -100,11 +120,13 @@ class Server:
     """Another program taking this many tokens a second (the simulator's drain)..."""
     neighbour_pattern: NeighbourPattern = NeighbourPattern.REFILL
     """...at these moments of each second."""
+    continuous: bool = False
+    """Refill continuously (``ContinuousStore``) instead of at whole seconds like Spring."""
     per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
     store: BucketStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = BucketStore(self.clock)
+        self.store = ContinuousStore(self.clock) if self.continuous else BucketStore(self.clock)
         self.neighbour = NeighbourDrain(
             self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=NEIGHBOUR_SEED
         )

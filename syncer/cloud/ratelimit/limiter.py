@@ -41,7 +41,9 @@ class LimiterStats:
 
     partition: str
     rate: float | None
+    """Tokens a second of one bucket (with one bucket per family, each family's)."""
     burst: float | None
+    """The capacity of one bucket."""
     cost: float | None
     external_rate: float
     aimd: bool
@@ -135,14 +137,18 @@ class RateLimiter:
         pacing = [b.aimd.rate for b in self._buckets.values() if b.aimd.active]
         return LimiterStats(
             partition="per-family" if self._partition.split else "shared",
-            rate=sum(b.rate for b in buckets) if buckets else None,
-            burst=sum(b.capacity for b in buckets) if buckets else None,
+            rate=max(b.rate for b in buckets) if buckets else None,
+            burst=max(b.capacity for b in buckets) if buckets else None,
             cost=max(costs) if costs else None,
-            external_rate=sum(b.external_rate for b in buckets),
+            external_rate=sum(self._external_rate(b) for b in buckets),
             aimd=bool(pacing),
             phase_width=None if self._phase.provisional else self._phase.width,
             aimd_rate=min(pacing) if pacing else None,
         )
+
+    def _external_rate(self, bucket: Bucket) -> float:
+        """Other programs' rate as the model that paces the bucket measures it."""
+        return bucket.pacer.others if bucket.paced(self._largest_cost()) else bucket.external_rate
 
     # -- taking tokens ------------------------------------------------------------------------
 
