@@ -10,15 +10,19 @@ others leave, evenly spaced, finds the stepwise refill absorbed by the bucket, w
 server's seconds fall and however the server refills.
 
 The model is the bucket's *mean level*: what the server holds less what we have granted and it
-has not yet taken, on a line that rises by ``rate - others`` a second (the stepwise refill is at
-most ``rate / 2`` above or below that line). Each answer's ``remaining`` less our grants since is
-a fresh estimate of it; the model moves part of the way (``Tuning.pace_gain``), and what it had to
-move is other programs' consumption, integrated into their rate (``others``) with its variance.
-A request goes when the line stands above the **floor**: half a refill (the sawtooth), the other
-programs' draws we cannot see yet (their rate over our feedback delay, plus two deviations), and
-the bunching of our own requests on a jittery wire (the rate over the spread of round trips).
-With a backlog the level sits at the floor, so the floor's tokens carry over from second to
-second: nothing is lost unless the bucket is at capacity, which the headroom rules out.
+has not yet taken, on a line that rises by ``rate - others`` a second. Each answer's ``remaining``
+less our grants since is a fresh estimate of it; where the server's second is known, the answer is
+first moved from the stepwise refill's sawtooth to its mean line (how deep the sawtooth is, is
+learnt from the answers: ``amplitude``), and answers that may straddle a boundary are skipped. The
+model moves part of the way to each estimate (``Tuning.pace_gain``). Other programs' rate is
+*measured* (``measure``): the fall of ``remaining`` between answers two seconds apart that our
+own grants and the refills do not explain.
+
+A request goes when the line stands above the **floor**: half of the sawtooth, the other programs'
+draws we cannot see yet (their rate over the age of our evidence, plus Poisson deviations), the
+bunching of our own requests on a jittery wire, and the request. With a backlog the level sits at
+the floor, so the floor's tokens carry over from second to second: nothing is lost unless the
+bucket is at capacity, which the floor's cap rules out.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One answer as the paced model keeps it: when the server handled the request (about),
-    what remained then, and our cumulative grants up to and including it."""
+    what remained then, and how many of our tokens the server had taken by then (``ours_by``)."""
 
     handled: float
     remaining: float
@@ -63,9 +67,10 @@ class Pacer:
     sends: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1024))
     """(when, cost, our cumulative grants before it) of recent grants."""
     offset: float = 0.0
-    offset_known: bool = False
     """Typical seconds from sending a request to the server handling it (by our dating)."""
+    offset_known: bool = False
     samples: int = 0
+    """Measurements of others' rate so far."""
     _shape_xy: float = 0.0
     _shape_xx: float = 0.0
 
@@ -92,15 +97,16 @@ class Pacer:
             self.at = now
 
     def floor(self, rate: float, capacity: float, cost: float) -> float:
-        """The level below which nothing is sent: the sawtooth of a stepwise refill, other
-        programs' draws we cannot see yet (their rate over the age of our evidence, and two
-        deviations of a Poisson count), and our own requests bunching on the wire; but never so
-        high that the sawtooth's top would meet the bucket's capacity (tokens lost)."""
+        """The level below which nothing is sent: half the sawtooth of a stepwise refill, other
+        programs' draws we cannot see yet (their rate over the age of our evidence, and
+        ``Tuning.others_deviations`` of a Poisson count), and our own requests bunching on the
+        wire; but never so high that the sawtooth's top would meet the bucket's capacity (tokens
+        lost)."""
         unseen = self.others * (self.delay + self.tuning.pace_horizon)
         if not self.measured and self.at - self.started_at < 2 * self.tuning.others_window:
-            # Others' share is not known yet: hold a second of the prior's worth meanwhile
-            # (for the first two windows: a quiet start measures nothing, and must not hold
-            # back tokens for ever).
+            # Others' share is not known yet: hold back the prior share of a refill meanwhile
+            # (for the first two windows only: a quiet start measures nothing, and must not
+            # hold back tokens for ever).
             unseen = max(unseen, rate * self.tuning.others_prior)
         # The model takes our tokens when granted, the server when it handles them: an answer
         # shows the later grants handled before it twice (safe) and misses the earlier ones
@@ -154,13 +160,10 @@ class Pacer:
         rising = max(0.0, rate - self.others) * (now - handled)
         raw = min(capacity, left + rising)
         if at is not None:
-            offset = 0.5 - at
-            self._shape_xy, self._shape_xx = (
-                (1 - self.tuning.shape_weight) * self._shape_xy
-                + self.tuning.shape_weight * offset * (raw - self.level),
-                (1 - self.tuning.shape_weight) * self._shape_xx
-                + self.tuning.shape_weight * offset**2,
-            )
+            offset = 0.5 - at  # above the line just after the boundary, below it just before
+            weight = self.tuning.shape_weight
+            self._shape_xy += weight * (offset * (raw - self.level) - self._shape_xy)
+            self._shape_xx += weight * (offset**2 - self._shape_xx)
             raw -= self.amplitude(rate) * offset
         self.observe(raw, now, rate, capacity)
 
@@ -172,13 +175,10 @@ class Pacer:
         return min(rate, max(0.0, self._shape_xy / self._shape_xx))
 
     def observe(self, estimate: float, now: float, rate: float, capacity: float) -> None:
-        """The mean level now is about ``estimate``: move part of the way (more of it down than
-        up: a level lower than the model is others' draws arriving, which must stop our sending
-        before they meet an empty bucket)."""
+        """The mean level now is about ``estimate``: move part of the way (one answer is noisy:
+        our requests reordered on the wire, the sawtooth where the second is not known)."""
         self.advance(now, rate, capacity)
-        residual = estimate - self.level
-        tuning = self.tuning
-        self.level += (tuning.pace_gain if residual > 0 else tuning.pace_gain_down) * residual
+        self.level += self.tuning.pace_gain * (estimate - self.level)
 
     def measure(
         self,

@@ -67,14 +67,12 @@ class Tuning:
     (``Pacer.applies``); below that each refill is spent right after the server's boundary."""
     pace_gain: float = 0.5
     """Share of the way the paced model moves towards each answer's estimate of the level."""
-    pace_gain_down: float = 0.5
-    """The same where the answer shows less than the model holds."""
     others_window: float = 2.0
     """Seconds between the two answers whose ``remaining`` measure other programs' rate: the
     refills between them are counted to within one, so longer is more exact and slower."""
     others_prior: float = 0.5
-    """Share of the rate another program may take, held for a second in the floor until its
-    rate is measured (the tokens held back are not lost, only spent a few seconds later)."""
+    """Share of a refill another program may take, held in the floor until its rate is measured
+    (for the first two windows at most; the tokens are not lost, only spent a little later)."""
     others_deviations: float = 3.0
     """Deviations of a Poisson count of others' draws (over the age of our evidence) held in
     the floor beyond their average."""
