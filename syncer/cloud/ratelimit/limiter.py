@@ -1,18 +1,23 @@
 """The limiter every worker and session of one API client shares: it composes the pieces.
 
 Workers ask ``acquire`` for a grant, send, and hand the response back through ``observe``. The
-buckets (one shared, or one per family as ``Partition`` decides) hold the model; ``Credits`` moves
-it with the server's seconds (``Phase``) and the responses; ``Aimd`` paces a server without
-headers. Two rules belong to the composition itself:
+buckets (one shared, or one per family as ``Partition`` decides) hold the model. Where a bucket
+holds more than a refill its ``Pacer`` decides when a request goes (spend the burst, then pace
+at what others leave, above a floor); elsewhere ``Credits`` moves the model with the server's
+seconds (``Phase``) and the responses, and requests go as each refill is credited. Every answer
+feeds both models (the credits' phase also places the pacer's answers on the stepwise refill),
+so a bucket whose limits change moves between them. ``Aimd`` paces a server without headers.
+Some rules belong to the composition itself:
 
 * **Costly requests.** Until a response has shown a family's cost (``requested-tokens``), its
   requests go out one at a time with nothing else in flight, at the largest cost seen so far:
   ten workers starting at once must not spend ten unknown costs out of a bucket they know
   nothing about.
-* **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
-  to the other half: a program taking its share right after the refill shows up there, before
-  the second wave asks for tokens that are gone. Not on a slow wire (``Tuning.slow_round_trip``):
-  there the answers come a latency later, and waiting for them halved the rate at 1 s.
+* **Two waves** (credits only). Until two credits in a row check out, half of each credit waits
+  for the answers to the other half: a program taking its share right after the refill shows up
+  there, before the second wave asks for tokens that are gone. Not on a slow wire
+  (``Tuning.slow_round_trip``): there the answers come a latency later, and waiting for them
+  halved the rate at 1 s.
 * **429.** The bucket (all its workers together) pauses until the next credit, or for a capped
   ``Retry-After``. Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
 """
