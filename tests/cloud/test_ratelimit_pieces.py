@@ -1,14 +1,16 @@
-"""Each piece of the limiter on its own: phase, bucket rules, partition, AIMD, tuning."""
+"""Each piece of the limiter on its own: phase, bucket rules, pacing, partition, AIMD, tuning."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
 from syncer.cloud.ratelimit import DEFAULT_TUNING, SHARED, Tuning
 from syncer.cloud.ratelimit.aimd import Aimd
 from syncer.cloud.ratelimit.bucket import Bucket, Observation
+from syncer.cloud.ratelimit.pacing import Pacer, Reading
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
 
@@ -157,3 +159,76 @@ def test_tuning_is_one_frozen_value_that_can_be_varied() -> None:
         aimd.refused(float(moment))
     assert aimd.rate == 0.5
     assert Tuning() == DEFAULT_TUNING
+
+
+def test_pacing_applies_where_the_bucket_holds_a_refill_and_a_request_is_small() -> None:
+    pacer = Pacer()
+    assert pacer.applies(10, 20, 1)
+    assert pacer.applies(50, 100, 1)
+    assert not pacer.applies(10, 10, 1)  # burst = rate: each refill must go at its boundary
+    assert not pacer.applies(8, 2, 1)
+    assert not pacer.applies(10, 40, 10)  # a request is a whole refill
+    assert not pacer.applies(1, 60, 60)
+
+
+def test_a_paced_bucket_spends_its_burst_then_sends_evenly_at_what_others_leave() -> None:
+    pacer = Pacer()
+    pacer.start(20.0, now=0.0)
+    floor = pacer.floor(10, 20, 1)
+    # Half a second of the sawtooth, a request, a little for dating noise; others unknown yet.
+    assert 6.0 <= floor <= 20 - 5 - 2.5
+    sent = 0
+    while pacer.wait(0.0, 10, 20, 1) is None:
+        pacer.take(1, 0.0)
+        sent += 1
+    assert sent == pytest.approx(20 - floor, abs=1)  # the burst, less the floor
+    pacer.others = 4.0
+    pacer.samples = 1  # measured: the prior's reserve is released
+    while pacer.wait(0.0, 10, 20, 1) is None:
+        pacer.take(1, 0.0)
+        sent += 1
+    assert sent > 20 - floor
+    wait = pacer.wait(0.0, 10, 20, 1)
+    assert wait is not None
+    pacer.advance(wait, 10, 20)
+    assert pacer.wait(wait, 10, 20, 1) is None
+    pacer.take(1, wait)
+    # Then one request per 1 / (rate - others) seconds.
+    assert pacer.wait(wait, 10, 20, 1) == pytest.approx(1 / 6, rel=0.01)
+
+
+def test_the_floor_never_lets_the_sawtooth_reach_the_capacity() -> None:
+    pacer = Pacer(others=9.0, delay=1.0, spread=0.6, samples=1)
+    assert (
+        pacer.floor(10, 20, 1) <= 20 - pacer.amplitude(10) / 2 - DEFAULT_TUNING.pace_headroom * 10
+    )
+
+
+def test_others_rate_is_measured_from_what_remaining_lost_and_a_full_bucket_only_lowers_it() -> (
+    None
+):
+    boundaries = lambda after, until: math.floor(until) - math.floor(after)  # noqa: E731
+    pacer = Pacer(spread=0.01)
+    # We send 4 a second, another program takes 3: remaining falls by 7 and gains 10 a second.
+    for step in range(61):
+        moment = 0.1 * step + 0.05
+        ours = 0.4 * step
+        remaining = 12 - 0.7 * step + 10 * math.floor(moment)
+        pacer.take(0.4, moment - 0.01)
+        pacer.measure(Reading(moment, remaining, ours), moment, (10, 20), boundaries)
+    assert 2.0 <= pacer.others <= 3.5
+    before = pacer.others
+    full = Pacer(spread=0.01, others=before)
+    for step in range(61):  # the bucket stays full: refills are lost, not taken by others
+        moment = 0.1 * step + 0.05
+        full.measure(Reading(moment, 19, 0.0), moment, (10, 20), boundaries)
+    assert full.others <= before
+
+
+def test_a_bursts_grants_are_counted_as_handled_over_the_spread_of_the_wire() -> None:
+    pacer = Pacer(spread=0.4, offset=0.5, offset_known=True)
+    for _ in range(10):
+        pacer.take(1, 1.0)  # ten requests leave together at 1.0
+    assert pacer.ours_by(1.2) == 0  # none handled before 1.0 + 0.5 - 0.2
+    assert pacer.ours_by(1.5) == pytest.approx(5)  # half of them by the middle of the spread
+    assert pacer.ours_by(1.8) == 10

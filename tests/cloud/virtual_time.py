@@ -13,6 +13,7 @@ import asyncio
 import heapq
 import itertools
 import math
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import anyio
 from syncer.cloud.headers import RateHeaders, parse_rate_headers
 from syncer.cloud.ratelimit import Grant, RateLimiter
 from syncer.simulator.config import Limits, NeighbourPattern
-from syncer.simulator.limiter import BucketStore, NeighbourDrain
+from syncer.simulator.limiter import SCHEDULES, BucketStore, Decision, NeighbourDrain
 
 
 class VirtualClock:
@@ -83,6 +84,30 @@ async def _all_blocked(me: asyncio.Task[object] | None) -> None:
             return
 
 
+class ContinuousStore(BucketStore):
+    """A bucket that refills continuously (as many token-bucket libraries do), not at whole
+    seconds: the limiter must not depend on the simulator's stepwise refill. A neighbour's draw
+    dated at a past whole second is taken now (the bucket never goes back in time)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self._clock_now = clock.now
+        self._levels: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, limits: Limits, at_second: int | None = None) -> Decision:
+        now = self._clock_now()
+        tokens, since = self._levels.get(key, (float(limits.burst_capacity), now))
+        tokens = min(limits.burst_capacity, tokens + (now - since) * limits.replenish_rate)
+        allowed = tokens >= limits.requested_tokens
+        tokens -= limits.requested_tokens if allowed else 0
+        self._levels[key] = (tokens, now)
+        return Decision(allowed, math.floor(tokens), limits)
+
+
+NEIGHBOUR_SEED = 1
+"""The seed of the neighbour's draws (its Poisson arrivals) in every ``Server``."""
+
+
 @dataclass
 class Server:
     """Spring buckets on the virtual clock, keyed by ``key_of(family)``."""
@@ -95,13 +120,15 @@ class Server:
     """Another program taking this many tokens a second (the simulator's drain)..."""
     neighbour_pattern: NeighbourPattern = NeighbourPattern.REFILL
     """...at these moments of each second."""
+    continuous: bool = False
+    """Refill continuously (``ContinuousStore``) instead of at whole seconds like Spring."""
     per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
     store: BucketStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = BucketStore(self.clock)
+        self.store = ContinuousStore(self.clock) if self.continuous else BucketStore(self.clock)
         self.neighbour = NeighbourDrain(
-            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=1
+            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=NEIGHBOUR_SEED
         )
 
     def handle(self, family: str) -> tuple[int, RateHeaders]:
@@ -111,6 +138,20 @@ class Server:
         self.per_second[(math.floor(self.clock.now()), decision.allowed)] += 1
         headers = RateHeaders() if self.strip_headers else parse_rate_headers(decision.headers)
         return (200 if decision.allowed else 429), headers
+
+    def neighbour_draws(self, since: int, until: int) -> int:
+        """Tokens the neighbour's schedule draws in the whole seconds ``[since, until)`` (what a
+        seeded Poisson neighbour draws need not be its average)."""
+        if not self.neighbour_tokens:
+            return 0
+        schedule = SCHEDULES[self.neighbour_pattern]
+        return sum(
+            tokens
+            for second in range(since, until)
+            for _, tokens in schedule(
+                self.neighbour_tokens, second, random.Random(f"{NEIGHBOUR_SEED}:{second}")
+            )
+        )
 
     def count(self, allowed: bool, since: int | None = None, until: int | None = None) -> int:
         return sum(

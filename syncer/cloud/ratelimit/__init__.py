@@ -7,8 +7,12 @@ reports the limits and what remained. The limiter keeps a model of that bucket o
 monotonic clock and hands out tokens from the model, so workers wait *before* sending instead of
 being refused.
 
-One idea per module: ``phase`` (where the server's second begins), ``bucket`` (the model of one
-bucket and its bookkeeping rules), ``credits`` (how credits and responses move the model),
+Where the bucket holds more than a refill, requests are paced instead: the burst is spent, then
+requests go evenly at the rate other programs leave, above a floor of tokens (``pacing``).
+
+One idea per module: ``pacing`` (the paced model: mean level, floor, others' measured rate),
+``phase`` (where the server's second begins), ``bucket`` (the model of one bucket and its
+bookkeeping rules), ``credits`` (how credits and responses move the model),
 ``partition`` (one bucket or one per family), ``aimd`` (pacing without headers), ``tuning`` (every
 constant, in one frozen value) and ``limiter`` (the ``RateLimiter`` that composes them).
 """

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
+from syncer.cloud.ratelimit.pacing import Pacer
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -129,6 +130,7 @@ class Bucket:
     leg_share: float = field(init=False)
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     aimd: Aimd = field(init=False)
+    pacer: Pacer = field(init=False)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -136,6 +138,7 @@ class Bucket:
         self.levels = deque(maxlen=self.tuning.recent * 4)
         self.recent = deque(maxlen=self.tuning.recent)
         self.aimd = Aimd(self.tuning)
+        self.pacer = Pacer(self.tuning)
         self.leg_share = self.tuning.leg_share
 
     # -- the level ------------------------------------------------------------------------------
@@ -198,6 +201,15 @@ class Bucket:
         """The shortest recent round trip (infinite before any)."""
         return min((seen.recv - seen.sent for seen in self.recent), default=math.inf)
 
+    def round_trips(self) -> tuple[float, float]:
+        """The shortest and longest recent round trips (infinite and 0 before any)."""
+        trips = [seen.recv - seen.sent for seen in self.recent]
+        return min(trips, default=math.inf), max(trips, default=0.0)
+
+    def paced(self, cost: float) -> bool:
+        """Whether requests of ``cost`` go paced (see ``pacing``) rather than at each credit."""
+        return self.pacer.started and self.pacer.applies(self.rate, self.capacity, cost)
+
     def slow_wire(self) -> bool:
         shortest = self.shortest_round_trip()
         return math.isfinite(shortest) and shortest >= self.tuning.slow_round_trip
@@ -215,6 +227,7 @@ class Bucket:
             in_flight_before=self.in_flight_cost,
         )
         self.granted += cost
+        self.pacer.take(cost, now)
         self.in_flight += 1
         self.in_flight_cost += cost
         return grant

@@ -1,18 +1,23 @@
 """The limiter every worker and session of one API client shares: it composes the pieces.
 
 Workers ask ``acquire`` for a grant, send, and hand the response back through ``observe``. The
-buckets (one shared, or one per family as ``Partition`` decides) hold the model; ``Credits`` moves
-it with the server's seconds (``Phase``) and the responses; ``Aimd`` paces a server without
-headers. Two rules belong to the composition itself:
+buckets (one shared, or one per family as ``Partition`` decides) hold the model. Where a bucket
+holds more than a refill its ``Pacer`` decides when a request goes (spend the burst, then pace
+at what others leave, above a floor); elsewhere ``Credits`` moves the model with the server's
+seconds (``Phase``) and the responses, and requests go as each refill is credited. Every answer
+feeds both models (the credits' phase also places the pacer's answers on the stepwise refill),
+so a bucket whose limits change moves between them. ``Aimd`` paces a server without headers.
+Some rules belong to the composition itself:
 
 * **Costly requests.** Until a response has shown a family's cost (``requested-tokens``), its
   requests go out one at a time with nothing else in flight, at the largest cost seen so far:
   ten workers starting at once must not spend ten unknown costs out of a bucket they know
   nothing about.
-* **Two waves.** Until two credits in a row check out, half of each credit waits for the answers
-  to the other half: a program taking its share right after the refill shows up there, before
-  the second wave asks for tokens that are gone. Not on a slow wire (``Tuning.slow_round_trip``):
-  there the answers come a latency later, and waiting for them halved the rate at 1 s.
+* **Two waves** (credits only). Until two credits in a row check out, half of each credit waits
+  for the answers to the other half: a program taking its share right after the refill shows up
+  there, before the second wave asks for tokens that are gone. Not on a slow wire
+  (``Tuning.slow_round_trip``): there the answers come a latency later, and waiting for them
+  halved the rate at 1 s.
 * **429.** The bucket (all its workers together) pauses until the next credit, or for a capped
   ``Retry-After``. Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
 """
@@ -27,6 +32,7 @@ from syncer.clock import Clock
 from syncer.cloud.headers import RateHeaders
 from syncer.cloud.ratelimit.bucket import Bucket, Grant
 from syncer.cloud.ratelimit.credits import Credits
+from syncer.cloud.ratelimit.pacing import Reading
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
@@ -40,7 +46,9 @@ class LimiterStats:
 
     partition: str
     rate: float | None
+    """Tokens a second of one bucket (with one bucket per family, each family's)."""
     burst: float | None
+    """The capacity of one bucket."""
     cost: float | None
     external_rate: float
     aimd: bool
@@ -134,14 +142,18 @@ class RateLimiter:
         pacing = [b.aimd.rate for b in self._buckets.values() if b.aimd.active]
         return LimiterStats(
             partition="per-family" if self._partition.split else "shared",
-            rate=sum(b.rate for b in buckets) if buckets else None,
-            burst=sum(b.capacity for b in buckets) if buckets else None,
+            rate=max(b.rate for b in buckets) if buckets else None,
+            burst=max(b.capacity for b in buckets) if buckets else None,
             cost=max(costs) if costs else None,
-            external_rate=sum(b.external_rate for b in buckets),
+            external_rate=sum(self._external_rate(b) for b in buckets),
             aimd=bool(pacing),
             phase_width=None if self._phase.provisional else self._phase.width,
             aimd_rate=min(pacing) if pacing else None,
         )
+
+    def _external_rate(self, bucket: Bucket) -> float:
+        """Other programs' rate as the model that paces the bucket measures it."""
+        return bucket.pacer.others if bucket.paced(self._largest_cost()) else bucket.external_rate
 
     # -- taking tokens ------------------------------------------------------------------------
 
@@ -178,6 +190,12 @@ class RateLimiter:
     ) -> Grant | float | None:
         """``_try_take`` for a bucket whose limits are known: the model decides."""
         self._credits.credit(bucket, now, self._largest_cost())
+        if bucket.paced(cost):
+            wait = bucket.pacer.wait(now, bucket.rate, bucket.capacity, cost)
+            if wait is not None:
+                return wait
+            bucket.set_tokens(bucket.tokens - cost, now)
+            return bucket.grant(family, cost, now)
         if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
             return bucket.probe_at - now  # the last token waits to probe the phase
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
@@ -216,6 +234,7 @@ class RateLimiter:
         self._phase.assume(now)
         if bucket.retired:
             return
+        self._pace(bucket, grant, now, headers.remaining)
         self._credits.learn(
             bucket,
             grant,
@@ -226,6 +245,28 @@ class RateLimiter:
         )
         if not throttled:
             self._weigh_partition(grant, now, headers.remaining)
+
+    def _pace(self, bucket: Bucket, grant: Grant, now: float, remaining: float) -> None:
+        """Show the paced model an answer: ``remaining`` less our grants since is the level it
+        had when the server handled the request (about half way between the way there and the
+        answer), and the line has risen since."""
+        pacer = bucket.pacer
+        if not pacer.started:
+            pacer.start(min(bucket.capacity, remaining) - bucket.in_flight_cost, now)
+            return
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        handled_from = grant.sent + bucket.leg(now - grant.sent)
+        handled = (handled_from + now) / 2
+        at = self._phase.fraction(handled_from, now)
+        if at is None and self._phase.placed:
+            return  # handled on either side of a boundary: half a refill off either way
+        limits = (bucket.rate, bucket.capacity)
+        pacer.answer(remaining - granted_after, handled, at, now, limits)
+        pacer.learn_wire(*bucket.round_trips(), offset=handled - grant.sent)
+        if bucket.learning(now):
+            ours = pacer.ours_by(handled)
+            reading = Reading(handled, remaining, ours)
+            pacer.measure(reading, now, limits, self._phase.boundaries_between)
 
     def _pause(self, bucket: Bucket, now: float, retry_after: float | None) -> None:
         if retry_after is not None:

@@ -80,6 +80,31 @@ class Phase:
         self.start = ((longest_end + 1) % bins) / bins
         self.width = (bins - longest) / bins
 
+    @property
+    def placed(self) -> bool:
+        """Whether the arc is narrow enough (``Tuning.pace_phase_width``) to place answers."""
+        return self.width <= self._tuning.pace_phase_width
+
+    def fraction(self, after: float, until: float) -> float | None:
+        """How far into the server's second a moment in ``[after, until]`` lies (0 at its
+        boundary), by the middle of the arc; ``None`` when the arc is not ``placed`` or when a
+        boundary may fall inside the window (the moment may be on either side of it, a whole
+        refill apart)."""
+        if not self.placed:
+            return None
+        late = self.start + self.width
+        if late + math.ceil(after - late) - self.width <= until:
+            return None
+        return ((after + until) / 2 - (self.start + self.width / 2)) % 1.0
+
+    def boundaries_between(self, after: float, until: float) -> int | None:
+        """The server boundaries in ``(after, until]`` by the middle of the arc; ``None`` while
+        the arc is wider than ``Tuning.pace_phase_width``."""
+        if not self.placed:
+            return None
+        middle = self.start + self.width / 2
+        return math.floor(until - middle) - math.floor(after - middle)
+
     def credit_after(self, moment: float) -> float:
         """The first credit time (late end of the arc plus margin) not before ``moment``."""
         late = self.start + self.width + self._tuning.credit_margin

@@ -62,6 +62,35 @@ class Tuning:
     learning_pause: float = 2.0
     """Seconds after the limits changed during which responses teach nothing about the phase or
     another program (they straddle two regimes)."""
+    pace_headroom: float = 0.25
+    """Pacing applies where the bucket holds a request, a refill and this share of a refill more
+    (``Pacer.applies``); below that each refill is spent right after the server's boundary."""
+    pace_gain: float = 0.5
+    """Share of the way the paced model moves towards each answer's estimate of the level."""
+    others_window: float = 2.0
+    """Seconds between the two answers whose ``remaining`` measure other programs' rate: the
+    refills between them are counted to within one, so longer is more exact and slower."""
+    others_prior: float = 0.5
+    """Share of a refill another program may take, held in the floor until its rate is measured
+    (for the first two windows at most; the tokens are not lost, only spent a little later)."""
+    others_deviations: float = 3.0
+    """Deviations of a Poisson count of others' draws (over the age of our evidence) held in
+    the floor beyond their average."""
+    others_settle: float = 2.0
+    """Seconds over which those measurements are smoothed."""
+    pace_phase_width: float = 0.2
+    """An arc narrower than this places each answer on the stepwise refill's sawtooth, so that
+    the paced model takes in its mean line; a wider one leaves each answer half a refill off."""
+    shape_weight: float = 0.02
+    """Weight of each answer in the learnt sawtooth (how far the level falls through a second)."""
+    shape_evidence: float = 0.02
+    """Weighted evidence (squared offsets in the second) before the learnt sawtooth is used."""
+    offset_weight: float = 0.1
+    """Weight of each answer in the typical time from sending to the server's handling."""
+    pace_slack: float = 0.02
+    """Seconds of the rate held in the floor for the noise in dating answers."""
+    pace_horizon: float = 0.4
+    """Seconds of other programs' draws held in the floor beyond the age of our evidence."""
     aimd_start: float = 1.0
     """Requests a second without headers, before the first 429."""
     aimd_floor: float = 0.25

@@ -1,0 +1,239 @@
+"""Pacing: spend the burst, then send evenly at the rate others leave, never emptying the bucket.
+
+Spending each refill the moment it is believed to have arrived (a burst every second) needs the
+server's second boundary exactly, and it empties the bucket once a second: another program that
+draws later in the second finds nothing, two processes on one API client collide, a burst of
+requests meets a token that just died, and at a latency of a second the uncertain boundary costs
+half the rate. Where the bucket holds more than a refill (``capacity`` at least ``cost + rate``
+and some headroom, ``Pacer.applies``) none of that is needed: a sender that spends at the rate
+others leave, evenly spaced, finds the stepwise refill absorbed by the bucket, wherever the
+server's seconds fall and however the server refills.
+
+The model is the bucket's *mean level*: what the server holds less what we have granted and it
+has not yet taken, on a line that rises by ``rate - others`` a second. Each answer's ``remaining``
+less our grants since is a fresh estimate of it; where the server's second is known, the answer is
+first moved from the stepwise refill's sawtooth to its mean line (how deep the sawtooth is, is
+learnt from the answers: ``amplitude``), and answers that may straddle a boundary are skipped. The
+model moves part of the way to each estimate (``Tuning.pace_gain``). Other programs' rate is
+*measured* (``measure``): the fall of ``remaining`` between answers two seconds apart that our
+own grants and the refills do not explain.
+
+A request goes when the line stands above the **floor**: half of the sawtooth, the other programs'
+draws we cannot see yet (their rate over the age of our evidence, plus Poisson deviations), the
+bunching of our own requests on a jittery wire, and the request. With a backlog the level sits at
+the floor, so the floor's tokens carry over from second to second: nothing is lost unless the
+bucket is at capacity, which the floor's cap rules out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One answer as the paced model keeps it: when the server handled the request (about),
+    what remained then, and how many of our tokens the server had taken by then (``ours_by``)."""
+
+    handled: float
+    remaining: float
+    ours: float
+
+
+@dataclass(slots=True)
+class Pacer:
+    """The paced model of one bucket (used where ``applies`` says so)."""
+
+    tuning: Tuning = DEFAULT_TUNING
+    level: float = 0.0
+    """The bucket's mean level less our grants it has not taken yet, at ``at``."""
+    at: float = 0.0
+    others: float = 0.0
+    """Tokens a second other programs take from the bucket."""
+    started: bool = False
+    started_at: float = 0.0
+    spread: float = 0.0
+    """Spread of our round trips (seconds): how much our requests may bunch at the server."""
+    delay: float = 0.0
+    """Age of the evidence an answer carries when it arrives (about one round trip)."""
+    readings: deque[Reading] = field(default_factory=lambda: deque(maxlen=512))
+    measured_at: float = math.inf
+    granted: float = 0.0
+    sends: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1024))
+    """(when, cost, our cumulative grants before it) of recent grants."""
+    offset: float = 0.0
+    """Typical seconds from sending a request to the server handling it (by our dating)."""
+    offset_known: bool = False
+    samples: int = 0
+    """Measurements of others' rate so far."""
+    _shape_xy: float = 0.0
+    _shape_xx: float = 0.0
+
+    @property
+    def measured(self) -> bool:
+        return self.samples > 0
+
+    def applies(self, rate: float, capacity: float, cost: float) -> bool:
+        """Whether the bucket holds a refill, a request and some headroom, and a request is a
+        small part of a refill: below that only a sender that spends each refill right after the
+        server's boundary uses the whole rate (and costly requests go one a second or slower
+        whichever way they are spent)."""
+        headroom = self.tuning.pace_headroom
+        return 0 < cost <= rate * headroom and capacity - cost >= rate * (1.0 + headroom)
+
+    def start(self, level: float, now: float) -> None:
+        self.level, self.at, self.started, self.started_at = level, now, True, now
+
+    def advance(self, now: float, rate: float, capacity: float) -> None:
+        """Move the mean line to ``now``."""
+        if now > self.at:
+            gain = max(0.0, rate - self.others) * (now - self.at)
+            self.level = min(capacity, self.level + gain)
+            self.at = now
+
+    def floor(self, rate: float, capacity: float, cost: float) -> float:
+        """The level below which nothing is sent: half the sawtooth of a stepwise refill, other
+        programs' draws we cannot see yet (their rate over the age of our evidence, and
+        ``Tuning.others_deviations`` of a Poisson count), and our own requests bunching on the
+        wire; but never so high that the sawtooth's top would meet the bucket's capacity (tokens
+        lost)."""
+        unseen = self.others * (self.delay + self.tuning.pace_horizon)
+        if not self.measured and self.at - self.started_at < 2 * self.tuning.others_window:
+            # Others' share is not known yet: hold back the prior share of a refill meanwhile
+            # (for the first two windows only: a quiet start measures nothing, and must not
+            # hold back tokens for ever).
+            unseen = max(unseen, rate * self.tuning.others_prior)
+        # The model takes our tokens when granted, the server when it handles them: an answer
+        # shows the later grants handled before it twice (safe) and misses the earlier ones
+        # handled after it: about a quarter of the round trips' spread of our rate, on average.
+        # Plus a few hundredths of a second of it for the noise in dating the answers.
+        bunching = rate * (self.spread / 4.0 + self.tuning.pace_slack)
+        ours = self.amplitude(rate)
+        wanted = ours / 2.0 + unseen + self.tuning.others_deviations * math.sqrt(unseen)
+        wanted += bunching + cost
+        # The top of the sawtooth (half a second of ours above the line) stays a margin below
+        # the capacity, or refills are lost to it.
+        return min(wanted, capacity - ours / 2.0 - max(cost, self.tuning.pace_headroom * rate))
+
+    def wait(self, now: float, rate: float, capacity: float, cost: float) -> float | None:
+        """Seconds until a request of ``cost`` may go, or ``None`` if it may go now."""
+        self.advance(now, rate, capacity)
+        short = self.floor(rate, capacity, cost) - self.level
+        if short <= 0:
+            return None
+        rising = rate - self.others
+        return min(1.0, short / rising) if rising > 0 else 1.0
+
+    def take(self, cost: float, now: float) -> None:
+        self.level -= cost
+        self.sends.append((now, cost, self.granted))
+        self.granted += cost
+
+    def ours_by(self, moment: float) -> float:
+        """Our grants the server has handled by ``moment``, as far as we can tell: each is
+        handled one typical offset after it was sent, give or take half the spread (a burst's
+        answers come back in any order; counting them in our own order, or all at once, made
+        that reordering look like other programs' draws)."""
+        width = max(self.spread, self.tuning.min_sleep)
+        early = moment - self.offset - width / 2
+        handled = 0.0
+        for sent, cost, before in reversed(self.sends):
+            if sent <= early:
+                return before + cost + handled
+            handled += cost * min(1.0, max(0.0, (early + width - sent) / width))
+        return handled + (self.sends[0][2] if self.sends else 0.0)
+
+    def answer(
+        self, left: float, handled: float, at: float | None, now: float, limits: tuple[float, float]
+    ) -> None:
+        """An answer: ``left`` is its ``remaining`` less our grants since, the request was handled
+        at about ``handled``, ``at`` into the server's second (``None`` when unknown). The level
+        rose since along the line; where in the second it was handled says how far above or below
+        the line it stood (the sawtooth, ``amplitude``), which is learnt from the answers too."""
+        rate, capacity = limits
+        self.advance(now, rate, capacity)
+        rising = max(0.0, rate - self.others) * (now - handled)
+        raw = min(capacity, left + rising)
+        if at is not None:
+            offset = 0.5 - at  # above the line just after the boundary, below it just before
+            weight = self.tuning.shape_weight
+            self._shape_xy += weight * (offset * (raw - self.level) - self._shape_xy)
+            self._shape_xx += weight * (offset**2 - self._shape_xx)
+            raw -= self.amplitude(rate) * offset
+        self.observe(raw, now, rate, capacity)
+
+    def amplitude(self, rate: float) -> float:
+        """How far the level falls through a server second (the refill less what others take at
+        the boundary): what our answers show where they are placed in the second, else our rate."""
+        if self._shape_xx < self.tuning.shape_evidence:
+            return max(0.0, rate - self.others)
+        return min(rate, max(0.0, self._shape_xy / self._shape_xx))
+
+    def observe(self, estimate: float, now: float, rate: float, capacity: float) -> None:
+        """The mean level now is about ``estimate``: move part of the way (one answer is noisy:
+        our requests reordered on the wire, the sawtooth where the second is not known)."""
+        self.advance(now, rate, capacity)
+        self.level += self.tuning.pace_gain * (estimate - self.level)
+
+    def measure(
+        self,
+        reading: Reading,
+        now: float,
+        limits: tuple[float, float],
+        boundaries: Callable[[float, float], int | None],
+    ) -> None:
+        """Other programs' rate from the fall of ``remaining`` between two answers at least
+        ``Tuning.others_window`` apart (dated by the server's handling) that our own grants and
+        the refills between them do not explain, smoothed over ``Tuning.others_settle``. The
+        refills are counted by ``boundaries`` where the server's second is known, else spread
+        evenly (then each measurement is up to a refill off, and the smoothing must do more).
+
+        A refill that met a nearly full bucket was partly lost to its capacity, which looks
+        like others' draws: where no answer in the window showed room for a whole refill, the
+        measurement is only an upper bound, and may lower the estimate but not raise it."""
+        rate, capacity = limits
+        window = self.tuning.others_window
+        between = []
+        base = None
+        for earlier in reversed(self.readings):
+            if reading.handled - earlier.handled >= window:
+                base = earlier
+                break
+            between.append(earlier.remaining)
+        self.readings.append(reading)
+        if base is not None and reading.handled - base.handled > 2 * window:
+            base = None  # a gap in the answers: the bucket may have filled meanwhile
+        if base is None:
+            # The smoothing starts at the first answer: one window's measurement is not yet
+            # worth more than the window is of the settling time.
+            self.measured_at = min(self.measured_at, reading.handled)
+            return
+        span = reading.handled - base.handled
+        counted = boundaries(base.handled, reading.handled)
+        refills = rate * (span if counted is None else counted)
+        drawn = base.remaining - reading.remaining + refills - (reading.ours - base.ours)
+        sample = min(rate, drawn / span)  # not raised to 0: the noise must average out
+        if min(between, default=reading.remaining) > capacity - rate:
+            sample = min(sample, self.others)
+        # A measurement is worth the time since the last, but never more than a quarter of its
+        # window (measurements overlap; the first one, after a quiet start, is one of many).
+        elapsed = min(window / 4, max(0.0, now - self.measured_at))
+        weight = 1.0 - math.exp(-elapsed / self.tuning.others_settle)
+        self.samples += 1
+        self.others = max(0.0, self.others + weight * (sample - self.others))
+        self.measured_at = now
+
+    def learn_wire(self, shortest: float, longest: float, offset: float) -> None:
+        """The spread and delay of recent round trips, and the offset of the latest answer's
+        handling from its sending (smoothed)."""
+        if math.isfinite(shortest) and longest >= shortest:
+            self.spread = longest - shortest
+            self.delay = longest
+        weight = self.tuning.offset_weight if self.offset_known else 1.0
+        self.offset += weight * (offset - self.offset)
+        self.offset_known = True
