@@ -10,6 +10,12 @@ pytest_plugins = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first: under ``make test`` several workers share the suite, and
+    a test of many seconds handed out last would run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """aiohttp and async SQLAlchemy are asyncio libraries; syncer runs on asyncio only."""
