@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from syncer.cli.context import CliContext
-from syncer.cli.failures import exit_for
+from syncer.cli.failures import exit_for, fail
 from syncer.errors import ExitCode
 
 COMMANDS: dict[str, str] = {
@@ -72,14 +72,15 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       syncer --config firm.toml plan    # what would change?
       syncer --config firm.toml apply   # make it so
     """
-    ctx.obj = CliContext(config_path=config_path)
+    ctx.ensure_object(CliContext).config_path = config_path
 
 
 def main() -> None:
     """Run the CLI; a usage error exits 64 (the contract's code), not click's 2, which would read
     as "changes pending" to a script using ``plan --detailed-exitcode``."""
+    context = CliContext()
     try:
-        result = cli.main(prog_name="syncer", standalone_mode=False)
+        result = cli.main(prog_name="syncer", standalone_mode=False, obj=context)
     except click.UsageError as exc:
         exc.show()
         sys.exit(ExitCode.USAGE)
@@ -87,8 +88,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
-        click.echo("syncer: aborted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        fail("aborted", ExitCode.INTERRUPTED, json_logs=context.json_logs)
     except Exception as exc:  # a command that does not go through ``run`` (db, load...)
-        exit_for(exc)
+        exit_for(exc, json_logs=context.json_logs)
     sys.exit(result if isinstance(result, int) else ExitCode.OK)
