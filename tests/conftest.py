@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 pytest_plugins = [
+    "pytester",
     "tests.fixtures.databases",
     "tests.fixtures.simulator",
 ]
