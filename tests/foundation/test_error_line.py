@@ -5,10 +5,8 @@ both through the real command)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-import structlog
 
 from syncer import logs, masking
 from syncer.cli.failures import EXIT_EVENT, exit_for
@@ -17,14 +15,6 @@ from syncer.errors import CredentialsRejected, ExitCode
 SECRET = "error-line-s3cret-0193"
 WRAPPED = ExceptionGroup("task group", [CredentialsRejected(f"refused\n  {SECRET}  again")])
 """A task group's wrapping, a line break and a known secret: none may show."""
-
-
-@pytest.fixture(autouse=True)
-def _logging_as_it_was() -> Iterator[None]:
-    """Each test configures logging for the process; leave it as the last test had it."""
-    before = structlog.get_config()
-    yield
-    structlog.configure(**before)
 
 
 def _exit(json_logs: bool) -> int | str | None:
