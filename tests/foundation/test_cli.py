@@ -1,4 +1,5 @@
-"""The command group: help, version, and configuration errors turned into exit 78."""
+"""The command group: help, version, shell completion, and configuration errors turned into exit
+78."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from syncer.cli.main import COMMANDS
+from click.testing import CliRunner
+
+from syncer.cli.main import COMMANDS, cli
 
 
 def syncer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -48,3 +51,22 @@ def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     result = syncer("frobnicate", cwd=tmp_path)
     assert result.returncode == 64
     assert "No such command" in result.stderr
+
+
+def _completions(words: str) -> list[str]:
+    """What bash completion offers for the last of ``words`` (the README's ``bash_source``
+    script asks the command this way)."""
+    env = {
+        "_SYNCER_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    done = CliRunner().invoke(cli, [], prog_name="syncer", env=env)
+    assert done.exit_code == 0, done.output
+    return done.output.split()
+
+
+def test_shell_completion_offers_commands_and_their_options() -> None:
+    assert _completions("syncer pl") == ["plain,plan"]
+    assert _completions("syncer q") == ["plain,queue"]
+    assert _completions("syncer plan --fo") == ["plain,--format"]
