@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test processes for `make test` (pytest-xdist); each has its own databases, ports and tmp dirs.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck check bench clean
 
@@ -16,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/syncer demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

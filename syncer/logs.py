@@ -51,8 +51,9 @@ def _orjson_dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def configure(level: str = "info", output: Literal["auto", "console", "json"] = "auto") -> None:
-    """Set up structlog once per process; ``auto`` picks console on a TTY, JSON otherwise."""
+def configure(level: str = "info", output: Literal["auto", "console", "json"] = "auto") -> bool:
+    """Set up structlog once per process; ``auto`` picks console on a TTY, JSON otherwise.
+    Returns whether the lines are JSON, so the caller can keep its own last words in step."""
     use_console = output == "console" or (output == "auto" and console.is_terminal)
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=console.is_terminal)
@@ -74,6 +75,7 @@ def configure(level: str = "info", output: Literal["auto", "console", "json"] = 
         logger_factory=_ConsoleLoggerFactory(),
         cache_logger_on_first_use=False,
     )
+    return not use_console
 
 
 class _ConsoleLogger:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from syncer.apply import StopRequests, watch_stop_signals
-from syncer.cli.context import pass_settings, run
+from syncer.cli.context import current, pass_settings, run
+from syncer.cli.failures import say
 from syncer.errors import syncer_error_in
 from syncer.firms import run_firms
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
@@ -73,6 +74,7 @@ def command(
     """
     options = ApplyOptions(plan_file, allow_deletes, max_in_flight, refresh)
     metrics: list[RunMetrics] = []
+    json_logs = current().json_logs
 
     async def one(firm: Firm, stops: StopRequests) -> int:
         started = time.time()
@@ -90,7 +92,7 @@ def command(
             )
             raise error from None
         if result.message:
-            click.echo(f"syncer: {result.message}", err=True)
+            say(result.message, result.exit_code, json_logs=json_logs)
         if metrics_file is not None:
             metrics.extend(await _run_metrics(firm.settings, result.run_id))
         return result.exit_code

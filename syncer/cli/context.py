@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Literal, NoReturn, TypeVar
 
 import anyio
 import click
@@ -24,12 +24,14 @@ T = TypeVar("T")
 
 @dataclass
 class CliContext:
-    config_path: Path | None
+    config_path: Path | None = None
+    json_logs: bool = False
+    """Whether this invocation's logs are JSON lines; then its closing error line is one too."""
 
     @cached_property
     def settings(self) -> Settings:
         settings = load_settings(self.config_path)
-        logs.configure(settings.logging.level, settings.logging.format)
+        self.configure_logs(settings.logging.level, settings.logging.format)
         for path in loose_secret_files(settings):
             _log.warning(
                 "secret file readable by group or others; chmod 600 it",
@@ -38,6 +40,16 @@ class CliContext:
         for old, new in deprecated_keys(settings):
             _log.warning(f"{old} is deprecated; set {new} instead", key=old, new_key=new)
         return settings
+
+    def configure_logs(
+        self, level: str, output: Literal["auto", "console", "json"] = "auto"
+    ) -> None:
+        self.json_logs = logs.configure(level, output)
+
+
+def current() -> CliContext:
+    """This invocation's ``CliContext`` (one is made for a command invoked without the group)."""
+    return click.get_current_context().ensure_object(CliContext)
 
 
 def run(async_fn: Callable[[], Awaitable[int | ExitCode | None]]) -> NoReturn:
@@ -50,18 +62,17 @@ def run(async_fn: Callable[[], Awaitable[int | ExitCode | None]]) -> NoReturn:
     try:
         code = anyio.run(main, backend="asyncio")
     except BaseException as exc:
-        exit_for(exc)
+        exit_for(exc, json_logs=current().json_logs)
     sys.exit(int(code or ExitCode.OK))
 
 
 def settings_or_exit(ctx: click.Context) -> Settings:
     """The settings of this invocation; a configuration error exits 78 naming the key."""
-    obj = ctx.find_object(CliContext)
-    assert obj is not None
+    obj = ctx.ensure_object(CliContext)
     try:
         return obj.settings
     except SyncerError as exc:
-        exit_for(exc)
+        exit_for(exc, json_logs=obj.json_logs)
 
 
 def pass_settings(fn: Callable[..., T]) -> Callable[..., T]:

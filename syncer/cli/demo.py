@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from syncer import logs
-from syncer.cli.context import run
+from syncer.cli.context import current, run
 from syncer.demo.data import DEFAULT_SEED, SIZES, Size
 from syncer.demo.run import DemoOptions, run_demo
 
@@ -58,6 +57,6 @@ def command(*, size: str, workdir: Path, keep: bool, seed: int) -> None:
       syncer demo --keep                 # then: syncer --config syncer-demo/syncer.toml plan
       syncer demo --dir /tmp/try-syncer
     """
-    logs.configure("warning")
+    current().configure_logs("warning")
     options = DemoOptions(size=Size(size), workdir=workdir, keep=keep, seed=seed)
     run(lambda: run_demo(options))

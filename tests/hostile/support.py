@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 
+from tests.closing import closing_lines
 from tests.hostile.server import BODY_CAP, CLIENT_ID, PAGE_SIZE, SECRET, TOKEN, HostileServer
 
 FAST_FAILURE = {
@@ -30,14 +31,22 @@ class Outcome:
 
     @property
     def lines(self) -> list[str]:
-        """What syncer itself said on stderr (log lines are JSON, so they never start so)."""
-        return [line for line in self.stderr.splitlines() if line.startswith("syncer:")]
+        """What syncer itself said on stderr: its closing line's message, in either form."""
+        return [closing.message for closing in closing_lines(self.stderr)]
 
     def assert_one_clear_line(self, *fragments: str) -> None:
+        """One closing line holding ``fragments``: the JSON ``exit`` event with the process's
+        exit code once the logs are JSON lines (``env_for`` asks for them), plain text only
+        where the configuration was not read and nothing was logged."""
         assert "Traceback" not in self.stderr, self.stderr
-        assert len(self.lines) == 1, self.stderr
+        closings = closing_lines(self.stderr)
+        assert len(closings) == 1, self.stderr
+        if closings[0].exit_code is None:  # plain text: only where nothing was logged as JSON
+            assert not any(line.startswith("{") for line in self.stderr.splitlines()), self.stderr
+        else:
+            assert closings[0].exit_code == self.code, self.stderr
         for fragment in fragments:
-            assert fragment in self.lines[0], self.lines[0]
+            assert fragment in closings[0].message, closings[0].message
 
     def assert_no_secret(self) -> None:
         for text in (self.stdout, self.stderr):

@@ -27,6 +27,7 @@ from typing import Any
 import anyio
 
 from syncer.simulator import RunningSimulator
+from tests.closing import PLAIN_PREFIX
 
 SYNCER = Path(sys.executable).with_name("syncer")
 """The console script installed beside this interpreter, as in the README's cron line."""
@@ -41,13 +42,11 @@ class Finished:
     stderr: str
 
     def log_lines(self) -> list[dict[str, Any]]:
-        """The log's JSON lines, parsed; only the closing ``syncer: ...`` message (the "error
-        line" of the README) may be plain text, and only at the very end."""
+        """The log's JSON lines, parsed: every line, the closing error line (the JSON ``exit``
+        event) included. Only a failure before the configuration is read, which logs nothing
+        else, ends in a plain-text ``syncer: ...`` line; it is left out."""
         lines = [line for line in self.stderr.splitlines() if line.strip()]
-        closing = len(lines)
-        while closing and lines[closing - 1].startswith("syncer: "):
-            closing -= 1
-        return [json.loads(line) for line in lines[:closing]]
+        return [json.loads(line) for line in lines if not line.startswith(PLAIN_PREFIX)]
 
     def event(self, name: str) -> dict[str, Any]:
         """The one JSON log line whose ``event`` is ``name``."""

@@ -114,7 +114,8 @@ async def test_69_nothing_listening(simulator: RunningSimulator, url: str, tmp_p
     await fill(url, {"entities": [entity(1)]})
     done = await Syncer(config, [simulator.client_secret])("apply")
     assert done.code == ExitCode.UNREACHABLE, done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("syncer: ")
+    assert done.log_lines()[-1] == done.event("exit"), "the error line ends the log"
+    assert done.event("exit")["exit_code"] == ExitCode.UNREACHABLE
 
 
 async def test_75_another_live_run_holds_the_lock(

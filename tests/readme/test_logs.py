@@ -67,9 +67,11 @@ async def test_apply_logs_json_lines_ending_in_one_summary_line(
 
     lines = done.log_lines()
     assert all({"event", "level", "timestamp"} <= line.keys() for line in lines)
-    summary = done.event("apply finished")
-    assert lines[-1] == summary, "the summary line ends the log"
-    assert done.stderr.rstrip().splitlines()[-1].startswith("syncer: finished, but")
+    summary, closing = done.event("apply finished"), done.event("exit")
+    assert lines[-2:] == [summary, closing], "the summary line, then the error line, end the log"
+    assert closing["message"].startswith("finished, but")
+    assert closing["exit_code"] == ExitCode.ROWS_REJECTED
+    assert closing["level"] == "error"
     assert summary.keys() >= SUMMARY_FIELDS
     assert summary["exit_code"] == ExitCode.ROWS_REJECTED
     assert summary["counts"] == {"entities": {"create": {"done": 29, "rejected": 1}}}

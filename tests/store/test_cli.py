@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from syncer.cli.main import cli
 from syncer.store.db import head_revision
+from tests.closing import closing_lines
 
 
 def _syncer_process(cwd: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -96,15 +97,18 @@ def test_commands_on_each_database(database_url: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "syncer: database error: "),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "database error: "),
         ("sqlite+aiosqlite:////nonexistent-folder/x.db", "folder of the SQLite database"),
     ],
 )
 def test_an_unreachable_database_is_one_line_not_a_traceback(url: str, message: str) -> None:
     failed = _syncer(url, "db", "upgrade")
     assert failed.exit_code == 1
-    assert failed.output.startswith("syncer: ")
-    assert message in failed.output
+    # CliRunner's stderr is no terminal, so the logs are JSON lines and so is the error line.
+    (closing,) = closing_lines(failed.output)
+    assert closing.exit_code == 1
+    assert message in closing.message
+    assert failed.output.count("\n") == 1
     assert "Traceback" not in failed.output
 
 
