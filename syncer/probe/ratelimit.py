@@ -24,6 +24,10 @@ HEADERS = tuple(RateLimitHeaders.model_fields)
 """The four headers, by their setting's names (``burst_capacity``...)."""
 ROUNDS = 3
 """Interleaved pairs per comparison (after the lead request): 2 * ROUNDS + 2 requests."""
+ATTEMPTS = 3
+"""Comparisons tried before a pair of streams is called unclear: a slow wire or a busy server
+can spread one comparison's answers over several server seconds (they are then set aside), and
+another program's draws can spoil one; either is rare twice running."""
 
 
 def _letters(name: str) -> str:
@@ -115,7 +119,16 @@ def _word(shared: bool | None) -> str:
 
 
 async def _shared(ctx: ProbeContext, streams: Sequence[tuple[str, str]]) -> bool | None:
-    """Whether two streams draw from one bucket; ``None`` when the answers cannot tell."""
+    """Whether two streams draw from one bucket; ``None`` when no comparison could tell."""
+    for _ in range(ATTEMPTS):
+        shared = await _compare(ctx, streams)
+        if shared is not None:
+            return shared
+    return None
+
+
+async def _compare(ctx: ProbeContext, streams: Sequence[tuple[str, str]]) -> bool | None:
+    """One interleaved comparison of two streams; ``None`` when its answers cannot tell."""
     order = [0] + [0, 1] * ROUNDS + [0]
     seen: list[_Seen] = []
     for stream in order:
