@@ -12,7 +12,6 @@ peak memory above idle per firm in flight, CPU per request (``/proc``). Nothing 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -29,11 +28,10 @@ from pathlib import Path
 import anyio
 import psycopg
 import sqlalchemy as sa
-from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from sqlalchemy.engine import make_url
 
-from bench.scale.procs import cpu_seconds, memory_kib
+from bench.procs import cpu_seconds, memory_kib
+from bench.simprocess import ServedFirm, simulator_process
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import desired_tables
 
@@ -81,50 +79,17 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@asynccontextmanager
-async def simulators(
-    firms: int, rate: float
-) -> AsyncIterator[tuple[list[dict[str, str]], dict[str, int]]]:
-    """The simulator process's firms, and (filled on exit) its totals."""
-    command = [sys.executable, "-m", "bench.scale.sims", str(firms), str(rate)]
-    totals: dict[str, int] = {}
-    async with await anyio.open_process(command) as process:
-        assert process.stdin is not None
-        lines = _lines(process)
-        found = []
-        async for line in lines:
-            if line == "ready":
-                break
-            found.append(json.loads(line))
-        yield found, totals
-        await process.stdin.aclose()
-        async for line in lines:
-            totals.update(json.loads(line))
-
-
-async def _lines(process: Process) -> AsyncIterator[str]:
-    assert process.stdout is not None
-    buffer = ""
-    async for chunk in TextReceiveStream(process.stdout):
-        buffer += chunk
-        while "\n" in buffer:
-            line, buffer = buffer.split("\n", 1)
-            yield line
-
-
-def write_config(
-    folder: Path, url: str, firms: list[dict[str, str]]
-) -> tuple[Path, dict[str, str]]:
+def write_config(folder: Path, url: str, firms: list[ServedFirm]) -> tuple[Path, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
     env["SYNCER_LOGGING__LEVEL"] = "warning"
     env["SYNCER_LOGGING__FORMAT"] = "json"
     parts = [f'[database]\nurl = "{url}"\n']
     for firm in firms:
-        variable = f"{firm['name'].upper()}_SECRET"
-        env[variable] = firm["client_secret"]
+        variable = f"{firm.name.upper()}_SECRET"
+        env[variable] = firm.client_secret
         parts.append(
-            f'[[firms]]\nname = "{firm["name"]}"\n[firms.cloud]\nbase_url = "{firm["base_url"]}"\n'
-            f'client_id = "{firm["client_id"]}"\nclient_secret_env = "{variable}"\n'
+            f'[[firms]]\nname = "{firm.name}"\n[firms.cloud]\nbase_url = "{firm.base_url}"\n'
+            f'client_id = "{firm.client_id}"\nclient_secret_env = "{variable}"\n'
         )
     config = folder / "scale.toml"
     config.write_text("\n".join(parts), encoding="utf-8")
@@ -205,12 +170,12 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
     concurrency = math.ceil(min(args.firms, args.in_flight) / workers)
     async with (
         fresh_database(args.admin_url) as url,
-        simulators(args.firms, args.rate) as (firms, totals),
+        simulator_process(args.firms, args.rate) as sims,
     ):
         await upgrade(url)
         await fill_desired(url, args.creates)
         with tempfile.TemporaryDirectory() as folder:
-            config, env = write_config(Path(folder), url, firms)
+            config, env = write_config(Path(folder), url, sims.firms)
             syncer = [sys.executable, "-m", "syncer", "--config", str(config)]
             cost = await run_workers(
                 syncer, env, url, workers=workers, concurrency=concurrency, args=args
@@ -227,8 +192,8 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
         concurrency=concurrency,
         makespan=float(makespan),
         requests=int(requests),
-        denied=totals.get("denied", -1),
-        duplicates=totals.get("duplicates", -1),
+        denied=sims.totals.get("denied", -1),
+        duplicates=sims.totals.get("duplicates", -1),
         failed_jobs=int(failed),
         rate_sum=args.firms * args.rate,
         mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
