@@ -6,6 +6,7 @@ The names below are the package's surface. The engine's own bookkeeping (``apply
 ``store.tables`` and ``store.upsert``: those are the exception, shared by the code that owns
 those tables' rows."""
 
+from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import (
     DatabaseError,
     create_engine,
@@ -14,13 +15,17 @@ from syncer.store.db import (
     upgrade,
 )
 from syncer.store.desired import read_desired_state
+from syncer.store.engines import SharedDatabase, SharedEngines
 from syncer.store.idmap import read_id_map
 from syncer.store.loader import LoadResult, load_csv
 from syncer.store.validate import columns_of
 
 __all__ = [
+    "AdvisoryLocks",
     "DatabaseError",
     "LoadResult",
+    "SharedDatabase",
+    "SharedEngines",
     "columns_of",
     "create_engine",
     "database_errors",
