@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
@@ -49,6 +50,7 @@ class Row:
     rate_sum: float
     mem_per_firm_mib: float
     cpu_ms_per_request: float
+    peak_connections: int
 
     @property
     def aggregate(self) -> float:
@@ -109,11 +111,11 @@ async def fill_desired(url: str, creates: int) -> None:
         await engine.dispose()
 
 
-async def one_row(url: str, query: str) -> sa.Row[tuple[float, ...]]:
+async def one_row(url: str, query: str) -> tuple[Any, ...]:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return (await conn.execute(sa.text(query))).one()
+            return tuple((await conn.execute(sa.text(query))).one())
     finally:
         await engine.dispose()
 
@@ -129,10 +131,35 @@ async def wait_for_count(url: str, query: str, want: int, seconds: float) -> Non
 
 @dataclass(frozen=True)
 class Cost:
-    """Of all workers: memory grown from idle to peak (KiB) and CPU seconds while working."""
+    """Of all workers: memory grown from idle to peak (KiB), CPU seconds while working, and the
+    most connections the database had at once (the workers', a sample every 0.1 s)."""
 
     grown_kib: int
     cpu_seconds: float
+    peak_connections: int
+
+
+CONNECTIONS = "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()"
+
+
+@asynccontextmanager
+async def connection_peak(url: str) -> AsyncIterator[list[int]]:
+    """Sample the database's connections (less this one) until the block ends; the most seen
+    is in the list yielded."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    peak = [0]
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+
+        async def sample() -> None:
+            while True:
+                row = await (await conn.execute(CONNECTIONS)).fetchone()
+                peak[0] = max(peak[0], int(row[0]) if row else 0)
+                await anyio.sleep(0.1)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sample)
+            yield peak
+            tg.cancel_scope.cancel()
 
 
 REGISTERED = "SELECT count(*) FROM syncer_queue.procrastinate_workers"
@@ -155,19 +182,20 @@ async def run_workers(
         await wait_for_count(url, REGISTERED, workers, 60)
         await anyio.sleep(1)
         idle = {p.pid: (memory_kib(p.pid, "VmRSS"), cpu_seconds(p.pid)) for p in procs}
-        await anyio.run_process([*syncer, "queue", "apply"], env=env)
-        await wait_for_count(url, FINISHED, args.firms, args.timeout)
+        async with connection_peak(url) as connections:
+            await anyio.run_process([*syncer, "queue", "apply"], env=env)
+            await wait_for_count(url, FINISHED, args.firms, args.timeout)
         peak = {p.pid: memory_kib(p.pid, "VmHWM") for p in procs}
         cpu = sum(cpu_seconds(p.pid) - idle[p.pid][1] for p in procs)
     finally:
         for process in procs:
             process.terminate()
             await process.wait()
-    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu)
+    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu, connections[0])
 
 
 async def measure(workers: int, args: argparse.Namespace) -> Row:
-    concurrency = math.ceil(min(args.firms, args.in_flight) / workers)
+    concurrency = math.ceil(min(args.firms, args.in_flight or args.firms) / workers)
     async with (
         fresh_database(args.admin_url) as url,
         simulator_process(args.firms, args.rate) as sims,
@@ -198,6 +226,7 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
         rate_sum=args.firms * args.rate,
         mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
         cpu_ms_per_request=1000 * cost.cpu_seconds / max(int(requests), 1),
+        peak_connections=cost.peak_connections,
     )
 
 
@@ -212,14 +241,14 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         "",
         "| workers | firms in flight per worker | makespan s | requests | aggregate req/s "
         "| sum of rates | aggregate / sum | aggregate / sum in flight | 429s | duplicates "
-        "| failed jobs | peak MiB per firm in flight | CPU ms per request |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| failed jobs | peak MiB per firm in flight | CPU ms per request | peak PG connections |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.workers} | {r.concurrency} | {r.makespan:.1f} | {r.requests} | {r.aggregate:.0f} "
         f"| {r.rate_sum:.0f} | {r.ratio:.2f} | {r.in_flight_ratio:.2f} | {r.denied} "
         f"| {r.duplicates} | {r.failed_jobs} "
-        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} |"
+        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} | {r.peak_connections} |"
         for r in rows
     ]
     carried = rows[0].aggregate / args.rate / rows[0].workers
@@ -247,9 +276,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--in-flight",
         type=int,
-        default=20,
-        help="firms in flight at most over all workers: each holds two PostgreSQL connections, "
-        "and the server's max_connections (100 by default) is shared",
+        default=None,
+        help="firms in flight at most over all workers (default: every firm); before workers "
+        "shared their engines each held two PostgreSQL connections, so the old runs used 20",
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--timeout", type=float, default=240, help="seconds per configuration")
