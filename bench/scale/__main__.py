@@ -260,8 +260,16 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     for workers in args.workers:
         started = time.monotonic()
-        rows.append(await measure(workers, args))
-        print(f"{workers} worker(s): {time.monotonic() - started:.0f} s", file=sys.stderr)
+        try:
+            rows.append(await measure(workers, args))
+        except Exception as exc:  # one configuration failing (e.g. too many clients) is a result
+            print(f"{workers} worker(s) failed: {exc!r}"[:500], file=sys.stderr)
+            continue
+        took = time.monotonic() - started
+        row = table(rows[-1:], args).splitlines()[-3]
+        print(f"{workers} worker(s): {took:.0f} s: {row}", file=sys.stderr)
+    if not rows:
+        raise SystemExit("no configuration finished")
     report = table(rows, args)
     print(report)
     if args.out is not None:

@@ -51,7 +51,7 @@ from syncer.settings import Settings
     type=click.IntRange(2, 1000),
     default=None,
     help="Connections to each database at most, shared by the firms this worker runs (their "
-    "run locks hold one between them); opened as needed. Default: concurrency + 2.",
+    "run locks hold one between them); opened as needed. Default: concurrency + 2, at most 10.",
 )
 @pass_settings
 def command(

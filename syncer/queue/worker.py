@@ -34,6 +34,13 @@ from syncer.store import SharedEngines, require_current_schema
 log = get_logger(__name__)
 
 
+WORKING_CONNECTIONS = 8
+"""Connections for the firms' work by default, however many firms run: a firm in flight needs
+one only for its journal's short transactions (two per request at most, a few milliseconds
+each), so eight serve a worker's CPU at full speed while a fleet of four such workers stays
+well inside PostgreSQL's default ``max_connections = 100``."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     concurrency: int = 4
@@ -45,12 +52,13 @@ class WorkerOptions:
     metrics_file: Path | None = None
     database_connections: int | None = None
     """Connections this process opens to a database at most (run locks included); default
-    ``concurrency + 2``: one per firm in flight, one holding the run locks, one for the queue's
-    bookkeeping. Opened as needed: firms waiting for Cloud hold none."""
+    one per firm in flight up to ``WORKING_CONNECTIONS``, plus one holding the run locks and one
+    for the queue's bookkeeping. Opened as needed: firms waiting for Cloud hold none."""
 
     @property
     def connections(self) -> int:
-        return self.database_connections or self.concurrency + 2
+        working = min(self.concurrency, WORKING_CONNECTIONS)
+        return self.database_connections or working + 2
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | None = None) -> int:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.lock import RunLock, advisory_key
@@ -72,7 +73,7 @@ async def test_a_broken_session_forgets_its_locks_which_the_server_released(
     async with other.connect() as conn:
         (pid,) = [p for objid, p in await _holders(other) if objid == 1]
         await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    with pytest.raises(Exception):  # noqa: B017 - the driver's own error for a killed session
+    with pytest.raises(OperationalError):
         await locks.try_lock(2)
     assert locks.held == frozenset()
     elsewhere = AdvisoryLocks(other)
