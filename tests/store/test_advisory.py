@@ -17,8 +17,11 @@ from syncer.store.db import create_engine, upgrade
 pytestmark = pytest.mark.anyio
 
 HOLDERS = text(
-    "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted ORDER BY objid"
+    "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " ORDER BY objid"
 )
+"""Advisory locks held in this test's database (the server's other databases have their own)."""
 
 
 @pytest.fixture
