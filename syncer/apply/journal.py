@@ -78,6 +78,31 @@ class Entry:
     payload: object = None
 
 
+_MARK_SENT = (
+    update(changes)
+    .where(changes.c.id == bindparam("b_id"))
+    .values(
+        status=str(ChangeStatus.SENT),
+        attempts=changes.c.attempts + 1,
+        payload=bindparam("b_payload", type_=changes.c.payload.type),
+        updated_at=bindparam("b_now", type_=changes.c.updated_at.type),
+    )
+)
+"""An intent, by row id. The journal's statements are built once: building one per write (and
+its cache key) cost more CPU than executing it when changes go one at a time."""
+
+_SETTLE = (
+    update(changes)
+    .where(changes.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        message=bindparam("b_message"),
+        remote_id=bindparam("b_remote_id"),
+        updated_at=bindparam("b_now", type_=changes.c.updated_at.type),
+    )
+)
+"""An outcome, by row id."""
+
 Counts = dict[str, dict[str, dict[str, int]]]
 """kind -> action -> status -> number of changes."""
 
@@ -177,49 +202,31 @@ class Journal:
     async def _write_intents(self, intents: Sequence[tuple[Sequence[Change], object]]) -> None:
         now = utc_now(self._clock)
         rows = [
-            {"b_id": row_id, "b_payload": payload}
+            {"b_id": row_id, "b_payload": payload, "b_now": now}
             for batch, payload in intents
             for change in batch
             for row_id in self._rows[change.change_id]
         ]
-        statement = (
-            update(changes)
-            .where(changes.c.id == bindparam("b_id"))
-            .values(
-                status=str(ChangeStatus.SENT),
-                attempts=changes.c.attempts + 1,
-                payload=bindparam("b_payload", type_=changes.c.payload.type),
-                updated_at=now,
-            )
-        )
         async with self._write, write_transaction(self.engine) as conn:
-            await conn.execute(statement, rows)
+            await conn.execute(_MARK_SENT, rows)
 
     async def _write_results(self, groups: Sequence[Sequence[tuple[Change, Outcome]]]) -> None:
         results = [result for group in groups for result in group]
+        now = utc_now(self._clock)
         rows = [
             {
                 "b_id": row_id,
                 "b_status": str(outcome.status),
                 "b_message": outcome.message,
                 "b_remote_id": outcome.remote.cwguid if outcome.remote else change.remote_id,
+                "b_now": now,
             }
             for change, outcome in results
             for row_id in self._rows[change.change_id]
         ]
-        statement = (
-            update(changes)
-            .where(changes.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                message=bindparam("b_message"),
-                remote_id=bindparam("b_remote_id"),
-                updated_at=utc_now(self._clock),
-            )
-        )
         async with self._write, write_transaction(self.engine) as conn:
             if rows:
-                await conn.execute(statement, rows)
+                await conn.execute(_SETTLE, rows)
             await record_effects(conn, self.firm, self.run_id, results, self._clock)
 
     async def abandon_pending(self, message: str) -> None:
