@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.clock import Clock, SystemClock, as_utc, utc_now
 from syncer.concurrency import task_group
 from syncer.errors import RunLocked
-from syncer.store.advisory import AdvisoryLocks
+from syncer.store import AdvisoryLocks
 from syncer.store.db import write_transaction
 from syncer.store.tables import run_lock
 
