@@ -39,7 +39,8 @@ class RunMetrics:
     ``skipped``, ``blocked``...). ``started_at`` and ``finished_at`` are Unix seconds.
     ``throttled`` counts 429 responses and ``unauthorized`` 401 responses. Rates are requests per
     second: ``learned_rate`` is what the limiter learned the server grants, ``achieved_rate`` what
-    the run actually sent; ``None`` when unknown (e.g. a run that sent nothing).
+    apply actually sent (its own requests over its own duration, planning reads left out);
+    ``None`` when unknown (e.g. a run that sent nothing).
     """
 
     firm: str
@@ -122,7 +123,11 @@ _SCALARS: tuple[_Scalar, ...] = (
     _Scalar("unauthorized_responses", "Responses refused with 401 (token).", "unauthorized"),
     _Scalar("duration_seconds", "Wall-clock duration of the run.", "duration_seconds"),
     _Scalar("learned_rate_per_second", "Request rate the limiter learned.", "learned_rate"),
-    _Scalar("achieved_rate_per_second", "Request rate the run achieved.", "achieved_rate"),
+    _Scalar(
+        "achieved_rate_per_second",
+        "Request rate apply achieved (its own requests).",
+        "achieved_rate",
+    ),
     _Scalar(
         "pages_past_end", "List pages read past the end (concurrent paging).", "pages_past_end"
     ),

@@ -11,7 +11,7 @@ below this module imports upward to find it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,13 @@ from syncer.plan import Plan, PlanPolicy, build_plan, plan_from_json
 from syncer.progress import ProgressFactory, progress_for
 from syncer.settings import Settings
 from syncer.state import CloudState, DesiredState, IdMap
-from syncer.store import create_engine, read_desired_state, read_id_map
+from syncer.store import (
+    AdvisoryLocks,
+    SharedEngines,
+    create_engine,
+    read_desired_state,
+    read_id_map,
+)
 
 
 class StalePlan(SyncerError):
@@ -43,6 +49,9 @@ class FirmResources:
     engine: AsyncEngine
     client: CloudClient
     clock: Clock
+    advisory: AdvisoryLocks | None = None
+    """The session holding the run locks of a process that shares its engines; None: the run
+    lock takes a connection of its own."""
 
     @property
     def firm(self) -> str:
@@ -70,17 +79,25 @@ class ApplyOptions:
 
 @asynccontextmanager
 async def open_firm(
-    settings: Settings, *, clock: Clock | None = None
+    settings: Settings, *, clock: Clock | None = None, shared: SharedEngines | None = None
 ) -> AsyncIterator[FirmResources]:
-    """Open the database engine and the Cloud client; close both on the way out."""
+    """Open the Cloud client and the database engine (or take the process's ``shared`` one);
+    close what was opened here on the way out."""
     chosen = clock or SystemClock()
-    engine = create_engine(settings.database.url)
-    try:
-        async with CloudClient.open(settings.cloud, clock=clock) as client:
-            yield FirmResources(settings, engine, client, chosen)
-    finally:
-        with anyio.CancelScope(shield=True):  # closed cleanly even when the run is cancelled
-            await engine.dispose()
+    async with AsyncExitStack() as stack:
+        if shared is None:
+            engine, advisory = create_engine(settings.database.url), None
+            stack.push_async_callback(_dispose, engine)
+        else:
+            database = shared.get(settings.database.url)
+            engine, advisory = database.engine, database.advisory
+        client = await stack.enter_async_context(CloudClient.open(settings.cloud, clock=clock))
+        yield FirmResources(settings, engine, client, chosen, advisory)
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    with anyio.CancelScope(shield=True):  # closed cleanly even when the run is cancelled
+        await engine.dispose()
 
 
 async def read_and_plan(
@@ -112,10 +129,14 @@ async def read_and_plan(
 
 
 async def plan_firm(
-    settings: Settings, *, progress: ProgressFactory = progress_for, refresh: bool = False
+    settings: Settings,
+    *,
+    progress: ProgressFactory = progress_for,
+    refresh: bool = False,
+    shared: SharedEngines | None = None,
 ) -> Snapshot:
     """The whole of ``syncer plan`` for one firm: read both sides and plan; change nothing."""
-    async with open_firm(settings) as firm:
+    async with open_firm(settings, shared=shared) as firm:
         return await read_and_plan(firm, progress=progress, refresh=refresh)
 
 
@@ -125,12 +146,16 @@ async def apply_firm(
     stops: StopRequests | None = None,
     *,
     progress: ProgressFactory = progress_for,
+    shared: SharedEngines | None = None,
 ) -> ApplyResult:
     """The whole of ``syncer apply`` for one firm: under the firm's lock, settle what an
     interrupted run left open, plan afresh (or check the saved plan), carry the plan out, and
     remember which parents' children are now known to be in step."""
     chosen = with_max_in_flight(settings, options.max_in_flight)
-    async with open_firm(chosen) as firm, RunLock(firm.engine, firm.firm).hold():
+    async with (
+        open_firm(chosen, shared=shared) as firm,
+        RunLock(firm.engine, firm.firm, advisory=firm.advisory).hold(),
+    ):
         await recover(
             firm.engine,
             firm.firm,

@@ -1,14 +1,17 @@
-"""``python -m bench.apply``: makespan and 429 share of N creates, three clients, one engine.
+"""``python -m bench.apply``: makespan and 429 share of N creates, several clients, one engine.
 
-The simulator runs in-process with the given rate and burst and injected latency (``--jitter`` of
-it either way, seeded); each strategy gets a fresh simulator and a fresh journal (a SQLite file,
-or ``--database``), and the same engine (``syncer.apply.engine.execute``) carries out the same
-plan of N entity creates. Strategies: ``syncer`` (work in flight follows rate x latency),
-``syncer-fixed-16`` (the same client held at 16 in flight, as before issue #16) and a naive
-client that resends on 429. The ideal makespan is ``(N - burst) / rate + latency``: the burst
-goes at once, everything after it at the replenish rate, plus the last answer's latency. With an
-open bucket (``--rate 20000 --burst 20000``) the ideal is ~0 and ``creates/s`` is the engine's
-own ceiling. Figures are printed as a markdown table; nothing is asserted.
+The simulator runs with the given rate and burst and injected latency (``--jitter`` of it either
+way, seeded), on this process's event loop or (``--simulator process``) in a process of its own,
+so that this process's CPU is the engine's alone; each strategy gets a fresh simulator and a fresh
+journal (a SQLite file, or ``--database``), and the same engine (``syncer.apply.engine.execute``)
+carries out the same plan of N entity creates. Strategies: ``syncer`` (work in flight follows
+rate x latency), ``syncer-fixed-16`` (the same client held at 16 in flight, as before issue #16),
+a naive client that resends on 429, and ``no-wire`` (answers at once from memory, no HTTP, no
+limiter: what the engine and its journal cost alone; not run unless asked). The ideal makespan
+is ``(N - burst) / rate + latency``: the burst goes at once, everything after it at the replenish
+rate, plus the last answer's latency. With an open bucket (``--rate 20000 --burst 20000``) the
+ideal is ~0 and ``creates/s`` is the engine's own ceiling. Figures are printed as a markdown
+table; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +31,9 @@ import anyio
 from pydantic import SecretStr
 
 from bench.apply.naive import NaiveClient
+from bench.apply.nowire import NoWireClient
+from bench.procs import cpu_seconds
+from bench.simprocess import ServedFirm, simulator_process
 from syncer import logs
 from syncer.apply.api import CloudApi
 from syncer.apply.engine import execute
@@ -36,15 +42,27 @@ from syncer.cloud.client import CloudClient
 from syncer.plan.changes import Action, Change, FieldChange, Plan
 from syncer.progress import progress_for
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
-from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
+from syncer.simulator import Limits, SimulatorConfig, serve_simulator
 from syncer.simulator.config import Faults
 from syncer.store.db import create_engine, upgrade
 
-ClientFactory = Callable[[Settings, RunningSimulator], AbstractAsyncContextManager[CloudApi]]
+
+@dataclass
+class Server:
+    """What the clients talk to, and what it counted (``totals``, filled when it stops)."""
+
+    firm: ServedFirm
+    pid: int | None = None
+    """The simulator's own process, when it runs in one (its CPU is then measured apart)."""
+    totals: dict[str, int] = field(default_factory=dict)
+    """``allowed``, ``denied`` and ``duplicates``."""
+
+
+ClientFactory = Callable[[Settings, Server], AbstractAsyncContextManager[CloudApi]]
 
 
 @asynccontextmanager
-async def syncer_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+async def syncer_client(settings: Settings, _server: Server) -> AsyncIterator[CloudApi]:
     async with CloudClient.open(settings.cloud) as client:
         yield client
 
@@ -57,24 +75,79 @@ class FixedInFlight(CloudClient):
 
 
 @asynccontextmanager
-async def fixed_client(settings: Settings, _sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+async def fixed_client(settings: Settings, _server: Server) -> AsyncIterator[CloudApi]:
     async with FixedInFlight.open(settings.cloud) as client:
         yield client
 
 
 @asynccontextmanager
-async def naive_client(settings: Settings, sim: RunningSimulator) -> AsyncIterator[CloudApi]:
+async def naive_client(settings: Settings, server: Server) -> AsyncIterator[CloudApi]:
     limit = aiohttp.TCPConnector(limit=settings.cloud.max_in_flight)
+    firm = server.firm
     async with aiohttp.ClientSession(connector=limit) as session:
         yield await NaiveClient.connect(
-            session, sim.api_root, sim.client_id, sim.client_secret, settings.cloud.max_in_flight
+            session, firm.api_root, firm.client_id, firm.client_secret, settings.cloud.max_in_flight
         )
+
+
+@asynccontextmanager
+async def no_wire_client(settings: Settings, server: Server) -> AsyncIterator[CloudApi]:
+    client = NoWireClient(settings.cloud.max_in_flight)
+    yield client
+    server.totals.update(
+        allowed=client.stats.requests,
+        denied=0,
+        duplicates=sum(count - 1 for count in client.created.values()),
+    )
 
 
 STRATEGIES: dict[str, ClientFactory] = {
     "syncer": syncer_client,
     "syncer-fixed-16": fixed_client,
     "naive-retry-on-429": naive_client,
+    "no-wire": no_wire_client,
+}
+DEFAULT_STRATEGIES = ("syncer", "syncer-fixed-16", "naive-retry-on-429")
+
+
+@asynccontextmanager
+async def in_process(args: argparse.Namespace) -> AsyncIterator[Server]:
+    """The simulator on this process's event loop (its CPU counts as the engine's)."""
+    limits = Limits(replenish_rate=args.rate, burst_capacity=args.burst)
+    faults = Faults(seed=1, latency_seconds=args.latency, jitter_seconds=args.latency * args.jitter)
+    async with serve_simulator(SimulatorConfig(limits=limits, faults=faults)) as sim:
+        firm = ServedFirm(sim.firm, sim.base_url, sim.client_id, sim.client_secret)
+        server = Server(firm)
+        yield server
+        stats = sim.control.snapshot_stats()
+    per_key = stats["creates"].get("entities", {})
+    server.totals.update(
+        allowed=stats["allowed"],
+        denied=stats["denied"],
+        duplicates=sum(count - 1 for count in per_key.values() if count > 1),
+    )
+
+
+@asynccontextmanager
+async def in_a_process(args: argparse.Namespace) -> AsyncIterator[Server]:
+    """The simulator in a process of its own: this process's CPU is the engine's alone."""
+    async with simulator_process(
+        1, args.rate, burst=args.burst, latency=args.latency, jitter=args.jitter
+    ) as sims:
+        server = Server(sims.firms[0], sims.pid)
+        yield server
+    server.totals.update(sims.totals)
+
+
+@asynccontextmanager
+async def nowhere(_args: argparse.Namespace) -> AsyncIterator[Server]:
+    """No server: the no-wire client answers itself and fills the totals."""
+    yield Server(ServedFirm("bench", "http://127.0.0.1:9", "none", "none"))
+
+
+SERVERS: dict[str, Callable[[argparse.Namespace], AbstractAsyncContextManager[Server]]] = {
+    "in-process": in_process,
+    "process": in_a_process,
 }
 
 
@@ -101,7 +174,9 @@ class Row:
     n: int
     makespan: float
     cpu: float
-    """Process CPU seconds of the run (the in-process simulator's included)."""
+    """This process's CPU seconds for the run (the simulator's included when in-process)."""
+    simulator_cpu: float | None
+    """The simulator process's CPU seconds for the run, when it ran in a process of its own."""
     ideal: float
     attempts: int
     denied: int
@@ -118,29 +193,29 @@ class Row:
 
 
 async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -> Row:
-    limits = Limits(replenish_rate=args.rate, burst_capacity=args.burst)
-    faults = Faults(seed=1, latency_seconds=args.latency, jitter_seconds=args.latency * args.jitter)
-    async with serve_simulator(SimulatorConfig(limits=limits, faults=faults)) as sim:
+    where = nowhere if name == "no-wire" else SERVERS[args.simulator]
+    async with where(args) as server:
         with tempfile.TemporaryDirectory() as folder:
             url = args.database or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
             await upgrade(url)
             settings = Settings(
                 database=DatabaseSettings(url=url),
                 cloud=CloudSettings(
-                    firm=sim.firm,
-                    base_url=sim.base_url,
-                    client_id=sim.client_id,
-                    client_secret=SecretStr(sim.client_secret),
+                    firm=server.firm.name,
+                    base_url=server.firm.base_url,
+                    client_id=server.firm.client_id,
+                    client_secret=SecretStr(server.firm.client_secret),
                     max_in_flight=args.workers,
                 ),
             )
             engine = create_engine(url)
             try:
-                async with factory(settings, sim) as client:
+                async with factory(settings, server) as client:
+                    sim_started = cpu_seconds(server.pid) if server.pid else 0.0
                     started = time.monotonic()
                     cpu_started = time.process_time()
                     result = await execute(
-                        creates(sim.firm, args.n),
+                        creates(server.firm.name, args.n),
                         engine=engine,
                         client=client,
                         settings=settings,
@@ -150,19 +225,20 @@ async def measure(name: str, factory: ClientFactory, args: argparse.Namespace) -
                     )
                     makespan = time.monotonic() - started
                     cpu = time.process_time() - cpu_started
+                    sim_cpu = cpu_seconds(server.pid) - sim_started if server.pid else None
             finally:
                 await engine.dispose()
-        stats = sim.control.snapshot_stats()
-    per_key = stats["creates"].get("entities", {})
+    totals = server.totals
     return Row(
         strategy=name,
         n=args.n,
         makespan=makespan,
         cpu=cpu,
+        simulator_cpu=sim_cpu,
         ideal=max(args.n - args.burst, 0) / args.rate + args.latency,
-        attempts=stats["allowed"] + stats["denied"],
-        denied=stats["denied"],
-        duplicates=sum(count - 1 for count in per_key.values() if count > 1),
+        attempts=totals["allowed"] + totals["denied"],
+        denied=totals["denied"],
+        duplicates=totals["duplicates"],
         exit_code=result.exit_code,
     )
 
@@ -171,22 +247,28 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
     lines = [
         f"# bench/apply: {args.n} creates, rate {args.rate}/s, burst {args.burst}, "
         f"{args.workers} in flight at most, latency {args.latency * 1000:.0f} ms "
-        f"(+-{args.jitter:.0%}), {'PostgreSQL' if args.database else 'SQLite'}",
+        f"(+-{args.jitter:.0%}), {'PostgreSQL' if args.database else 'SQLite'}, "
+        f"simulator {args.simulator}",
         "",
         f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         "| strategy | makespan s | ideal s | makespan / ideal | creates/s | CPU ms / create "
-        "| attempts | 429s | 429 share | duplicates | exit |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| simulator CPU ms / create | attempts | 429s | 429 share | duplicates | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.strategy} | {r.makespan:.1f} | {r.ideal:.1f} | {r.ratio:.3f} "
-        f"| {r.n / r.makespan:.0f} | {r.cpu / r.n * 1000:.2f} | {r.attempts} "
+        f"| {r.n / r.makespan:.0f} | {r.cpu / r.n * 1000:.2f} "
+        f"| {_per_create(r.simulator_cpu, r.n)} | {r.attempts} "
         f"| {r.denied} | {r.denied_share:.2%} | {r.duplicates} | {r.exit_code} |"
         for r in rows
     ]
     return "\n".join(lines)
+
+
+def _per_create(seconds: float | None, n: int) -> str:
+    return "-" if seconds is None else f"{seconds / n * 1000:.2f}"
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -210,7 +292,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--database", default=None, help="journal database URL (default: a fresh SQLite file)"
     )
     parser.add_argument(
-        "--strategies", nargs="+", choices=list(STRATEGIES), default=list(STRATEGIES)
+        "--strategies", nargs="+", choices=list(STRATEGIES), default=list(DEFAULT_STRATEGIES)
+    )
+    parser.add_argument(
+        "--simulator",
+        choices=list(SERVERS),
+        default="in-process",
+        help="where the simulator runs: on this event loop (its CPU counted with the engine's, "
+        "the figures before issue #16's second pass), or in a process of its own",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     return parser.parse_args(argv)

@@ -12,7 +12,6 @@ peak memory above idle per firm in flight, CPU per request (``/proc``). Nothing 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -25,15 +24,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
 import sqlalchemy as sa
-from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from sqlalchemy.engine import make_url
 
-from bench.scale.procs import cpu_seconds, memory_kib
+from bench.procs import cpu_seconds, memory_kib
+from bench.simprocess import ServedFirm, simulator_process
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import desired_tables
 
@@ -51,6 +50,7 @@ class Row:
     rate_sum: float
     mem_per_firm_mib: float
     cpu_ms_per_request: float
+    peak_connections: int
 
     @property
     def aggregate(self) -> float:
@@ -81,50 +81,17 @@ async def fresh_database(admin_url: str) -> AsyncIterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@asynccontextmanager
-async def simulators(
-    firms: int, rate: float
-) -> AsyncIterator[tuple[list[dict[str, str]], dict[str, int]]]:
-    """The simulator process's firms, and (filled on exit) its totals."""
-    command = [sys.executable, "-m", "bench.scale.sims", str(firms), str(rate)]
-    totals: dict[str, int] = {}
-    async with await anyio.open_process(command) as process:
-        assert process.stdin is not None
-        lines = _lines(process)
-        found = []
-        async for line in lines:
-            if line == "ready":
-                break
-            found.append(json.loads(line))
-        yield found, totals
-        await process.stdin.aclose()
-        async for line in lines:
-            totals.update(json.loads(line))
-
-
-async def _lines(process: Process) -> AsyncIterator[str]:
-    assert process.stdout is not None
-    buffer = ""
-    async for chunk in TextReceiveStream(process.stdout):
-        buffer += chunk
-        while "\n" in buffer:
-            line, buffer = buffer.split("\n", 1)
-            yield line
-
-
-def write_config(
-    folder: Path, url: str, firms: list[dict[str, str]]
-) -> tuple[Path, dict[str, str]]:
+def write_config(folder: Path, url: str, firms: list[ServedFirm]) -> tuple[Path, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
     env["SYNCER_LOGGING__LEVEL"] = "warning"
     env["SYNCER_LOGGING__FORMAT"] = "json"
     parts = [f'[database]\nurl = "{url}"\n']
     for firm in firms:
-        variable = f"{firm['name'].upper()}_SECRET"
-        env[variable] = firm["client_secret"]
+        variable = f"{firm.name.upper()}_SECRET"
+        env[variable] = firm.client_secret
         parts.append(
-            f'[[firms]]\nname = "{firm["name"]}"\n[firms.cloud]\nbase_url = "{firm["base_url"]}"\n'
-            f'client_id = "{firm["client_id"]}"\nclient_secret_env = "{variable}"\n'
+            f'[[firms]]\nname = "{firm.name}"\n[firms.cloud]\nbase_url = "{firm.base_url}"\n'
+            f'client_id = "{firm.client_id}"\nclient_secret_env = "{variable}"\n'
         )
     config = folder / "scale.toml"
     config.write_text("\n".join(parts), encoding="utf-8")
@@ -144,11 +111,11 @@ async def fill_desired(url: str, creates: int) -> None:
         await engine.dispose()
 
 
-async def one_row(url: str, query: str) -> sa.Row[tuple[float, ...]]:
+async def one_row(url: str, query: str) -> tuple[Any, ...]:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return (await conn.execute(sa.text(query))).one()
+            return tuple((await conn.execute(sa.text(query))).one())
     finally:
         await engine.dispose()
 
@@ -164,10 +131,35 @@ async def wait_for_count(url: str, query: str, want: int, seconds: float) -> Non
 
 @dataclass(frozen=True)
 class Cost:
-    """Of all workers: memory grown from idle to peak (KiB) and CPU seconds while working."""
+    """Of all workers: memory grown from idle to peak (KiB), CPU seconds while working, and the
+    most connections the database had at once (the workers', a sample every 0.1 s)."""
 
     grown_kib: int
     cpu_seconds: float
+    peak_connections: int
+
+
+CONNECTIONS = "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()"
+
+
+@asynccontextmanager
+async def connection_peak(url: str) -> AsyncIterator[list[int]]:
+    """Sample the database's connections (less this one) until the block ends; the most seen
+    is in the list yielded."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    peak = [0]
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+
+        async def sample() -> None:
+            while True:
+                row = await (await conn.execute(CONNECTIONS)).fetchone()
+                peak[0] = max(peak[0], int(row[0]) if row else 0)
+                await anyio.sleep(0.1)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sample)
+            yield peak
+            tg.cancel_scope.cancel()
 
 
 REGISTERED = "SELECT count(*) FROM syncer_queue.procrastinate_workers"
@@ -190,27 +182,28 @@ async def run_workers(
         await wait_for_count(url, REGISTERED, workers, 60)
         await anyio.sleep(1)
         idle = {p.pid: (memory_kib(p.pid, "VmRSS"), cpu_seconds(p.pid)) for p in procs}
-        await anyio.run_process([*syncer, "queue", "apply"], env=env)
-        await wait_for_count(url, FINISHED, args.firms, args.timeout)
+        async with connection_peak(url) as connections:
+            await anyio.run_process([*syncer, "queue", "apply"], env=env)
+            await wait_for_count(url, FINISHED, args.firms, args.timeout)
         peak = {p.pid: memory_kib(p.pid, "VmHWM") for p in procs}
         cpu = sum(cpu_seconds(p.pid) - idle[p.pid][1] for p in procs)
     finally:
         for process in procs:
             process.terminate()
             await process.wait()
-    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu)
+    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu, connections[0])
 
 
 async def measure(workers: int, args: argparse.Namespace) -> Row:
-    concurrency = math.ceil(min(args.firms, args.in_flight) / workers)
+    concurrency = math.ceil(min(args.firms, args.in_flight or args.firms) / workers)
     async with (
         fresh_database(args.admin_url) as url,
-        simulators(args.firms, args.rate) as (firms, totals),
+        simulator_process(args.firms, args.rate) as sims,
     ):
         await upgrade(url)
         await fill_desired(url, args.creates)
         with tempfile.TemporaryDirectory() as folder:
-            config, env = write_config(Path(folder), url, firms)
+            config, env = write_config(Path(folder), url, sims.firms)
             syncer = [sys.executable, "-m", "syncer", "--config", str(config)]
             cost = await run_workers(
                 syncer, env, url, workers=workers, concurrency=concurrency, args=args
@@ -227,12 +220,13 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
         concurrency=concurrency,
         makespan=float(makespan),
         requests=int(requests),
-        denied=totals.get("denied", -1),
-        duplicates=totals.get("duplicates", -1),
+        denied=sims.totals.get("denied", -1),
+        duplicates=sims.totals.get("duplicates", -1),
         failed_jobs=int(failed),
         rate_sum=args.firms * args.rate,
         mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
         cpu_ms_per_request=1000 * cost.cpu_seconds / max(int(requests), 1),
+        peak_connections=cost.peak_connections,
     )
 
 
@@ -247,14 +241,14 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         "",
         "| workers | firms in flight per worker | makespan s | requests | aggregate req/s "
         "| sum of rates | aggregate / sum | aggregate / sum in flight | 429s | duplicates "
-        "| failed jobs | peak MiB per firm in flight | CPU ms per request |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| failed jobs | peak MiB per firm in flight | CPU ms per request | peak PG connections |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.workers} | {r.concurrency} | {r.makespan:.1f} | {r.requests} | {r.aggregate:.0f} "
         f"| {r.rate_sum:.0f} | {r.ratio:.2f} | {r.in_flight_ratio:.2f} | {r.denied} "
         f"| {r.duplicates} | {r.failed_jobs} "
-        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} |"
+        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} | {r.peak_connections} |"
         for r in rows
     ]
     carried = rows[0].aggregate / args.rate / rows[0].workers
@@ -266,8 +260,16 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     for workers in args.workers:
         started = time.monotonic()
-        rows.append(await measure(workers, args))
-        print(f"{workers} worker(s): {time.monotonic() - started:.0f} s", file=sys.stderr)
+        try:
+            rows.append(await measure(workers, args))
+        except Exception as exc:  # one configuration failing (e.g. too many clients) is a result
+            print(f"{workers} worker(s) failed: {exc!r}"[:500], file=sys.stderr)
+            continue
+        took = time.monotonic() - started
+        row = table(rows[-1:], args).splitlines()[-3]
+        print(f"{workers} worker(s): {took:.0f} s: {row}", file=sys.stderr)
+    if not rows:
+        raise SystemExit("no configuration finished")
     report = table(rows, args)
     print(report)
     if args.out is not None:
@@ -282,9 +284,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--in-flight",
         type=int,
-        default=20,
-        help="firms in flight at most over all workers: each holds two PostgreSQL connections, "
-        "and the server's max_connections (100 by default) is shared",
+        default=None,
+        help="firms in flight at most over all workers (default: every firm); before workers "
+        "shared their engines each held two PostgreSQL connections, so the old runs used 20",
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--timeout", type=float, default=240, help="seconds per configuration")

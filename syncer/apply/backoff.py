@@ -123,15 +123,22 @@ async def record_failure(
         await conn.execute(update(failed_keys).where(*where).values(**values))
 
 
+_CLEAR = delete(failed_keys).where(
+    failed_keys.c.firm == bindparam("b_firm"),
+    failed_keys.c.kind == bindparam("b_kind"),
+    failed_keys.c.key == bindparam("b_key"),
+)
+"""Built once: a run clears the keys of every change that went through."""
+
+
 async def clear_failures(conn: AsyncConnection, firm: str, done: Sequence[Change]) -> None:
     """These keys went through: forget their failures (one statement for all of them)."""
     if not done:
         return
     await conn.execute(
-        delete(failed_keys).where(
-            failed_keys.c.firm == firm,
-            failed_keys.c.kind == bindparam("b_kind"),
-            failed_keys.c.key == bindparam("b_key"),
-        ),
-        [{"b_kind": change.kind, "b_key": stored_key(change.key)} for change in done],
+        _CLEAR,
+        [
+            {"b_firm": firm, "b_kind": change.kind, "b_key": stored_key(change.key)}
+            for change in done
+        ],
     )

@@ -1,7 +1,8 @@
 """One run per firm at a time.
 
 On PostgreSQL the authority is a session advisory lock keyed by the firm: the server releases it
-when the holder's connection dies, so a killed run never leaves it behind. SQLite has no such
+when the holder's connection dies, so a killed run never leaves it behind (``store.advisory``;
+a worker running many firms holds all their locks on one connection). SQLite has no such
 thing, so there the ``syncer_lock`` row is the authority: it names its holder (host, pid) and is
 kept fresh by a heartbeat. A holder on this host is judged by its process alone: gone, its row is
 taken over; alive, never, however old its heartbeat (a stopped or swapped-out process still runs).
@@ -23,13 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.clock import Clock, SystemClock, as_utc, utc_now
 from syncer.concurrency import task_group
 from syncer.errors import RunLocked
+from syncer.store import AdvisoryLocks
 from syncer.store.db import write_transaction
 from syncer.store.tables import run_lock
 
@@ -84,11 +86,21 @@ def advisory_key(firm: str) -> int:
 class RunLock:
     """The lock of one firm, held for the lifetime of ``hold``."""
 
-    def __init__(self, engine: AsyncEngine, firm: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        firm: str,
+        clock: Clock | None = None,
+        *,
+        advisory: AdvisoryLocks | None = None,
+    ) -> None:
+        """``advisory`` is the session holding this process's run locks on PostgreSQL when it
+        runs many firms (``store.engines``); without it the lock takes a connection of its own."""
         self._engine = engine
         self._firm = firm
         self._clock = clock or SystemClock()
         self._holder = Holder.me()
+        self._advisory = advisory
 
     def _now(self) -> datetime:
         return utc_now(self._clock)
@@ -97,19 +109,11 @@ class RunLock:
     async def hold(self) -> AsyncIterator[None]:
         """Acquire at once or raise ``RunLocked`` (exit 75); release on the way out."""
         is_postgres = self._engine.dialect.name == "postgresql"
-        advisory: AsyncConnection | None = None
+        advisory: AdvisoryLocks | None = None
+        key = advisory_key(self._firm)
         if is_postgres:
-            advisory = await self._engine.connect()
-            try:
-                got = await advisory.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(self._firm)}
-                )
-                await advisory.commit()
-            except BaseException:
-                await advisory.close()
-                raise
-            if not got:
-                await advisory.close()
+            advisory = self._advisory or AdvisoryLocks(self._engine)
+            if not await advisory.try_lock(key):
                 raise RunLocked(await self._refusal())
         try:
             await self._claim_row(force=is_postgres)
@@ -123,10 +127,7 @@ class RunLock:
             with anyio.CancelScope(shield=True):
                 await self._release_row()
                 if advisory is not None:
-                    await advisory.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(self._firm)}
-                    )
-                    await advisory.close()
+                    await advisory.unlock(key)
 
     async def _claim_row(self, *, force: bool) -> None:
         """Write our row; on SQLite take over a stale one or refuse a live one."""

@@ -46,6 +46,13 @@ from syncer.settings import Settings
     help="After each apply, rewrite this Prometheus text file with the last finished apply of "
     "every firm this worker serves (whichever worker ran it).",
 )
+@click.option(
+    "--database-connections",
+    type=click.IntRange(2, 1000),
+    default=None,
+    help="Connections to each database at most, shared by the firms this worker runs (their "
+    "run locks hold one between them); opened as needed. Default: concurrency + 2, at most 10.",
+)
 @pass_settings
 def command(
     settings: Settings,
@@ -55,6 +62,7 @@ def command(
     heartbeat: float,
     stalled_after: float,
     metrics_file: Path | None,
+    database_connections: int | None,
 ) -> None:
     """Run queued and scheduled firm jobs until stopped (needs PostgreSQL).
 
@@ -69,5 +77,7 @@ def command(
       syncer worker --concurrency 8
       syncer worker --firm acme --firm beta
     """
-    options = WorkerOptions(concurrency, firms, heartbeat, stalled_after, metrics_file)
+    options = WorkerOptions(
+        concurrency, firms, heartbeat, stalled_after, metrics_file, database_connections
+    )
     run(lambda: run_worker(settings, options))

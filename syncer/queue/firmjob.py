@@ -34,6 +34,7 @@ from syncer.queue.outcomes import record_end, record_start
 from syncer.queue.runner import FirmResult, run_firm
 from syncer.queue.stopping import RunningFirms
 from syncer.settings import Firm
+from syncer.store import SharedEngines
 
 DONE: Final = frozenset(
     {ExitCode.OK, ExitCode.CHANGES_PENDING, ExitCode.ROWS_REJECTED, ExitCode.SAFETY_STOP}
@@ -80,7 +81,9 @@ class FirmJobs:
     """Runs the firm jobs of one worker process and records how each ended."""
 
     firms: Mapping[str, Firm]
-    engine: AsyncEngine
+    shared: SharedEngines
+    """The worker's engines, one per database URL; the queue's own database among them."""
+    queue_url: str
     clock: Clock
     running: RunningFirms = field(default_factory=RunningFirms)
     metrics_file: Path | None = None
@@ -102,7 +105,7 @@ class FirmJobs:
             await record_end(self.engine, job_id, result, self.clock)
             log.info("job finished", exit_code=result.exit_code, run_id=result.run_id)
             if self.metrics_file is not None and result.run_id is not None:
-                await write_last_runs(self.metrics_file, list(self.firms.values()))
+                await write_last_runs(self.metrics_file, list(self.firms.values()), self.shared)
         return job_verdict(result)
 
     async def _run(self, firm: str, action: str, stops: StopRequests) -> FirmResult:
@@ -111,7 +114,12 @@ class FirmJobs:
             known = ", ".join(sorted(self.firms))
             message = f"firm {firm!r} is not in this worker's configuration (has: {known})"
             return FirmResult(int(ExitCode.CONFIG), None, message)
-        return await run_firm(chosen, action, stops)
+        return await run_firm(chosen, action, stops, self.shared)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The queue database's engine (outcomes of jobs, recovery of dead workers' jobs)."""
+        return self.shared.get(self.queue_url).engine
 
 
 def job_verdict(result: FirmResult) -> dict[str, Any]:

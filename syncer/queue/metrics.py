@@ -15,28 +15,26 @@ from sqlalchemy import func, select
 
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
 from syncer.settings import Firm
-from syncer.store import create_engine
+from syncer.store import SharedEngines
 from syncer.store.tables import runs
 
 
-async def write_last_runs(path: Path, firms: Sequence[Firm]) -> None:
-    """Rewrite ``path`` with the last finished apply of each of ``firms``."""
+async def write_last_runs(path: Path, firms: Sequence[Firm], shared: SharedEngines) -> None:
+    """Rewrite ``path`` with the last finished apply of each of ``firms`` (read through the
+    worker's ``shared`` engines)."""
     by_database: dict[str, list[str]] = {}
     for firm in firms:
         by_database.setdefault(firm.settings.database.url, []).append(firm.settings.cloud.firm)
     collected: list[RunMetrics] = []
     for url, names in by_database.items():
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as conn:
-                last = await conn.scalars(
-                    select(func.max(runs.c.id))
-                    .where(runs.c.firm.in_(names), runs.c.command == "apply")
-                    .where(runs.c.finished_at.is_not(None))
-                    .group_by(runs.c.firm)
-                )
-                run_ids = list(last.all())
-            collected += await read_run_metrics(engine, run_ids)
-        finally:
-            await engine.dispose()
+        engine = shared.get(url).engine
+        async with engine.connect() as conn:
+            last = await conn.scalars(
+                select(func.max(runs.c.id))
+                .where(runs.c.firm.in_(names), runs.c.command == "apply")
+                .where(runs.c.finished_at.is_not(None))
+                .group_by(runs.c.firm)
+            )
+            run_ids = list(last.all())
+        collected += await read_run_metrics(engine, run_ids)
     write_metrics(path, collected)

@@ -14,7 +14,7 @@ from syncer.apply import StopRequests
 from syncer.errors import ExitCode, syncer_error_in
 from syncer.progress import quiet
 from syncer.settings import Firm
-from syncer.store import database_errors
+from syncer.store import SharedEngines, database_errors
 from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 
 
@@ -27,27 +27,33 @@ class FirmResult:
     message: str | None = None
 
 
-async def _apply(firm: Firm, stops: StopRequests) -> FirmResult:
-    result = await apply_firm(firm.settings, ApplyOptions(), stops)
+async def _apply(firm: Firm, stops: StopRequests, shared: SharedEngines | None) -> FirmResult:
+    result = await apply_firm(firm.settings, ApplyOptions(), stops, shared=shared)
     return FirmResult(result.exit_code, result.run_id, result.message)
 
 
-async def _plan(firm: Firm, _stops: StopRequests) -> FirmResult:
-    plan = (await plan_firm(firm.settings, progress=quiet)).plan
+async def _plan(firm: Firm, _stops: StopRequests, shared: SharedEngines | None) -> FirmResult:
+    plan = (await plan_firm(firm.settings, progress=quiet, shared=shared)).plan
     pending = len(plan.changes) + len(plan.blocked)
     code = ExitCode.CHANGES_PENDING if plan.has_changes else ExitCode.OK
     return FirmResult(int(code), None, f"{pending} change(s) pending")
 
 
-ACTIONS: Final[Mapping[str, Callable[[Firm, StopRequests], Awaitable[FirmResult]]]] = {
+ACTIONS: Final[
+    Mapping[str, Callable[[Firm, StopRequests, SharedEngines | None], Awaitable[FirmResult]]]
+] = {
     "apply": _apply,
     "plan": _plan,
 }
 """What a job can do to a firm; ``syncer queue`` offers exactly these."""
 
 
-async def run_firm(firm: Firm, action: str, stops: StopRequests) -> FirmResult:
+async def run_firm(
+    firm: Firm, action: str, stops: StopRequests, shared: SharedEngines | None = None
+) -> FirmResult:
     """Run ``action`` for ``firm``; a ``SyncerError`` becomes its exit code and message.
+
+    ``shared``: the worker's engines, one per database URL for all the firms it runs.
 
     The error may arrive inside an exception group (the Cloud reader reads kinds in a task
     group): the firm ends as the error found in it would end a command; a group holding no
@@ -55,7 +61,7 @@ async def run_firm(firm: Firm, action: str, stops: StopRequests) -> FirmResult:
     """
     try:
         async with database_errors():
-            return await ACTIONS[action](firm, stops)
+            return await ACTIONS[action](firm, stops, shared)
     except Exception as exc:
         error = syncer_error_in(exc)
         if error is None:

@@ -29,9 +29,16 @@ from syncer.queue.app import build_app, firm_queue, queue_database_url, queue_er
 from syncer.queue.firmjob import FirmJobs, register_firm_task, register_schedules, worker_label
 from syncer.queue.recovery import keep_recovering
 from syncer.settings import Firm, Settings
-from syncer.store import create_engine, require_current_schema
+from syncer.store import SharedEngines, require_current_schema
 
 log = get_logger(__name__)
+
+
+WORKING_CONNECTIONS = 8
+"""Connections for the firms' work by default, however many firms run: a firm in flight needs
+one only for its journal's short transactions (two per request at most, a few milliseconds
+each), so eight serve a worker's CPU at full speed while a fleet of four such workers stays
+well inside PostgreSQL's default ``max_connections = 100``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,15 @@ class WorkerOptions:
     stalled_after_seconds: float = 60.0
     """A worker silent this long is dead: its jobs go back to the queue."""
     metrics_file: Path | None = None
+    database_connections: int | None = None
+    """Connections this process opens to a database at most (run locks included); default
+    one per firm in flight up to ``WORKING_CONNECTIONS``, plus one holding the run locks and one
+    for the queue's bookkeeping. Opened as needed: firms waiting for Cloud hold none."""
+
+    @property
+    def connections(self) -> int:
+        working = min(self.concurrency, WORKING_CONNECTIONS)
+        return self.database_connections or working + 2
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | None = None) -> int:
@@ -50,11 +66,13 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
     url = queue_database_url(settings)
     chosen = _chosen_firms(settings, options.firms)
     app = build_app(url, max_connections=options.concurrency + 4)
-    engine = create_engine(url)
+    shared = SharedEngines(options.connections)
+    engine = shared.get(url).engine
     chosen_clock = clock or SystemClock()
     jobs = FirmJobs(
         {firm.name: firm for firm in chosen},
-        engine,
+        shared,
+        url,
         chosen_clock,
         metrics_file=options.metrics_file,
     )
@@ -67,7 +85,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
             async with app.open_async():
                 await _work(app, engine, jobs, options, chosen_clock)
     finally:
-        await engine.dispose()
+        await shared.dispose()
     if jobs.running.received is None:
         raise WorkerStopped("the worker stopped after an error of the queue (see the log above)")
     log.info("worker stopped", signal=jobs.running.received.name)

@@ -7,6 +7,7 @@ transactions through ``store.db``, ``store.tables`` and ``store.upsert``, and th
 id-map entries through ``store.idmap`` in its own transactions: those are the exception, shared
 by the code that owns those tables' rows (``tests/test_layout.py`` lists it)."""
 
+from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import (
     DatabaseError,
     create_engine,
@@ -15,13 +16,17 @@ from syncer.store.db import (
     upgrade,
 )
 from syncer.store.desired import read_desired_state
+from syncer.store.engines import SharedDatabase, SharedEngines
 from syncer.store.idmap import read_id_map
 from syncer.store.loader import LoadResult, load_csv
 from syncer.store.validate import columns_of
 
 __all__ = [
+    "AdvisoryLocks",
     "DatabaseError",
     "LoadResult",
+    "SharedDatabase",
+    "SharedEngines",
     "columns_of",
     "create_engine",
     "database_errors",

@@ -35,21 +35,44 @@ async def upsert(
     """
     if not rows:
         return
-    dialect = conn.dialect.name
+    merged = merge or {}
+    shape = (
+        conn.dialect.name,
+        table.name,
+        tuple(str(element) for element in conflict),
+        tuple(update),
+        tuple(sorted((column, id(how)) for column, how in merged.items())),
+    )
+    statement = _BUILT.get(shape)
+    if statement is None:
+        statement = _BUILT[shape] = _statement(conn.dialect.name, table, conflict, update, merged)
+    await conn.execute(statement, list(rows))
+
+
+_BUILT: dict[tuple[object, ...], Any] = {}
+"""Statements by call shape, built once: building one (``excluded`` proxies every column of the
+table) cost more CPU than running it for the one-row writes of a slow run. Keyed by text, not by
+the expressions themselves, whose ``==`` builds SQL instead of comparing."""
+
+
+def _statement(
+    dialect: str,
+    table: Table,
+    conflict: Sequence[ColumnElement[Any] | str],
+    update: Sequence[str],
+    merge: Mapping[str, Callable[[Any], ColumnElement[Any]]],
+) -> Any:
     try:
         insert = _INSERTS[dialect]
     except KeyError:
         raise NotImplementedError(f"upsert is not supported on {dialect}") from None
     stmt = insert(table)
-    merged = merge or {}
-    if update:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(conflict),
-            set_={
-                column: merged[column](stmt.excluded) if column in merged else stmt.excluded[column]
-                for column in update
-            },
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    await conn.execute(stmt, list(rows))
+    if not update:
+        return stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={
+            column: merge[column](stmt.excluded) if column in merge else stmt.excluded[column]
+            for column in update
+        },
+    )

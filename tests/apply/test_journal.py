@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.backoff import BackoffIndex
@@ -14,6 +17,7 @@ from syncer.apply.journal_keys import journal_id
 from syncer.clock import ManualClock, as_utc, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
+from syncer.store.db import create_engine, upgrade
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes, failed_keys, runs
 
@@ -82,3 +86,36 @@ async def test_a_rejected_key_waits_unless_its_values_change(engine: AsyncEngine
     await again.settle([(ENTITY, Outcome(ChangeStatus.DONE))])
     async with engine.connect() as conn:
         assert (await conn.execute(select(failed_keys))).all() == []
+
+
+async def test_intents_and_results_find_their_rows_by_primary_key(sqlite_url: str) -> None:
+    """On SQLite an update by (run, change id) walks every row of the run (its planner takes the
+    run_id index), so a run's journal cost grew with the square of its size. Every update of a
+    journal row that ``sent`` and ``settle`` issue must be a primary-key search instead."""
+    await upgrade(sqlite_url)
+    engine = create_engine(sqlite_url)
+    updates: list[tuple[str, tuple[object, ...]]] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if sql.lstrip().upper().startswith("UPDATE SYNCER_CHANGES"):
+            many = isinstance(params, list)
+            updates.append((sql, tuple(params[0] if many else params)))  # type: ignore[index,arg-type]
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        clock = ManualClock()
+        journal = await Journal.begin(engine, "acme", "apply", None, clock)
+        await journal.enter([Entry(USER), Entry(ENTITY)])
+        await journal.sent([USER, ENTITY], {"Email": "Ann@Example.com"})
+        remote = RemoteObject("GUID-1", 7, {})
+        await journal.settle([(USER, Outcome(ChangeStatus.DONE, None, remote, Origin.CREATED))])
+        await journal.settle([(ENTITY, Outcome(ChangeStatus.REJECTED, "Name too long"))])
+    finally:
+        await engine.dispose()
+    assert len(updates) == 3
+    path = make_url(sqlite_url).database
+    assert path is not None
+    with closing(sqlite3.connect(path)) as plain:
+        for sql, params in updates:
+            plan = " ".join(row[-1] for row in plain.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            assert "INTEGER PRIMARY KEY" in plan, plan

@@ -1,0 +1,105 @@
+"""Advisory locks of many firms on one PostgreSQL session, and the run lock over them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.apply.lock import RunLock, advisory_key
+from syncer.errors import ExitCode, RunLocked
+from syncer.store.advisory import AdvisoryLocks
+from syncer.store.db import create_engine, upgrade
+
+pytestmark = pytest.mark.anyio
+
+HOLDERS = text(
+    "SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " ORDER BY objid"
+)
+"""Advisory locks held in this test's database (the server's other databases have their own)."""
+
+
+@pytest.fixture
+async def engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one database: two processes, as far as PostgreSQL can tell."""
+    await upgrade(postgres_url)
+    first, second = create_engine(postgres_url), create_engine(postgres_url)
+    try:
+        yield first, second
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def _holders(engine: AsyncEngine) -> list[tuple[int, int]]:
+    async with engine.connect() as conn:
+        return [(row.objid, row.pid) for row in await conn.execute(HOLDERS)]
+
+
+async def test_many_keys_share_one_connection_and_a_key_is_held_once(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = engines
+    locks, elsewhere = AdvisoryLocks(mine), AdvisoryLocks(other)
+    assert await locks.try_lock(1)
+    assert await locks.try_lock(2)
+    holders = await _holders(other)
+    assert [objid for objid, _ in holders] == [1, 2]
+    assert len({pid for _, pid in holders}) == 1, "both keys on one session"
+    assert mine.pool.checkedout() == 1  # type: ignore[attr-defined]
+
+    assert not await locks.try_lock(1), "PostgreSQL would grant it again; this session may not"
+    assert not await elsewhere.try_lock(2), "another session is refused"
+    assert await elsewhere.try_lock(3)
+
+    await locks.unlock(1)
+    assert await elsewhere.try_lock(1)
+    await locks.unlock(2)
+    assert mine.pool.checkedout() == 0, "the last lock released closes the connection"
+    assert [objid for objid, _ in await _holders(other)] == [1, 3]
+    await elsewhere.unlock(1)
+    await elsewhere.unlock(3)
+    assert await _holders(other) == []
+
+
+async def test_a_broken_session_forgets_its_locks_which_the_server_released(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = engines
+    locks = AdvisoryLocks(mine)
+    assert await locks.try_lock(1)
+    async with other.connect() as conn:
+        (pid,) = [p for objid, p in await _holders(other) if objid == 1]
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with pytest.raises(OperationalError):
+        await locks.try_lock(2)
+    assert locks.held == frozenset()
+    elsewhere = AdvisoryLocks(other)
+    assert await elsewhere.try_lock(1), "the server released the lock"
+    await locks.unlock(1)  # no longer held here: nothing to do, no error
+    await elsewhere.unlock(1)
+
+
+async def test_run_locks_of_one_process_share_its_session(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = engines
+    shared = AdvisoryLocks(mine)
+    async with (
+        RunLock(mine, "acme", advisory=shared).hold(),
+        RunLock(mine, "beta", advisory=shared).hold(),
+    ):
+        assert shared.held == {advisory_key("acme"), advisory_key("beta")}
+        for engine, advisory in ((mine, shared), (other, None)):  # this process, another
+            with pytest.raises(RunLocked) as caught:
+                async with RunLock(engine, "acme", advisory=advisory).hold():
+                    pass
+            assert caught.value.exit_code is ExitCode.LOCKED
+    assert shared.held == frozenset()
+    async with RunLock(other, "acme").hold():
+        pass
