@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
@@ -139,6 +139,14 @@ def _well_formed(result: object) -> bool:
     answers=st.lists(responses, min_size=1, max_size=4),
     name=st.sampled_from(list(OPERATIONS)),
     junk_auth=st.booleans(),
+)
+@example(  # a model whose credits could never cover a request once waited for them for ever
+    answers=[
+        ApiResponse(429, {}, b""),
+        ApiResponse(429, {"X-RateLimit-Replenish-Rate": "3.5", "X-RateLimit-Remaining": "0"}, b""),
+    ],
+    name="create address",
+    junk_auth=False,
 )
 def test_every_junk_answer_ends_in_a_result_or_a_syncer_error(
     answers: list[ApiResponse], name: str, junk_auth: bool

@@ -201,10 +201,13 @@ class RateLimiter:
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
             return None  # the second wave waits for the first one's answers
         if bucket.tokens < cost - _EPSILON:
-            if bucket.capacity >= cost and bucket.gain() > 0:
+            # The most a credit can add is bounded by the room above today's level (the peak
+            # it caps by is at least that level): a gain that only an empty bucket would see
+            # never arrives, and waiting for it would wait for ever.
+            if bucket.capacity >= cost and bucket.gain(room=bucket.capacity - bucket.tokens) > 0:
                 return self._phase.next_credit(bucket.last_credit) - now
-            # Credits alone will never cover this request (no capacity, or everything taken
-            # by others): probe once a second, so that changed limits are noticed.
+            # Credits alone will never cover this request (no capacity, no room, or everything
+            # taken by others): probe once a second, so that changed limits are noticed.
             if bucket.in_flight:
                 return None
             if now < bucket.blocked_probe_at:
