@@ -135,9 +135,10 @@ class Pacer:
 
     def _unplaced_until(self) -> float:
         """Until when an answer whose place in the server's second is unknown is taken as the
-        highest it may stand (the first window: the level the start is spent down to); later
-        ones average out over the second."""
-        return self.started_at + self.tuning.others_window
+        highest it may stand (the first window: the level the start is spent down to; later
+        ones average out over the second), unless another program has shown up: then the prior
+        share held for it covers that too."""
+        return min(self.started_at + self.tuning.others_window, self.others_seen_at)
 
     def _prior_until(self) -> float:
         return self.others_seen_at + 2 * self.tuning.others_window
