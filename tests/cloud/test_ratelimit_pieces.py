@@ -173,9 +173,9 @@ def test_pacing_applies_where_the_bucket_holds_a_refill_and_a_request_is_small()
 
 def test_a_paced_bucket_spends_its_burst_then_sends_evenly_at_what_others_leave() -> None:
     pacer = Pacer()
-    pacer.start(20.0, now=0.0)
+    pacer.start(20.0, now=0.0, rate=10, at=0.5)  # answered mid-second: on the mean line
     floor = pacer.floor(10, 20, 1)
-    # Half a second of the sawtooth, a request, a little for dating noise; others unknown yet.
+    # Half a second of the sawtooth, a request, a little for dating noise; no others seen yet.
     assert 6.0 <= floor <= 20 - 5 - 2.5
     sent = 0
     while pacer.wait(0.0, 10, 20, 1) is None:
@@ -183,7 +183,7 @@ def test_a_paced_bucket_spends_its_burst_then_sends_evenly_at_what_others_leave(
         sent += 1
     assert sent == pytest.approx(20 - floor, abs=1)  # the burst, less the floor
     pacer.others = 4.0
-    pacer.samples = 1  # measured: the prior's reserve is released
+    pacer.samples = 1  # measured: their rate is in the floor
     while pacer.wait(0.0, 10, 20, 1) is None:
         pacer.take(1, 0.0)
         sent += 1
@@ -195,6 +195,39 @@ def test_a_paced_bucket_spends_its_burst_then_sends_evenly_at_what_others_leave(
     pacer.take(1, wait)
     # Then one request per 1 / (rate - others) seconds.
     assert pacer.wait(wait, 10, 20, 1) == pytest.approx(1 / 6, rel=0.01)
+
+
+def test_an_answer_whose_place_in_the_second_is_unknown_starts_as_if_at_the_boundary() -> None:
+    """Just after the server's boundary the level stands half a refill above its mean line:
+    taken for the mean, the first second's continuous rise is spent from a bucket that does not
+    refill until its boundary (the first 429 of a fast start)."""
+    placed, unplaced = Pacer(), Pacer()
+    placed.start(20.0, now=0.0, rate=10, at=0.5)
+    unplaced.start(20.0, now=0.0, rate=10, at=None)
+    assert placed.level == 20.0
+    assert unplaced.level == pytest.approx(20.0 - 10 / 2)
+
+
+def test_the_prior_share_is_held_only_once_another_program_shows_up() -> None:
+    """Nothing is held back for a program nobody has seen (a lone syncer spends its burst down
+    to the floor at once); from the first evidence of one, its prior share is held until its
+    rate is measured, for two windows at most."""
+    pacer = Pacer()
+    pacer.start(20.0, now=0.0, rate=10, at=0.5)
+    alone = pacer.floor(10, 20, 1)
+    pacer.notice_others(0.3)
+    pacer.advance(0.5, 10, 20)
+    assert pacer.floor(10, 20, 1) > alone + 10 * DEFAULT_TUNING.others_prior - 1e-9
+    pacer.advance(0.3 + 2 * DEFAULT_TUNING.others_window, 10, 20)
+    assert pacer.floor(10, 20, 1) == pytest.approx(alone)
+
+
+def test_the_learnt_sawtooth_follows_a_new_rate_at_once() -> None:
+    """The sawtooth's depth is learnt as a share of the refill: when the headers show a new
+    rate the floor is re-derived from it at once, not after the answers relearn it."""
+    pacer = Pacer(_shape_xy=0.25 * 0.8, _shape_xx=0.25)  # the level falls 0.8 of a refill
+    assert pacer.amplitude(10) == pytest.approx(8.0)
+    assert pacer.amplitude(20) == pytest.approx(16.0)
 
 
 def test_the_floor_never_lets_the_sawtooth_reach_the_capacity() -> None:

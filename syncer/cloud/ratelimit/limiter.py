@@ -254,13 +254,18 @@ class RateLimiter:
         had when the server handled the request (about half way between the way there and the
         answer), and the line has risen since."""
         pacer = bucket.pacer
-        if not pacer.started:
-            pacer.start(min(bucket.capacity, remaining) - bucket.in_flight_cost, now)
-            return
-        granted_after = bucket.granted - grant.granted_before - grant.cost
         handled_from = grant.sent + bucket.leg(now - grant.sent)
-        handled = (handled_from + now) / 2
         at = self._phase.fraction(handled_from, now)
+        if not pacer.started:
+            level = min(bucket.capacity, remaining) - bucket.in_flight_cost
+            pacer.start(level, now, bucket.rate, at if self._phase.placed else None)
+            return
+        if bucket.external_this_second + bucket.external_rate > self._tuning.others_evidence:
+            pacer.notice_others(now)
+        granted_after = bucket.granted - grant.granted_before - grant.cost
+        handled = (handled_from + now) / 2
+        if at is not None:
+            pacer.phase_error = self._phase.width / 2
         if at is None and self._phase.placed:
             return  # handled on either side of a boundary: half a refill off either way
         limits = (bucket.rate, bucket.capacity)

@@ -71,6 +71,10 @@ class Pacer:
     offset_known: bool = False
     samples: int = 0
     """Measurements of others' rate so far."""
+    phase_error: float = 0.0
+    """Seconds an answer placed in the server's second may be off (half the phase's arc)."""
+    others_seen_at: float = math.inf
+    """When an answer first showed fewer tokens than our own grants explain (``notice_others``)."""
     _shape_xy: float = 0.0
     _shape_xx: float = 0.0
 
@@ -86,8 +90,15 @@ class Pacer:
         headroom = self.tuning.pace_headroom
         return 0 < cost <= rate * headroom and capacity - cost >= rate * (1.0 + headroom)
 
-    def start(self, level: float, now: float) -> None:
-        self.level, self.at, self.started, self.started_at = level, now, True, now
+    def start(self, level: float, now: float, rate: float, at: float | None) -> None:
+        """Start the mean line at the first answer's ``level``, ``at`` into the server's second
+        (``None`` when unknown, ``_offset``)."""
+        self.level = level - self.amplitude(rate) * _offset(at)
+        self.at, self.started, self.started_at = now, True, now
+
+    def notice_others(self, now: float) -> None:
+        """Another program drew tokens: hold back the prior share until its rate is measured."""
+        self.others_seen_at = min(self.others_seen_at, now)
 
     def advance(self, now: float, rate: float, capacity: float) -> None:
         """Move the mean line to ``now``."""
@@ -99,14 +110,14 @@ class Pacer:
     def floor(self, rate: float, capacity: float, cost: float) -> float:
         """The level below which nothing is sent: half the sawtooth of a stepwise refill, other
         programs' draws we cannot see yet (their rate over the age of our evidence, and
-        ``Tuning.others_deviations`` of a Poisson count), and our own requests bunching on the
-        wire; but never so high that the sawtooth's top would meet the bucket's capacity (tokens
-        lost)."""
+        ``Tuning.others_deviations`` of a Poisson count; the prior share once another program
+        has shown up and until its rate is measured), our own requests bunching on the wire,
+        and the sawtooth misjudged by the phase's uncertainty; but never so high that the
+        sawtooth's top would meet the bucket's capacity (tokens lost)."""
         unseen = self.others * (self.delay + self.tuning.pace_horizon)
-        if not self.measured and self.at - self.started_at < 2 * self.tuning.others_window:
-            # Others' share is not known yet: hold back the prior share of a refill meanwhile
-            # (for the first two windows only: a quiet start measures nothing, and must not
-            # hold back tokens for ever).
+        if not self.measured and self.others_seen_at <= self.at < self._prior_until():
+            # Another program is there and its share is not known yet: hold back the prior share
+            # of a refill meanwhile (for two windows at most: then the measurements speak).
             unseen = max(unseen, rate * self.tuning.others_prior)
         # The model takes our tokens when granted, the server when it handles them: an answer
         # shows the later grants handled before it twice (safe) and misses the earlier ones
@@ -114,11 +125,23 @@ class Pacer:
         # Plus a few hundredths of a second of it for the noise in dating the answers.
         bunching = rate * (self.spread / 4.0 + self.tuning.pace_slack)
         ours = self.amplitude(rate)
+        # An answer placed that far off in the second misjudges the sawtooth by as much of it.
+        bunching += ours * self.phase_error
         wanted = ours / 2.0 + unseen + self.tuning.others_deviations * math.sqrt(unseen)
         wanted += bunching + cost
         # The top of the sawtooth (half a second of ours above the line) stays a margin below
         # the capacity, or refills are lost to it.
         return min(wanted, capacity - ours / 2.0 - max(cost, self.tuning.pace_headroom * rate))
+
+    def _unplaced_until(self) -> float:
+        """Until when an answer whose place in the server's second is unknown is taken as the
+        highest it may stand (the first window: the level the start is spent down to; later
+        ones average out over the second), unless another program has shown up: then the prior
+        share held for it covers that too."""
+        return min(self.started_at + self.tuning.others_window, self.others_seen_at)
+
+    def _prior_until(self) -> float:
+        return self.others_seen_at + 2 * self.tuning.others_window
 
     def wait(self, now: float, rate: float, capacity: float, cost: float) -> float | None:
         """Seconds until a request of ``cost`` may go, or ``None`` if it may go now."""
@@ -154,25 +177,27 @@ class Pacer:
         """An answer: ``left`` is its ``remaining`` less our grants since, the request was handled
         at about ``handled``, ``at`` into the server's second (``None`` when unknown). The level
         rose since along the line; where in the second it was handled says how far above or below
-        the line it stood (the sawtooth, ``amplitude``), which is learnt from the answers too."""
+        the line it stood (the sawtooth, ``amplitude``), which is learnt from the answers too;
+        where that is not known, as far above as it may be during the first window
+        (``_unplaced_until``), on the line after it."""
         rate, capacity = limits
         self.advance(now, rate, capacity)
         rising = max(0.0, rate - self.others) * (now - handled)
         raw = min(capacity, left + rising)
+        offset = _offset(at) if at is not None or self.at < self._unplaced_until() else 0.0
         if at is not None:
-            offset = 0.5 - at  # above the line just after the boundary, below it just before
             weight = self.tuning.shape_weight
-            self._shape_xy += weight * (offset * (raw - self.level) - self._shape_xy)
+            share = (raw - self.level) / rate if rate > 0 else 0.0
+            self._shape_xy += weight * (offset * share - self._shape_xy)
             self._shape_xx += weight * (offset**2 - self._shape_xx)
-            raw -= self.amplitude(rate) * offset
-        self.observe(raw, now, rate, capacity)
+        self.observe(raw - self.amplitude(rate) * offset, now, rate, capacity)
 
     def amplitude(self, rate: float) -> float:
         """How far the level falls through a server second (the refill less what others take at
         the boundary): what our answers show where they are placed in the second, else our rate."""
         if self._shape_xx < self.tuning.shape_evidence:
             return max(0.0, rate - self.others)
-        return min(rate, max(0.0, self._shape_xy / self._shape_xx))
+        return rate * min(1.0, max(0.0, self._shape_xy / self._shape_xx))
 
     def observe(self, estimate: float, now: float, rate: float, capacity: float) -> None:
         """The mean level now is about ``estimate``: move part of the way (one answer is noisy:
@@ -237,3 +262,12 @@ class Pacer:
         weight = self.tuning.offset_weight if self.offset_known else 1.0
         self.offset += weight * (offset - self.offset)
         self.offset_known = True
+
+
+def _offset(at: float | None) -> float:
+    """How many sawtooths the level stands above its mean line ``at`` into the server's second:
+    half of one just after the boundary, half below just before it. Where the second is not known
+    (``None``) as if just after a boundary: an answer taken for the mean there has the mean line's
+    continuous rise spent from a bucket that does not refill until its boundary, and while the
+    phase is unplaced answers fall anywhere in the second."""
+    return 0.5 if at is None else 0.5 - at

@@ -71,8 +71,13 @@ class Tuning:
     """Seconds between the two answers whose ``remaining`` measure other programs' rate: the
     refills between them are counted to within one, so longer is more exact and slower."""
     others_prior: float = 0.5
-    """Share of a refill another program may take, held in the floor until its rate is measured
-    (for the first two windows at most; the tokens are not lost, only spent a little later)."""
+    """Share of a refill another program may take, held in the floor from the first evidence of
+    one until its rate is measured (two windows at most; the tokens are not lost, only spent a
+    little later). Without that evidence nothing is held back."""
+    others_evidence: float = 1.5
+    """Tokens gone that our own grants do not explain (the bucket model's count this second
+    plus its rate of others' draws) that prove another program: more than one, as a provisional
+    phase can misplace one token."""
     others_deviations: float = 3.0
     """Deviations of a Poisson count of others' draws (over the age of our evidence) held in
     the floor beyond their average."""
