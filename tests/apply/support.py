@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
-from pydantic import SecretStr
 from sqlalchemy import insert
 
-from syncer.settings import CloudSettings, DatabaseSettings, Settings, SyncSettings
+from syncer.settings import DatabaseSettings, Settings, SyncSettings
 from syncer.simulator import RunningSimulator
 from syncer.store.db import create_engine
 from syncer.store.tables import desired_tables
+from tests.fixtures.simulator import cloud_settings
 
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
 
@@ -29,13 +29,7 @@ def settings_for(
 ) -> Settings:
     return Settings(
         database=DatabaseSettings(url=url),
-        cloud=CloudSettings(
-            firm=sim.firm,
-            base_url=sim.base_url,
-            client_id=sim.client_id,
-            client_secret=SecretStr(secret or sim.client_secret),
-            **cloud,
-        ),
+        cloud=cloud_settings(sim, secret=secret, **cloud),
         sync=sync or SyncSettings(),
     )
 

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-from pydantic import SecretStr
 
 from syncer.clock import ManualClock
 from syncer.cloud.client import CloudClient
@@ -20,17 +19,14 @@ from syncer.errors import CloudUnreachable, CredentialsRejected
 from syncer.model import ENTITIES, GROUP_MEMBERS, GROUPS, USER_ROLES, USERS
 from syncer.settings import CloudSettings
 from syncer.simulator import RunningSimulator
-from tests.fixtures.simulator import SimulatorFactory
+from tests.fixtures.simulator import SimulatorFactory, cloud_settings
 
 pytestmark = pytest.mark.anyio
 
 
 def settings_for(sim: RunningSimulator, **changes: object) -> CloudSettings:
-    base = CloudSettings(
-        firm=sim.firm,
-        base_url=sim.base_url,
-        client_id=sim.client_id,
-        client_secret=SecretStr(sim.client_secret),
+    base = cloud_settings(
+        sim,
         page_size=5,
         max_retries=3,
     )

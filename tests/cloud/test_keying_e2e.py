@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import SecretStr
 
 from syncer.assumptions import ApiSettings
 from syncer.cloud.client import CloudClient
@@ -22,7 +21,7 @@ from syncer.settings import CloudSettings
 from syncer.simulator import Limits, RunningSimulator
 from tests.cloud.test_limiter_e2e import allowed_between, hammer
 from tests.cloud.virtual_time import VirtualClock
-from tests.fixtures.simulator import SimulatorFactory
+from tests.fixtures.simulator import SimulatorFactory, cloud_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -32,11 +31,8 @@ STEADY_FROM = 6
 
 
 def settings_for(sim: RunningSimulator, keying: str, pool_size: int) -> CloudSettings:
-    return CloudSettings(
-        firm=sim.firm,
-        base_url=sim.base_url,
-        client_id=sim.client_id,
-        client_secret=SecretStr(sim.client_secret),
+    return cloud_settings(
+        sim,
         max_in_flight=32,
         pool_size=pool_size,
         api=ApiSettings(ratelimit_keying=keying),  # type: ignore[arg-type]

@@ -14,14 +14,13 @@ from typing import Any
 
 import anyio
 import pytest
-from pydantic import SecretStr
 
 from syncer.cloud.client import CloudClient
 from syncer.model import ENTITIES, USERS, ObjectKind
 from syncer.settings import CloudSettings
 from syncer.simulator import Limits, RunningSimulator
 from tests.cloud.virtual_time import VirtualClock
-from tests.fixtures.simulator import SimulatorFactory
+from tests.fixtures.simulator import SimulatorFactory, cloud_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -31,11 +30,8 @@ STEADY_FROM = 12
 
 
 def settings_for(sim: RunningSimulator, max_in_flight: int) -> CloudSettings:
-    return CloudSettings(
-        firm=sim.firm,
-        base_url=sim.base_url,
-        client_id=sim.client_id,
-        client_secret=SecretStr(sim.client_secret),
+    return cloud_settings(
+        sim,
         max_in_flight=max_in_flight,
     )
 

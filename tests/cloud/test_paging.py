@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import pytest
-from pydantic import SecretStr
 
 from syncer.cloud.client import CloudClient
 from syncer.cloud.in_flight import COLD_START, little_target
@@ -25,7 +24,7 @@ from syncer.simulator.config import Faults
 from syncer.simulator.resources import SPECS
 from tests.cloud.slow_wire import ServerClock, in_virtual_time
 from tests.cloud.virtual_time import VirtualClock
-from tests.fixtures.simulator import SimulatorFactory
+from tests.fixtures.simulator import SimulatorFactory, cloud_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -33,11 +32,8 @@ PAGE = 10
 
 
 def settings_for(sim: RunningSimulator, max_in_flight: int = 64) -> CloudSettings:
-    return CloudSettings(
-        firm=sim.firm,
-        base_url=sim.base_url,
-        client_id=sim.client_id,
-        client_secret=SecretStr(sim.client_secret),
+    return cloud_settings(
+        sim,
         max_in_flight=max_in_flight,
         page_size=PAGE,
     )

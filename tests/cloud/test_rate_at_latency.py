@@ -18,17 +18,15 @@ import math
 import random
 
 import pytest
-from pydantic import SecretStr
 
 from syncer.cloud.client import CloudClient
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.model import ENTITIES
-from syncer.settings import CloudSettings
 from syncer.simulator import Limits
 from syncer.simulator.config import Faults
 from tests.cloud.slow_wire import ServerClock, in_virtual_time
 from tests.cloud.virtual_time import Server, VirtualClock, drive
-from tests.fixtures.simulator import SimulatorFactory
+from tests.fixtures.simulator import SimulatorFactory, cloud_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -47,11 +45,8 @@ async def test_ten_thousand_entities_at_1_s_are_read_at_the_rate(
     )
     for n in range(ENTITY_COUNT):
         sim.control.seed("entities", {"EntityNo": f"R-{n:05}", "Name": f"Client {n}"})
-    settings = CloudSettings(
-        firm=sim.firm,
-        base_url=sim.base_url,
-        client_id=sim.client_id,
-        client_secret=SecretStr(sim.client_secret),
+    settings = cloud_settings(
+        sim,
         page_size=PAGE,
         max_in_flight=256,
     )
