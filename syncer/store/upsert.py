@@ -41,7 +41,7 @@ async def upsert(
         table.name,
         tuple(str(element) for element in conflict),
         tuple(update),
-        tuple(sorted((column, id(how)) for column, how in merged.items())),
+        tuple(sorted(merged.items(), key=lambda item: item[0])),
     )
     statement = _BUILT.get(shape)
     if statement is None:
@@ -52,7 +52,9 @@ async def upsert(
 _BUILT: dict[tuple[object, ...], Any] = {}
 """Statements by call shape, built once: building one (``excluded`` proxies every column of the
 table) cost more CPU than running it for the one-row writes of a slow run. Keyed by text, not by
-the expressions themselves, whose ``==`` builds SQL instead of comparing."""
+the expressions themselves, whose ``==`` builds SQL instead of comparing; the merge functions
+themselves (compared by identity) are in the key, not their ``id``: a key holds its function
+alive, so a later function can never reuse its ``id`` and be handed another's statement."""
 
 
 def _statement(
