@@ -28,7 +28,8 @@ class Entry:
     """The module defining ``command``; each module holds one command (or group)."""
     summary: str
     """The first sentence of the command's help, shown by ``syncer --help`` and shell completion
-    without importing the module (``tests/foundation/test_cli.py`` keeps the two equal)."""
+    without importing the module (``tests/foundation/test_command_listing.py`` keeps the two
+    equal)."""
 
 
 COMMANDS: dict[str, Entry] = {
