@@ -27,6 +27,8 @@ from typing import Protocol
 
 import aiohttp
 import anyio
+import orjson
+from aiohttp import hdrs
 
 from syncer.assumptions import RateLimitHeaders
 from syncer.clock import Clock
@@ -35,10 +37,11 @@ from syncer.cloud.headers import DOCUMENTED, parse_rate_headers
 from syncer.cloud.keying import Limiters
 from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
-from syncer.errors import CloudUnreachable, CredentialsRejected
+from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
 from syncer.settings import CloudSettings
 
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
+JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +134,17 @@ class HttpSender:
         self._http = http
         self._api_root = api_root
         self._stats = stats
-        self._in_flight = anyio.CapacityLimiter(max_in_flight)
+        # Not a CapacityLimiter: that yields to the event loop on every acquire, free or not.
+        self._in_flight = anyio.Semaphore(max_in_flight, fast_acquire=True)
         self._max_body = max_body
 
     async def send(self, request: ApiRequest) -> ApiResponse:
-        headers = {"Accept": "application/json"}
+        # The body is encoded here (orjson), not by aiohttp's ``json=`` (the standard library's
+        # encoder behind a payload object per request): the same JSON for a fraction of the CPU.
+        if request.json is None:
+            headers, data = {"Accept": JSON}, None
+        else:
+            headers, data = {"Accept": JSON, "Content-Type": JSON}, orjson.dumps(request.json)
         if request.bearer is not None:
             headers["Authorization"] = f"Bearer {request.bearer}"
         async with self._in_flight:
@@ -146,8 +155,8 @@ class HttpSender:
                 async with self._http.request(
                     request.method,
                     self._api_root + request.path,
-                    params=dict(request.params) or None,
-                    json=request.json,
+                    params=request.params or None,
+                    data=data,
                     headers=headers,
                     allow_redirects=False,
                 ) as response:
@@ -175,20 +184,28 @@ def refuse_redirect(request: ApiRequest, status: int) -> None:
 
 async def _read_capped(request: ApiRequest, response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The body, or ``CloudContractBroken`` as soon as it is known to exceed ``limit`` bytes:
-    from its ``Content-Length``, else while it streams in."""
-    too_big = broken(
-        f"{request.method} {request.path}", f"a body over {limit} bytes (cloud.max_response_bytes)"
-    )
-    if (response.content_length or 0) > limit:
-        raise too_big
+    from its ``Content-Length``, else while it streams in. A plain body of a known length within
+    the limit is read whole; an encoded one (gzip...) is counted as it inflates, since its
+    ``Content-Length`` says nothing of what it inflates to."""
+    length = response.content_length
+    if length is not None and length > limit:
+        raise _too_big(request, limit)
+    if length is not None and hdrs.CONTENT_ENCODING not in response.headers:
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise too_big
+            raise _too_big(request, limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_big(request: ApiRequest, limit: int) -> CloudContractBroken:
+    return broken(
+        f"{request.method} {request.path}", f"a body over {limit} bytes (cloud.max_response_bytes)"
+    )
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ Guide::
 from __future__ import annotations
 
 import enum
+import gzip
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -56,6 +57,7 @@ class Behaviour(enum.Enum):
     THROTTLED_FOREVER = "every request answers 429"
     HUGE_BODY = "a list answers a body over the cap"
     HUGE_STREAM = "a list streams a body over the cap, without a Content-Length"
+    HUGE_GZIP = "a list answers a gzip body under the cap that inflates over it"
     ERROR_ECHOES_REQUEST = "an error body echoes the secret and the token"
     SLOW_LIST = "a list never finishes answering"
     RENEWAL_REFUSED = "a write needs a new token and auth/token then answers 422"
@@ -147,6 +149,10 @@ async def _answer(server: HostileServer, request: web.Request, tail: str) -> web
             return _json([_entity(n, GUID) for n in range(BODY_CAP // 20)])
         case b.HUGE_STREAM if tail == "entities":
             return await _stream_forever(request)
+        case b.HUGE_GZIP if tail == "entities":
+            inflated = orjson.dumps([_entity(n, GUID) for n in range(BODY_CAP // 20)])
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            return web.Response(body=gzip.compress(inflated), headers=headers)
         case b.ERROR_ECHOES_REQUEST if request.method != "GET" and not auth:
             echoed = f"bad request: Authorization: {request.headers.get('Authorization')}"
             return _json({"message": f"{echoed}; ClientSecret={SECRET}"}, status=422)

@@ -44,6 +44,7 @@ READ_FAULTS = [
     Case(B.THROTTLED_FOREVER, E.UNREACHABLE, "without a grant"),
     Case(B.HUGE_BODY, E.CLOUD_CONTRACT, "cloud.max_response_bytes"),
     Case(B.HUGE_STREAM, E.CLOUD_CONTRACT, "cloud.max_response_bytes"),
+    Case(B.HUGE_GZIP, E.CLOUD_CONTRACT, "cloud.max_response_bytes"),
 ]
 """Faults met while reading Cloud: ``plan`` and ``apply`` end alike, and nothing is written."""
 
