@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from syncer import masking
-from syncer.assumptions import ApiSettings
+from syncer.assumptions import ApiSettings, FieldNames
 from syncer.clock import Clock, SystemClock
 from syncer.cloud.answers import (
     child_answer,
@@ -88,6 +88,7 @@ class CloudClient:
         )
         """Requests to keep in flight per family: sizes page windows and apply's workers."""
         self.paging = PagingStats()
+        self._renames: dict[str, FieldNames] = {}
 
     def __repr__(self) -> str:
         return f"CloudClient(api_root={self._settings.api_root!r})"
@@ -156,6 +157,13 @@ class CloudClient:
     def limiter_stats(self) -> LimiterStats:
         return self._limiters.stats
 
+    def _names_of(self, kind_name: str) -> FieldNames:
+        """The firm's field renames of ``kind_name``, built once per kind, not per request."""
+        names = self._renames.get(kind_name)
+        if names is None:
+            names = self._renames[kind_name] = self.api.renames(kind_name)
+        return names
+
     def wire_figures(self) -> WireFigures:
         return WireFigures(self.latencies.summary(), self.paging.past_end)
 
@@ -170,7 +178,7 @@ class CloudClient:
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
         wanted = kind.normalise_key(key)
-        names = self.api.renames(kind.name)
+        names = self._names_of(kind.name)
         search = f"{names.outgoing(kind.key_field)}={self.api.quote(key.strip())}"
         where = f"GET {kind.api_path}"
         found = await self._pages(
@@ -254,13 +262,13 @@ class CloudClient:
         kind: ObjectKind,
         body: Mapping[str, object] | None = None,
     ) -> RemoteObject:
-        names = self.api.renames(kind.name)
+        names = self._names_of(kind.name)
         json = None if body is None else names.to_firm(body)
         answer = await self._call(method, path, json=json)
         return remote_object(answer, path, f"{method} {path}", names)
 
     async def _list_objects(self, path: str, kind_name: str) -> list[RemoteObject]:
-        where, names = f"GET {path}", self.api.renames(kind_name)
+        where, names = f"GET {path}", self._names_of(kind_name)
         return await self._pages(path, lambda obj: remote_object(obj, path, where, names))
 
     async def _pages(

@@ -49,6 +49,8 @@ class _Family:
     smoothed: float | None = None
     samples: int = 0
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT))
+    known: LatencyFigures | None = None
+    """``figures()`` since the last sample: asked before every change, sorted once per sample."""
 
     def add(self, seconds: float) -> None:
         self.smoothed = (
@@ -58,13 +60,16 @@ class _Family:
         )
         self.samples += 1
         self.recent.append(seconds)
+        self.known = None
 
     def figures(self) -> LatencyFigures | None:
         if self.smoothed is None:
             return None
-        ordered = sorted(self.recent)
-        high = ordered[min(len(ordered) - 1, math.ceil(HIGH_PERCENTILE * len(ordered)) - 1)]
-        return LatencyFigures(self.smoothed, high, self.samples)
+        if self.known is None:
+            ordered = sorted(self.recent)
+            high = ordered[min(len(ordered) - 1, math.ceil(HIGH_PERCENTILE * len(ordered)) - 1)]
+            self.known = LatencyFigures(self.smoothed, high, self.samples)
+        return self.known
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +89,11 @@ class LatencyTracker:
         self._listeners: set[Callable[[], None]] = set()
 
     def record(self, family: str, seconds: float) -> None:
-        first = family not in self._families
-        self._families.setdefault(family, _Family()).add(max(0.0, seconds))
+        known = self._families.get(family)
+        first = known is None
+        if known is None:
+            known = self._families[family] = _Family()
+        known.add(max(0.0, seconds))
         if first:
             for listener in list(self._listeners):
                 listener()
