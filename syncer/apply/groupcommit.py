@@ -23,8 +23,11 @@ T = TypeVar("T")
 
 
 @dataclass(eq=False)
-class _Waiter(Generic[T]):
-    item: T
+class _Batch(Generic[T]):
+    """The items of one transaction and the one event all their callers wait on (an event per
+    transaction, not per caller: most callers of a busy run wait)."""
+
+    items: list[T] = field(default_factory=list)
     done: anyio.Event = field(default_factory=anyio.Event)
     error: BaseException | None = None
 
@@ -34,35 +37,35 @@ class GroupCommit(Generic[T]):
 
     def __init__(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> None:
         self._write = write
-        self._queue: list[_Waiter[T]] = []
+        self._queue: _Batch[T] | None = None
         self._writing = False
         self.transactions = 0
         """Transactions written so far (items per transaction show how well writes group)."""
 
     async def submit(self, item: T) -> None:
         """Return once ``item`` is committed; raise what its transaction raised."""
-        waiter = _Waiter(item)
-        self._queue.append(waiter)
+        if self._queue is None:
+            self._queue = _Batch()
+        batch = self._queue
+        batch.items.append(item)
         if self._writing:
-            await waiter.done.wait()
+            await batch.done.wait()
         else:
             await self._write_until_empty()
-        if waiter.error is not None:
-            raise waiter.error
+        if batch.error is not None:
+            raise batch.error
 
     async def _write_until_empty(self) -> None:
         self._writing = True
         try:
-            while self._queue:
-                batch, self._queue = self._queue, []
+            while self._queue is not None:
+                batch, self._queue = self._queue, None
                 with anyio.CancelScope(shield=True):
                     try:
-                        await self._write([w.item for w in batch])
+                        await self._write(batch.items)
                     except Exception as exc:  # every caller of the batch sees its failure
-                        for waiter in batch:
-                            waiter.error = exc
+                        batch.error = exc
                 self.transactions += 1
-                for waiter in batch:
-                    waiter.done.set()
+                batch.done.set()
         finally:
             self._writing = False
