@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.error_rate import ErrorRateGuard
+from syncer.apply.heap import heap_frozen
 from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.scheduler import Job, Scheduler
@@ -78,7 +79,7 @@ async def execute(
     await journal.adopt(plan.adoptions)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
     guard = ErrorRateGuard.from_settings(settings.apply)
-    with progress("apply progress", clock) as sink:
+    with heap_frozen(), progress("apply progress", clock) as sink:
         for kind, total in Counter(change.kind for change in todo).items():
             sink.add_total(kind, total)
         scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
