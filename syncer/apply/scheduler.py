@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from syncer.concurrency import task_group
 
@@ -86,16 +86,19 @@ class Scheduler:
             if self._unfinished == 0:
                 send.close()
 
-    async def _worker(self, receive: anyio.abc.ObjectReceiveStream[Job]) -> None:
+    async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
         async with receive:
-            async for job in receive:
+            while (job := await _next(receive)) is not None:
                 if self._stopped:
                     return
                 self._slots.total_tokens = max(1, min(self._workers, self._target()))
-                async with self._slots:
+                await _take(self._slots)
+                try:
                     if self._stopped:
                         return
                     ok = await job.run()
+                finally:
+                    self._slots.release()
                 await self._finish(job, ok)
 
     async def _dispatch(self, job: Job) -> None:
@@ -124,3 +127,26 @@ class Scheduler:
             await self._dispatch(dependent)
         if self._unfinished == 0 and self._send is not None:
             self._send.close()
+
+
+async def _next(receive: MemoryObjectReceiveStream[Job]) -> Job | None:
+    """The next job (``None`` once there are no more), without a turn of the event loop when
+    one is ready: the job's own request yields soon enough, and a turn per job is CPU per job."""
+    try:
+        return receive.receive_nowait()
+    except anyio.WouldBlock:
+        pass
+    except anyio.EndOfStream:
+        return None
+    try:
+        return await receive.receive()
+    except anyio.EndOfStream:
+        return None
+
+
+async def _take(slots: anyio.CapacityLimiter) -> None:
+    """A slot, waiting only when none is free (``async with`` yields to the loop either way)."""
+    try:
+        slots.acquire_nowait()
+    except anyio.WouldBlock:
+        await slots.acquire()
