@@ -140,7 +140,9 @@ class HttpSender:
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         # The body is encoded here (orjson), not by aiohttp's ``json=`` (the standard library's
-        # encoder behind a payload object per request): the same JSON for a fraction of the CPU.
+        # encoder behind a payload object per request): the same document, compact and UTF-8
+        # rather than spaced and \u-escaped, for a fraction of the CPU. Bodies hold only text,
+        # integer ids, booleans, lists and nulls (``syncer.value_rules``): no float to differ on.
         if request.json is None:
             headers, data = {"Accept": JSON}, None
         else:
