@@ -157,13 +157,6 @@ class CloudClient:
     def limiter_stats(self) -> LimiterStats:
         return self._limiters.stats
 
-    def _names_of(self, kind_name: str) -> FieldNames:
-        """The firm's field renames of ``kind_name``, built once per kind, not per request."""
-        names = self._renames.get(kind_name)
-        if names is None:
-            names = self._renames[kind_name] = self.api.renames(kind_name)
-        return names
-
     def wire_figures(self) -> WireFigures:
         return WireFigures(self.latencies.summary(), self.paging.past_end)
 
@@ -254,6 +247,13 @@ class CloudClient:
             await self._call("PATCH", path, json=body)
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def _names_of(self, kind_name: str) -> FieldNames:
+        """The firm's field renames of ``kind_name``, built once per kind, not per request."""
+        names = self._renames.get(kind_name)
+        if names is None:
+            names = self._renames[kind_name] = self.api.renames(kind_name)
+        return names
 
     async def _object(
         self,
