@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
+from syncer.cloud.ratelimit.batches import Batch, Batches
 from syncer.cloud.ratelimit.pacing import Pacer
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -31,6 +32,8 @@ class Grant:
     """The bucket's cumulative granted cost before this grant (orders grants within a bucket)."""
     in_flight_before: float
     """Cost of the bucket's grants in flight when this one was made (may be processed after it)."""
+    batch: Batch | None = None
+    """The batch it went in, on a slow wire (``batches``)."""
     settled: bool = False
 
 
@@ -131,6 +134,7 @@ class Bucket:
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     aimd: Aimd = field(init=False)
     pacer: Pacer = field(init=False)
+    batches: Batches = field(init=False)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -139,6 +143,7 @@ class Bucket:
         self.recent = deque(maxlen=self.tuning.recent)
         self.aimd = Aimd(self.tuning)
         self.pacer = Pacer(self.tuning)
+        self.batches = Batches(self.tuning)
         self.leg_share = self.tuning.leg_share
 
     # -- the level ------------------------------------------------------------------------------

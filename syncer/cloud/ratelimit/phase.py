@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from syncer.cloud.ratelimit.circle import longest_run
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -72,11 +73,7 @@ class Phase:
         if not any(doubted):
             return
         bins = len(doubted)
-        longest, longest_end, run = 0, 0, 0
-        for index in range(2 * bins):  # twice round, for a run that wraps
-            run = run + 1 if doubted[index % bins] else 0
-            if run > longest:
-                longest, longest_end = min(run, bins), index % bins
+        longest, longest_end = longest_run(doubted)
         self.start = ((longest_end + 1) % bins) / bins
         self.width = (bins - longest) / bins
 

@@ -96,6 +96,17 @@ class Tuning:
     """Seconds of the rate held in the floor for the noise in dating answers."""
     pace_horizon: float = 0.4
     """Seconds of other programs' draws held in the floor beyond the age of our evidence."""
+    batch_grace: float = 0.1
+    """Seconds after a batch's moment during which requests still join it (on a slow wire, where
+    each refill goes as one batch: ``batches``); later ones wait for the next batch."""
+    batch_bins: int = 100
+    """Resolution of the sending moment within our second."""
+    batch_doubt_width: float = 0.1
+    """How far either side of a batch that did not land whole its moment is doubted."""
+    batch_decay: float = 0.98
+    """What old doubt keeps at each judged batch, so that a wire that changes is followed."""
+    batch_others_gain: float = 0.3
+    """Share of the way the estimate of other programs' take moves towards each batch's."""
     aimd_start: float = 1.0
     """Requests a second without headers, before the first 429."""
     aimd_floor: float = 0.25
