@@ -130,3 +130,22 @@ def test_the_longest_run_wraps_round_the_circle() -> None:
     assert longest_run(flags) == (5, 1)
     assert longest_run([False] * 4) == (0, 0)
     assert longest_run([True] * 4) == (4, 3)
+
+
+def test_a_cut_batch_moves_to_the_middle_of_the_room_its_answers_show() -> None:
+    """Answers 0.7-1.3 s after the moment (the latency spent before the limiter), the refill
+    after the first 30 %: the batch spans 0.6 s, so moved by anything in an arc of 0.4 s it lands
+    between two refills; the middle of that arc is 0.5 s from the cut less the batch's middle."""
+    batches = Batches()
+    grants = send(batches, 4.0, 20)
+    delays = [0.7 + 0.6 * n / 19 for n in range(20)]
+    values = straddling(20, before=6)
+    for batch, delay, left in zip(grants, delays, values, strict=True):
+        batches.settle(batch, 4.0 + delay, "entities", 1.0, left, refused=False)
+    cut = (delays[5] + delays[6]) / 2
+    assert batches.phase == pytest.approx((cut + 0.5 - 1.0) % 1.0, abs=1e-9)
+    # Checked against the wire: every delay plus the new moment falls between two refills.
+    refill = 4.0 + cut
+    moment = 5.0 + batches.phase
+    handled = [moment + delay - refill for delay in delays]
+    assert all(0.15 < h % 1.0 < 0.85 for h in handled)
