@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 
 def longest_run(flags: Sequence[bool]) -> tuple[int, int]:
-    """The length of the longest run of set bins, going round the circle, and its last bin."""
+    """The length of the longest run of set bins, going round the circle, and its last bin (the
+    first such run, counting from bin 0). Asked for each piece of evidence, hence done by the
+    bytes methods rather than a loop: the circle twice round, split at the unset bins."""
     bins = len(flags)
-    longest, longest_end, run = 0, 0, 0
-    for index in range(2 * bins):  # twice round, for a run that wraps
-        run = run + 1 if flags[index % bins] else 0
-        if run > longest:
-            longest, longest_end = min(run, bins), index % bins
-    return longest, longest_end
+    twice = bytes(flags) * 2
+    longest = min(bins, max(map(len, twice.split(b"\x00"))))
+    if longest == 0:
+        return 0, 0
+    return longest, (twice.find(b"\x01" * longest) + longest - 1) % bins
