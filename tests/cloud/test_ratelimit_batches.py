@@ -19,7 +19,7 @@ def send(batches: Batches, now: float, count: int, level: float = OFFERED) -> li
     """Take ``count`` grants at ``now``; fails if the batch runs out first."""
     taken = []
     for _ in range(count):
-        batch = batches.take(now, 1.0, OFFERED, level)
+        batch = batches.take(now, 1.0, OFFERED, level, asked=now)
         assert isinstance(batch, Batch), f"a grant at {now} had to wait {batch}"
         taken.append(batch)
     return taken
@@ -46,7 +46,7 @@ def test_the_first_batch_spends_what_the_bucket_holds_and_the_next_waits_its_mom
     batches = Batches()
     grants = send(batches, 10.3, 35, level=35.0)  # a burst of 35 over a refill of 20
     assert len({id(g) for g in grants}) == 1
-    wait = batches.take(10.31, 1.0, OFFERED, 0.0)
+    wait = batches.take(10.31, 1.0, OFFERED, 0.0, asked=10.31)
     assert wait == pytest.approx(1.0 - 0.01)  # the same moment of our next second
 
 
@@ -54,10 +54,21 @@ def test_requests_join_a_batch_within_its_grace_and_later_ones_wait() -> None:
     batches = Batches()
     send(batches, 5.0, 1)
     late = 5.0 + DEFAULT_TUNING.batch_grace / 2
-    assert isinstance(batches.take(late, 1.0, OFFERED, OFFERED), Batch)
+    assert isinstance(batches.take(late, 1.0, OFFERED, OFFERED, asked=late), Batch)
     too_late = 5.0 + DEFAULT_TUNING.batch_grace * 1.5
-    wait = batches.take(too_late, 1.0, OFFERED, OFFERED)
+    wait = batches.take(too_late, 1.0, OFFERED, OFFERED, asked=too_late)
     assert wait == pytest.approx(6.0 - too_late)
+
+
+def test_a_request_waiting_for_a_batch_joins_it_even_when_its_turn_comes_late() -> None:
+    """On a busy event loop the waiters of a large batch get their turns one at a time."""
+    batches = Batches()
+    send(batches, 5.0, 1)
+    grace, late = DEFAULT_TUNING.batch_grace, DEFAULT_TUNING.batch_late
+    turn = 5.0 + (grace + late) / 2
+    assert isinstance(batches.take(turn, 1.0, OFFERED, OFFERED, asked=4.9), Batch)
+    assert isinstance(batches.take(turn, 1.0, OFFERED, OFFERED, asked=turn), float)
+    assert isinstance(batches.take(5.01 + late, 1.0, OFFERED, OFFERED, asked=4.9), float)
 
 
 def test_a_batch_the_refill_cut_in_two_moves_the_moment_half_a_second_away() -> None:
@@ -79,14 +90,16 @@ def test_until_a_batch_lands_whole_at_the_moment_batches_take_half_a_refill() ->
     batches = Batches()
     first = send(batches, 7.2, 20)
     answer(batches, first, 8.3, straddling(20, before=12))
-    assert batches.take(8.71, 1.0, OFFERED, OFFERED) is batches.current
+    assert batches.take(8.71, 1.0, OFFERED, OFFERED, asked=8.71) is batches.current
     assert batches.current is not None
     assert batches.current.allowance == OFFERED / 2
     half = [batches.current, *send(batches, 8.71, 9)]
-    assert isinstance(batches.take(8.72, 1.0, OFFERED, OFFERED), float)  # the half is spent
+    assert isinstance(
+        batches.take(8.72, 1.0, OFFERED, OFFERED, asked=8.72), float
+    )  # the half is spent
     answer(batches, half, 9.5, whole(10))
     assert batches.confirmed
-    wait = batches.take(9.6, 1.0, OFFERED, OFFERED)
+    wait = batches.take(9.6, 1.0, OFFERED, OFFERED, asked=9.6)
     assert isinstance(wait, float)
     send(batches, 9.6 + wait, 20)  # confirmed: the whole refill
 
@@ -95,10 +108,10 @@ def test_a_whole_batch_keeps_the_moment_and_shows_what_others_took_before_it() -
     batches = Batches()
     moment, phases = 3.4, []
     for _ in range(16):
-        wait = batches.take(moment, 1.0, OFFERED, OFFERED)
+        wait = batches.take(moment, 1.0, OFFERED, OFFERED, asked=moment)
         if isinstance(wait, float):
             moment += wait
-            wait = batches.take(moment, 1.0, OFFERED, OFFERED)
+            wait = batches.take(moment, 1.0, OFFERED, OFFERED, asked=moment)
         assert isinstance(wait, Batch)
         count = int(wait.allowance)
         grants = [wait, *send(batches, moment, count - 1)]

@@ -108,15 +108,20 @@ class Batches:
     def __post_init__(self) -> None:
         self.doubt = [0.0] * self.tuning.batch_bins
 
-    def take(self, now: float, cost: float, per_second: float, level: float) -> Batch | float:
+    def take(
+        self, now: float, cost: float, per_second: float, level: float, *, asked: float
+    ) -> Batch | float:
         """The batch a request of ``cost`` goes in now, or seconds to wait for the next one.
         ``per_second`` is what one server second offers (the refill, at most the capacity);
         ``level`` what the bucket holds now by the model, which the first batch spends (it is
-        there now, and no earlier batch of ours can spill into its second)."""
+        there now, and no earlier batch of ours can spill into its second). ``asked`` is when
+        the request began to wait: waiters are handed their grants one at a time, and on a busy
+        event loop the last of a large batch gets its turn after the grace; having waited for
+        the batch, it still goes in it (up to ``Tuning.batch_late``)."""
         first = self.phase is None
         grace = self.tuning.batch_grace
         batch = self.current
-        if batch is None or now >= batch.moment + grace:
+        if batch is None or not self._joins(batch, now, asked):
             moment = self._next_moment(now, batch)
             if moment > now:
                 return moment - now
@@ -134,6 +139,13 @@ class Batches:
         batch.granted += cost
         batch.unsettled += 1
         return batch
+
+    def _joins(self, batch: Batch, now: float, asked: float) -> bool:
+        late = now - batch.moment
+        tuning = self.tuning
+        return late < tuning.batch_grace or (
+            asked < batch.moment + tuning.batch_grace and late < tuning.batch_late
+        )
 
     def _next_moment(self, now: float, last: Batch | None) -> float:
         """The next moment at the chosen phase whose grace has not passed at ``now``, and about

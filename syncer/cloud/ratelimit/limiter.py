@@ -84,12 +84,13 @@ class RateLimiter:
 
     async def acquire(self, family: str) -> Grant:
         """Wait until the model allows one request of ``family`` and take its tokens."""
+        asked = self._clock.monotonic()
         while True:
             bucket = self._bucket_for(family)
             async with bucket.lock:
                 while not bucket.retired:
                     now = self._clock.monotonic()
-                    wait = self._try_take(bucket, family, now)
+                    wait = self._try_take(bucket, family, now, asked)
                     if isinstance(wait, Grant):
                         return wait
                     if wait is None:
@@ -190,8 +191,11 @@ class RateLimiter:
                 bucket.rate, bucket.capacity = self._limits
         return bucket
 
-    def _try_take(self, bucket: Bucket, family: str, now: float) -> Grant | float | None:
-        """A grant, or seconds to sleep, or ``None`` to wait for the next response."""
+    def _try_take(
+        self, bucket: Bucket, family: str, now: float, asked: float
+    ) -> Grant | float | None:
+        """A grant, or seconds to sleep, or ``None`` to wait for the next response. ``asked`` is
+        when the request began to wait (see ``Batches.take``)."""
         if now < bucket.paused_until:
             return bucket.paused_until - now
         if family not in self._answered_families and bucket.in_flight:
@@ -206,11 +210,11 @@ class RateLimiter:
             if bucket.in_flight:
                 return None  # one probe at a time until the first headers arrive
         else:
-            return self._take_modelled(bucket, family, cost, now)
+            return self._take_modelled(bucket, family, cost, now, asked)
         return bucket.grant(family, cost, now)
 
     def _take_modelled(
-        self, bucket: Bucket, family: str, cost: float, now: float
+        self, bucket: Bucket, family: str, cost: float, now: float, asked: float
     ) -> Grant | float | None:
         """``_try_take`` for a bucket whose limits are known: the model decides."""
         self._credits.credit(bucket, now, self._largest_cost())
@@ -221,7 +225,7 @@ class RateLimiter:
             bucket.set_tokens(bucket.tokens - cost, now)
             return bucket.grant(family, cost, now)
         if self._batched(bucket):
-            return self._take_batched(bucket, family, cost, now)
+            return self._take_batched(bucket, family, cost, now, asked)
         if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
             return bucket.probe_at - now  # the last token waits to probe the phase
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
@@ -243,10 +247,12 @@ class RateLimiter:
         bucket.set_tokens(bucket.tokens - cost, now)
         return bucket.grant(family, cost, now)
 
-    def _take_batched(self, bucket: Bucket, family: str, cost: float, now: float) -> Grant | float:
+    def _take_batched(
+        self, bucket: Bucket, family: str, cost: float, now: float, asked: float
+    ) -> Grant | float:
         """``_take_modelled`` on a slow wire: each refill goes as one batch (``batches``)."""
         offered = min(bucket.capacity, bucket.rate)
-        batch = bucket.batches.take(now, cost, offered, bucket.tokens)
+        batch = bucket.batches.take(now, cost, offered, bucket.tokens, asked=asked)
         if isinstance(batch, float):
             return batch
         bucket.set_tokens(bucket.tokens - cost, now)

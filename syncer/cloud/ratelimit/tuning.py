@@ -99,6 +99,9 @@ class Tuning:
     batch_grace: float = 0.1
     """Seconds after a batch's moment during which requests still join it (on a slow wire, where
     each refill goes as one batch: ``batches``); later ones wait for the next batch."""
+    batch_late: float = 0.3
+    """Seconds after a batch's moment until which a request that was waiting for it by the end of
+    its grace still joins it (waiters get their turns one at a time on a busy event loop)."""
     batch_bins: int = 100
     """Resolution of the sending moment within our second."""
     batch_doubt_width: float = 0.1
