@@ -78,8 +78,9 @@ async def test_workers_at_a_high_latency_draw_the_rate(
     """Burst equal to the rate, so every token must be spent between two refills. Before, the
     limiter granted 0.36-0.44 of the rate at 1 s and 0.68-0.73 at 0.5 s (with 429s), and after
     issue #16's first pass still 0.45 at 1 s: a model that cannot date answers closely enough to
-    place the server's second held every other refill back. Each refill now goes as one batch at
-    the moment of our second that lands it whole (``batches``). The latency is spent half each
+    place the server's second held every other refill back. From round trips of 0.3 s up each
+    refill now goes as one batch at the moment of our second that lands it whole (``batches``);
+    at 250 ms credits still do. The latency is spent half each
     way (jitter +-30 % on each leg), or all of it before the limiter, as the simulator does."""
     clock = VirtualClock()
     limiter = RateLimiter(clock)

@@ -27,6 +27,7 @@ Some rules belong to the composition itself:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import anyio
@@ -173,8 +174,11 @@ class RateLimiter:
         )
 
     def _batched(self, bucket: Bucket) -> bool:
-        """Whether the bucket's requests go in batches (``batches``)."""
-        return bucket.slow_wire() and not bucket.paced(self._largest_cost())
+        """Whether the bucket's requests go in batches (``batches``): a wire slower than
+        ``Tuning.batch_round_trip`` (infinite before any answer: not yet), and not paced."""
+        shortest = bucket.shortest_round_trip()
+        slow = self._tuning.batch_round_trip <= shortest < math.inf
+        return slow and not bucket.paced(self._largest_cost())
 
     def _external_rate(self, bucket: Bucket) -> float:
         """Other programs' rate as the model that paces the bucket measures it."""
