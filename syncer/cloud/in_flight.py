@@ -54,11 +54,13 @@ class InFlightTarget:
         self.cap = cap
 
     def for_pages(self, family: str) -> int:
-        """Pages of one list to keep in flight: Little's law alone, as each page asked for past
-        the end is a token spent for nothing."""
+        """Pages of one list to keep in flight: Little's law, as each page asked for past the end
+        is a token spent for nothing; but at least what the limiter hands out at once."""
+        stats = self._limiter_stats()
         figures = self._latencies.of(family)
         latency = None if figures is None else figures.high
-        return little_target(_request_rate(self._limiter_stats()), latency, self.cap)
+        little = little_target(_request_rate(stats), latency, self.cap)
+        return max(little, min(_batch_requests(stats), self.cap))
 
     def for_writes(self) -> int:
         """Changes to keep in flight (of every kind, planned for the slowest family): Little's
@@ -70,6 +72,11 @@ class InFlightTarget:
         little = little_target(_request_rate(stats), latency, self.cap)
         burst = 0 if stats.burst is None else math.floor(stats.burst / (stats.cost or 1.0))
         return max(little, min(burst, self.cap))
+
+
+def _batch_requests(stats: LimiterStats) -> int:
+    """Requests the limiter hands out at once, where it sends each refill as one batch."""
+    return 0 if stats.batch is None else math.floor(stats.batch / (stats.cost or 1.0))
 
 
 def _request_rate(stats: LimiterStats) -> float | None:

@@ -132,7 +132,9 @@ async def _launch_until_done(
     async with anyio.create_task_group() as tg:
         while not pages.done():
             width = 1 if small and pages.full_through == 0 else max(1, window())
-            limit = pages.full_through + width if pages.end is None else pages.end
+            # The window counts pages in flight, not pages past the last one with every page
+            # before it answered: one slow answer on a jittery wire must not hold the rest back.
+            limit = len(pages.answers) + width if pages.end is None else pages.end
             if launched < limit:
                 if launched == bounds.max_pages:
                     more = f"more than {bounds.max_pages} pages (cloud.max_pages)"

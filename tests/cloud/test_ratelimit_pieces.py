@@ -43,7 +43,7 @@ def test_a_slow_wire_dates_answers_by_their_handling_and_a_next_credit_is_a_seco
     bucket = Bucket(SHARED)
     assert bucket.leg(0.05) == 0.0  # a fast wire: its time is noise next to the phase's precision
     for sent in range(5):
-        bucket.recent.append(Observation(sent, sent + 1.2 - 0.05 * sent, 10, 0, leg=0.0))
+        bucket.remember(Observation(sent, sent + 1.2 - 0.05 * sent, 10, 0, leg=0.0))
     # The shortest round trip, 1 s, puts a share of it on each leg (the legs need not be equal).
     assert bucket.leg() == pytest.approx(DEFAULT_TUNING.leg_share * 1.0)
     assert bucket.leg(0.8) == pytest.approx(DEFAULT_TUNING.leg_share * 0.8)

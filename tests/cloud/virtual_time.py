@@ -171,10 +171,14 @@ async def drive(
     workers: int,
     seconds: float,
     latency: Callable[[], float] = lambda: 0.002,
+    back: Callable[[], float] | None = None,
     families: tuple[str, ...] = ("entities",),
 ) -> None:
     """``workers`` tasks sending requests back to back through ``limiter`` for ``seconds``; with
-    several limiters (processes sharing one API client), the workers are dealt out among them."""
+    several limiters (processes sharing one API client), the workers are dealt out among them.
+    ``latency`` is each request's way to the server and, unless ``back`` says otherwise, the way
+    back."""
+    way_back = latency if back is None else back
     end = clock.now() + seconds
     limiters = [limiter] if isinstance(limiter, RateLimiter) else list(limiter)
 
@@ -188,7 +192,7 @@ async def drive(
                 return
             await clock.sleep(latency())
             status, headers = server.handle(family)
-            await clock.sleep(latency())
+            await clock.sleep(way_back())
             limiter.observe(grant, status, headers)
 
     async with anyio.create_task_group() as tg:

@@ -11,8 +11,9 @@ Where the bucket holds more than a refill, requests are paced instead: the burst
 requests go evenly at the rate other programs leave, above a floor of tokens (``pacing``).
 
 One idea per module: ``pacing`` (the paced model: mean level, floor, others' measured rate),
-``phase`` (where the server's second begins), ``bucket`` (the model of one bucket and its
-bookkeeping rules), ``credits`` (how credits and responses move the model),
+``batches`` (on a slow wire, each refill as one batch, sent when it lands whole), ``phase`` (where
+the server's second begins), ``circle`` (runs of bins round one second), ``bucket`` (the model of
+one bucket and its bookkeeping rules), ``credits`` (how credits and responses move the model),
 ``partition`` (one bucket or one per family), ``aimd`` (pacing without headers), ``tuning`` (every
 constant, in one frozen value) and ``limiter`` (the ``RateLimiter`` that composes them).
 """

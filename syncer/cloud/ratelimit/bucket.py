@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
+from syncer.cloud.ratelimit.batches import Batch, Batches
 from syncer.cloud.ratelimit.pacing import Pacer
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -31,6 +32,8 @@ class Grant:
     """The bucket's cumulative granted cost before this grant (orders grants within a bucket)."""
     in_flight_before: float
     """Cost of the bucket's grants in flight when this one was made (may be processed after it)."""
+    batch: Batch | None = None
+    """The batch it went in, on a slow wire (``batches``)."""
     settled: bool = False
 
 
@@ -129,8 +132,10 @@ class Bucket:
     """Credits in a row whose first wave found the server holding what the model said."""
     leg_share: float = field(init=False)
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
+    _round_trips: tuple[float, float] = (math.inf, 0.0)
     aimd: Aimd = field(init=False)
     pacer: Pacer = field(init=False)
+    batches: Batches = field(init=False)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -139,6 +144,7 @@ class Bucket:
         self.recent = deque(maxlen=self.tuning.recent)
         self.aimd = Aimd(self.tuning)
         self.pacer = Pacer(self.tuning)
+        self.batches = Batches(self.tuning)
         self.leg_share = self.tuning.leg_share
 
     # -- the level ------------------------------------------------------------------------------
@@ -197,14 +203,20 @@ class Bucket:
         if self.slow_wire():
             self.leg_share = self.leg_share / 2 if self.leg_share > 0.05 else 0.0
 
+    def remember(self, seen: Observation) -> None:
+        """Keep a response among the recent ones, and their shortest and longest round trips
+        (asked several times for every answer, so kept rather than searched for)."""
+        self.recent.append(seen)
+        trips = [seen.recv - seen.sent for seen in self.recent]
+        self._round_trips = min(trips), max(trips)
+
     def shortest_round_trip(self) -> float:
         """The shortest recent round trip (infinite before any)."""
-        return min((seen.recv - seen.sent for seen in self.recent), default=math.inf)
+        return self._round_trips[0]
 
     def round_trips(self) -> tuple[float, float]:
         """The shortest and longest recent round trips (infinite and 0 before any)."""
-        trips = [seen.recv - seen.sent for seen in self.recent]
-        return min(trips, default=math.inf), max(trips, default=0.0)
+        return self._round_trips
 
     def paced(self, cost: float) -> bool:
         """Whether requests of ``cost`` go paced (see ``pacing``) rather than at each credit."""

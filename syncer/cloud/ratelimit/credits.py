@@ -250,7 +250,7 @@ class Credits:
             granted_before=grant.granted_before,
             leg=bucket.leg(now - grant.sent),
         )
-        bucket.recent.append(seen)
+        bucket.remember(seen)
         if refilled:
             bucket.basis = seen
         bucket.follow_chain(grant, remaining, throttled, exact=refilled)

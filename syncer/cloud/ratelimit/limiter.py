@@ -3,8 +3,10 @@
 Workers ask ``acquire`` for a grant, send, and hand the response back through ``observe``. The
 buckets (one shared, or one per family as ``Partition`` decides) hold the model. Where a bucket
 holds more than a refill its ``Pacer`` decides when a request goes (spend the burst, then pace
-at what others leave, above a floor); elsewhere ``Credits`` moves the model with the server's
-seconds (``Phase``) and the responses, and requests go as each refill is credited. Every answer
+at what others leave, above a floor); on a slow wire (``Tuning.slow_round_trip``) elsewhere, each
+refill goes as one batch at the moment of our second that lands it whole (``Batches``);
+elsewhere ``Credits`` moves the model with the server's seconds (``Phase``) and the responses,
+and requests go as each refill is credited. Every answer
 feeds both models (the credits' phase also places the pacer's answers on the stepwise refill),
 so a bucket whose limits change moves between them. ``Aimd`` paces a server without headers.
 Some rules belong to the composition itself:
@@ -19,11 +21,13 @@ Some rules belong to the composition itself:
   (``Tuning.slow_round_trip``): there the answers come a latency later, and waiting for them
   halved the rate at 1 s.
 * **429.** The bucket (all its workers together) pauses until the next credit, or for a capped
-  ``Retry-After``. Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
+  ``Retry-After`` (a batch's 429 needs no pause: the next batch waits for its moment anyway).
+  Waiters queue on one lock per bucket, so one sleeper wakes at a time: no herd.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import anyio
@@ -55,6 +59,9 @@ class LimiterStats:
     phase_width: float | None
     aimd_rate: float | None = None
     """Requests a second the AIMD fallback allows (``None`` while it is not in use)."""
+    batch: float | None = None
+    """Tokens handed out at once where each refill goes as one batch (a slow wire: ``batches``),
+    ``None`` elsewhere: work in flight must cover a batch, or the batch goes short."""
 
 
 class RateLimiter:
@@ -78,12 +85,13 @@ class RateLimiter:
 
     async def acquire(self, family: str) -> Grant:
         """Wait until the model allows one request of ``family`` and take its tokens."""
+        asked = self._clock.monotonic()
         while True:
             bucket = self._bucket_for(family)
             async with bucket.lock:
                 while not bucket.retired:
                     now = self._clock.monotonic()
-                    wait = self._try_take(bucket, family, now)
+                    wait = self._try_take(bucket, family, now, asked)
                     if isinstance(wait, Grant):
                         return wait
                     if wait is None:
@@ -113,6 +121,11 @@ class RateLimiter:
             return
         now = self._clock.monotonic()
         throttled = status == 429
+        if grant.batch is not None:
+            remaining = headers.remaining if headers.has_limits else None
+            bucket.batches.settle(
+                grant.batch, now, grant.family, grant.cost, remaining, refused=throttled
+            )
         if headers.failed_open:
             pass  # the server's limiter failed open: keep what we know
         elif headers.has_limits:
@@ -125,21 +138,29 @@ class RateLimiter:
         # Answered, with or without a cost (no headers, or a limiter that failed open: then one
         # token, the server's default), the family's requests need not go one at a time.
         self._answered_families.add(grant.family)
-        if throttled:
+        if throttled and (grant.batch is None or headers.retry_after is not None):
+            # A batch's 429 needs no pause: the next batch waits for its moment anyway.
             self._pause(bucket, now, headers.retry_after)
             bucket.refused_on_the_wire()
         bucket.answered()
 
     def release(self, grant: Grant) -> None:
         """The request got no response (connection error): assume its tokens were spent."""
-        if grant.bucket.settle(grant):
-            grant.bucket.answered()
+        bucket = grant.bucket
+        if bucket.settle(grant):
+            if grant.batch is not None:
+                now = self._clock.monotonic()
+                bucket.batches.settle(
+                    grant.batch, now, grant.family, grant.cost, None, refused=False
+                )
+            bucket.answered()
 
     @property
     def stats(self) -> LimiterStats:
         buckets = [b for b in self._buckets.values() if b.known]
         costs = list(self._family_cost.values())
         pacing = [b.aimd.rate for b in self._buckets.values() if b.aimd.active]
+        batched = [b for b in buckets if self._batched(b)]
         return LimiterStats(
             partition="per-family" if self._partition.split else "shared",
             rate=max(b.rate for b in buckets) if buckets else None,
@@ -149,7 +170,15 @@ class RateLimiter:
             aimd=bool(pacing),
             phase_width=None if self._phase.provisional else self._phase.width,
             aimd_rate=min(pacing) if pacing else None,
+            batch=max(min(b.rate, b.capacity) for b in batched) if batched else None,
         )
+
+    def _batched(self, bucket: Bucket) -> bool:
+        """Whether the bucket's requests go in batches (``batches``): a wire slower than
+        ``Tuning.batch_round_trip`` (infinite before any answer: not yet), and not paced."""
+        shortest = bucket.shortest_round_trip()
+        slow = self._tuning.batch_round_trip <= shortest < math.inf
+        return slow and not bucket.paced(self._largest_cost())
 
     def _external_rate(self, bucket: Bucket) -> float:
         """Other programs' rate as the model that paces the bucket measures it."""
@@ -166,8 +195,11 @@ class RateLimiter:
                 bucket.rate, bucket.capacity = self._limits
         return bucket
 
-    def _try_take(self, bucket: Bucket, family: str, now: float) -> Grant | float | None:
-        """A grant, or seconds to sleep, or ``None`` to wait for the next response."""
+    def _try_take(
+        self, bucket: Bucket, family: str, now: float, asked: float
+    ) -> Grant | float | None:
+        """A grant, or seconds to sleep, or ``None`` to wait for the next response. ``asked`` is
+        when the request began to wait (see ``Batches.take``)."""
         if now < bucket.paused_until:
             return bucket.paused_until - now
         if family not in self._answered_families and bucket.in_flight:
@@ -182,11 +214,11 @@ class RateLimiter:
             if bucket.in_flight:
                 return None  # one probe at a time until the first headers arrive
         else:
-            return self._take_modelled(bucket, family, cost, now)
+            return self._take_modelled(bucket, family, cost, now, asked)
         return bucket.grant(family, cost, now)
 
     def _take_modelled(
-        self, bucket: Bucket, family: str, cost: float, now: float
+        self, bucket: Bucket, family: str, cost: float, now: float, asked: float
     ) -> Grant | float | None:
         """``_try_take`` for a bucket whose limits are known: the model decides."""
         self._credits.credit(bucket, now, self._largest_cost())
@@ -196,6 +228,8 @@ class RateLimiter:
                 return wait
             bucket.set_tokens(bucket.tokens - cost, now)
             return bucket.grant(family, cost, now)
+        if self._batched(bucket):
+            return self._take_batched(bucket, family, cost, now, asked)
         if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
             return bucket.probe_at - now  # the last token waits to probe the phase
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
@@ -216,6 +250,19 @@ class RateLimiter:
             bucket.set_tokens(cost, now)
         bucket.set_tokens(bucket.tokens - cost, now)
         return bucket.grant(family, cost, now)
+
+    def _take_batched(
+        self, bucket: Bucket, family: str, cost: float, now: float, asked: float
+    ) -> Grant | float:
+        """``_take_modelled`` on a slow wire: each refill goes as one batch (``batches``)."""
+        offered = min(bucket.capacity, bucket.rate)
+        batch = bucket.batches.take(now, cost, offered, bucket.tokens, asked=asked)
+        if isinstance(batch, float):
+            return batch
+        bucket.set_tokens(bucket.tokens - cost, now)
+        grant = bucket.grant(family, cost, now)
+        grant.batch = batch
+        return grant
 
     def _largest_cost(self) -> float:
         return max(self._family_cost.values(), default=1.0)

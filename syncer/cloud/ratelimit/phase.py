@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from syncer.cloud.ratelimit.circle import longest_run
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -28,6 +29,8 @@ class Phase:
         self._tuning = tuning
         self._anchor: float | None = None
         self._doubt = [0.0] * tuning.phase_bins
+        self._scale = 1.0
+        """The doubt of a bin is ``_doubt[bin] * _scale`` (plus what all bins share)."""
         self.start = 0.0
         self.width = 1.0
 
@@ -55,28 +58,37 @@ class Phase:
             self._weigh(after, before, doubt_inside=True)
 
     def _weigh(self, after: float, before: float, *, doubt_inside: bool) -> None:
+        """Fade old doubt and add this evidence's. Asked for nearly every answer, so done in
+        relative terms: only differences between bins count (``_derive``), so doubting the bins
+        outside the window is doubting those inside it less, and the fading is one factor kept
+        aside (``_scale``) rather than applied to every bin."""
         span = before - after
         bins = len(self._doubt)
-        for index in range(bins):
-            centre = (index + 0.5) / bins
-            inside = (centre - after) % 1.0 < span
-            self._doubt[index] *= self._tuning.phase_decay
-            if inside is doubt_inside:
-                self._doubt[index] += 1.0
+        self._scale *= self._tuning.phase_decay
+        if self._scale < 1e-6:
+            self._doubt = [d * self._scale for d in self._doubt]
+            self._scale = 1.0
+        step = (1.0 if doubt_inside else -1.0) / self._scale
+        start = math.floor((after % 1.0) * bins - 0.5)  # the bin centred at or before ``after``
+        entered = False
+        for offset in range(bins + 1):
+            index = (start + offset) % bins
+            if ((index + 0.5) / bins - after) % 1.0 < span:
+                self._doubt[index] += step
+                entered = True
+            elif entered:
+                break
         self._derive()
 
     def _derive(self) -> None:
         """The arc is everything outside the longest run of doubted bins."""
         least = min(self._doubt)
-        doubted = [d > least + 0.5 for d in self._doubt]
+        threshold = least + 0.5 / self._scale
+        doubted = [d > threshold for d in self._doubt]
         if not any(doubted):
             return
         bins = len(doubted)
-        longest, longest_end, run = 0, 0, 0
-        for index in range(2 * bins):  # twice round, for a run that wraps
-            run = run + 1 if doubted[index % bins] else 0
-            if run > longest:
-                longest, longest_end = min(run, bins), index % bins
+        longest, longest_end = longest_run(doubted)
         self.start = ((longest_end + 1) % bins) / bins
         self.width = (bins - longest) / bins
 

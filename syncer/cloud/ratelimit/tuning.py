@@ -96,6 +96,26 @@ class Tuning:
     """Seconds of the rate held in the floor for the noise in dating answers."""
     pace_horizon: float = 0.4
     """Seconds of other programs' draws held in the floor beyond the age of our evidence."""
+    batch_round_trip: float = 0.3
+    """A shortest round trip at least this long sends each refill of a bucket no larger than a
+    refill as one batch (``batches``). Below it answers date the server's second closely enough
+    for credits (measured in virtual time: 0.98-1.0 of the rate at 250 ms, 0.5-0.9 at 500 ms,
+    0.44-0.48 at 1 s; in real time at 250 ms credits read 1.18x the ideal, batches 1.34x, their
+    learning costing more than it gains there)."""
+    batch_grace: float = 0.1
+    """Seconds after a batch's moment during which requests still join it (on a slow wire, where
+    each refill goes as one batch: ``batches``); later ones wait for the next batch."""
+    batch_late: float = 0.3
+    """Seconds after a batch's moment until which a request that was waiting for it by the end of
+    its grace still joins it (waiters get their turns one at a time on a busy event loop)."""
+    batch_bins: int = 100
+    """Resolution of the sending moment within our second."""
+    batch_doubt_width: float = 0.1
+    """How far either side of a batch that did not land whole its moment is doubted."""
+    batch_decay: float = 0.98
+    """What old doubt keeps at each judged batch, so that a wire that changes is followed."""
+    batch_others_gain: float = 0.3
+    """Share of the way the estimate of other programs' take moves towards each batch's."""
     aimd_start: float = 1.0
     """Requests a second without headers, before the first 429."""
     aimd_floor: float = 0.25

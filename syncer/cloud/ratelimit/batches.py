@@ -1,0 +1,247 @@
+"""On a slow wire, each refill goes as one batch, sent where in our own second it lands whole.
+
+Where the bucket holds no more than about a refill (burst close to the rate, so not ``pacing``),
+every refill must be spent within its own server second or it is lost to the cap. At a latency of
+a second the answers come back a second late and cannot date the server's handling closely
+enough to place its boundary (``Phase`` stays wide): the credits model then cannot prove that one
+refill's requests were handled before the next boundary, and held every other refill back (half
+the rate at 1 s, issue #16).
+
+What matters there is not where the server's second begins but *when to send*: the moment of our
+own second at which a refill's worth of requests, spread by the wire's jitter, is handled within
+one server second. That moment is learnt from outcomes, which need no dating at all. Within one
+server second the bucket only goes down, so the requests of a batch handled in one second show
+distinct ``remaining`` values (per family: the buckets may be per family); a value seen twice
+means a refill came between them, and a 429 means the batch met a bucket the previous one had
+already drawn on. Such a batch's moment is doubted, old doubt fading, and batches go at the
+moment furthest from every doubted one. A batch that lands whole shows how much other programs
+took before it in the second (the refill less its highest ``remaining``); that share is left to
+them from then on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from syncer.cloud.ratelimit.circle import longest_run
+from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
+
+
+@dataclass(eq=False, slots=True)
+class Batch:
+    """The requests granted at one sending moment, and what their answers showed."""
+
+    moment: float
+    offered: float
+    """Tokens one server second offers (the refill, at most the capacity)."""
+    allowance: float
+    """Tokens the batch may take: what is offered less what other programs take."""
+    granted: float = 0.0
+    unsettled: int = 0
+    refused: int = 0
+    repeated: bool = False
+    top: float = -math.inf
+    """The highest ``remaining`` an answer showed, with that request's cost added back."""
+    seen: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """Per family: (seconds from the batch's moment to the answer, ``remaining``)."""
+
+    def answer(
+        self, now: float, family: str, cost: float, remaining: float | None, refused: bool
+    ) -> None:
+        self.unsettled -= 1
+        if refused:
+            self.refused += 1
+            return
+        if remaining is None:
+            return
+        answers = self.seen.setdefault(family, [])
+        self.repeated = self.repeated or any(left == remaining for _, left in answers)
+        answers.append((now - self.moment, remaining))
+        self.top = max(self.top, remaining + cost)
+
+    def cut(self) -> tuple[float, float, float] | None:
+        """Where a refill cut the batch, as seconds from its moment to the answers: (the first
+        answer, the cut, the last answer). The answers in the order they came back (about the
+        order the server handled them) count down, and the refill is where they jump up most."""
+        if not self.seen:
+            return None
+        most: list[tuple[float, float]] = max(self.seen.values(), key=len)
+        answers = sorted(most)
+        if len(answers) < 2:
+            return None
+        rise, at = max(
+            (later[1] - earlier[1], index + 1)
+            for index, (earlier, later) in enumerate(itertools.pairwise(answers))
+        )
+        if rise <= 0:
+            return None
+        return answers[0][0], (answers[at - 1][0] + answers[at][0]) / 2, answers[-1][0]
+
+    @property
+    def whole(self) -> bool:
+        """Whether the batch was handled within one server second, as far as answers show."""
+        return not self.repeated and not self.refused
+
+
+@dataclass(slots=True)
+class Batches:
+    """When on our clock each batch goes, and how many tokens it takes."""
+
+    tuning: Tuning = DEFAULT_TUNING
+    doubt: list[float] = field(init=False)
+    phase: float | None = None
+    """The chosen sending moment, as a fraction of our second (``None`` before the first)."""
+    others: float = 0.0
+    """Tokens a second other programs take before our batch lands."""
+    last_uncut: float = -math.inf
+    """The moment of the last batch judged that no refill cut in two (no repeated value)."""
+    confirmed: bool = False
+    """Whether a batch sent at the chosen phase landed whole; until then batches take half their
+    allowance, so that one landing across a boundary beside the next one overfills no second."""
+    current: Batch | None = None
+    pending: deque[Batch] = field(default_factory=deque)
+    """Batches granted and not yet judged (the last one may still be open)."""
+
+    def __post_init__(self) -> None:
+        self.doubt = [0.0] * self.tuning.batch_bins
+
+    def take(
+        self, now: float, cost: float, per_second: float, level: float, *, asked: float
+    ) -> Batch | float:
+        """The batch a request of ``cost`` goes in now, or seconds to wait for the next one.
+        ``per_second`` is what one server second offers (the refill, at most the capacity);
+        ``level`` what the bucket holds now by the model, which the first batch spends (it is
+        there now, and no earlier batch of ours can spill into its second). ``asked`` is when
+        the request began to wait: waiters are handed their grants one at a time, and on a busy
+        event loop the last of a large batch gets its turn after the grace; having waited for
+        the batch, it still goes in it (up to ``Tuning.batch_late``)."""
+        first = self.phase is None
+        grace = self.tuning.batch_grace
+        batch = self.current
+        if batch is None or not self._joins(batch, now, asked):
+            moment = self._next_moment(now, batch)
+            if moment > now:
+                return moment - now
+            if first:
+                allowance = level
+            else:
+                allowance = per_second - self.others
+                allowance /= 1 if self.confirmed else 2
+            allowance = max(cost, math.floor(allowance + 0.25))
+            batch = self.current = Batch(moment=moment, offered=per_second, allowance=allowance)
+            self.pending.append(batch)
+            self._judge_done(now)
+        if batch.granted + cost > batch.allowance + self.tuning.tolerance:
+            return self._next_moment(batch.moment + grace, batch) - now
+        batch.granted += cost
+        batch.unsettled += 1
+        return batch
+
+    def _joins(self, batch: Batch, now: float, asked: float) -> bool:
+        late = now - batch.moment
+        tuning = self.tuning
+        return late < tuning.batch_grace or (
+            asked < batch.moment + tuning.batch_grace and late < tuning.batch_late
+        )
+
+    def _next_moment(self, now: float, last: Batch | None) -> float:
+        """The next moment at the chosen phase whose grace has not passed at ``now``, and about
+        a second after the last batch's at least: two batches must not share a server second,
+        not even the first after the moment moved."""
+        if self.phase is None:
+            self.phase = now % 1.0
+            return now
+        grace = self.tuning.batch_grace
+        earliest = now if last is None else max(now, last.moment + 1.0 - grace)
+        return self.phase + math.ceil(earliest - grace - self.phase)
+
+    def settle(
+        self,
+        batch: Batch,
+        now: float,
+        family: str,
+        cost: float,
+        remaining: float | None,
+        *,
+        refused: bool,
+    ) -> None:
+        """An answer (``remaining`` ``None`` when it told nothing) for a grant of ``batch``."""
+        batch.answer(now, family, cost, remaining, refused)
+        self._judge_done(now)
+
+    def _judge_done(self, now: float) -> None:
+        """Judge the batches, oldest first, that take no more grants and are all answered."""
+        grace = self.tuning.batch_grace
+        while self.pending and self.pending[0].unsettled == 0:
+            batch = self.pending[0]
+            if batch is self.current and now < batch.moment + grace:
+                return
+            self.pending.popleft()
+            self._judge(batch)
+
+    def _judge(self, batch: Batch) -> None:
+        tuning = self.tuning
+        self.doubt = [d * tuning.batch_decay for d in self.doubt]
+        # A second after a batch that no refill cut, no batch of ours shared this one's second:
+        # what it held before our first request landed, other programs took.
+        alone = abs(batch.moment - self.last_uncut - 1.0) < tuning.batch_grace
+        if not batch.repeated:
+            self.last_uncut = batch.moment
+            if alone and math.isfinite(batch.top):
+                self._learn_others(batch)
+        if batch.whole:
+            self.confirmed = self.confirmed or self._at_phase(batch)
+            return
+        if alone and not batch.repeated and batch.top < batch.offered - self.tuning.tolerance:
+            return  # it ran out where others took their share first: not the moment's fault
+        self._doubt(batch.moment % 1.0)
+        self._choose(self._away_from_cut(batch))
+
+    def _away_from_cut(self, batch: Batch) -> float | None:
+        """The moment that puts a cut batch's answers as far from the refills as they can be:
+        moved by ``d``, they span ``[first + d, last + d]``, which lies between two refills for
+        every ``d`` in an arc of width ``1 - (last - first)`` round ``middle + 0.5`` less their
+        own middle; its centre leaves the most room for the wire to vary."""
+        cut = batch.cut()
+        if cut is None:
+            return None
+        first, middle, last = cut
+        return (batch.moment + middle + 0.5 - (first + last) / 2) % 1.0
+
+    def _learn_others(self, batch: Batch) -> None:
+        """Smoothed, as others' take varies from second to second; but a batch that ran out
+        (429s) shows at least that much taken, and the next one must not run out again."""
+        taken = max(0.0, batch.offered - batch.top)
+        self.others += self.tuning.batch_others_gain * (taken - self.others)
+        if batch.refused:
+            self.others = max(self.others, taken)
+
+    def _doubt(self, centre: float) -> None:
+        bins = len(self.doubt)
+        reach = self.tuning.batch_doubt_width
+        for index in range(bins):
+            distance = abs((index + 0.5) / bins - centre)
+            if min(distance, 1.0 - distance) <= reach:
+                self.doubt[index] += 1.0
+
+    def _at_phase(self, batch: Batch) -> bool:
+        distance = abs(batch.moment % 1.0 - (self.phase or 0.0))
+        return min(distance, 1.0 - distance) < 1.0 / len(self.doubt)
+
+    def _choose(self, proposed: float | None) -> None:
+        """Keep the chosen phase unless it is doubted; then the ``proposed`` one unless that is
+        doubted too; else the middle of the longest run of the least doubted bins."""
+        bins = len(self.doubt)
+        least = min(self.doubt)
+        trusted = [d <= least + 0.5 for d in self.doubt]
+        if self.phase is not None and trusted[int(self.phase * bins) % bins]:
+            return
+        self.confirmed = False
+        if proposed is not None and trusted[int(proposed * bins) % bins]:
+            self.phase = proposed
+            return
+        longest, longest_end = longest_run(trusted)
+        self.phase = ((longest_end + 1 - longest / 2) / bins) % 1.0

@@ -1,0 +1,17 @@
+"""Runs of bins on the circle of one second (estimates of a moment modulo a second)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def longest_run(flags: Sequence[bool]) -> tuple[int, int]:
+    """The length of the longest run of set bins, going round the circle, and its last bin (the
+    first such run, counting from bin 0). Asked for each piece of evidence, hence done by the
+    bytes methods rather than a loop: the circle twice round, split at the unset bins."""
+    bins = len(flags)
+    twice = bytes(flags) * 2
+    longest = min(bins, max(map(len, twice.split(b"\x00"))))
+    if longest == 0:
+        return 0, 0
+    return longest, (twice.find(b"\x01" * longest) + longest - 1) % bins

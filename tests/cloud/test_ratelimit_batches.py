@@ -1,0 +1,164 @@
+"""``Batches`` on its own: when each refill goes on a slow wire, and how much of it.
+
+Each test plays the answers a server would give to a batch and checks what the next batch does.
+The figures: a bucket offering 20 tokens a second, requests of one token.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from syncer.cloud.ratelimit import DEFAULT_TUNING
+from syncer.cloud.ratelimit.batches import Batch, Batches
+from syncer.cloud.ratelimit.circle import longest_run
+
+OFFERED = 20.0
+
+
+def send(batches: Batches, now: float, count: int, level: float = OFFERED) -> list[Batch]:
+    """Take ``count`` grants at ``now``; fails if the batch runs out first."""
+    taken = []
+    for _ in range(count):
+        batch = batches.take(now, 1.0, OFFERED, level, asked=now)
+        assert isinstance(batch, Batch), f"a grant at {now} had to wait {batch}"
+        taken.append(batch)
+    return taken
+
+
+def answer(batches: Batches, grants: list[Batch], now: float, remaining: list[float]) -> None:
+    """Answer the grants with these ``remaining`` values (``-1`` for a 429)."""
+    for batch, left in zip(grants, remaining, strict=True):
+        batches.settle(batch, now, "entities", 1.0, None if left < 0 else left, refused=left < 0)
+
+
+def whole(count: int, top: float = OFFERED) -> list[float]:
+    """What a batch handled within one server second shows: one value each, counting down from
+    ``top`` tokens, and 429s once they are gone."""
+    return [top - 1 - n if n < top else -1 for n in range(count)]
+
+
+def straddling(count: int, before: int) -> list[float]:
+    """A batch a boundary cut after ``before`` requests: the refill repeats the top values."""
+    return whole(before) + whole(count - before)
+
+
+def test_the_first_batch_spends_what_the_bucket_holds_and_the_next_waits_its_moment() -> None:
+    batches = Batches()
+    grants = send(batches, 10.3, 35, level=35.0)  # a burst of 35 over a refill of 20
+    assert len({id(g) for g in grants}) == 1
+    wait = batches.take(10.31, 1.0, OFFERED, 0.0, asked=10.31)
+    assert wait == pytest.approx(1.0 - 0.01)  # the same moment of our next second
+
+
+def test_requests_join_a_batch_within_its_grace_and_later_ones_wait() -> None:
+    batches = Batches()
+    send(batches, 5.0, 1)
+    late = 5.0 + DEFAULT_TUNING.batch_grace / 2
+    assert isinstance(batches.take(late, 1.0, OFFERED, OFFERED, asked=late), Batch)
+    too_late = 5.0 + DEFAULT_TUNING.batch_grace * 1.5
+    wait = batches.take(too_late, 1.0, OFFERED, OFFERED, asked=too_late)
+    assert wait == pytest.approx(6.0 - too_late)
+
+
+def test_a_request_waiting_for_a_batch_joins_it_even_when_its_turn_comes_late() -> None:
+    """On a busy event loop the waiters of a large batch get their turns one at a time."""
+    batches = Batches()
+    send(batches, 5.0, 1)
+    grace, late = DEFAULT_TUNING.batch_grace, DEFAULT_TUNING.batch_late
+    turn = 5.0 + (grace + late) / 2
+    assert isinstance(batches.take(turn, 1.0, OFFERED, OFFERED, asked=4.9), Batch)
+    assert isinstance(batches.take(turn, 1.0, OFFERED, OFFERED, asked=turn), float)
+    assert isinstance(batches.take(5.01 + late, 1.0, OFFERED, OFFERED, asked=4.9), float)
+
+
+def test_a_batch_the_refill_cut_in_two_moves_the_moment_half_a_second_away() -> None:
+    batches = Batches()
+    first = send(batches, 7.2, 20)
+    answer(batches, first, 8.3, straddling(20, before=12))
+    assert batches.phase == pytest.approx(0.7, abs=0.02)
+    assert not batches.confirmed
+
+
+def test_a_429_in_a_batch_doubts_its_moment_too() -> None:
+    batches = Batches()
+    first = send(batches, 7.2, 20)
+    answer(batches, first, 8.3, [*whole(18), -1, -1])
+    assert batches.phase == pytest.approx(0.7, abs=0.02)
+
+
+def test_until_a_batch_lands_whole_at_the_moment_batches_take_half_a_refill() -> None:
+    batches = Batches()
+    first = send(batches, 7.2, 20)
+    answer(batches, first, 8.3, straddling(20, before=12))
+    assert batches.take(8.71, 1.0, OFFERED, OFFERED, asked=8.71) is batches.current
+    assert batches.current is not None
+    assert batches.current.allowance == OFFERED / 2
+    half = [batches.current, *send(batches, 8.71, 9)]
+    assert isinstance(
+        batches.take(8.72, 1.0, OFFERED, OFFERED, asked=8.72), float
+    )  # the half is spent
+    answer(batches, half, 9.5, whole(10))
+    assert batches.confirmed
+    wait = batches.take(9.6, 1.0, OFFERED, OFFERED, asked=9.6)
+    assert isinstance(wait, float)
+    send(batches, 9.6 + wait, 20)  # confirmed: the whole refill
+
+
+def test_a_whole_batch_keeps_the_moment_and_shows_what_others_took_before_it() -> None:
+    batches = Batches()
+    moment, phases = 3.4, []
+    for _ in range(16):
+        wait = batches.take(moment, 1.0, OFFERED, OFFERED, asked=moment)
+        if isinstance(wait, float):
+            moment += wait
+            wait = batches.take(moment, 1.0, OFFERED, OFFERED, asked=moment)
+        assert isinstance(wait, Batch)
+        count = int(wait.allowance)
+        grants = [wait, *send(batches, moment, count - 1)]
+        # Another program takes 6 tokens right after each refill, before our batch lands.
+        answer(batches, grants, moment + 0.9, whole(count, top=OFFERED - 6))
+        phases.append(batches.phase)
+        moment += 0.5
+    assert len(set(phases[-8:])) == 1  # settled: every batch lands whole at one moment
+    assert batches.others == pytest.approx(6.0, abs=0.5)
+    assert batches.current is not None
+    assert batches.current.allowance == OFFERED - 6
+
+
+def test_equal_values_in_two_families_are_two_buckets_not_a_refill() -> None:
+    batches = Batches()
+    grants = send(batches, 2.25, 4)
+    families = ["entities", "staff", "entities", "staff"]
+    for batch, family, left in zip(grants, families, [19.0, 19.0, 18.0, 18.0], strict=True):
+        batches.settle(batch, 3.1, family, 1.0, left, refused=False)
+    assert batches.phase == pytest.approx(0.25)  # landed whole: the moment stays
+    staff = send(batches, 3.25, 2)
+    for batch, left in zip(staff, [19.0, 19.0], strict=True):
+        batches.settle(batch, 4.1, "staff", 1.0, left, refused=False)
+    assert batches.phase == pytest.approx(0.75, abs=0.02)  # a repeat within one family: moved
+
+
+def test_the_longest_run_wraps_round_the_circle() -> None:
+    flags = [True, True, False, False, True, True, True]
+    assert longest_run(flags) == (5, 1)
+    assert longest_run([False] * 4) == (0, 0)
+    assert longest_run([True] * 4) == (4, 3)
+
+
+def test_a_cut_batch_moves_to_the_middle_of_the_room_its_answers_show() -> None:
+    """Answers 0.7-1.3 s after the moment (the latency spent before the limiter), the refill
+    after the first 30 %: the batch spans 0.6 s, so moved by anything in an arc of 0.4 s it lands
+    between two refills; the middle of that arc is 0.5 s from the cut less the batch's middle."""
+    batches = Batches()
+    grants = send(batches, 4.0, 20)
+    delays = [0.7 + 0.6 * n / 19 for n in range(20)]
+    values = straddling(20, before=6)
+    for batch, delay, left in zip(grants, delays, values, strict=True):
+        batches.settle(batch, 4.0 + delay, "entities", 1.0, left, refused=False)
+    cut = (delays[5] + delays[6]) / 2
+    assert batches.phase == pytest.approx((cut + 0.5 - 1.0) % 1.0, abs=1e-9)
+    # Checked against the wire: every delay plus the new moment falls between two refills.
+    refill = 4.0 + cut
+    moment = 5.0 + batches.phase
+    handled = [moment + delay - refill for delay in delays]
+    assert all(0.15 < h % 1.0 < 0.85 for h in handled)
