@@ -6,6 +6,8 @@ The figures: a bucket offering 20 tokens a second, requests of one token.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from syncer.cloud.ratelimit import DEFAULT_TUNING
@@ -72,11 +74,20 @@ def test_a_request_waiting_for_a_batch_joins_it_even_when_its_turn_comes_late() 
 
 
 def test_a_batch_the_refill_cut_in_two_moves_the_moment_half_a_second_away() -> None:
+    """Answers all back at once leave the whole second of room: the move is trusted at once."""
     batches = Batches()
     first = send(batches, 7.2, 20)
     answer(batches, first, 8.3, straddling(20, before=12))
     assert batches.phase == pytest.approx(0.7, abs=0.02)
-    assert not batches.confirmed
+    assert batches.confirmed
+
+
+def answer_spread(batches: Batches, grants: list[Batch], start: float, spread: float) -> None:
+    """Answers coming back evenly over ``spread`` seconds from ``start``, cut after 12."""
+    values = straddling(len(grants), before=12)
+    for n, (batch, left) in enumerate(zip(grants, values, strict=True)):
+        now = start + spread * n / (len(grants) - 1)
+        batches.settle(batch, now, "entities", 1.0, left, refused=False)
 
 
 def test_a_429_in_a_batch_doubts_its_moment_too() -> None:
@@ -87,21 +98,22 @@ def test_a_429_in_a_batch_doubts_its_moment_too() -> None:
 
 
 def test_until_a_batch_lands_whole_at_the_moment_batches_take_half_a_refill() -> None:
+    """Answers spread over 0.8 s leave too little room to trust the move at once."""
     batches = Batches()
     first = send(batches, 7.2, 20)
-    answer(batches, first, 8.3, straddling(20, before=12))
-    assert batches.take(8.71, 1.0, OFFERED, OFFERED, asked=8.71) is batches.current
+    answer_spread(batches, first, 7.9, 0.8)
+    assert not batches.confirmed
+    moment = 9.0 + batches.phase if batches.phase is not None else math.nan
+    assert batches.take(moment, 1.0, OFFERED, OFFERED, asked=moment) is batches.current
     assert batches.current is not None
     assert batches.current.allowance == OFFERED / 2
-    half = [batches.current, *send(batches, 8.71, 9)]
-    assert isinstance(
-        batches.take(8.72, 1.0, OFFERED, OFFERED, asked=8.72), float
-    )  # the half is spent
-    answer(batches, half, 9.5, whole(10))
+    half = [batches.current, *send(batches, moment, 9)]
+    assert isinstance(batches.take(moment + 0.01, 1.0, OFFERED, OFFERED, asked=moment), float)
+    answer(batches, half, moment + 0.9, whole(10))
     assert batches.confirmed
-    wait = batches.take(9.6, 1.0, OFFERED, OFFERED, asked=9.6)
+    wait = batches.take(moment + 0.95, 1.0, OFFERED, OFFERED, asked=moment + 0.95)
     assert isinstance(wait, float)
-    send(batches, 9.6 + wait, 20)  # confirmed: the whole refill
+    send(batches, moment + 0.95 + wait, 20)  # confirmed: the whole refill
 
 
 def test_a_whole_batch_keeps_the_moment_and_shows_what_others_took_before_it() -> None:

@@ -198,18 +198,20 @@ class Batches:
         if alone and not batch.repeated and batch.top < batch.offered - self.tuning.tolerance:
             return  # it ran out where others took their share first: not the moment's fault
         self._doubt(batch.moment % 1.0)
-        self._choose(self._away_from_cut(batch))
+        self._choose(*self._away_from_cut(batch))
 
-    def _away_from_cut(self, batch: Batch) -> float | None:
-        """The moment that puts a cut batch's answers as far from the refills as they can be:
+    def _away_from_cut(self, batch: Batch) -> tuple[float | None, bool]:
+        """The moment that puts a cut batch's answers as far from the refills as they can be,
+        and whether that leaves room enough to trust it at once (``Tuning.batch_room``):
         moved by ``d``, they span ``[first + d, last + d]``, which lies between two refills for
         every ``d`` in an arc of width ``1 - (last - first)`` round ``middle + 0.5`` less their
         own middle; its centre leaves the most room for the wire to vary."""
         cut = batch.cut()
         if cut is None:
-            return None
+            return None, False
         first, middle, last = cut
-        return (batch.moment + middle + 0.5 - (first + last) / 2) % 1.0
+        moment = (batch.moment + middle + 0.5 - (first + last) / 2) % 1.0
+        return moment, 1.0 - (last - first) >= self.tuning.batch_room
 
     def _learn_others(self, batch: Batch) -> None:
         """Smoothed, as others' take varies from second to second; but a batch that ran out
@@ -231,9 +233,10 @@ class Batches:
         distance = abs(batch.moment % 1.0 - (self.phase or 0.0))
         return min(distance, 1.0 - distance) < 1.0 / len(self.doubt)
 
-    def _choose(self, proposed: float | None) -> None:
+    def _choose(self, proposed: float | None, sure: bool) -> None:
         """Keep the chosen phase unless it is doubted; then the ``proposed`` one unless that is
-        doubted too; else the middle of the longest run of the least doubted bins."""
+        doubted too (confirmed at once where ``sure``); else the middle of the longest run of the
+        least doubted bins."""
         bins = len(self.doubt)
         least = min(self.doubt)
         trusted = [d <= least + 0.5 for d in self.doubt]
@@ -241,7 +244,7 @@ class Batches:
             return
         self.confirmed = False
         if proposed is not None and trusted[int(proposed * bins) % bins]:
-            self.phase = proposed
+            self.phase, self.confirmed = proposed, sure
             return
         longest, longest_end = longest_run(trusted)
         self.phase = ((longest_end + 1 - longest / 2) / bins) % 1.0

@@ -108,6 +108,10 @@ class Tuning:
     batch_late: float = 0.3
     """Seconds after a batch's moment until which a request that was waiting for it by the end of
     its grace still joins it (waiters get their turns one at a time on a busy event loop)."""
+    batch_room: float = 0.3
+    """Seconds of room a cut batch's answers leave between two refills (one second less their
+    spread) above which the moment moved to the middle of that room is trusted at once; below
+    it batches take half a refill until one lands whole there."""
     batch_bins: int = 100
     """Resolution of the sending moment within our second."""
     batch_doubt_width: float = 0.1
