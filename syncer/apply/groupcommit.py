@@ -7,6 +7,10 @@ arrive while a transaction is being written queue up; when it commits, everythin
 the next one. Nobody waits for a timer: one caller alone is written at once, and under load the
 batches grow by themselves to what arrived during the previous commit.
 
+A group whose transaction fails is written again one item at a time, so each caller sees only
+its own item's failure: the callers of one group may be different runs (``journal_writes``), and
+one run's bad row must not fail the others' writes.
+
 A write is shielded from cancellation: a caller cancelled at shutdown must not take the other
 callers' writes down with it, nor leave them waiting forever.
 """
@@ -56,13 +60,22 @@ class GroupCommit(Generic[T]):
             while self._queue:
                 batch, self._queue = self._queue, []
                 with anyio.CancelScope(shield=True):
-                    try:
-                        await self._write([w.item for w in batch])
-                    except Exception as exc:  # every caller of the batch sees its failure
-                        for waiter in batch:
-                            waiter.error = exc
-                self.transactions += 1
+                    await self._write_batch(batch)
                 for waiter in batch:
                     waiter.done.set()
         finally:
             self._writing = False
+
+    async def _write_batch(self, batch: Sequence[_Waiter[T]]) -> None:
+        """Write ``batch`` in one transaction; failed, each item again alone (one caller's item
+        is then the only one failing, with its own error)."""
+        try:
+            await self._write([w.item for w in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for waiter in batch:
+                    await self._write_batch([waiter])
+        finally:
+            self.transactions += 1

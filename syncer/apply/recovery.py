@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
 from syncer.apply.children import find_created
-from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
+from syncer.apply.journal import settle_change
+from syncer.apply.outcome import UNCONFIRMED, ChangeStatus, Outcome
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
