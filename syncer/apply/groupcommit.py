@@ -5,7 +5,10 @@ id map and status land together), but a transaction per change costs a commit an
 trips to the database thread each, and caps a process near 100 changes a second. Callers that
 arrive while a transaction is being written queue up; when it commits, everything queued goes in
 the next one. Nobody waits for a timer: one caller alone is written at once, and under load the
-batches grow by themselves to what arrived during the previous commit.
+batches grow by themselves to what arrived during the previous commit. With ``writers`` above
+one, that many transactions may be in flight at once (a caller finding one free starts it): on a
+busy event loop a transaction's every round trip waits a turn of the loop, and one transaction
+at a time for a whole process made each write wait for a second or more.
 
 A group whose transaction fails is written again one item at a time, so each caller sees only
 its own item's failure: the callers of one group may be different runs (``journal_writes``), and
@@ -36,10 +39,14 @@ class _Waiter(Generic[T]):
 class GroupCommit(Generic[T]):
     """Submit items; ``write`` receives everything submitted meanwhile, in submission order."""
 
-    def __init__(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> None:
+    def __init__(
+        self, write: Callable[[Sequence[T]], Awaitable[None]], *, writers: int = 1
+    ) -> None:
         self._write = write
+        self._writers = writers
         self._queue: list[_Waiter[T]] = []
-        self._writing = False
+        self._writing = 0
+        """Transactions being written now."""
         self.transactions = 0
         """Transactions written so far (items per transaction show how well writes group)."""
 
@@ -47,7 +54,7 @@ class GroupCommit(Generic[T]):
         """Return once ``item`` is committed; raise what its transaction raised."""
         waiter = _Waiter(item)
         self._queue.append(waiter)
-        if self._writing:
+        if self._writing >= self._writers:
             await waiter.done.wait()
         else:
             await self._write_until_empty()
@@ -55,7 +62,7 @@ class GroupCommit(Generic[T]):
             raise waiter.error
 
     async def _write_until_empty(self) -> None:
-        self._writing = True
+        self._writing += 1
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
@@ -64,7 +71,7 @@ class GroupCommit(Generic[T]):
                 for waiter in batch:
                     waiter.done.set()
         finally:
-            self._writing = False
+            self._writing -= 1
 
     async def _write_batch(self, batch: Sequence[_Waiter[T]]) -> None:
         """Write ``batch`` in one transaction; failed, each item again alone (one caller's item

@@ -132,12 +132,20 @@ def _ownerships(results: Sequence[tuple[Change, Outcome]]) -> list[Ownership]:
 _SHARED: weakref.WeakKeyDictionary[AsyncEngine, GroupCommit[RunWrite]] = weakref.WeakKeyDictionary()
 
 
+PARALLEL_WRITES = 4
+"""Group transactions in flight at once on PostgreSQL (SQLite has one writer at a time): under
+load each carries what arrived during the others, and a write waits for one transaction, not
+for a queue of them."""
+
+
 def shared_writes(engine: AsyncEngine) -> GroupCommit[RunWrite]:
     """The group commit of every journal on ``engine`` in this process (made on first use,
     gone with the engine)."""
     found = _SHARED.get(engine)
     if found is None:
-        found = _SHARED[engine] = GroupCommit(_writer(weakref.ref(engine)))
+        writers = 1 if engine.dialect.name == "sqlite" else PARALLEL_WRITES
+        write = _writer(weakref.ref(engine))
+        found = _SHARED[engine] = GroupCommit(write, writers=writers)
     return found
 
 

@@ -59,3 +59,30 @@ async def test_a_failed_group_is_written_again_one_item_at_a_time() -> None:
     assert group.transactions == 5  # [0], then [1, 2, 3] failed, then [1], [2] and [3] alone
     await group.submit(9)
     assert written == [[0], [2], [3], [9]]
+
+
+async def test_with_several_writers_a_caller_finding_one_free_does_not_wait() -> None:
+    """Two writers: while one transaction is held open the next caller writes at once; with
+    both held, later callers wait and go together in the next group."""
+    written: list[list[int]] = []
+    hold = anyio.Event()
+
+    async def write(items: Sequence[int]) -> None:
+        if {0, 1} & set(items):
+            await hold.wait()
+        else:
+            await anyio.lowlevel.checkpoint()
+        written.append(list(items))
+
+    group = GroupCommit[int](write, writers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(group.submit, 0)
+        tg.start_soon(group.submit, 1)
+        tg.start_soon(group.submit, 2)
+        tg.start_soon(group.submit, 3)
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+        assert written == []  # 0 and 1 are being written, one transaction each; 2, 3 wait
+        hold.set()
+    assert sorted(map(sorted, written)) == [[0], [1], [2, 3]]
+    assert group.transactions == 3
