@@ -111,8 +111,8 @@ class Scheduler:
                 if self._stopped:
                     return
                 ok = await job.run()
+            self._free += 1  # before ``_finish``: the jobs it makes ready can be this worker's
             await self._finish(job, ok)
-            self._free += 1
 
     def _cap(self) -> int:
         return max(1, min(self._workers, self._target()))
