@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import psycopg
 import sqlalchemy as sa
+from anyio.abc import Process
 from sqlalchemy.engine import make_url
 
 from bench.procs import cpu_seconds, memory_kib
@@ -178,8 +179,10 @@ async def run_workers(
     """Start the workers, queue every firm, wait for all jobs, stop the workers."""
     command = [*syncer, "worker", "--concurrency", str(concurrency)]
     procs = [await anyio.open_process(command, env=env) for _ in range(workers)]
+    spies: list[Process | None] = []
     try:
         await wait_for_count(url, REGISTERED, workers, 60)
+        spies = [await spy(p.pid, args.profile, workers, n) for n, p in enumerate(procs)]
         await anyio.sleep(1)
         idle = {p.pid: (memory_kib(p.pid, "VmRSS"), cpu_seconds(p.pid)) for p in procs}
         async with connection_peak(url) as connections:
@@ -191,7 +194,20 @@ async def run_workers(
         for process in procs:
             process.terminate()
             await process.wait()
+        for spied in spies:
+            if spied is not None:
+                await spied.wait()
     return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu, connections[0])
+
+
+async def spy(pid: int, folder: Path | None, workers: int, n: int) -> Process | None:
+    """With ``--profile``: py-spy samples worker ``pid`` until it exits, writing its stacks
+    (collapsed, one line per stack with its count of samples) in the folder."""
+    if folder is None:
+        return None
+    out = folder / f"worker-{workers}-{n}.txt"
+    command = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "-r", "200"]
+    return await anyio.open_process([*command, "--nonblocking", "-o", str(out)])
 
 
 async def measure(workers: int, args: argparse.Namespace) -> Row:
@@ -296,6 +312,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="a PostgreSQL URL; databases are created and dropped beside it",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="sample each worker with py-spy (not a dependency: pip install py-spy), writing "
+        "worker-<workers>-<n>.txt (collapsed stacks) in this folder",
+    )
     return parser.parse_args(argv)
 
 

@@ -9,8 +9,8 @@ them together. Opening a firm and planning is the use case's job (``syncer.useca
 """
 
 from syncer.apply.engine import ApplyResult, execute
-from syncer.apply.journal import ChangeStatus
 from syncer.apply.lock import RunLock
+from syncer.apply.outcome import ChangeStatus
 from syncer.apply.recovery import recover
 from syncer.apply.stopping import STOP_SIGNALS, StopRequests, watch_stop_signals
 

@@ -131,14 +131,15 @@ _CLEAR = delete(failed_keys).where(
 """Built once: a run clears the keys of every change that went through."""
 
 
-async def clear_failures(conn: AsyncConnection, firm: str, done: Sequence[Change]) -> None:
-    """These keys went through: forget their failures (one statement for all of them)."""
+async def clear_failures(conn: AsyncConnection, done: Sequence[tuple[str, Change]]) -> None:
+    """These keys, as (firm, change), went through: forget their failures (one statement for
+    all of them, whatever their firms)."""
     if not done:
         return
     await conn.execute(
         _CLEAR,
         [
             {"b_firm": firm, "b_kind": change.kind, "b_key": stored_key(change.key)}
-            for change in done
+            for firm, change in done
         ],
     )

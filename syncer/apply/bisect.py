@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from syncer.apply.journal import ChangeStatus, Outcome
+from syncer.apply.outcome import ChangeStatus, Outcome
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from syncer.apply.api import CloudApi
 from syncer.apply.creating import create_once
-from syncer.apply.journal import ChangeStatus, Outcome
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.cloud import field_of
 from syncer.model import CHILD_KINDS, OBJECT_KINDS, ChildKind
 from syncer.plan import Action, Change

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from syncer.apply.journal import ChangeStatus, Outcome
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.cloud import Conflict, OutcomeUnknown
 from syncer.state import Origin, RemoteObject
 

@@ -22,8 +22,9 @@ from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.heap import heap_frozen
-from syncer.apply.journal import ChangeStatus, Counts, Entry, Journal, totals_by_status
+from syncer.apply.journal import Counts, Entry, Journal, totals_by_status
 from syncer.apply.operations import Executor, body_of
+from syncer.apply.outcome import ChangeStatus
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.apply.stopping import StopRequests
 from syncer.clock import Clock, utc_now

@@ -5,11 +5,11 @@ request leaves, so a dead run leaves behind exactly the changes whose outcome no
 confirmed result is written in one transaction with the id-map entry it produces and the retry
 index, so the journal never says ``done`` for an object the id map does not know, or the reverse.
 
-Both rules are kept per change but written in groups (``syncer.apply.groupcommit``): the intents
-of every change about to be sent go in one transaction, the results of everything answered during
-the previous commit in the next one, each statement executed once for the whole group. Writes
-are serialised by one lock: SQLite allows one writer at a time, and the transactions are few
-enough that PostgreSQL loses nothing by it.
+Both rules are kept per change but written in groups (``syncer.apply.journal_writes``): the
+intents and results that arrive while a transaction is being written go in the next one, with
+those of every other run in the process on the same engine, each statement executed once for the
+whole group. A journal's other writes (its entries, adoptions, closing) are serialised by one
+lock: SQLite allows one writer at a time.
 """
 
 from __future__ import annotations
@@ -17,56 +17,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncer.apply.backoff import clear_failures, record_failure
-from syncer.apply.groupcommit import GroupCommit
 from syncer.apply.journal_keys import journal_id, stored_key
+from syncer.apply.journal_writes import RunWrite, record_effects, shared_writes
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.clock import Clock, utc_now
-from syncer.plan import Action, Change
-from syncer.state import Origin, Ownership, RemoteObject
+from syncer.plan import Change
+from syncer.state import Ownership
 from syncer.store.db import write_transaction
-from syncer.store.idmap import forget, record_ownership
+from syncer.store.idmap import record_ownership
 from syncer.store.tables import changes, runs
-
-
-class ChangeStatus(StrEnum):
-    PENDING = "pending"
-    """Planned in this run, not sent yet."""
-    SENT = "sent"
-    """The request may have left; nobody has confirmed the outcome yet."""
-    DONE = "done"
-    REJECTED = "rejected"
-    """The API refused this row (4xx); the back-off index holds the key back."""
-    FAILED = "failed"
-    """Transient trouble (5xx after retries); planned again next run."""
-    UNKNOWN = "unknown"
-    """Sent, then the run had to stop before the outcome was known; settled on the next start."""
-    SKIPPED = "skipped"
-    """Never sent: a dependency failed, the run stopped, or the change was superseded."""
-    BLOCKED = "blocked"
-    """Held back by a safety guard of the plan."""
-    DEFERRED = "deferred"
-    """Held back by the back-off index: rejected before with the same body, not yet due."""
-
-
-UNCONFIRMED = (ChangeStatus.SENT, ChangeStatus.UNKNOWN)
-"""Statuses whose request may or may not have been applied."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a change ended. ``remote`` with ``origin`` adds the object to the id map."""
-
-    status: ChangeStatus
-    message: str | None = None
-    remote: RemoteObject | None = None
-    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,31 +43,6 @@ class Entry:
     message: str | None = None
     payload: object = None
 
-
-_MARK_SENT = (
-    update(changes)
-    .where(changes.c.id == bindparam("b_id"))
-    .values(
-        status=str(ChangeStatus.SENT),
-        attempts=changes.c.attempts + 1,
-        payload=bindparam("b_payload", type_=changes.c.payload.type),
-        updated_at=bindparam("b_now", type_=changes.c.updated_at.type),
-    )
-)
-"""An intent, by row id. The journal's statements are built once: building one per write (and
-its cache key) cost more CPU than executing it when changes go one at a time."""
-
-_SETTLE = (
-    update(changes)
-    .where(changes.c.id == bindparam("b_id"))
-    .values(
-        status=bindparam("b_status"),
-        message=bindparam("b_message"),
-        remote_id=bindparam("b_remote_id"),
-        updated_at=bindparam("b_now", type_=changes.c.updated_at.type),
-    )
-)
-"""An outcome, by row id."""
 
 Counts = dict[str, dict[str, dict[str, int]]]
 """kind -> action -> status -> number of changes."""
@@ -131,8 +71,7 @@ class Journal:
         update by run and change id walks every row of the run (it picks the run_id index), so a
         run cost time quadratic in its size. (Two changes with one id share their rows, as an
         update by change id did.)"""
-        self._intents = GroupCommit[tuple[Sequence[Change], object]](self._write_intents)
-        self._results = GroupCommit[Sequence[tuple[Change, Outcome]]](self._write_results)
+        self._writes = shared_writes(engine)
 
     @classmethod
     async def begin(
@@ -194,25 +133,16 @@ class Journal:
 
     async def sent(self, batch: Sequence[Change], payload: object) -> None:
         """Intent: these changes are about to be sent with ``payload``. Commits before returning."""
-        await self._intents.submit((batch, payload))
-
-    async def settle(self, results: Sequence[tuple[Change, Outcome]]) -> None:
-        """Record outcomes with their id-map entries and retry-index updates, atomically."""
-        await self._results.submit(results)
-
-    async def _write_intents(self, intents: Sequence[tuple[Sequence[Change], object]]) -> None:
         now = utc_now(self._clock)
         rows = [
             {"b_id": row_id, "b_payload": payload, "b_now": now}
-            for batch, payload in intents
             for change in batch
             for row_id in self._rows[journal_id(change)]
         ]
-        async with self._write, write_transaction(self.engine) as conn:
-            await conn.execute(_MARK_SENT, rows)
+        await self._writes.submit(RunWrite(self.firm, self.run_id, now, sent=rows))
 
-    async def _write_results(self, groups: Sequence[Sequence[tuple[Change, Outcome]]]) -> None:
-        results = [result for group in groups for result in group]
+    async def settle(self, results: Sequence[tuple[Change, Outcome]]) -> None:
+        """Record outcomes with their id-map entries and retry-index updates, atomically."""
         now = utc_now(self._clock)
         rows = [
             {
@@ -225,10 +155,8 @@ class Journal:
             for change, outcome in results
             for row_id in self._rows[journal_id(change)]
         ]
-        async with self._write, write_transaction(self.engine) as conn:
-            if rows:
-                await conn.execute(_SETTLE, rows)
-            await record_effects(conn, self.firm, self.run_id, results, self._clock)
+        write = RunWrite(self.firm, self.run_id, now, settled=rows, results=results)
+        await self._writes.submit(write)
 
     async def abandon_pending(self, message: str) -> None:
         """The run stops: whatever was never sent is marked skipped with the reason."""
@@ -293,41 +221,4 @@ async def settle_change(
             status=str(outcome.status), message=outcome.message, remote_id=remote_id, updated_at=now
         )
     )
-    await record_effects(conn, firm, run_id, [(change, outcome)], clock)
-
-
-async def record_effects(
-    conn: AsyncConnection,
-    firm: str,
-    run_id: int,
-    results: Sequence[tuple[Change, Outcome]],
-    clock: Clock,
-) -> None:
-    """What outcomes change besides their journal rows, one statement per effect for the lot:
-    id-map entries made (creates, adoptions) or dropped (deletes), failures counted (rejections)
-    or forgotten (successes)."""
-    owned = [
-        Ownership(
-            change.kind,
-            change.object_key,
-            outcome.remote.cwguid,
-            outcome.remote.id,
-            outcome.origin,
-        )
-        for change, outcome in results
-        if outcome.remote is not None and outcome.origin is not None
-    ]
-    if owned:
-        await record_ownership(conn, firm, owned, now=clock.now(), run_id=run_id)
-    deleted: defaultdict[str, list[str]] = defaultdict(list)
-    for change, outcome in results:
-        if outcome.status is ChangeStatus.DONE and change.action is Action.DELETE:
-            deleted[change.kind].append(change.object_key)
-    for kind, keys in deleted.items():
-        await forget(conn, firm, kind, keys)
-    now = utc_now(clock)
-    for change, outcome in results:
-        if outcome.status is ChangeStatus.REJECTED:
-            await record_failure(conn, firm, change, outcome.message, now)
-    done = [change for change, outcome in results if outcome.status is ChangeStatus.DONE]
-    await clear_failures(conn, firm, done)
+    await record_effects(conn, [RunWrite(firm, run_id, now, results=[(change, outcome)])])

@@ -21,8 +21,9 @@ from syncer.apply.bisect import Answer, Send, send_bisected
 from syncer.apply.children import perform_child_change
 from syncer.apply.creating import create_once
 from syncer.apply.error_rate import ErrorRateGuard
-from syncer.apply.journal import ChangeStatus, Journal, Outcome
+from syncer.apply.journal import Journal
 from syncer.apply.link_batches import LinkBatch, batches
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.apply.scheduler import Job
 from syncer.cloud import ApiError, NotFound, Rejected
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
 from syncer.apply.children import find_created
-from syncer.apply.journal import UNCONFIRMED, ChangeStatus, Outcome, settle_change
+from syncer.apply.journal import settle_change
+from syncer.apply.outcome import UNCONFIRMED, ChangeStatus, Outcome
 from syncer.apply.scheduler import Job, Scheduler
 from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
@@ -73,17 +74,18 @@ async def recover(
             )
         ).all()
     found = await _look_up(client, [(row.kind, row.key) for row in open_creates], max_in_flight)
-    async with write_transaction(engine) as conn:
-        for row, remote in zip(open_creates, found, strict=True):
-            await settle_change(
-                conn,
-                firm=firm,
-                run_id=row.run_id,
-                rows=changes.c.id == row.id,
-                change=Change(row.kind, Action.CREATE, row.key),
-                outcome=_outcome(remote),
-                clock=clock,
-            )
+    if open_creates:  # the common case, a clean start, needs no transaction here
+        async with write_transaction(engine) as conn:
+            for row, remote in zip(open_creates, found, strict=True):
+                await settle_change(
+                    conn,
+                    firm=firm,
+                    run_id=row.run_id,
+                    rows=changes.c.id == row.id,
+                    change=Change(row.kind, Action.CREATE, row.key),
+                    outcome=_outcome(remote),
+                    clock=clock,
+                )
     confirmed = sum(remote is not None for remote in found)
     released = await _release_the_rest(engine, firm, dead, utc_now(clock))
     result = Recovery(len(dead), confirmed, len(open_creates) - confirmed, released)

@@ -4,10 +4,14 @@ A job names the tokens it ``requires`` and the tokens it ``provides`` (a create 
 object exists"; a removal batch provides "this object has no more links to drop"). A job is ready
 when every provider of every token it requires has finished; it is skipped, not run, when one of
 them failed, since its request would be refused or would act on the wrong object. Ready jobs go
-through a memory stream to ``workers`` tasks, so at most that many requests are in flight and the
-rest wait in order. Of those workers only ``target()`` run a job at a time: the number the client
-derives from the learned rate and the measured latency, asked again before each job, so the
-work in flight follows the server mid-run while ``workers`` stays the safety cap.
+through a memory stream to at most ``workers`` tasks, so at most that many requests are in flight
+and the rest wait in order. Of those workers only ``target()`` run a job at a time: the number the
+client derives from the learned rate and the measured latency, asked again before each job, so
+the work in flight follows the server mid-run while ``workers`` stays the safety cap.
+
+Worker tasks are started as ready jobs find none free, up to ``target()``: a firm paced at 20
+requests a second keeps one or two busy, and starting ``max_in_flight`` (256 by default) tasks
+for every run and every recovery cost a worker process carrying 50 firms a sixth of its CPU.
 
 ``stop`` takes no new work: jobs not yet started are left alone (their journal rows stay
 ``pending``), jobs in flight run to their end so their outcome is recorded.
@@ -20,6 +24,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from syncer.concurrency import task_group
@@ -51,10 +56,21 @@ class Scheduler:
         self._unfinished = 0
         self._stopped = False
         self._send: MemoryObjectSendStream[Job] | None = None
+        self._receive: MemoryObjectReceiveStream[Job] | None = None
+        self._tg: TaskGroup | None = None
+        self._started = 0
+        """Worker tasks started so far."""
+        self._free = 0
+        """Started worker tasks not holding a job."""
 
     @property
     def stopped(self) -> bool:
         return self._stopped
+
+    @property
+    def workers_started(self) -> int:
+        """Worker tasks started so far: what the jobs and the target needed, not ``workers``."""
+        return self._started
 
     def stop(self) -> None:
         """Take no new work; jobs already running finish."""
@@ -67,15 +83,13 @@ class Scheduler:
         if self._send is not None:
             raise RuntimeError("a scheduler runs once")
         send, receive = anyio.create_memory_object_stream[Job](len(jobs) or 1)
-        self._send = send
+        self._send, self._receive = send, receive
         self._unfinished = len(jobs)
         for job in jobs:
             for token in job.provides:
                 self._providers[token] += 1
-        async with task_group() as tg, receive:
-            for _ in range(self._workers):
-                tg.start_soon(self._worker, receive.clone())
-            receive.close()
+        async with receive, task_group() as tg:  # the workers share ``receive``; closed last
+            self._tg = tg
             for job in jobs:
                 pending = [t for t in job.requires if self._providers.get(t, 0) > 0]
                 job._waiting_on = len(pending)
@@ -87,19 +101,35 @@ class Scheduler:
                 send.close()
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Job]) -> None:
-        async with receive:
-            while (job := await _next(receive)) is not None:
+        while (job := await _next(receive)) is not None:
+            self._free -= 1
+            if self._stopped:
+                return
+            target = self._slots.total_tokens = self._cap()
+            self._grow(target)
+            await _take(self._slots)
+            try:
                 if self._stopped:
                     return
-                self._slots.total_tokens = max(1, min(self._workers, self._target()))
-                await _take(self._slots)
-                try:
-                    if self._stopped:
-                        return
-                    ok = await job.run()
-                finally:
-                    self._slots.release()
-                await self._finish(job, ok)
+                ok = await job.run()
+            finally:
+                self._slots.release()
+            self._free += 1  # before ``_finish``: the jobs it makes ready can be this worker's
+            await self._finish(job, ok)
+
+    def _cap(self) -> int:
+        return max(1, min(self._workers, self._target()))
+
+    def _grow(self, target: int | None = None) -> None:
+        """Start worker tasks while jobs wait with no free worker to take them, up to the
+        target (``target`` when the caller just asked for it)."""
+        assert self._tg is not None
+        assert self._receive is not None
+        waiting = self._receive.statistics().current_buffer_used
+        while self._free < waiting and self._started < (target or self._cap()):
+            self._started += 1
+            self._free += 1
+            self._tg.start_soon(self._worker, self._receive)
 
     async def _dispatch(self, job: Job) -> None:
         if self._stopped:
@@ -110,6 +140,7 @@ class Scheduler:
             return
         assert self._send is not None
         self._send.send_nowait(job)
+        self._grow()
 
     async def _finish(self, job: Job, ok: bool) -> None:
         ready: list[Job] = []

@@ -36,7 +36,8 @@ log = get_logger(__name__)
 
 WORKING_CONNECTIONS = 8
 """Connections for the firms' work by default, however many firms run: a firm in flight needs
-one only for its journal's short transactions (two per request at most, a few milliseconds
+one only to read, plan, begin and close its run, and its requests' journal writes share the
+worker's group transactions (``apply.journal_writes``, at most four at once, a few milliseconds
 each), so eight serve a worker's CPU at full speed while a fleet of four such workers stays
 well inside PostgreSQL's default ``max_connections = 100``."""
 

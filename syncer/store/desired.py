@@ -20,6 +20,7 @@ those keys as still desired and never retire them.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import structlog
 from sqlalchemy import Executable, inspect, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.errors import ConfigError
 from syncer.model import (
@@ -81,35 +82,34 @@ class _KindRows:
     keyless: bool = False
 
 
-async def _read_kind(engine: AsyncEngine, kind: Kind, source: str | None) -> _KindRows:
+async def _read_kind(conn: AsyncConnection, kind: Kind, source: str | None) -> _KindRows:
     rows = _KindRows()
     first_row: dict[tuple[str, ...], int] = {}
-    async with engine.connect() as conn:
-        result = await conn.stream(source_statement(kind, source, engine.dialect))
-        columns = set(result.keys())
-        missing = [rule.column for rule in key_rules(kind) if rule.column not in columns]
-        if missing:
-            raise SourceError(f"the source has no column(s) {', '.join(missing)}")
-        number = 0
-        async for record in result.mappings():
-            number += 1
-            raw: dict[str, object] = {str(column): value for column, value in record.items()}
-            checked = validate_row(kind, raw)
-            if isinstance(checked, list):
-                if any(error.column in _key_columns(kind) for error in checked):
-                    rows.keyless = True
-                else:
-                    rows.invalid_keys.add(_raw_identity(kind, raw))
-                reason = "; ".join(map(str, checked))
-                rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
-                continue
-            key = identity(kind, checked)
-            if key in first_row:
-                reason = f"duplicate key, first on row {first_row[key]}"
-                rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
-                continue
-            first_row[key] = number
-            rows.valid.append((number, checked))
+    result = await conn.stream(source_statement(kind, source, conn.dialect))
+    columns = set(result.keys())
+    missing = [rule.column for rule in key_rules(kind) if rule.column not in columns]
+    if missing:
+        raise SourceError(f"the source has no column(s) {', '.join(missing)}")
+    number = 0
+    async for record in result.mappings():
+        number += 1
+        raw: dict[str, object] = {str(column): value for column, value in record.items()}
+        checked = validate_row(kind, raw)
+        if isinstance(checked, list):
+            if any(error.column in _key_columns(kind) for error in checked):
+                rows.keyless = True
+            else:
+                rows.invalid_keys.add(_raw_identity(kind, raw))
+            reason = "; ".join(map(str, checked))
+            rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
+            continue
+        key = identity(kind, checked)
+        if key in first_row:
+            reason = f"duplicate key, first on row {first_row[key]}"
+            rows.invalid.append(InvalidRow(kind.name, display_key(kind, raw), reason, number))
+            continue
+        first_row[key] = number
+        rows.valid.append((number, checked))
     return rows
 
 
@@ -149,12 +149,21 @@ def _dangling(
     return None
 
 
+_PRESENT: weakref.WeakKeyDictionary[AsyncEngine, frozenset[str]] = weakref.WeakKeyDictionary()
+"""Tables found present through each engine: a worker runs many firms' jobs on one engine, and
+looking the tables up again for every job cost a catalogue query and an inspector each time.
+(Only presence is remembered: a missing table is looked for again, ``db upgrade`` may add it.)"""
+
+
 async def _require_own_tables(engine: AsyncEngine, kinds: list[str]) -> None:
     """A kind read from syncer's own table needs that table: a missing one means the schema was
     never created, which must not read as "nothing desired" (that would plan to retire all)."""
     names = [desired_tables[kind].name for kind in kinds]
+    if set(names) <= _PRESENT.get(engine, frozenset()):
+        return
     async with engine.connect() as conn:
-        present = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        present = await conn.run_sync(lambda sync: frozenset(inspect(sync).get_table_names()))
+    _PRESENT[engine] = present
     missing = [name for name in names if name not in present]
     if missing:
         raise ConfigError(
@@ -180,35 +189,39 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
     complete: set[str] = set()
     known: dict[str, _Known] = {}
     children: dict[str, tuple[DesiredChild, ...]] = {}
-    for name in ALL_KINDS:
-        kind = kind_named(name)
-        try:
-            rows = await _read_kind(engine, kind, settings.sources.get(name))
-        except (SQLAlchemyError, SourceError) as exc:
-            reason = f"source unreadable: {first_line(exc)}"
-            log.warning("desired source unreadable", kind=name, reason=reason)
-            invalid.append(InvalidRow(name, "", reason))
-            continue
-        invalid.extend(rows.invalid)
-        if isinstance(kind, ObjectKind):
-            objects[name] = tuple(_object_row(kind, number, row) for number, row in rows.valid)
-            good = rows.valid
-        else:
-            good = _resolved(kind, rows.valid, known, invalid)
-            if isinstance(kind, RelationKind):
-                links[name] = tuple(
-                    DesiredLink(str(row[kind.parent_column]), str(row[kind.member_column]), number)
-                    for number, row in good
-                )
+    async with engine.connect() as conn:  # one connection (and one transaction) for every kind
+        for name in ALL_KINDS:
+            kind = kind_named(name)
+            try:
+                rows = await _read_kind(conn, kind, settings.sources.get(name))
+            except (SQLAlchemyError, SourceError) as exc:
+                reason = f"source unreadable: {first_line(exc)}"
+                log.warning("desired source unreadable", kind=name, reason=reason)
+                invalid.append(InvalidRow(name, "", reason))
+                await conn.rollback()  # a failed statement ends PostgreSQL's transaction
+                continue
+            invalid.extend(rows.invalid)
+            if isinstance(kind, ObjectKind):
+                objects[name] = tuple(_object_row(kind, number, row) for number, row in rows.valid)
+                good = rows.valid
             else:
-                children[name] = tuple(_child_row(kind, number, row) for number, row in good)
-        if good and not rows.keyless:
-            complete.add(name)
-        if name in OBJECT_KINDS and name in complete:
-            known[name] = _Known(
-                valid=frozenset(identity(kind, row)[0] for _, row in rows.valid),
-                invalid=frozenset(key[0] for key in rows.invalid_keys),
-            )
+                good = _resolved(kind, rows.valid, known, invalid)
+                if isinstance(kind, RelationKind):
+                    links[name] = tuple(
+                        DesiredLink(
+                            str(row[kind.parent_column]), str(row[kind.member_column]), number
+                        )
+                        for number, row in good
+                    )
+                else:
+                    children[name] = tuple(_child_row(kind, number, row) for number, row in good)
+            if good and not rows.keyless:
+                complete.add(name)
+            if name in OBJECT_KINDS and name in complete:
+                known[name] = _Known(
+                    valid=frozenset(identity(kind, row)[0] for _, row in rows.valid),
+                    invalid=frozenset(key[0] for key in rows.invalid_keys),
+                )
     return DesiredState(
         objects=objects,
         links=links,

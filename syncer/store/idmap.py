@@ -7,7 +7,7 @@ case), so a change of spelling in desired state still finds the object syncer ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +52,15 @@ async def record_ownership(
     ``Clock.now()`` reading (seconds since the epoch).
     """
     stamp = datetime.fromtimestamp(now, UTC)
-    rows = [
+    await upsert_ownership(conn, ownership_rows(firm, entries, now=stamp, run_id=run_id))
+
+
+def ownership_rows(
+    firm: str, entries: Iterable[Ownership], *, now: datetime, run_id: int | None
+) -> list[dict[str, object]]:
+    """``entries`` of ``firm`` as rows for ``upsert_ownership`` (rows of several firms may go
+    in one statement)."""
+    return [
         {
             "firm": firm,
             "kind": entry.kind,
@@ -61,10 +69,14 @@ async def record_ownership(
             "remote_num_id": entry.id,
             "origin": entry.origin.value,
             "run_id": run_id,
-            "updated_at": stamp,
+            "updated_at": now,
         }
         for entry in entries
     ]
+
+
+async def upsert_ownership(conn: AsyncConnection, rows: Sequence[Mapping[str, object]]) -> None:
+    """Insert or overwrite ``ownership_rows`` (see ``record_ownership``), one statement."""
     await upsert(
         conn,
         id_map,

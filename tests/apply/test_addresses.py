@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from syncer.apply.children import perform_child_change
-from syncer.apply.journal import ChangeStatus
+from syncer.apply.outcome import ChangeStatus
 from syncer.cloud.client import CloudClient
 from syncer.errors import ExitCode
 from syncer.model import ENTITY_ADDRESSES

@@ -12,8 +12,8 @@ from structlog.testing import capture_logs
 
 from syncer.apply.bisect import Answer, send_bisected
 from syncer.apply.engine import execute
-from syncer.apply.journal import ChangeStatus, Outcome
 from syncer.apply.journal_keys import stored_key
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.errors import ExitCode
 from syncer.progress import progress_for
 from syncer.simulator import RunningSimulator

@@ -31,13 +31,15 @@ async def test_callers_arriving_during_a_write_share_the_next_transaction() -> N
     assert group.transactions == len(written)
 
 
-async def test_every_caller_of_a_failed_transaction_gets_its_error() -> None:
+async def test_a_failed_group_is_written_again_one_item_at_a_time() -> None:
+    """Only the caller whose item fails alone sees the failure; the others of its group are
+    written, each in a transaction of its own."""
     written: list[list[int]] = []
 
     async def write(items: Sequence[int]) -> None:
         await anyio.lowlevel.checkpoint()
         if 1 in items:
-            raise RuntimeError("database is locked")
+            raise RuntimeError("value too long")
         written.append(list(items))
 
     group = GroupCommit[int](write)
@@ -52,7 +54,35 @@ async def test_every_caller_of_a_failed_transaction_gets_its_error() -> None:
     async with anyio.create_task_group() as tg:
         for n in range(4):
             tg.start_soon(submit, n)
-    assert sorted(failures) == [1, 2, 3]
-    assert written == [[0]]
+    assert failures == [1]
+    assert written == [[0], [2], [3]]
+    assert group.transactions == 5  # [0], then [1, 2, 3] failed, then [1], [2] and [3] alone
     await group.submit(9)
-    assert written == [[0], [9]]
+    assert written == [[0], [2], [3], [9]]
+
+
+async def test_with_several_writers_a_caller_finding_one_free_does_not_wait() -> None:
+    """Two writers: while one transaction is held open the next caller writes at once; with
+    both held, later callers wait and go together in the next group."""
+    written: list[list[int]] = []
+    hold = anyio.Event()
+
+    async def write(items: Sequence[int]) -> None:
+        if {0, 1} & set(items):
+            await hold.wait()
+        else:
+            await anyio.lowlevel.checkpoint()
+        written.append(list(items))
+
+    group = GroupCommit[int](write, writers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(group.submit, 0)
+        tg.start_soon(group.submit, 1)
+        tg.start_soon(group.submit, 2)
+        tg.start_soon(group.submit, 3)
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+        assert written == []  # 0 and 1 are being written, one transaction each; 2, 3 wait
+        hold.set()
+    assert sorted(map(sorted, written)) == [[0], [1], [2, 3]]
+    assert group.transactions == 3

@@ -12,8 +12,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.backoff import BackoffIndex
-from syncer.apply.journal import ChangeStatus, Entry, Journal, Outcome
+from syncer.apply.journal import Entry, Journal
 from syncer.apply.journal_keys import journal_id
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.clock import ManualClock, as_utc, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject

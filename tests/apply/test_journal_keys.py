@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.backoff import BackoffIndex
-from syncer.apply.journal import ChangeStatus, Entry, Journal, Outcome
+from syncer.apply.journal import Entry, Journal
 from syncer.apply.journal_keys import journal_id, stored_key
+from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.clock import ManualClock, utc_now
 from syncer.model import LinkKey
 from syncer.plan import Action, Change, key_text

@@ -129,3 +129,19 @@ async def test_jobs_in_flight_follow_the_target_mid_run_within_the_worker_cap() 
     assert 2 < max(peaks[10:20]) <= 6
     assert max(peaks[20:30]) == 8
     assert peaks[-3:] == [1, 1, 1]
+
+
+async def test_worker_tasks_are_started_as_jobs_need_them_not_up_to_the_cap() -> None:
+    """A run of a few jobs, or one held to a low target, starts few tasks however high the cap
+    (``max_in_flight`` is 256 by default, and a worker process runs many firms' runs at once)."""
+    rec = Recorder()
+    few = Scheduler(workers=256)
+    await few.run([rec.job(f"j{i}") for i in range(5)])
+    held = Scheduler(workers=256, target=lambda: 2)
+    await held.run([rec.job(f"k{i}") for i in range(30)])
+    empty = Scheduler(workers=256)
+    await empty.run([])
+    assert len(rec.finished) == 35
+    assert few.workers_started <= 5
+    assert held.workers_started == 2
+    assert empty.workers_started == 0

@@ -121,6 +121,20 @@ async def test_an_unreadable_source_is_reported_and_never_complete(
     assert "groups" in state.complete  # one broken source does not spoil the others
 
 
+async def test_kinds_read_after_a_failed_source_are_still_read(engine: AsyncEngine) -> None:
+    """Every kind is read on one connection; a source failing in the database (on PostgreSQL
+    that ends the transaction) does not stop the kinds read after it."""
+    await _fill(engine, "groups", [{"name": "Tax"}])
+    await _fill(engine, "group_members", [{"group_name": "Tax", "user_email": "ann@x.com"}])
+
+    sources = {"users": "SELECT email FROM no_such_table"}
+    state = await read_desired_state(engine, Settings(sources=sources))
+
+    assert [(row.kind, row.key) for row in state.invalid] == [("users", "")]
+    assert state.links["group_members"] == (DesiredLink("Tax", "ann@x.com", 1),)
+    assert "group_members" in state.complete
+
+
 async def test_a_row_without_a_key_keeps_its_kind_incomplete(engine: AsyncEngine) -> None:
     sources = {"entities": "SELECT 'C-1' AS entity_no UNION ALL SELECT '  ' AS entity_no"}
 
