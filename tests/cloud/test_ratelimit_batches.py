@@ -174,3 +174,20 @@ def test_a_cut_batch_moves_to_the_middle_of_the_room_its_answers_show() -> None:
     moment = 5.0 + batches.phase
     handled = [moment + delay - refill for delay in delays]
     assert all(0.15 < h % 1.0 < 0.85 for h in handled)
+
+
+def test_a_batch_refused_whole_a_second_after_one_that_landed_finds_everything_taken() -> None:
+    """Another program (a second syncer process, say) took the whole refill before ours landed:
+    the next batch leaves it that share (all but one request, so that answers still come)."""
+    batches = Batches()
+    first = send(batches, 3.0, 20)
+    answer(batches, first, 3.6, whole(20))
+    refused = send(batches, 4.0, 20)
+    answer(batches, refused, 4.6, [-1] * 20)
+    assert batches.others == OFFERED
+    assert batches.phase == pytest.approx(0.0)  # not the moment's fault: it stays
+    wait = batches.take(4.7, 1.0, OFFERED, OFFERED, asked=4.7)
+    assert isinstance(wait, float)
+    assert batches.take(5.0, 1.0, OFFERED, OFFERED, asked=5.0) is batches.current
+    assert batches.current is not None
+    assert batches.current.allowance == 1

@@ -190,7 +190,7 @@ class Batches:
         alone = abs(batch.moment - self.last_uncut - 1.0) < tuning.batch_grace
         if not batch.repeated:
             self.last_uncut = batch.moment
-            if alone and math.isfinite(batch.top):
+            if alone and (math.isfinite(batch.top) or batch.refused):
                 self._learn_others(batch)
         if batch.whole:
             self.confirmed = self.confirmed or self._at_phase(batch)
@@ -215,8 +215,9 @@ class Batches:
 
     def _learn_others(self, batch: Batch) -> None:
         """Smoothed, as others' take varies from second to second; but a batch that ran out
-        (429s) shows at least that much taken, and the next one must not run out again."""
-        taken = max(0.0, batch.offered - batch.top)
+        (429s) shows at least that much taken, and the next one must not run out again; one
+        refused whole found everything taken (another syncer process's batch, say)."""
+        taken = max(0.0, batch.offered - batch.top) if math.isfinite(batch.top) else batch.offered
         self.others += self.tuning.batch_others_gain * (taken - self.others)
         if batch.refused:
             self.others = max(self.others, taken)
