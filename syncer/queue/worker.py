@@ -121,7 +121,9 @@ async def _work(
         clock=clock,
     )
     async with task_group() as tg:
-        tg.start_soon(_stop_on_signal, worker, jobs)
+        # Started once its signal handlers are in: from "worker started" on, SIGTERM stops the
+        # worker cleanly (exit 0) rather than killing it.
+        await tg.start(_stop_on_signal, worker, jobs)
         tg.start_soon(recovery)
         log.info("worker started", concurrency=options.concurrency, firms=len(jobs.firms))
         await worker.run()  # type: ignore[no-untyped-call]  # procrastinate: untyped
@@ -140,8 +142,14 @@ def _schedules(settings: Settings, chosen: Iterable[str]) -> dict[str, str]:
     return {f.name: f.schedule for f in settings.firms if f.schedule and f.name in names}
 
 
-async def _stop_on_signal(worker: Worker, jobs: FirmJobs) -> None:
+async def _stop_on_signal(
+    worker: Worker,
+    jobs: FirmJobs,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        task_status.started()
         async for signum in signals:
             log.warning(
                 "stopping: no new job; running firms stop as apply does", signal=signum.name

@@ -62,16 +62,23 @@ def write_config(
 
 @asynccontextmanager
 async def workers(fleet: Fleet, count: int, logs: Path, *args: str) -> AsyncIterator[list[Process]]:
-    """``count`` worker processes; on the way out each still running gets SIGTERM and must
-    exit 0 within 30 s (a killed one is left as it is)."""
+    """``count`` worker processes, yielded once each has said "worker started" (its signal
+    handlers are in: a SIGTERM during its imports would kill it, exit -15); on the way out each
+    still running gets SIGTERM and must exit 0 within 30 s (a killed one is left as it is)."""
     async with AsyncExitStack() as stack:
         started: list[Process] = []
-        for n in range(count):
-            log = stack.enter_context((logs / f"worker{n}.log").open("wb"))
+        paths = [logs / f"worker{n}.log" for n in range(count)]
+        for path in paths:
+            log = stack.enter_context(path.open("wb"))
             command = fleet.command("worker", *WORKER_TIMING, *args)
             process = await anyio.open_process(command, env=fleet.env(), stderr=log, stdout=log)
             stack.push_async_callback(_stop, process)
             started.append(process)
+
+        async def all_started() -> bool:
+            return all(b"worker started" in path.read_bytes() for path in paths)
+
+        await wait_for(all_started)
         yield started
 
 
