@@ -12,7 +12,7 @@ import pytest
 
 from syncer.cloud.ratelimit import DEFAULT_TUNING
 from syncer.cloud.ratelimit.batches import Batch, Batches
-from syncer.cloud.ratelimit.circle import longest_run
+from syncer.cloud.ratelimit.circle import apart, longest_run
 
 OFFERED = 20.0
 
@@ -155,6 +155,9 @@ def test_the_longest_run_wraps_round_the_circle() -> None:
     assert longest_run(flags) == (5, 1)
     assert longest_run([False] * 4) == (0, 0)
     assert longest_run([True] * 4) == (4, 3)
+    assert apart(0.95, 0.05) == pytest.approx(0.1)
+    assert apart(2.3, 0.3) == pytest.approx(0.0)
+    assert apart(0.2, 0.7) == pytest.approx(0.5)
 
 
 def test_a_cut_batch_moves_to_the_middle_of_the_room_its_answers_show() -> None:

@@ -12,7 +12,7 @@ requests go evenly at the rate other programs leave, above a floor of tokens (``
 
 One idea per module: ``pacing`` (the paced model: mean level, floor, others' measured rate),
 ``batches`` (on a slow wire, each refill as one batch, sent when it lands whole), ``phase`` (where
-the server's second begins), ``circle`` (runs of bins round one second), ``bucket`` (the model of
+the server's second begins), ``circle`` (the circle of one second), ``bucket`` (the model of
 one bucket and its bookkeeping rules), ``credits`` (how credits and responses move the model),
 ``partition`` (one bucket or one per family), ``aimd`` (pacing without headers), ``tuning`` (every
 constant, in one frozen value) and ``limiter`` (the ``RateLimiter`` that composes them).

@@ -26,7 +26,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from syncer.cloud.ratelimit.circle import longest_run
+from syncer.cloud.ratelimit.circle import apart, longest_run
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -226,13 +226,11 @@ class Batches:
         bins = len(self.doubt)
         reach = self.tuning.batch_doubt_width
         for index in range(bins):
-            distance = abs((index + 0.5) / bins - centre)
-            if min(distance, 1.0 - distance) <= reach:
+            if apart((index + 0.5) / bins, centre) <= reach:
                 self.doubt[index] += 1.0
 
     def _at_phase(self, batch: Batch) -> bool:
-        distance = abs(batch.moment % 1.0 - (self.phase or 0.0))
-        return min(distance, 1.0 - distance) < 1.0 / len(self.doubt)
+        return apart(batch.moment, self.phase or 0.0) < 1.0 / len(self.doubt)
 
     def _choose(self, proposed: float | None, sure: bool) -> None:
         """Keep the chosen phase unless it is doubted; then the ``proposed`` one unless that is

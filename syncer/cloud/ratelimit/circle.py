@@ -1,4 +1,4 @@
-"""Runs of bins on the circle of one second (estimates of a moment modulo a second)."""
+"""The circle of one second (estimates of a moment modulo a second): runs of bins, distances."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ def longest_run(flags: Sequence[bool]) -> tuple[int, int]:
     if longest == 0:
         return 0, 0
     return longest, (twice.find(b"\x01" * longest) + longest - 1) % bins
+
+
+def apart(first: float, second: float) -> float:
+    """How far apart two moments are on the circle of one second (at most half a second)."""
+    distance = abs(first - second) % 1.0
+    return min(distance, 1.0 - distance)
