@@ -106,6 +106,54 @@ def test_an_unbroken_chain_of_answers_proves_the_level_and_a_credit_spends_it() 
     assert bucket.granted_at_credit == bucket.granted
 
 
+def test_an_answer_handled_earlier_cannot_raise_the_model_above_the_lowest_since_the_credit() -> (
+    None
+):
+    bucket = Bucket(SHARED, rate=10, capacity=10)
+    assert bucket.cap_by_answer(3.0) == 3.0  # the lowest answer so far: 3 left
+    bucket.grant("e", 1, 0.1)
+    # An answer handled before that one arrives later saying 7: the bucket only went down since.
+    assert bucket.cap_by_answer(7.0) == 2.0  # 3, less the grant made since
+    bucket.note_credit(1.0)  # a refill: answers before it bound nothing after it
+    assert bucket.cap_by_answer(9.0) == 9.0
+
+
+def test_waves_go_on_halving_while_another_program_draws_and_stop_when_none_does() -> None:
+    bucket = Bucket(SHARED, rate=10, capacity=10, tokens=9)
+    earlier = bucket.grant("e", 1, 0.0)
+    bucket.spend_in_waves()
+    assert bucket.reserve == 4
+    bucket.settle(earlier)
+    bucket.answered()  # answered, but granted before the wave: the wave has not begun
+    assert bucket.reserve == 4
+    wave = [bucket.grant("e", 1, 0.0) for _ in range(5)]
+    bucket.set_tokens(4, 0.0)
+    bucket.external_this_second = 3.0  # the answers show another program taking tokens
+    for grant in wave:
+        assert bucket.reserve == 4  # until the wave's last answer
+        bucket.settle(grant)
+        bucket.answered()
+    assert bucket.reserve == 2  # the next wave is half of what is left again
+    bucket.external_this_second = 0.0  # nobody else drew after all
+    for grant in [bucket.grant("e", 1, 0.0) for _ in range(2)]:
+        bucket.settle(grant)
+        bucket.answered()
+    assert bucket.reserve == 0  # the rest goes at once
+
+
+def test_a_blocked_probe_backs_off_while_refused_and_comes_back_once_one_passes() -> None:
+    bucket = Bucket(SHARED, rate=10, capacity=10)
+    intervals = []
+    for _ in range(7):
+        bucket.send_blocked_probe(now=0.0)
+        intervals.append(bucket.blocked_probe_at)
+        bucket.blocked_probe_answered(refused=True)
+    assert intervals == [1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 16.0]  # up to the tuning's cap
+    bucket.blocked_probe_answered(refused=False)
+    bucket.send_blocked_probe(now=100.0)
+    assert bucket.blocked_probe_at == 101.0
+
+
 def test_a_limits_change_restarts_the_checks_and_pauses_learning() -> None:
     bucket = Bucket(SHARED, known=True, rate=10, capacity=10, checked_credits=2)
     bucket.set_limits(20, 20, now=5.0)

@@ -34,6 +34,8 @@ class Grant:
     """Cost of the bucket's grants in flight when this one was made (may be processed after it)."""
     batch: Batch | None = None
     """The batch it went in, on a slow wire (``batches``)."""
+    blocked_probe: bool = False
+    """Sent although credits could not cover it (see ``Bucket.send_blocked_probe``)."""
     settled: bool = False
 
 
@@ -117,6 +119,9 @@ class Bucket:
     external_this_second: float = 0.0
     external_rate: float = 0.0
     recent: deque[Observation] = field(init=False)
+    ceiling: float = math.inf
+    """``granted`` plus the most the server can hold by the answers since the last credit (see
+    ``cap_by_answer``)."""
     chain: Chain | None = None
     """Answers since an exact ``remaining`` (a response with nothing else in flight)."""
     basis: Observation | None = None
@@ -124,10 +129,14 @@ class Bucket:
     one that proved a refill before its credit was due); ``None`` after a credit."""
     blocked_probe_at: float = -math.inf
     """When credits cannot cover a request, the next time one may be sent anyway."""
+    blocked_probe_every: float = 1.0
+    """Seconds from one such probe to the next (``blocked_probe_answered``)."""
     probe_at: float = -math.inf
     """Until then the last token is held back, to be sent inside the next boundary's arc."""
     reserve: float = 0.0
-    """Tokens held back after an unchecked credit until the first wave's answers are in."""
+    """Tokens held back until the answers to the wave granted since ``reserved_at`` are in."""
+    reserved_at: float = 0.0
+    """``granted`` when the reserve was set: the wave is what was granted after it."""
     checked_credits: int = 0
     """Credits in a row whose first wave found the server holding what the model said."""
     leg_share: float = field(init=False)
@@ -283,6 +292,7 @@ class Bucket:
         self.last_credit = moment
         self.granted_at_credit = self.granted
         self.credits.append(moment)
+        self.ceiling = math.inf
         self.basis = None
         self.chain = None
 
@@ -312,16 +322,51 @@ class Bucket:
         chain = self.chain
         return None if chain is None else chain.level_before_refill(self, self.tuning.tolerance)
 
+    def cap_by_answer(self, upper: float) -> float:
+        """The most the server holds now, by this answer's upper bound and every one since the
+        last credit: within a server second the bucket only goes down, so an answer arriving
+        late with a higher ``remaining`` (handled before the others) proves nothing above the
+        lowest. Without this, a late answer raised the model to tokens another process had
+        already taken, and the next wave was refused."""
+        self.ceiling = min(self.ceiling, upper + self.granted)
+        return self.ceiling - self.granted
+
+    def spend_in_waves(self) -> None:
+        """Send half of what the model holds now, and the rest only once those answers are in:
+        another program taking tokens at the same moment (another syncer process on the same API
+        client, which found the same tokens) shows up in the first half's answers, before the
+        second half asks for tokens that are gone."""
+        self.reserve = math.floor(self.tokens / 2)
+        self.reserved_at = self.granted
+
     def answered(self) -> None:
-        """After any answer: when it was the last of a credit's first wave, the model now agrees
-        with the server, and the credit checks out if nothing went missing (no other program took
-        a share the model did not withhold). The second wave goes either way, sized by the
-        corrected model. Then the waiting workers look again."""
-        if self.reserve and not self.in_flight:
+        """After any answer: when it was the last of a wave, the model now agrees with the
+        server, and a credit checks out if nothing went missing (no other program took a share
+        the model did not withhold). The next wave goes either way, sized by the corrected
+        model: all of it when the bucket is ours alone, half of it again while another program
+        draws on it (two processes halving what each sees never take more than is there). Then
+        the waiting workers look again."""
+        if self.reserve and not self.in_flight and self.granted > self.reserved_at:
             checked = self.external_this_second < self.tuning.tolerance
             self.checked_credits = self.checked_credits + 1 if checked else 0
-            self.reserve = 0.0
+            if self.external_rate + self.external_this_second > self.tuning.tolerance:
+                self.spend_in_waves()
+            else:
+                self.reserve = 0.0
         self.notify()
+
+    def send_blocked_probe(self, now: float) -> None:
+        """Credits will not cover a request (others seem to take every refill): one goes anyway
+        now and then, so that changed limits or a neighbour that stopped are noticed."""
+        self.blocked_probe_at = now + self.blocked_probe_every
+        self.set_tokens(0.0, now)
+
+    def blocked_probe_answered(self, refused: bool) -> None:
+        """A refused probe doubles the interval to the next (up to ``blocked_probe_cap``): a
+        process of ours holding the whole refill would otherwise see one refused a second for
+        ever. One that passes sets it back to a second."""
+        cap = self.tuning.blocked_probe_cap
+        self.blocked_probe_every = min(2 * self.blocked_probe_every, cap) if refused else 1.0
 
     def notify(self) -> None:
         self.changed.set()

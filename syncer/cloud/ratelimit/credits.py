@@ -64,7 +64,7 @@ class Credits:
         floor = self._floor(bucket, moment)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
         if not bucket.slow_wire() and bucket.checked_credits < tuning.checked_credits:
-            bucket.reserve = math.floor(bucket.tokens / 2)
+            bucket.spend_in_waves()
         bucket.note_credit(moment)
         costly = bucket.capacity - bucket.rate < largest_cost
         probe_width = tuning.costly_probe_width if costly else tuning.probe_width
@@ -206,7 +206,8 @@ class Credits:
         lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
         if throttled:
             bucket.set_tokens(bucket.tokens + grant.cost, now)
-        upper = min(bucket.capacity, remaining + refills)
+        upper = bucket.cap_by_answer(min(bucket.capacity, remaining + refills))
+        lower = min(lower, upper)
         if bucket.tokens > upper + tuning.tolerance:
             if bucket.learning(now):
                 bucket.external_this_second += tuning.external_weight * (bucket.tokens - upper)
@@ -215,6 +216,8 @@ class Credits:
             if not explained:
                 bucket.external_this_second -= tuning.found_weight * (lower - bucket.tokens)
             bucket.set_tokens(lower, now)
+            if not explained and not bucket.reserve and not bucket.slow_wire():
+                bucket.spend_in_waves()  # another process may have found them as well
 
     def learn(
         self,
@@ -232,6 +235,8 @@ class Credits:
             level = max(0.0, min(bucket.capacity, remaining - bucket.in_flight_cost))
             bucket.set_tokens(level, now)
             bucket.last_credit = self.first_credit(now)
+            if not bucket.slow_wire():
+                bucket.spend_in_waves()  # another process may be starting on the same bucket
             refilled = True  # the model's refills are what this response held
         else:
             consumed = 0.0 if throttled else grant.cost

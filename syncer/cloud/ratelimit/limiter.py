@@ -126,6 +126,8 @@ class RateLimiter:
             bucket.batches.settle(
                 grant.batch, now, grant.family, grant.cost, remaining, refused=throttled
             )
+        if grant.blocked_probe:
+            bucket.blocked_probe_answered(refused=throttled)
         if headers.failed_open:
             pass  # the server's limiter failed open: keep what we know
         elif headers.has_limits:
@@ -246,8 +248,10 @@ class RateLimiter:
                 return None
             if now < bucket.blocked_probe_at:
                 return bucket.blocked_probe_at - now
-            bucket.blocked_probe_at = now + 1.0
-            bucket.set_tokens(cost, now)
+            bucket.send_blocked_probe(now)
+            grant = bucket.grant(family, cost, now)
+            grant.blocked_probe = True
+            return grant
         bucket.set_tokens(bucket.tokens - cost, now)
         return bucket.grant(family, cost, now)
 

@@ -48,6 +48,11 @@ class Tuning:
     """Credits spent in two waves (half, then the rest once the first half is answered) until this
     many in a row check out: another program taking its share right after each refill shows up in
     the first wave's answers, before the second wave asks for tokens that are no longer there."""
+    blocked_probe_cap: float = 16.0
+    """Most seconds between probes of a bucket that credits cannot cover (others take every
+    refill): each refused one doubles the interval, one that passes sets it back to a second.
+    Another syncer process holding the whole refill would otherwise refuse one a second for ever;
+    a neighbour that stops is still noticed within this many seconds."""
     slow_round_trip: float = 0.1
     """A shortest round trip longer than this is a slow wire. There responses are dated by when
     the server handled them (``leg_share``), and there are no two waves: the first wave's
