@@ -10,6 +10,7 @@ import pytest
 from syncer.cloud.ratelimit import DEFAULT_TUNING, SHARED, Tuning
 from syncer.cloud.ratelimit.aimd import Aimd
 from syncer.cloud.ratelimit.bucket import Bucket, Observation
+from syncer.cloud.ratelimit.credits import Credits
 from syncer.cloud.ratelimit.pacing import Pacer, Reading
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
@@ -122,15 +123,15 @@ def test_waves_go_on_halving_while_another_program_draws_and_stop_when_none_does
     bucket = Bucket(SHARED, rate=10, capacity=10, tokens=9)
     earlier = bucket.grant("e", 1, 0.0)
     bucket.spend_in_waves()
-    assert bucket.reserve == 4
+    assert bucket.reserve == 5  # four go now: two processes halving 9 must not take 10
     bucket.settle(earlier)
     bucket.answered()  # answered, but granted before the wave: the wave has not begun
-    assert bucket.reserve == 4
-    wave = [bucket.grant("e", 1, 0.0) for _ in range(5)]
+    assert bucket.reserve == 5
+    wave = [bucket.grant("e", 1, 0.0) for _ in range(4)]
     bucket.set_tokens(4, 0.0)
     bucket.external_this_second = 3.0  # the answers show another program taking tokens
     for grant in wave:
-        assert bucket.reserve == 4  # until the wave's last answer
+        assert bucket.reserve == 5  # until the wave's last answer
         bucket.settle(grant)
         bucket.answered()
     assert bucket.reserve == 2  # the next wave is half of what is left again
@@ -139,6 +140,37 @@ def test_waves_go_on_halving_while_another_program_draws_and_stop_when_none_does
         bucket.settle(grant)
         bucket.answered()
     assert bucket.reserve == 0  # the rest goes at once
+
+
+def test_tokens_lost_in_a_race_for_found_ones_are_not_taken_for_another_programs_share() -> None:
+    """Two processes that find the same leftover tokens both go for them; what one loses to the
+    other there is not a rate the other takes every second (counted as one, both processes came
+    to withhold the whole refill from themselves). A loss beyond the found tokens still counts."""
+    phase = Phase()
+    phase.assume(0.9)
+    for second in range(20):
+        phase.boundary_in(second + 0.58, second + 0.62)
+        phase.no_boundary_in(second + 0.65, second + 1.55)
+    credits = Credits(phase, DEFAULT_TUNING)
+    bucket = Bucket(SHARED, rate=10, capacity=10, known=True)
+    bucket.note_credit(phase.credit_after(30.0))
+    sent = bucket.last_credit + 0.1
+    probe = bucket.grant("e", 1, sent)
+    bucket.settle(probe)
+    credits.reconcile(bucket, probe, sent + 0.01, 8, throttled=False)
+    assert (bucket.tokens, bucket.found) == (8, 8)
+    found_evidence = bucket.external_this_second
+    assert found_evidence < 0  # found: others take less than the model withheld
+    wave = [bucket.grant("e", 1, sent + 0.02) for _ in range(4)]
+    bucket.set_tokens(bucket.tokens - 4, sent + 0.02)
+    for grant in wave:
+        bucket.settle(grant)
+    credits.reconcile(bucket, wave[-1], sent + 0.03, 0, throttled=False)
+    assert (bucket.tokens, bucket.found) == (0, 4)  # the other process took the other four
+    assert bucket.external_this_second == found_evidence
+    bucket.set_tokens(9, sent + 0.04)  # say a model that thought nine were left
+    credits.reconcile(bucket, wave[0], sent + 0.05, 0, throttled=False)
+    assert bucket.external_this_second == pytest.approx(found_evidence + 5)  # 9 lost, 4 raced
 
 
 def test_a_blocked_probe_backs_off_while_refused_and_comes_back_once_one_passes() -> None:

@@ -118,6 +118,10 @@ class Bucket:
     limits_changed_at: float = -math.inf
     external_this_second: float = 0.0
     external_rate: float = 0.0
+    found: float = 0.0
+    """Tokens the model rose to since the last credit on finding them above it: another
+    process that finds them too takes some of them, and that is a race for leftovers, not a
+    share it takes every second."""
     recent: deque[Observation] = field(init=False)
     ceiling: float = math.inf
     """``granted`` plus the most the server can hold by the answers since the last credit (see
@@ -293,6 +297,7 @@ class Bucket:
         self.granted_at_credit = self.granted
         self.credits.append(moment)
         self.ceiling = math.inf
+        self.found = 0.0
         self.basis = None
         self.chain = None
 
@@ -332,11 +337,12 @@ class Bucket:
         return self.ceiling - self.granted
 
     def spend_in_waves(self) -> None:
-        """Send half of what the model holds now, and the rest only once those answers are in:
-        another program taking tokens at the same moment (another syncer process on the same API
-        client, which found the same tokens) shows up in the first half's answers, before the
-        second half asks for tokens that are gone."""
-        self.reserve = math.floor(self.tokens / 2)
+        """Send half of what the model holds now (rounded down: two processes halving nine must
+        not take ten), and the rest only once those answers are in: another program taking
+        tokens at the same moment (another syncer process on the same API client, which found
+        the same tokens) shows up in the first half's answers, before the second half asks for
+        tokens that are gone. A last token goes alone."""
+        self.reserve = math.ceil(self.tokens / 2) if self.tokens >= 2 else 0.0
         self.reserved_at = self.granted
 
     def answered(self) -> None:

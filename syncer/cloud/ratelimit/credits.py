@@ -209,12 +209,16 @@ class Credits:
         upper = bucket.cap_by_answer(min(bucket.capacity, remaining + refills))
         lower = min(lower, upper)
         if bucket.tokens > upper + tuning.tolerance:
+            lost = bucket.tokens - upper
+            raced = min(lost, bucket.found)
+            bucket.found -= raced
             if bucket.learning(now):
-                bucket.external_this_second += tuning.external_weight * (bucket.tokens - upper)
+                bucket.external_this_second += tuning.external_weight * (lost - raced)
             bucket.set_tokens(upper, now)
         elif bucket.tokens < lower - tuning.tolerance:
             if not explained:
                 bucket.external_this_second -= tuning.found_weight * (lower - bucket.tokens)
+                bucket.found += lower - bucket.tokens
             bucket.set_tokens(lower, now)
             if not explained and not bucket.reserve and not bucket.slow_wire():
                 bucket.spend_in_waves()  # another process may have found them as well
