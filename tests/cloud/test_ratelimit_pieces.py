@@ -173,17 +173,22 @@ def test_tokens_lost_in_a_race_for_found_ones_are_not_taken_for_another_programs
     assert bucket.external_this_second == pytest.approx(found_evidence + 5)  # 9 lost, 4 raced
 
 
-def test_a_blocked_probe_backs_off_while_refused_and_comes_back_once_one_passes() -> None:
-    bucket = Bucket(SHARED, rate=10, capacity=10)
+def test_a_blocked_probe_backs_off_while_refused_and_one_that_passes_gives_a_share_back() -> None:
+    bucket = Bucket(SHARED, rate=10, capacity=10, external_rate=10)
     intervals = []
     for _ in range(7):
         bucket.send_blocked_probe(now=0.0)
         intervals.append(bucket.blocked_probe_at)
-        bucket.blocked_probe_answered(refused=True)
+        bucket.blocked_probe_refused()
     assert intervals == [1.0, 2.0, 4.0, 8.0, 16.0, 16.0, 16.0]  # up to the tuning's cap
-    bucket.blocked_probe_answered(refused=False)
     bucket.send_blocked_probe(now=100.0)
-    assert bucket.blocked_probe_at == 101.0
+    assert bucket.blocked_probe_at == 116.0
+    bucket.blocked_probe_passed(now=100.1, remaining=8)  # the other process has stopped, say
+    assert bucket.blocked_probe_at == 101.1  # not 16 s on: a second, as before any refusal
+    assert bucket.external_rate == 1  # others took at most one besides the probe
+    assert bucket.gain() == 9  # and that one is withheld from each credit
+    bucket.send_blocked_probe(now=101.1)
+    assert bucket.blocked_probe_at == 102.1
 
 
 def test_a_limits_change_restarts_the_checks_and_pauses_learning() -> None:

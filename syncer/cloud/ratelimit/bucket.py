@@ -367,12 +367,21 @@ class Bucket:
         self.blocked_probe_at = now + self.blocked_probe_every
         self.set_tokens(0.0, now)
 
-    def blocked_probe_answered(self, refused: bool) -> None:
-        """A refused probe doubles the interval to the next (up to ``blocked_probe_cap``): a
-        process of ours holding the whole refill would otherwise see one refused a second for
-        ever. One that passes sets it back to a second."""
-        cap = self.tuning.blocked_probe_cap
-        self.blocked_probe_every = min(2 * self.blocked_probe_every, cap) if refused else 1.0
+    def blocked_probe_refused(self) -> None:
+        """Double the interval to the next probe (up to ``blocked_probe_cap``): a process of ours
+        holding the whole refill would otherwise see one refused a second for ever."""
+        self.blocked_probe_every = min(2 * self.blocked_probe_every, self.tuning.blocked_probe_cap)
+
+    def blocked_probe_passed(self, now: float, remaining: float) -> None:
+        """The probe proves that others leave tokens now (another process finished, say): the
+        next one is a second away, and the share withheld for others comes half way down to what
+        this answer leaves them. Found tokens alone would not move it: with the phase unknown (a
+        blocked bucket learns little of it), an answer may always hold a refill not yet
+        credited."""
+        self.blocked_probe_every = 1.0
+        self.blocked_probe_at = min(self.blocked_probe_at, now + 1.0)
+        taken = max(0.0, self.rate - remaining - 1.0)
+        self.external_rate = min(self.external_rate, taken)
 
     def notify(self) -> None:
         self.changed.set()

@@ -126,8 +126,10 @@ class RateLimiter:
             bucket.batches.settle(
                 grant.batch, now, grant.family, grant.cost, remaining, refused=throttled
             )
-        if grant.blocked_probe:
-            bucket.blocked_probe_answered(refused=throttled)
+        if grant.blocked_probe and throttled:
+            bucket.blocked_probe_refused()
+        elif grant.blocked_probe and headers.remaining is not None:
+            bucket.blocked_probe_passed(now, headers.remaining)
         if headers.failed_open:
             pass  # the server's limiter failed open: keep what we know
         elif headers.has_limits:
