@@ -3,9 +3,9 @@ are validated here (``validate``) as they are read or loaded.
 
 The names below are the package's surface. The engine's own bookkeeping (``apply``, ``children``,
 ``queue``, ``metrics``, and ``demo``, which fills its own desired tables) reaches its tables and
-transactions through ``store.db``, ``store.tables`` and ``store.upsert``, and the journal writes
-id-map entries through ``store.idmap`` in its own transactions: those are the exception, shared
-by the code that owns those tables' rows (``tests/test_layout.py`` lists it)."""
+transactions through ``store.db``, ``store.tables``, ``store.upsert`` and ``store.bulk``, and the
+journal writes id-map entries through ``store.idmap`` in its own transactions: those are the
+exception, shared by the code that owns those tables' rows (``tests/test_layout.py`` lists it)."""
 
 from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import (

@@ -1,0 +1,212 @@
+"""``store.bulk``: one statement over arrays writes exactly what ``executemany`` writes.
+
+Each case starts from the same rows twice, in a transaction rolled back afterwards: once written
+with ``executemany`` (``conn.execute(statement, rows)``), once with ``execute_many``, and what the
+table holds afterwards (or the error raised) must be the same, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import UpdateBase
+
+from syncer.apply.backoff import clear_failures
+from syncer.apply.journal_writes import MARK_SENT, ROW, SETTLE
+from syncer.plan.changes import Action, Change
+from syncer.store.bulk import execute_many
+from syncer.store.idmap import forget, upsert_ownership
+from syncer.store.tables import changes, failed_keys, id_map, runs
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+T1 = datetime(2026, 1, 2, tzinfo=UTC)
+
+Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+async def _setup(conn: AsyncConnection) -> None:
+    """A run with three journal rows, two id-map entries and two failed keys, ids fixed (a
+    sequence does not roll back, so both writes see the same ids)."""
+    await conn.execute(
+        insert(runs).values(
+            id=7, firm="f", command="apply", started_at=T0, status="running", counts={}
+        )
+    )
+    await conn.execute(
+        insert(changes),
+        [
+            {
+                "id": n,
+                "run_id": 7,
+                "firm": "f",
+                "change_id": f"c{n}",
+                "kind": "entities",
+                "action": "create",
+                "key": f"K{n}",
+                "status": "pending",
+                "attempts": 0,
+                "updated_at": T0,
+            }
+            for n in (1, 2, 3)
+        ],
+    )
+    await conn.execute(
+        insert(id_map),
+        [
+            {"firm": "f", "kind": "entities", "key": key, "cwguid": guid, "origin": "adopted"}
+            | {"updated_at": T0}
+            for key, guid in (("K1", "g-1"), ("K2", "g-2"))
+        ],
+    )
+    await conn.execute(
+        insert(failed_keys),
+        [
+            {"firm": "f", "kind": "entities", "key": key, "failures": 1}
+            | {"last_failed_at": T0, "next_attempt_at": T1}
+            for key in ("K1", "K2")
+        ],
+    )
+
+
+async def _tables(conn: AsyncConnection) -> list[Sequence[Any]]:
+    """Every row this module writes, in a fixed order; JSON null told apart from SQL NULL."""
+    read = [
+        select(changes, changes.c.payload.is_(None)).order_by(changes.c.id),
+        select(id_map).order_by(id_map.c.key),
+        select(failed_keys).order_by(failed_keys.c.key),
+    ]
+    return [tuple(row) for query in read for row in await conn.execute(query)]
+
+
+async def _after(engine: AsyncEngine, write: Write) -> list[Sequence[Any]] | str:
+    """The tables after ``write`` on the set-up rows (or the error's class), rolled back."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            await _setup(conn)
+            try:
+                async with conn.begin_nested():
+                    await write(conn)
+            except DBAPIError as exc:
+                return type(exc.orig).__name__
+            return await _tables(conn)
+        finally:
+            await transaction.rollback()
+
+
+async def _same_as_executemany(
+    engine: AsyncEngine, statement: UpdateBase, rows: list[dict[str, Any]], key: Sequence[str]
+) -> list[Sequence[Any]] | str:
+    async def plain(conn: AsyncConnection) -> None:
+        await conn.execute(statement, rows)
+
+    async def bulk(conn: AsyncConnection) -> None:
+        await execute_many(conn, statement, rows, key=key)
+
+    expected = await _after(engine, plain)
+    assert await _after(engine, bulk) == expected
+    return expected
+
+
+async def test_journal_updates_sharing_a_row_apply_in_order(engine: AsyncEngine) -> None:
+    sent = [
+        {"b_id": 1, "b_payload": {"Name": "a"}, "b_now": T1},
+        {"b_id": 2, "b_payload": None, "b_now": T1},
+        {"b_id": 1, "b_payload": ["second"], "b_now": T1},
+        {"b_id": 3, "b_payload": "text", "b_now": T0},
+        {"b_id": 1, "b_payload": 3, "b_now": T0},
+    ]
+    tables = await _same_as_executemany(engine, MARK_SENT, sent, ROW)
+    assert not isinstance(tables, str)
+    # id, attempts, payload, payload IS NULL (a JSON null is not)
+    assert [(row[0], row[8], row[10], row[13]) for row in tables[:3]] == [
+        (1, 3, 3, False),
+        (2, 1, None, False),
+        (3, 1, "text", False),
+    ]
+    settled = [
+        {"b_id": n, "b_status": status, "b_message": message, "b_remote_id": remote, "b_now": T1}
+        for n, status, message, remote in (
+            (2, "rejected", "too long", None),
+            (2, "done", None, "g-2"),
+            (1, "failed", "ü" * 3, "g-1"),
+        )
+    ]
+    await _same_as_executemany(engine, SETTLE, settled, ROW)
+
+
+async def test_id_map_upserts_sharing_a_key_keep_the_first_origin_as_one_by_one(
+    engine: AsyncEngine,
+) -> None:
+    rows = [
+        {"firm": "f", "kind": "entities", "key": key, "cwguid": guid, "remote_num_id": num}
+        | {"origin": origin, "run_id": 7, "updated_at": T1}
+        for key, guid, num, origin in (
+            ("K1", "G-1", 1, "created"),  # the same object: stays adopted
+            ("K3", "g-3", 3, "created"),
+            ("K3", "g-4", None, "adopted"),  # another object: takes the origin given
+            ("K3", "G-4", 4, "created"),  # the same again: stays adopted
+            ("K2", "g-9", 9, "created"),
+        )
+    ]
+
+    async def plain(conn: AsyncConnection) -> None:
+        for row in rows:
+            await upsert_ownership(conn, [row])
+
+    async def bulk(conn: AsyncConnection) -> None:
+        await upsert_ownership(conn, rows)
+
+    expected = await _after(engine, plain)
+    assert await _after(engine, bulk) == expected
+    assert [(row[2], row[3], row[5]) for row in expected[3:6]] == [
+        ("K1", "G-1", "adopted"),
+        ("K2", "g-9", "created"),
+        ("K3", "G-4", "adopted"),
+    ]
+
+
+async def test_deletes_by_key_remove_what_executemany_removes(engine: AsyncEngine) -> None:
+    done = [("f", Change("entities", Action.CREATE, key)) for key in ("K1", "K9", "K1", "other")]
+
+    async def plain(conn: AsyncConnection) -> None:
+        for firm, change in done:
+            await clear_failures(conn, [(firm, change)])
+        await forget(conn, "f", "entities", ["K2"])
+        await forget(conn, "f", "entities", ["K2"])
+
+    async def bulk(conn: AsyncConnection) -> None:
+        await clear_failures(conn, done)
+        await forget(conn, "f", "entities", ["K2", "K2"])
+
+    expected = await _after(engine, plain)
+    assert await _after(engine, bulk) == expected
+    assert [row[2] for row in expected[3:]] == ["K1", "K2"]  # id map K1; failed key K2
+
+
+async def test_a_value_too_long_for_its_column_fails_as_executemany_fails(
+    engine: AsyncEngine,
+) -> None:
+    """Arrays carry no length (a cast to ``VARCHAR(n)[]`` would cut the value silently)."""
+    rows = [{"b_id": 1, "b_status": "x" * 21, "b_message": None, "b_remote_id": None, "b_now": T1}]
+    await _same_as_executemany(engine, SETTLE, rows, ROW)
+
+
+async def test_no_rows_is_no_statement(engine: AsyncEngine) -> None:
+    executed: list[str] = []
+
+    def count(*args: Any) -> None:
+        executed.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    async with engine.connect() as conn:
+        await execute_many(conn, MARK_SENT, [], key=ROW)
+        await upsert_ownership(conn, [])
+    assert executed == []
