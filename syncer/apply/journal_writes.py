@@ -31,6 +31,7 @@ from syncer.apply.groupcommit import GroupCommit
 from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.plan import Action, Change
 from syncer.state import Ownership
+from syncer.store import journal_writes
 from syncer.store.bulk import execute_many
 from syncer.store.db import write_transaction
 from syncer.store.idmap import forget, ownership_rows, upsert_ownership
@@ -135,20 +136,14 @@ def _ownerships(results: Sequence[tuple[Change, Outcome]]) -> list[Ownership]:
 _SHARED: weakref.WeakKeyDictionary[AsyncEngine, GroupCommit[RunWrite]] = weakref.WeakKeyDictionary()
 
 
-PARALLEL_WRITES = 4
-"""Group transactions in flight at once on PostgreSQL (SQLite has one writer at a time): under
-load each carries what arrived during the others, and a write waits for one transaction, not
-for a queue of them."""
-
-
 def shared_writes(engine: AsyncEngine) -> GroupCommit[RunWrite]:
     """The group commit of every journal on ``engine`` in this process (made on first use,
-    gone with the engine)."""
+    gone with the engine), with as many transactions in flight as the engine's
+    ``store.engines.JOURNAL_WRITES`` says."""
     found = _SHARED.get(engine)
     if found is None:
-        writers = 1 if engine.dialect.name == "sqlite" else PARALLEL_WRITES
         write = _writer(weakref.ref(engine))
-        found = _SHARED[engine] = GroupCommit(write, writers=writers)
+        found = _SHARED[engine] = GroupCommit(write, writers=journal_writes(engine))
     return found
 
 

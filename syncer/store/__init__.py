@@ -16,12 +16,13 @@ from syncer.store.db import (
     upgrade,
 )
 from syncer.store.desired import read_desired_state
-from syncer.store.engines import SharedDatabase, SharedEngines
+from syncer.store.engines import JOURNAL_WRITES, SharedDatabase, SharedEngines, journal_writes
 from syncer.store.idmap import read_id_map
 from syncer.store.loader import LoadResult, load_csv
 from syncer.store.validate import columns_of
 
 __all__ = [
+    "JOURNAL_WRITES",
     "AdvisoryLocks",
     "DatabaseError",
     "LoadResult",
@@ -30,6 +31,7 @@ __all__ = [
     "columns_of",
     "create_engine",
     "database_errors",
+    "journal_writes",
     "load_csv",
     "read_desired_state",
     "read_id_map",
