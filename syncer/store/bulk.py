@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, String, Table, bindparam, cast, func, select
+from sqlalchemy import CursorResult, Insert, Row, String, Table, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
@@ -34,26 +34,35 @@ Rows = Sequence[Mapping[str, Any]]
 
 async def execute_many(
     conn: AsyncConnection, statement: UpdateBase, rows: Rows, *, key: Sequence[str]
-) -> None:
+) -> list[Row[Any]]:
     """Run ``statement`` once per parameter set of ``rows``, in order, as few statements as the
-    dialect allows (see the module). ``statement`` is an UPDATE or DELETE whose parameters are
-    typed ``bindparam`` s, or an INSERT into a table whose rows name its columns; ``key`` names
-    the parameters that identify the row each set writes."""
+    dialect allows (see the module), and return what its ``RETURNING`` returned (in no set
+    order). ``statement`` is an UPDATE or DELETE whose parameters are typed ``bindparam`` s, or
+    an INSERT into a table whose rows name its columns; ``key`` names the parameters that
+    identify the row each set writes (none: no two sets write the same row)."""
     if not rows:
-        return
+        return []
     if conn.dialect.name != "postgresql":
-        await conn.execute(statement, list(rows))
-        return
+        return _returned(await conn.execute(statement, list(rows)))
     names = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         raise ValueError("every parameter set must name the same parameters")
     unnested = _unnested(statement, names)
+    returned: list[Row[Any]] = []
     for part in _rounds(rows, key):
-        await conn.execute(unnested, {name: [row[name] for row in part] for name in names})
+        arrays = {name: [row[name] for row in part] for name in names}
+        returned += _returned(await conn.execute(unnested, arrays))
+    return returned
+
+
+def _returned(result: CursorResult[Any]) -> list[Row[Any]]:
+    return list(result.all()) if result.returns_rows else []
 
 
 def _rounds(rows: Rows, key: Sequence[str]) -> list[list[Mapping[str, Any]]]:
     """``rows`` in rounds where no key repeats, each row in the round after its key's last."""
+    if not key:
+        return [list(rows)]
     seen: Counter[tuple[Any, ...]] = Counter()
     rounds: list[list[Mapping[str, Any]]] = []
     for row in rows:

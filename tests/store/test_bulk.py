@@ -32,8 +32,9 @@ Write = Callable[[AsyncConnection], Awaitable[None]]
 
 
 async def _setup(conn: AsyncConnection) -> None:
-    """A run with three journal rows, two id-map entries and two failed keys, ids fixed (a
-    sequence does not roll back, so both writes see the same ids)."""
+    """A run with three journal rows (ids 101-103), two id-map entries and two failed keys, ids
+    fixed (a sequence does not roll back, so both writes see the same ids) and clear of the ids
+    a sequence hands out (from 1)."""
     await conn.execute(
         insert(runs).values(
             id=7, firm="f", command="apply", started_at=T0, status="running", counts={}
@@ -43,7 +44,7 @@ async def _setup(conn: AsyncConnection) -> None:
         insert(changes),
         [
             {
-                "id": n,
+                "id": 100 + n,
                 "run_id": 7,
                 "firm": "f",
                 "change_id": f"c{n}",
@@ -117,26 +118,26 @@ async def _same_as_executemany(
 
 async def test_journal_updates_sharing_a_row_apply_in_order(engine: AsyncEngine) -> None:
     sent = [
-        {"b_id": 1, "b_payload": {"Name": "a"}, "b_now": T1},
-        {"b_id": 2, "b_payload": None, "b_now": T1},
-        {"b_id": 1, "b_payload": ["second"], "b_now": T1},
-        {"b_id": 3, "b_payload": "text", "b_now": T0},
-        {"b_id": 1, "b_payload": 3, "b_now": T0},
+        {"b_id": 101, "b_payload": {"Name": "a"}, "b_now": T1},
+        {"b_id": 102, "b_payload": None, "b_now": T1},
+        {"b_id": 101, "b_payload": ["second"], "b_now": T1},
+        {"b_id": 103, "b_payload": "text", "b_now": T0},
+        {"b_id": 101, "b_payload": 3, "b_now": T0},
     ]
     tables = await _same_as_executemany(engine, MARK_SENT, sent, ROW)
     assert not isinstance(tables, str)
     # id, attempts, payload, payload IS NULL (a JSON null is not)
     assert [(row[0], row[8], row[10], row[13]) for row in tables[:3]] == [
-        (1, 3, 3, False),
-        (2, 1, None, False),
-        (3, 1, "text", False),
+        (101, 3, 3, False),
+        (102, 1, None, False),
+        (103, 1, "text", False),
     ]
     settled = [
         {"b_id": n, "b_status": status, "b_message": message, "b_remote_id": remote, "b_now": T1}
         for n, status, message, remote in (
-            (2, "rejected", "too long", None),
-            (2, "done", None, "g-2"),
-            (1, "failed", "ü" * 3, "g-1"),
+            (102, "rejected", "too long", None),
+            (102, "done", None, "g-2"),
+            (101, "failed", "ü" * 3, "g-1"),
         )
     ]
     await _same_as_executemany(engine, SETTLE, settled, ROW)
@@ -195,8 +196,49 @@ async def test_a_value_too_long_for_its_column_fails_as_executemany_fails(
     engine: AsyncEngine,
 ) -> None:
     """Arrays carry no length (a cast to ``VARCHAR(n)[]`` would cut the value silently)."""
-    rows = [{"b_id": 1, "b_status": "x" * 21, "b_message": None, "b_remote_id": None, "b_now": T1}]
+    rows = [
+        {"b_id": 101, "b_status": "x" * 21, "b_message": None, "b_remote_id": None, "b_now": T1}
+    ]
     await _same_as_executemany(engine, SETTLE, rows, ROW)
+
+
+ENTER = insert(changes).returning(changes.c.change_id, changes.c.id)
+"""As a run's changes enter the journal (``Journal.enter``)."""
+
+
+async def test_inserts_returning_ids_enter_what_executemany_enters(engine: AsyncEngine) -> None:
+    """Ids come from a sequence that a rollback does not rewind: compared by the rows they
+    name, and what comes back names the rows as stored."""
+    entered = [
+        {"run_id": 7, "firm": "f", "change_id": change_id, "kind": "entities", "key": key}
+        | {"action": "create", "status": status, "remote_id": None, "payload": payload}
+        | {"message": None, "updated_at": T1}
+        for change_id, key, status, payload in (
+            ("n1", "N1", "pending", {"Name": "a"}),
+            ("n2", "N2", "skipped", None),
+            ("n1", "N1", "pending", [1]),  # two changes with one id: two rows
+        )
+    ]
+    returned: dict[str, list[list[tuple[str, int]]]] = {}
+
+    def written(name: str, insert_rows: Callable[[AsyncConnection], Awaitable[Any]]) -> Write:
+        async def write(conn: AsyncConnection) -> None:
+            rows = await insert_rows(conn)
+            returned[name] = sorted((row.change_id, row.id) for row in rows)
+
+        return write
+
+    plain = written("plain", lambda conn: conn.execute(ENTER, entered))
+    bulk = written("bulk", lambda conn: execute_many(conn, ENTER, entered, key=()))
+
+    def without_ids(tables: list[Sequence[Any]] | str) -> list[Sequence[Any]]:
+        assert not isinstance(tables, str)
+        journal, others = tables[:6], tables[6:]
+        entered = {(row[3], row[0]) for row in journal if row[0] not in (101, 102, 103)}
+        assert set(returned.popitem()[1]) == entered
+        return sorted((row[1:] for row in journal), key=repr) + others
+
+    assert without_ids(await _after(engine, bulk)) == without_ids(await _after(engine, plain))
 
 
 async def test_no_rows_is_no_statement(engine: AsyncEngine) -> None:
