@@ -29,6 +29,7 @@ PAST_THE_SURFACE: Final[Mapping[str, frozenset[str]]] = {
     "syncer.store.db": BOOKKEEPING,
     "syncer.store.tables": BOOKKEEPING,
     "syncer.store.upsert": BOOKKEEPING,
+    "syncer.store.bulk": BOOKKEEPING,
     "syncer.store.idmap": BOOKKEEPING,
     # syncer/cloud/__init__.py: the probe studies the wire itself.
     "syncer.cloud": frozenset({"syncer.probe"}),

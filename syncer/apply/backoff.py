@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from syncer.apply.journal_keys import stored_key
 from syncer.clock import as_utc
 from syncer.plan import Change
+from syncer.store.bulk import execute_many
 from syncer.store.tables import changes, failed_keys
 
 SCHEDULE: tuple[timedelta, ...] = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
@@ -134,12 +135,12 @@ _CLEAR = delete(failed_keys).where(
 async def clear_failures(conn: AsyncConnection, done: Sequence[tuple[str, Change]]) -> None:
     """These keys, as (firm, change), went through: forget their failures (one statement for
     all of them, whatever their firms)."""
-    if not done:
-        return
-    await conn.execute(
+    await execute_many(
+        conn,
         _CLEAR,
         [
             {"b_firm": firm, "b_kind": change.kind, "b_key": stored_key(change.key)}
             for firm, change in done
         ],
+        key=("b_firm", "b_kind", "b_key"),
     )

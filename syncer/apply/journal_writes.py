@@ -31,6 +31,8 @@ from syncer.apply.groupcommit import GroupCommit
 from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.plan import Action, Change
 from syncer.state import Ownership
+from syncer.store import journal_writes
+from syncer.store.bulk import execute_many
 from syncer.store.db import write_transaction
 from syncer.store.idmap import forget, ownership_rows, upsert_ownership
 from syncer.store.tables import changes
@@ -52,13 +54,17 @@ SETTLE = (
     update(changes)
     .where(changes.c.id == bindparam("b_id"))
     .values(
-        status=bindparam("b_status"),
-        message=bindparam("b_message"),
-        remote_id=bindparam("b_remote_id"),
+        status=bindparam("b_status", type_=changes.c.status.type),
+        message=bindparam("b_message", type_=changes.c.message.type),
+        remote_id=bindparam("b_remote_id", type_=changes.c.remote_id.type),
         updated_at=bindparam("b_now", type_=changes.c.updated_at.type),
     )
 )
-"""An outcome, by row id."""
+"""An outcome, by row id. (Every parameter is typed: ``store.bulk`` sends each as an array.)"""
+
+
+ROW = ("b_id",)
+"""What names the journal row a ``MARK_SENT`` or ``SETTLE`` parameter set writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +85,9 @@ class RunWrite:
 async def write_runs(conn: AsyncConnection, writes: Sequence[RunWrite]) -> None:
     """Every item's rows in ``conn``'s transaction, one statement per kind of write."""
     sent = [row for write in writes for row in write.sent]
-    if sent:
-        await conn.execute(MARK_SENT, sent)
+    await execute_many(conn, MARK_SENT, sent, key=ROW)
     settled = [row for write in writes for row in write.settled]
-    if settled:
-        await conn.execute(SETTLE, settled)
+    await execute_many(conn, SETTLE, settled, key=ROW)
     await record_effects(conn, [write for write in writes if write.results])
 
 
@@ -132,20 +136,14 @@ def _ownerships(results: Sequence[tuple[Change, Outcome]]) -> list[Ownership]:
 _SHARED: weakref.WeakKeyDictionary[AsyncEngine, GroupCommit[RunWrite]] = weakref.WeakKeyDictionary()
 
 
-PARALLEL_WRITES = 4
-"""Group transactions in flight at once on PostgreSQL (SQLite has one writer at a time): under
-load each carries what arrived during the others, and a write waits for one transaction, not
-for a queue of them."""
-
-
 def shared_writes(engine: AsyncEngine) -> GroupCommit[RunWrite]:
     """The group commit of every journal on ``engine`` in this process (made on first use,
-    gone with the engine)."""
+    gone with the engine), with as many transactions in flight as the engine's
+    ``store.engines.JOURNAL_WRITES`` says."""
     found = _SHARED.get(engine)
     if found is None:
-        writers = 1 if engine.dialect.name == "sqlite" else PARALLEL_WRITES
         write = _writer(weakref.ref(engine))
-        found = _SHARED[engine] = GroupCommit(write, writers=writers)
+        found = _SHARED[engine] = GroupCommit(write, writers=journal_writes(engine))
     return found
 
 

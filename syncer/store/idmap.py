@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from syncer.model import normalise_key
 from syncer.state import IdMap, Origin, Ownership
+from syncer.store.bulk import execute_many
 from syncer.store.tables import id_map
 from syncer.store.upsert import upsert
 
@@ -93,11 +94,15 @@ def _first_origin(offered: Any) -> ColumnElement[Any]:
     return case((same, id_map.c.origin), else_=offered.origin)
 
 
+_FORGET = delete(id_map).where(
+    id_map.c.firm == bindparam("b_firm"),
+    id_map.c.kind == bindparam("b_kind"),
+    id_map.c.key == bindparam("b_key"),
+)
+"""Built once (``store.bulk`` keeps what it derives from a statement by the statement)."""
+
+
 async def forget(conn: AsyncConnection, firm: str, kind: str, keys: Iterable[str]) -> None:
     """Drop entries whose objects were deleted in Cloud."""
-    params = [{"k": normalise_key(kind, key)} for key in keys]
-    if params:
-        condition = and_(
-            id_map.c.firm == firm, id_map.c.kind == kind, id_map.c.key == bindparam("k")
-        )
-        await conn.execute(delete(id_map).where(condition), params)
+    params = [{"b_firm": firm, "b_kind": kind, "b_key": normalise_key(kind, key)} for key in keys]
+    await execute_many(conn, _FORGET, params, key=("b_firm", "b_kind", "b_key"))

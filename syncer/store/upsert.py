@@ -15,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from syncer.store.bulk import execute_many
+
 _INSERTS: Mapping[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
@@ -32,6 +34,11 @@ async def upsert(
     ``merge`` gives, per column, an expression of ``excluded`` (the row offered) and the stored
     row's columns to set instead, for a value that depends on what was stored. All rows must have
     the same columns. With nothing to update a collision leaves the stored row as it is.
+
+    With the conflict target named by columns, the rows go in one statement on PostgreSQL
+    (``store.bulk``); with expressions (``lower(email)``) two rows may collide without sharing
+    their values, which one statement could not apply one after the other, so each row is its
+    own parameter set, as before.
     """
     if not rows:
         return
@@ -46,7 +53,10 @@ async def upsert(
     statement = _BUILT.get(shape)
     if statement is None:
         statement = _BUILT[shape] = _statement(conn.dialect.name, table, conflict, update, merged)
-    await conn.execute(statement, list(rows))
+    if all(isinstance(element, str) for element in conflict):
+        await execute_many(conn, statement, rows, key=[str(element) for element in conflict])
+    else:
+        await conn.execute(statement, list(rows))
 
 
 _BUILT: dict[tuple[object, ...], Any] = {}

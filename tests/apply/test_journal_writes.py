@@ -13,6 +13,9 @@ from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.clock import ManualClock, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
+from syncer.store import SharedEngines, journal_writes
+from syncer.store.db import create_engine, upgrade
+from syncer.store.engines import PARALLEL_WRITES
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes
 
@@ -72,9 +75,10 @@ async def test_the_results_of_several_firms_share_transactions_and_land_in_their
 async def test_a_failing_write_in_a_group_fails_its_own_caller_only(engine: AsyncEngine) -> None:
     """The group is written again item by item: the other firms' results still land.
 
-    Four firms' results go first, one transaction each on PostgreSQL (four writers) and the
-    first of them alone on SQLite (one), so the broken write and the next firm's result wait
-    and share a group either way."""
+    Four firms' results go first, one transaction each where four are written at once (a
+    worker's shared engine on PostgreSQL, the test below) and the first of them alone where one
+    is (SQLite, and ``syncer apply``'s own engine), so the broken write and the next firm's
+    result wait and share a group either way."""
     clock = ManualClock()
     acme = await _journal(engine, "acme", clock)
     others = [await _journal(engine, f"firm{n}", clock) for n in range(5)]
@@ -105,3 +109,24 @@ async def test_a_failing_write_in_a_group_fails_its_own_caller_only(engine: Asyn
     rows = await _rows(engine)
     assert all(rows[journal.firm, "C-0"] == ("done", "g") for journal in others)
     assert rows["acme", "C-0"] == ("sent", None)
+
+
+async def test_on_a_worker_s_shared_engine_a_failing_write_fails_its_own_caller_only(
+    database_url: str,
+) -> None:
+    """The same with the transactions a worker's engine writes at once (``JOURNAL_WRITES``):
+    four on PostgreSQL, one on SQLite, where ``syncer apply``'s own engine writes one."""
+    await upgrade(database_url)
+    shared = SharedEngines(4)
+    try:
+        engine = shared.get(database_url).engine
+        parallel = engine.dialect.name == "postgresql"
+        assert journal_writes(engine) == (PARALLEL_WRITES if parallel else 1)
+        await test_a_failing_write_in_a_group_fails_its_own_caller_only(engine)
+    finally:
+        await shared.dispose()
+    own = create_engine(database_url)
+    try:
+        assert journal_writes(own) == 1
+    finally:
+        await own.dispose()
