@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from bench.procs import cpu_seconds, memory_kib
 from bench.scale.phases import JobPhases, PhaseClock, phase_table, phases_timed
 from bench.simprocess import ServedFirm, simulator_process
-from syncer import logs
+from syncer import cloud, logs
 from syncer.apply import StopRequests
 from syncer.queue.runner import run_firm
 from syncer.settings import load_settings
@@ -264,7 +264,9 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
 
 
 async def measure_phases(args: argparse.Namespace) -> list[JobPhases]:
-    """``--phases`` + 1 firms' apply jobs, one at a time in this process, each phase timed."""
+    """``--phases`` + 1 firms' apply jobs, one at a time in this process, each phase timed, on
+    what a worker shares between its jobs: engines, and HTTP sessions where the revision
+    measured has them (``syncer.cloud.SharedHttp``; so the bench also runs on older ones)."""
     async with (
         fresh_database(args.admin_url) as url,
         simulator_process(args.phases + 1, args.rate) as sims,
@@ -277,18 +279,22 @@ async def measure_phases(args: argparse.Namespace) -> list[JobPhases]:
             firms = load_settings(config).select_firms()
         logs.configure("warning")  # as the workers' (``write_config``)
         shared = SharedEngines(10)
+        http_class = getattr(cloud, "SharedHttp", None)
+        http = [] if http_class is None else [http_class()]
         jobs = []
         try:
             for firm in firms:
                 clock = PhaseClock()
                 with phases_timed(clock):
                     started = time.process_time()
-                    result = await run_firm(firm, "apply", StopRequests(), shared)
+                    result = await run_firm(firm, "apply", StopRequests(), shared, *http)
                     total = time.process_time() - started
                 if result.exit_code != 0:
                     raise RuntimeError(f"{firm.name}: exit {result.exit_code}: {result.message}")
                 jobs.append(JobPhases(dict(clock.spent), total))
         finally:
+            for sessions in http:
+                await sessions.close()
             await shared.dispose()
     return jobs
 

@@ -8,6 +8,7 @@ the token issuer), which no other caller should need (``tests/test_layout.py`` l
 from syncer.cloud.client import CloudClient
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.cloud.latency import WireFigures
+from syncer.cloud.pipeline import SharedHttp
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.cloud.reader import PageCallback, read_children, read_cloud_state
 from syncer.cloud.shapes import field_of
@@ -21,6 +22,7 @@ __all__ = [
     "OutcomeUnknown",
     "PageCallback",
     "Rejected",
+    "SharedHttp",
     "WireFigures",
     "field_of",
     "read_children",

@@ -35,6 +35,7 @@ from syncer.cloud.pipeline import (
     Retrying,
     RetryPolicy,
     Sender,
+    SharedHttp,
     http_transport,
 )
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
@@ -100,10 +101,12 @@ class CloudClient:
         settings: CloudSettings,
         *,
         clock: Clock | None = None,
+        http: SharedHttp | None = None,
     ) -> AsyncIterator[CloudClient]:
-        """A client with its own aiohttp session, limiters and session pool, closed on exit."""
+        """A client with its own limiters and session pool, closed on exit; its aiohttp session
+        is its own too, or ``http``'s for the API's origin (a worker's, shared by its firms)."""
         stats = ClientStats()
-        async with http_transport(settings, stats, settings.max_in_flight) as transport:
+        async with http_transport(settings, stats, settings.max_in_flight, http) as transport:
             yield cls.over(transport, settings, stats, clock=clock)
 
     @classmethod
