@@ -15,13 +15,15 @@ import importlib
 import inspect
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 PHASES: tuple[tuple[str, str, str], ...] = (
+    ("syncer.usecases", "CloudClient.open", "Cloud client open and close"),
+    ("syncer.usecases", "RunLock.hold", "run lock take and release"),
     ("syncer.usecases", "recover", "recovery"),
     ("syncer.usecases", "read_desired_state", "desired state"),
     ("syncer.usecases", "read_cloud_state", "Cloud reading"),
@@ -35,7 +37,8 @@ PHASES: tuple[tuple[str, str, str], ...] = (
     ("syncer.apply.engine", "Journal.close", "  journal close"),
     ("syncer.usecases", "remember_in_step", "remember in step"),
 )
-"""(module, attribute, label): what is timed; an indented label is inside ``apply``."""
+"""(module, attribute, label): what is timed; an indented label is inside ``apply``. Of an async
+context manager (the client, the run lock) its entry and its exit are timed, not its block."""
 
 TOP_LEVEL = [label for _, _, label in PHASES if not label.startswith(" ")]
 
@@ -61,11 +64,27 @@ class PhaseClock:
         def timed_sync(*args: Any, **kwargs: Any) -> Any:
             started = time.process_time()
             try:
-                return original(*args, **kwargs)
+                made = original(*args, **kwargs)
             finally:
                 self.spent[label] += time.process_time() - started
+            return self._ends_timed(label, made) if hasattr(made, "__aenter__") else made
 
         return timed_sync
+
+    @asynccontextmanager
+    async def _ends_timed(self, label: str, manager: Any) -> AsyncIterator[Any]:
+        started = time.process_time()
+        entered = await manager.__aenter__()
+        self.spent[label] += time.process_time() - started
+        try:
+            yield entered
+        except BaseException as exc:
+            if not await manager.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            started = time.process_time()
+            await manager.__aexit__(None, None, None)
+            self.spent[label] += time.process_time() - started
 
 
 @contextmanager
@@ -100,8 +119,8 @@ class JobPhases:
 
     @property
     def other(self) -> float:
-        """The job's CPU outside every top-level phase: engines and the Cloud client opened
-        and closed, the run lock, the queue adapter."""
+        """The job's CPU outside every top-level phase: the engine, the queue adapter, the
+        use case's own steps."""
         return self.total - sum(self.spent.get(label, 0.0) for label in TOP_LEVEL)
 
 
@@ -112,7 +131,7 @@ def phase_table(jobs: list[JobPhases]) -> str:
         (label.replace("  ", "&nbsp;&nbsp;"), partial(_phase, label)) for _, _, label in PHASES
     ]
     rows += [
-        ("other (client, engine, run lock)", lambda job: job.other),
+        ("other", lambda job: job.other),
         ("**job**", lambda job: job.total),
     ]
     lines = [
