@@ -8,10 +8,10 @@ the token issuer), which no other caller should need (``tests/test_layout.py`` l
 from syncer.cloud.client import CloudClient
 from syncer.cloud.errors import ApiError, Conflict, NotFound, OutcomeUnknown, Rejected
 from syncer.cloud.latency import WireFigures
-from syncer.cloud.pipeline import SharedHttp
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.cloud.reader import PageCallback, read_children, read_cloud_state
 from syncer.cloud.shapes import field_of
+from syncer.cloud.transport import SharedHttp
 
 __all__ = [
     "ApiError",

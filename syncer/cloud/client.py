@@ -35,8 +35,6 @@ from syncer.cloud.pipeline import (
     Retrying,
     RetryPolicy,
     Sender,
-    SharedHttp,
-    http_transport,
 )
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
@@ -46,6 +44,7 @@ from syncer.cloud.shapes import (
     field_of,
 )
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
+from syncer.cloud.transport import SharedHttp, http_transport
 from syncer.cloud.unordered import read_whole
 from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings

@@ -12,7 +12,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from syncer.cloud import SharedHttp
-from syncer.cloud.pipeline import ApiRequest, ClientStats, http_transport
+from syncer.cloud.pipeline import ApiRequest, ClientStats
+from syncer.cloud.transport import http_transport
 from syncer.settings import CloudSettings
 
 pytestmark = pytest.mark.anyio
