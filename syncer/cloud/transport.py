@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import aiohttp
-from yarl import URL
 
 from syncer.cloud.pipeline import ClientStats, HttpSender
 from syncer.settings import CloudSettings
@@ -24,11 +24,12 @@ class SharedHttp:
     """
 
     def __init__(self) -> None:
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
 
     def session(self, api_root: str) -> aiohttp.ClientSession:
         """The session for ``api_root``'s origin, opened on first use."""
-        origin = str(URL(api_root).origin())
+        parts = urlsplit(api_root)
+        origin = (parts.scheme.lower(), parts.netloc.lower())
         found = self._sessions.get(origin)
         if found is None:
             # Each firm's sender bounds its own requests; the sum is what per-job sessions had.
