@@ -22,7 +22,7 @@ from syncer.apply import ApplyResult, RunLock, StopRequests, execute, recover
 from syncer.children.reading import ChildReading, with_children
 from syncer.children.remember import RunInputs, remember_in_step
 from syncer.clock import Clock, SystemClock, utc_now
-from syncer.cloud import CloudClient, read_cloud_state
+from syncer.cloud import CloudClient, SharedHttp, read_cloud_state
 from syncer.errors import SyncerError
 from syncer.plan import Plan, PlanPolicy, build_plan, plan_from_json
 from syncer.progress import ProgressFactory, progress_for
@@ -79,10 +79,14 @@ class ApplyOptions:
 
 @asynccontextmanager
 async def open_firm(
-    settings: Settings, *, clock: Clock | None = None, shared: SharedEngines | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    shared: SharedEngines | None = None,
+    http: SharedHttp | None = None,
 ) -> AsyncIterator[FirmResources]:
-    """Open the Cloud client and the database engine (or take the process's ``shared`` one);
-    close what was opened here on the way out."""
+    """Open the Cloud client (on the process's ``http`` sessions, if given) and the database
+    engine (or take the process's ``shared`` one); close what was opened here on the way out."""
     chosen = clock or SystemClock()
     async with AsyncExitStack() as stack:
         if shared is None:
@@ -91,7 +95,9 @@ async def open_firm(
         else:
             database = shared.get(settings.database.url)
             engine, advisory = database.engine, database.advisory
-        client = await stack.enter_async_context(CloudClient.open(settings.cloud, clock=clock))
+        client = await stack.enter_async_context(
+            CloudClient.open(settings.cloud, clock=clock, http=http)
+        )
         yield FirmResources(settings, engine, client, chosen, advisory)
 
 
@@ -134,9 +140,10 @@ async def plan_firm(
     progress: ProgressFactory = progress_for,
     refresh: bool = False,
     shared: SharedEngines | None = None,
+    http: SharedHttp | None = None,
 ) -> Snapshot:
     """The whole of ``syncer plan`` for one firm: read both sides and plan; change nothing."""
-    async with open_firm(settings, shared=shared) as firm:
+    async with open_firm(settings, shared=shared, http=http) as firm:
         return await read_and_plan(firm, progress=progress, refresh=refresh)
 
 
@@ -147,13 +154,14 @@ async def apply_firm(
     *,
     progress: ProgressFactory = progress_for,
     shared: SharedEngines | None = None,
+    http: SharedHttp | None = None,
 ) -> ApplyResult:
     """The whole of ``syncer apply`` for one firm: under the firm's lock, settle what an
     interrupted run left open, plan afresh (or check the saved plan), carry the plan out, and
     remember which parents' children are now known to be in step."""
     chosen = with_max_in_flight(settings, options.max_in_flight)
     async with (
-        open_firm(chosen, shared=shared) as firm,
+        open_firm(chosen, shared=shared, http=http) as firm,
         RunLock(firm.engine, firm.firm, advisory=firm.advisory).hold(),
     ):
         await recover(

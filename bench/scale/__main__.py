@@ -6,7 +6,10 @@ state: ``--creates`` clients for every firm. The workers are real ``syncer worke
 enough concurrency that every firm is in flight at once; ``syncer queue apply`` queues all firms.
 Measured: the makespan from the first job's start to the last job's end (``queue_outcomes``),
 requests sent (``syncer_runs``), aggregate requests per second over the sum of the firms' rates,
-peak memory above idle per firm in flight, CPU per request (``/proc``). Nothing is asserted.
+peak memory above idle per firm in flight, CPU per request (``/proc``), the requests each firm's
+reading took (Cloud state and the recovery's lookups) and the pages read past the end of a list.
+With ``--phases K`` it also runs K + 1 firms' jobs one at a time in its own process and tables
+the CPU of each phase of a job (``bench.scale.phases``). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from anyio.abc import Process
 from sqlalchemy.engine import make_url
 
 from bench.procs import cpu_seconds, memory_kib
+from bench.scale.phases import JobPhases, PhaseClock, phase_table, phases_timed
 from bench.simprocess import ServedFirm, simulator_process
+from syncer import cloud, logs
+from syncer.apply import StopRequests
+from syncer.queue.runner import run_firm
+from syncer.settings import load_settings
+from syncer.store import SharedEngines
 from syncer.store.db import create_engine, upgrade
 from syncer.store.tables import desired_tables
 
@@ -52,6 +61,8 @@ class Row:
     mem_per_firm_mib: float
     cpu_ms_per_request: float
     peak_connections: int
+    read_requests_per_firm: float
+    pages_past_end: int
 
     @property
     def aggregate(self) -> float:
@@ -229,7 +240,11 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
             "SELECT extract(epoch FROM max(finished_at) - min(started_at)), "
             "count(*) FILTER (WHERE exit_code <> 0) FROM syncer_queue.queue_outcomes",
         )
-        (requests,) = await one_row(url, "SELECT sum(requests) FROM syncer_runs")
+        requests, read_requests, past_end = await one_row(
+            url,
+            "SELECT sum(requests), avg(plan_requests), coalesce(sum(pages_past_end), 0) "
+            "FROM syncer_runs",
+        )
     return Row(
         workers=workers,
         firms=args.firms,
@@ -243,7 +258,45 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
         mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
         cpu_ms_per_request=1000 * cost.cpu_seconds / max(int(requests), 1),
         peak_connections=cost.peak_connections,
+        read_requests_per_firm=float(read_requests),
+        pages_past_end=int(past_end),
     )
+
+
+async def measure_phases(args: argparse.Namespace) -> list[JobPhases]:
+    """``--phases`` + 1 firms' apply jobs, one at a time in this process, each phase timed, on
+    what a worker shares between its jobs: engines, and HTTP sessions where the revision
+    measured has them (``syncer.cloud.SharedHttp``; so the bench also runs on older ones)."""
+    async with (
+        fresh_database(args.admin_url) as url,
+        simulator_process(args.phases + 1, args.rate) as sims,
+    ):
+        await upgrade(url)
+        await fill_desired(url, args.creates)
+        with tempfile.TemporaryDirectory() as folder:
+            config, env = write_config(Path(folder), url, sims.firms)
+            os.environ.update({k: v for k, v in env.items() if k.endswith("_SECRET")})
+            firms = load_settings(config).select_firms()
+        logs.configure("warning")  # as the workers' (``write_config``)
+        shared = SharedEngines(10)
+        http_class = getattr(cloud, "SharedHttp", None)
+        http = [] if http_class is None else [http_class()]
+        jobs = []
+        try:
+            for firm in firms:
+                clock = PhaseClock()
+                with phases_timed(clock):
+                    started = time.process_time()
+                    result = await run_firm(firm, "apply", StopRequests(), shared, *http)
+                    total = time.process_time() - started
+                if result.exit_code != 0:
+                    raise RuntimeError(f"{firm.name}: exit {result.exit_code}: {result.message}")
+                jobs.append(JobPhases(dict(clock.spent), total))
+        finally:
+            for sessions in http:
+                await sessions.close()
+            await shared.dispose()
+    return jobs
 
 
 def table(rows: list[Row], args: argparse.Namespace) -> str:
@@ -257,14 +310,16 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         "",
         "| workers | firms in flight per worker | makespan s | requests | aggregate req/s "
         "| sum of rates | aggregate / sum | aggregate / sum in flight | 429s | duplicates "
-        "| failed jobs | peak MiB per firm in flight | CPU ms per request | peak PG connections |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| failed jobs | peak MiB per firm in flight | CPU ms per request | peak PG connections "
+        "| read requests per firm | pages past the end |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.workers} | {r.concurrency} | {r.makespan:.1f} | {r.requests} | {r.aggregate:.0f} "
         f"| {r.rate_sum:.0f} | {r.ratio:.2f} | {r.in_flight_ratio:.2f} | {r.denied} "
         f"| {r.duplicates} | {r.failed_jobs} "
-        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} | {r.peak_connections} |"
+        f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} | {r.peak_connections} "
+        f"| {r.read_requests_per_firm:.1f} | {r.pages_past_end} |"
         for r in rows
     ]
     carried = rows[0].aggregate / args.rate / rows[0].workers
@@ -273,6 +328,22 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    report = ""
+    if args.workers:
+        report = await worker_rows(args)
+    if args.phases:
+        phases = phase_table(await measure_phases(args))
+        report += (
+            f"\n\nCPU per phase of one job, {args.creates} creates, one job at a time "
+            f"(`--phases {args.phases}`):\n\n{phases}"
+        )
+    print(report)
+    if args.out is not None:
+        args.out.write_text(report + "\n", encoding="utf-8")
+
+
+async def worker_rows(args: argparse.Namespace) -> str:
+    """The table of ``--workers`` configurations."""
     rows = []
     for workers in args.workers:
         started = time.monotonic()
@@ -286,10 +357,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"{workers} worker(s): {took:.0f} s: {row}", file=sys.stderr)
     if not rows:
         raise SystemExit("no configuration finished")
-    report = table(rows, args)
-    print(report)
-    if args.out is not None:
-        args.out.write_text(report + "\n", encoding="utf-8")
+    return table(rows, args)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -304,7 +372,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="firms in flight at most over all workers (default: every firm); before workers "
         "shared their engines each held two PostgreSQL connections, so the old runs used 20",
     )
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--workers", type=int, nargs="*", default=[1, 2, 4], help="none: only --phases"
+    )
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also time each phase of K + 1 jobs run one at a time in this process",
+    )
     parser.add_argument("--timeout", type=float, default=240, help="seconds per configuration")
     parser.add_argument(
         "--admin-url",

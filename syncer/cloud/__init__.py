@@ -11,6 +11,7 @@ from syncer.cloud.latency import WireFigures
 from syncer.cloud.ratelimit import LimiterStats
 from syncer.cloud.reader import PageCallback, read_children, read_cloud_state
 from syncer.cloud.shapes import field_of
+from syncer.cloud.transport import SharedHttp
 
 __all__ = [
     "ApiError",
@@ -21,6 +22,7 @@ __all__ = [
     "OutcomeUnknown",
     "PageCallback",
     "Rejected",
+    "SharedHttp",
     "WireFigures",
     "field_of",
     "read_children",

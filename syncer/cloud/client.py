@@ -35,7 +35,6 @@ from syncer.cloud.pipeline import (
     Retrying,
     RetryPolicy,
     Sender,
-    http_transport,
 )
 from syncer.cloud.ratelimit import LimiterStats, RateLimiter
 from syncer.cloud.sessions import SessionPool
@@ -45,6 +44,7 @@ from syncer.cloud.shapes import (
     field_of,
 )
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
+from syncer.cloud.transport import SharedHttp, http_transport
 from syncer.cloud.unordered import read_whole
 from syncer.model import ROLES_PATH, ChildKind, ObjectKind, RelationKind
 from syncer.settings import CloudSettings
@@ -100,10 +100,12 @@ class CloudClient:
         settings: CloudSettings,
         *,
         clock: Clock | None = None,
+        http: SharedHttp | None = None,
     ) -> AsyncIterator[CloudClient]:
-        """A client with its own aiohttp session, limiters and session pool, closed on exit."""
+        """A client with its own limiters and session pool, closed on exit; its aiohttp session
+        is its own too, or ``http``'s for the API's origin (a worker's, shared by its firms)."""
         stats = ClientStats()
-        async with http_transport(settings, stats, settings.max_in_flight) as transport:
+        async with http_transport(settings, stats, settings.max_in_flight, http) as transport:
             yield cls.over(transport, settings, stats, clock=clock)
 
     @classmethod

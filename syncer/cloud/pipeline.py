@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -38,7 +37,6 @@ from syncer.cloud.keying import Limiters
 from syncer.cloud.sessions import SessionPool, Token
 from syncer.cloud.shapes import broken
 from syncer.errors import CloudContractBroken, CloudUnreachable, CredentialsRejected
-from syncer.settings import CloudSettings
 
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
 JSON = "application/json"
@@ -130,8 +128,12 @@ class HttpSender:
         stats: ClientStats,
         max_in_flight: int,
         max_body: int,
+        *,
+        timeout: aiohttp.ClientTimeout,
     ) -> None:
         self._http = http
+        self._timeout = timeout
+        """Per request, not per session: firms sharing a session may set different ones."""
         self._api_root = api_root
         self._stats = stats
         # Not a CapacityLimiter: that yields to the event loop on every acquire, free or not.
@@ -161,6 +163,7 @@ class HttpSender:
                     data=data,
                     headers=headers,
                     allow_redirects=False,
+                    timeout=self._timeout,
                 ) as response:
                     refuse_redirect(request, response.status)
                     body = await _read_capped(request, response, self._max_body)
@@ -208,22 +211,6 @@ def _too_big(request: ApiRequest, limit: int) -> CloudContractBroken:
     return broken(
         f"{request.method} {request.path}", f"a body over {limit} bytes (cloud.max_response_bytes)"
     )
-
-
-@asynccontextmanager
-async def http_transport(
-    settings: CloudSettings, stats: ClientStats, in_flight: int
-) -> AsyncIterator[HttpSender]:
-    """An ``HttpSender`` on its own aiohttp session (the settings' timeouts, at most ``in_flight``
-    connections), closed on exit: the bottom of the client's stack and of the probe's wire."""
-    timeout = aiohttp.ClientTimeout(
-        total=settings.request_timeout_seconds, connect=settings.connect_timeout_seconds
-    )
-    connector = aiohttp.TCPConnector(limit=in_flight)
-    async with aiohttp.ClientSession(
-        timeout=timeout, raise_for_status=False, connector=connector
-    ) as http:
-        yield HttpSender(http, settings.api_root, stats, in_flight, settings.max_response_bytes)
 
 
 class RateLimited:

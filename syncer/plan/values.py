@@ -22,7 +22,21 @@ differently (API name -> before/after, in API terms), or the first reason (model
 cannot be sent. A create passes an empty ``remote``: every value set becomes a change from None."""
 
 
+_COMPILED: dict[int, tuple[ObjectKind | ChildKind, Changes]] = {}
+"""Each kind's function by the kind's id (kinds are frozen but hold dicts, so not hashable),
+the kind kept beside it so that its id is never reused for another."""
+
+
 def compile_changes(kind: ObjectKind | ChildKind) -> Changes:
+    """``kind``'s ``Changes`` function, generated on its first use in the process: compiling
+    it cost more than half of planning a 60-row firm, and a worker plans once per job."""
+    found = _COMPILED.get(id(kind))
+    if found is None:
+        found = _COMPILED[id(kind)] = (kind, generate_changes(kind))
+    return found[1]
+
+
+def generate_changes(kind: ObjectKind | ChildKind) -> Changes:
     """Generate ``kind``'s ``Changes`` function: one pass validates and compares, with the
     fields unrolled in model order and their rules written in as constants.
 

@@ -27,10 +27,10 @@ from syncer.cloud.pipeline import (
     Retrying,
     RetryPolicy,
     Sender,
-    http_transport,
 )
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.cloud.tokens import AUTH_PATH, TokenIssuer
+from syncer.cloud.transport import http_transport
 from syncer.errors import CloudUnreachable, CredentialsRejected, ExitCode, SyncerError
 from syncer.settings import CloudSettings
 

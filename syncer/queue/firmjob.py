@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply import StopRequests
 from syncer.clock import Clock
+from syncer.cloud import SharedHttp
 from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.logs import get_logger
 from syncer.queue.app import FIRM_TASK, firm_job_options
@@ -87,6 +88,8 @@ class FirmJobs:
     clock: Clock
     running: RunningFirms = field(default_factory=RunningFirms)
     metrics_file: Path | None = None
+    http: SharedHttp = field(default_factory=SharedHttp)
+    """The worker's aiohttp sessions, one per API origin for all its firms' jobs."""
 
     async def __call__(self, context: JobContext, firm: str, action: str) -> dict[str, Any]:
         job_id = context.job.id
@@ -114,7 +117,7 @@ class FirmJobs:
             known = ", ".join(sorted(self.firms))
             message = f"firm {firm!r} is not in this worker's configuration (has: {known})"
             return FirmResult(int(ExitCode.CONFIG), None, message)
-        return await run_firm(chosen, action, stops, self.shared)
+        return await run_firm(chosen, action, stops, self.shared, self.http)
 
     @property
     def engine(self) -> AsyncEngine:

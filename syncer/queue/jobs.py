@@ -9,6 +9,7 @@ from typing import Final
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import JobDeferrer
 from sqlalchemy import column, select, table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,17 +65,29 @@ class JobRow:
 async def defer(
     app: procrastinate.App, firms: Iterable[str], action: str, at: datetime | None
 ) -> list[Deferred]:
-    """Queue ``action`` for each firm, to start at ``at`` (or as soon as a worker is free)."""
-    deferred: list[Deferred] = []
-    for firm in firms:
-        options = firm_job_options(firm, action)
-        try:
-            job_id = await app.configure_task(FIRM_TASK, schedule_at=at, **options).defer_async()
-        except AlreadyEnqueued:
-            deferred.append(Deferred(firm, None))
-        else:
-            deferred.append(Deferred(firm, job_id))
-    return deferred
+    """Queue ``action`` for each firm, to start at ``at`` (or as soon as a worker is free).
+
+    All firms in one statement (a fleet's hundreds of firms in one round trip). A firm that
+    already has such a job waiting makes the statement fail whole (its queueing lock), so then
+    each firm is queued on its own, and that one is reported as already queued.
+    """
+    jobs = [
+        (firm, app.configure_task(FIRM_TASK, schedule_at=at, **firm_job_options(firm, action)))
+        for firm in firms
+    ]
+    manager = app.job_manager
+    try:
+        made = await manager.batch_defer_jobs_async([job.make_new_job() for _, job in jobs])
+    except AlreadyEnqueued:
+        return [await _defer_one(firm, job) for firm, job in jobs]
+    return [Deferred(firm, job.id) for (firm, _), job in zip(jobs, made, strict=True)]
+
+
+async def _defer_one(firm: str, job: JobDeferrer) -> Deferred:
+    try:
+        return Deferred(firm, await job.defer_async())
+    except AlreadyEnqueued:
+        return Deferred(firm, None)
 
 
 async def job_rows(engine: AsyncEngine, firms: Sequence[str], limit: int) -> list[JobRow]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from syncer.apply import StopRequests
+from syncer.cloud import SharedHttp
 from syncer.errors import ExitCode, syncer_error_in
 from syncer.progress import quiet
 from syncer.settings import Firm
@@ -27,21 +28,27 @@ class FirmResult:
     message: str | None = None
 
 
-async def _apply(firm: Firm, stops: StopRequests, shared: SharedEngines | None) -> FirmResult:
-    result = await apply_firm(firm.settings, ApplyOptions(), stops, shared=shared)
+async def _apply(
+    firm: Firm, stops: StopRequests, shared: SharedEngines | None, http: SharedHttp | None
+) -> FirmResult:
+    result = await apply_firm(firm.settings, ApplyOptions(), stops, shared=shared, http=http)
     return FirmResult(result.exit_code, result.run_id, result.message)
 
 
-async def _plan(firm: Firm, _stops: StopRequests, shared: SharedEngines | None) -> FirmResult:
-    plan = (await plan_firm(firm.settings, progress=quiet, shared=shared)).plan
+async def _plan(
+    firm: Firm, _stops: StopRequests, shared: SharedEngines | None, http: SharedHttp | None
+) -> FirmResult:
+    plan = (await plan_firm(firm.settings, progress=quiet, shared=shared, http=http)).plan
     pending = len(plan.changes) + len(plan.blocked)
     code = ExitCode.CHANGES_PENDING if plan.has_changes else ExitCode.OK
     return FirmResult(int(code), None, f"{pending} change(s) pending")
 
 
-ACTIONS: Final[
-    Mapping[str, Callable[[Firm, StopRequests, SharedEngines | None], Awaitable[FirmResult]]]
-] = {
+Action = Callable[
+    [Firm, StopRequests, SharedEngines | None, SharedHttp | None], Awaitable[FirmResult]
+]
+
+ACTIONS: Final[Mapping[str, Action]] = {
     "apply": _apply,
     "plan": _plan,
 }
@@ -49,11 +56,16 @@ ACTIONS: Final[
 
 
 async def run_firm(
-    firm: Firm, action: str, stops: StopRequests, shared: SharedEngines | None = None
+    firm: Firm,
+    action: str,
+    stops: StopRequests,
+    shared: SharedEngines | None = None,
+    http: SharedHttp | None = None,
 ) -> FirmResult:
     """Run ``action`` for ``firm``; a ``SyncerError`` becomes its exit code and message.
 
-    ``shared``: the worker's engines, one per database URL for all the firms it runs.
+    ``shared``: the worker's engines, one per database URL for all the firms it runs; ``http``:
+    its aiohttp sessions, one per API origin.
 
     The error may arrive inside an exception group (the Cloud reader reads kinds in a task
     group): the firm ends as the error found in it would end a command; a group holding no
@@ -61,7 +73,7 @@ async def run_firm(
     """
     try:
         async with database_errors():
-            return await ACTIONS[action](firm, stops, shared)
+            return await ACTIONS[action](firm, stops, shared, http)
     except Exception as exc:
         error = syncer_error_in(exc)
         if error is None:

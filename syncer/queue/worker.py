@@ -86,6 +86,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
             async with app.open_async():
                 await _work(app, engine, jobs, options, chosen_clock)
     finally:
+        await jobs.http.close()
         await shared.dispose()
     if jobs.running.received is None:
         raise WorkerStopped("the worker stopped after an error of the queue (see the log above)")

@@ -1,13 +1,15 @@
 """Recovery after a crash looks the open creates up concurrently, through the scheduler that
-apply uses, and records the same outcomes as one lookup at a time would."""
+apply uses, and records the same outcomes as one lookup at a time would; a clean start writes
+nothing, and changes a finished run left open are still handed back."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.journal import Entry, Journal
-from syncer.apply.recovery import recover
+from syncer.apply.recovery import Recovery, recover
 from syncer.clock import SystemClock
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.simulator import RunningSimulator
@@ -57,3 +59,56 @@ async def test_open_creates_are_looked_up_concurrently_with_the_same_results(
     assert {key for _, key in owned} == set(keys[::2])
     assert {own.origin for own in owned.values()} == {Origin.CREATED}
     assert 1 < peak <= 8, "lookups overlap, bounded by max_in_flight"
+
+
+def read_only_engine(url: str) -> AsyncEngine:
+    """An engine on ``url`` whose every write fails at once (SQLite ``query_only``, PostgreSQL
+    read-only transactions)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+
+        def query_only(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.cursor().execute("PRAGMA query_only = ON")  # type: ignore[attr-defined]
+
+        event.listen(engine.sync_engine, "connect", query_only)
+        return engine
+    return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
+
+
+async def test_a_clean_start_writes_nothing(simulator: RunningSimulator, database_url: str) -> None:
+    """A finished run left nothing open: recovery finds that without writing (a worker starts
+    every job with it), so it succeeds on a database that refuses every write."""
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    read_only = read_only_engine(database_url)
+    try:
+        journal = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
+        await journal.close("succeeded", 0, {})
+        async with open_firm(settings_for(simulator, database_url)) as firm:
+            found = await recover(read_only, firm.firm, firm.client, firm.clock, max_in_flight=8)
+    finally:
+        await read_only.dispose()
+        await engine.dispose()
+    assert found == Recovery()
+
+
+async def test_changes_a_finished_run_left_pending_are_handed_back(
+    simulator: RunningSimulator, database_url: str
+) -> None:
+    """No run is ``running``, yet changes are still pending (the run row was closed, its
+    changes never reached): they are released to the fresh plan all the same."""
+    await upgrade(database_url)
+    left = [Change("entities", Action.UPDATE, f"U-{n}", remote_id=f"g{n}") for n in range(3)]
+    engine = create_engine(database_url)
+    try:
+        journal = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
+        await journal.enter([Entry(change) for change in left])
+        await journal.close("failed", 1, {})
+        async with open_firm(settings_for(simulator, database_url)) as firm:
+            found = await recover(firm.engine, firm.firm, firm.client, firm.clock, max_in_flight=8)
+        async with engine.connect() as conn:
+            statuses = set((await conn.scalars(select(changes.c.status))).all())
+    finally:
+        await engine.dispose()
+    assert found == Recovery(released=3)
+    assert statuses == {"skipped"}

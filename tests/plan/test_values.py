@@ -167,3 +167,9 @@ def test_a_text_at_its_limit_once_trimmed_is_sent(kind: ObjectKind, spec: FieldS
     text = "x" * spec.max_length
     changes = compile_changes(kind)({spec.column: f" {text} "}, {})
     assert changes == {spec.api_name: FieldChange(None, text)}
+
+
+def test_each_kind_is_compiled_once_per_process() -> None:
+    """A worker plans once per job: the generated function is reused, not compiled again."""
+    assert compile_changes(ENTITIES) is compile_changes(ENTITIES)
+    assert compile_changes(USERS) is not compile_changes(ENTITIES)

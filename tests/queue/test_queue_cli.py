@@ -97,6 +97,27 @@ def test_queue_defers_once_per_firm_and_action_and_status_lists_the_jobs(
 
 
 @pytest.mark.postgres
+def test_a_firm_already_queued_leaves_the_others_of_its_batch_queued(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """All firms go in one statement, which one waiting job refuses whole: the others are
+    queued all the same, one at a time."""
+    anyio.run(upgrade, postgres_url)
+    config = _config(tmp_path, postgres_url)
+    assert _syncer(config, "queue", "plan", "--firm", "beta").exit_code == 0
+    both = _syncer(config, "queue", "plan")
+    assert both.exit_code == 0, both.output
+    acme, beta = both.output.splitlines()
+    assert acme.startswith("acme\tplan\tjob ")
+    assert beta == "beta\tplan\talready queued"
+    status = _syncer(config, "queue", "status").output.splitlines()[1:]
+    assert [line.split("\t")[1:4] for line in status] == [
+        ["acme", "plan", "queued"],
+        ["beta", "plan", "queued"],
+    ]
+
+
+@pytest.mark.postgres
 def test_the_queue_schema_is_installed_by_upgrade_and_removed_by_downgrade(
     postgres_url: str,
 ) -> None:
