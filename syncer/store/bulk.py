@@ -47,8 +47,9 @@ async def execute_many(
     """Run ``statement`` once per parameter set of ``rows``, in order, as few statements as the
     dialect allows (see the module), and return what its ``RETURNING`` returned (in no set
     order). ``statement`` is an UPDATE or DELETE whose parameters are typed ``bindparam`` s, or
-    an INSERT into a table whose rows name its columns; ``key`` names the parameters that
-    identify the row each set writes (none: no two sets write the same row)."""
+    an INSERT into a table whose rows name its columns, built once (what is derived from it is
+    kept by it, for the life of the process); ``key`` names the parameters that identify the
+    row each set writes (none: no two sets write the same row)."""
     if not rows:
         return []
     if conn.dialect.name != "postgresql" or len(rows) < ARRAYS_FROM:
