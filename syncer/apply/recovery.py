@@ -44,7 +44,9 @@ log = get_logger(__name__)
 INTERRUPTED = "interrupted"
 
 OPEN = (str(ChangeStatus.PENDING), *(str(s) for s in UNCONFIRMED))
-"""Statuses of changes a finished run never leaves: an interrupted run left them."""
+"""Statuses of a change still open: a run that ended normally leaves none, an interrupted one
+may (and so may one whose row was closed while its changes were not, hence no reliance on the
+run's status alone)."""
 
 
 @dataclass(frozen=True, slots=True)
