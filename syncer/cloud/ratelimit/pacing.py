@@ -63,6 +63,8 @@ class Pacer:
     """Age of the evidence an answer carries when it arrives (about one round trip)."""
     readings: deque[Reading] = field(default_factory=lambda: deque(maxlen=512))
     measured_at: float = math.inf
+    next_measure: float = -math.inf
+    """Answers before then are kept but not measured (``Tuning.others_every``)."""
     granted: float = 0.0
     sends: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1024))
     """(when, cost, our cumulative grants before it) of recent grants."""
@@ -222,6 +224,10 @@ class Pacer:
         like others' draws: where no answer in the window showed room for a whole refill, the
         measurement is only an upper bound, and may lower the estimate but not raise it."""
         rate, capacity = limits
+        if now < self.next_measure:
+            self.readings.append(reading)
+            return
+        self.next_measure = now + self.tuning.others_every
         window = self.tuning.others_window
         between = []
         base = None

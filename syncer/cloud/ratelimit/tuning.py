@@ -88,6 +88,10 @@ class Tuning:
     the floor beyond their average."""
     others_settle: float = 2.0
     """Seconds over which those measurements are smoothed."""
+    others_every: float = 0.02
+    """Seconds at least from one of those measurements to the next: each is weighted by the time
+    since the last, so measuring at every answer of a bucket answering a thousand a second (each
+    a scan of the window's answers) spent CPU for the same estimate."""
     pace_phase_width: float = 0.2
     """An arc narrower than this places each answer on the stepwise refill's sawtooth, so that
     the paced model takes in its mean line; a wider one leaves each answer half a refill off."""
