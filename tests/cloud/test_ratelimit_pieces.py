@@ -350,3 +350,22 @@ def test_a_bursts_grants_are_counted_as_handled_over_the_spread_of_the_wire() ->
     assert pacer.ours_by(1.2) == 0  # none handled before 1.0 + 0.5 - 0.2
     assert pacer.ours_by(1.5) == pytest.approx(5)  # half of them by the middle of the spread
     assert pacer.ours_by(1.8) == 10
+
+
+def test_others_are_measured_at_most_every_so_often_from_every_answer_kept() -> None:
+    """Each measurement scans the window's answers: answers closer than ``others_every`` to the
+    last measurement are kept for later ones but not measured, and the estimate still follows
+    what others take."""
+    boundaries = lambda after, until: math.floor(until) - math.floor(after)  # noqa: E731
+    every = DEFAULT_TUNING.others_every
+    pacer = Pacer(spread=0.001)
+    answers, gap = 1_200, 0.005
+    for step in range(answers):  # 200 answers a second, one token each; others take 20
+        moment = gap * step + gap / 2
+        remaining = 2_000 - 1.1 * step + 200 * math.floor(moment)
+        pacer.take(1, moment - gap / 10)
+        pacer.measure(Reading(moment, remaining, float(step)), moment, (200, 2_000), boundaries)
+    assert len(pacer.readings) == pacer.readings.maxlen  # every answer kept (the newest 512)
+    measurable = (answers * gap - DEFAULT_TUNING.others_window) / every
+    assert 0.9 * measurable <= pacer.samples <= measurable + 1  # not one per answer (~800)
+    assert 15 <= pacer.others <= 25
