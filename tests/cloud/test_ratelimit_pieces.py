@@ -354,18 +354,23 @@ def test_a_bursts_grants_are_counted_as_handled_over_the_spread_of_the_wire() ->
 
 def test_others_are_measured_at_most_every_so_often_from_every_answer_kept() -> None:
     """Each measurement scans the window's answers: answers closer than ``others_every`` to the
-    last measurement are kept for later ones but not measured, and the estimate still follows
-    what others take."""
+    last measurement are kept for later ones but not measured, and the estimate follows what
+    others take, at 200 answers a second as at 1,000 (where a fixed count of kept answers once
+    covered half a window, and others were never measured)."""
     boundaries = lambda after, until: math.floor(until) - math.floor(after)  # noqa: E731
-    every = DEFAULT_TUNING.others_every
-    pacer = Pacer(spread=0.001)
-    answers, gap = 1_200, 0.005
-    for step in range(answers):  # 200 answers a second, one token each; others take 20
-        moment = gap * step + gap / 2
-        remaining = 2_000 - 1.1 * step + 200 * math.floor(moment)
-        pacer.take(1, moment - gap / 10)
-        pacer.measure(Reading(moment, remaining, float(step)), moment, (200, 2_000), boundaries)
-    assert len(pacer.readings) == pacer.readings.maxlen  # every answer kept (the newest 512)
-    measurable = (answers * gap - DEFAULT_TUNING.others_window) / every
-    assert 0.9 * measurable <= pacer.samples <= measurable + 1  # not one per answer (~800)
-    assert 15 <= pacer.others <= 25
+    tuning = DEFAULT_TUNING
+    for per_second in (200, 1_000):
+        pacer = Pacer(spread=0.001)
+        gap, seconds = 1 / per_second, 6
+        others = per_second / 10
+        for step in range(per_second * seconds):  # one token per answer; others a tenth more
+            moment = gap * step + gap / 2
+            remaining = 5 * per_second - 1.1 * step + per_second * math.floor(moment)
+            pacer.take(1, moment - gap / 10)
+            limits = (per_second, 10 * per_second)
+            pacer.measure(Reading(moment, remaining, float(step)), moment, limits, boundaries)
+        kept = pacer.readings[-1].handled - pacer.readings[0].handled
+        assert 2 * tuning.others_window - 2 * gap <= kept <= 2 * tuning.others_window
+        measurable = (seconds - tuning.others_window) / tuning.others_every
+        assert 0.9 * measurable <= pacer.samples <= measurable + 1  # not one per answer
+        assert 0.75 * others <= pacer.others <= 1.25 * others

@@ -61,7 +61,9 @@ class Pacer:
     """Spread of our round trips (seconds): how much our requests may bunch at the server."""
     delay: float = 0.0
     """Age of the evidence an answer carries when it arrives (about one round trip)."""
-    readings: deque[Reading] = field(default_factory=lambda: deque(maxlen=512))
+    readings: deque[Reading] = field(default_factory=deque)
+    """The answers of the last two ``Tuning.others_window`` s (a count would cover less than a
+    window at a few hundred answers a second, and others would never be measured)."""
     measured_at: float = math.inf
     next_measure: float = -math.inf
     """Answers before then are kept but not measured (``Tuning.others_every``)."""
@@ -224,11 +226,11 @@ class Pacer:
         like others' draws: where no answer in the window showed room for a whole refill, the
         measurement is only an upper bound, and may lower the estimate but not raise it."""
         rate, capacity = limits
+        window = self.tuning.others_window
         if now < self.next_measure:
-            self.readings.append(reading)
+            self._keep(reading, window)
             return
         self.next_measure = now + self.tuning.others_every
-        window = self.tuning.others_window
         between = []
         base = None
         for earlier in reversed(self.readings):
@@ -236,7 +238,7 @@ class Pacer:
                 base = earlier
                 break
             between.append(earlier.remaining)
-        self.readings.append(reading)
+        self._keep(reading, window)
         if base is not None and reading.handled - base.handled > 2 * window:
             base = None  # a gap in the answers: the bucket may have filled meanwhile
         if base is None:
@@ -258,6 +260,14 @@ class Pacer:
         self.samples += 1
         self.others = max(0.0, self.others + weight * (sample - self.others))
         self.measured_at = now
+
+    def _keep(self, reading: Reading, window: float) -> None:
+        """Keep ``reading``, and forget those more than two windows older: a measurement's base
+        is never that old (a gap that long in the answers starts the measurement again)."""
+        readings = self.readings
+        readings.append(reading)
+        while readings[0].handled < reading.handled - 2 * window:
+            readings.popleft()
 
     def learn_wire(self, shortest: float, longest: float, offset: float) -> None:
         """The spread and delay of recent round trips, and the offset of the latest answer's
