@@ -173,6 +173,23 @@ def test_tokens_lost_in_a_race_for_found_ones_are_not_taken_for_another_programs
     assert bucket.external_this_second == pytest.approx(found_evidence + 5)  # 9 lost, 4 raced
 
 
+@pytest.mark.parametrize(("others_lately", "narrowed"), [(0.0, True), (5.0, False)])
+def test_a_low_answer_proves_no_boundary_only_while_no_other_program_is_about(
+    others_lately: float, narrowed: bool
+) -> None:
+    """Two left after a bucket of ten: a refill would have left more, so no boundary came
+    between the answers, unless another program (another syncer process) may have taken the
+    refill right after it."""
+    phase = Phase()
+    credits = Credits(phase, DEFAULT_TUNING)
+    bucket = Bucket(SHARED, rate=10, capacity=10, known=True, external_peak=others_lately)
+    bucket.remember(Observation(0.0, 0.1, 8, answered=0.0))
+    grant = bucket.grant("e", 1, 0.5)
+    bucket.settle(grant)
+    assert credits.locate_boundary(bucket, grant, 0.6, 2, consumed=1) is None
+    assert (phase.width < 1.0) is narrowed
+
+
 def test_a_blocked_probe_backs_off_while_refused_and_one_that_passes_gives_a_share_back() -> None:
     bucket = Bucket(SHARED, rate=10, capacity=10, external_rate=10)
     intervals = []

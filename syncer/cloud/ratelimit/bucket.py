@@ -118,6 +118,10 @@ class Bucket:
     limits_changed_at: float = -math.inf
     external_this_second: float = 0.0
     external_rate: float = 0.0
+    external_peak: float = 0.0
+    """The most ``external_rate`` was lately (fading by a tenth at each credit): while another
+    program has been seen, a low ``remaining`` after a boundary proves nothing about where the
+    boundary was (it may have taken the refill)."""
     found: float = 0.0
     """Tokens the model rose to since the last credit on finding them above it: another
     process that finds them too takes some of them, and that is a race for leftovers, not a

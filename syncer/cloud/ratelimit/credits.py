@@ -56,6 +56,7 @@ class Credits:
             bucket.rate, max(0.0, bucket.external_rate + bucket.external_this_second)
         )
         bucket.external_this_second = 0.0
+        bucket.external_peak = max(bucket.external_rate, 0.9 * bucket.external_peak)
         # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
         # server capped it, so credit only the room there was at the fullest moment.
         arc_start = phase.earliest_boundary_before(moment)
@@ -102,7 +103,8 @@ class Credits:
         Higher ``remaining`` than the latest-sent of them allows means a refill in between: a
         boundary lies between that one's sending and now, and that response is returned. Lower
         than a refill after the latest of them could leave (even if every grant not yet answered
-        was processed in between) means no boundary lay between its arrival and our sending.
+        was processed in between) means no boundary lay between its arrival and our sending,
+        unless another program has been seen lately (it may have taken the refill).
         """
         if not bucket.learning(now):
             return None
@@ -126,7 +128,12 @@ class Credits:
         # other (granted earlier and still unanswered then, or granted since) may have taken its
         # token after a boundary in the window.
         others = bucket.granted - last.answered - grant.cost
-        # Another program on the bucket may take its share right after the refill.
+        # Another program on the bucket may take the refill right after the boundary (its share,
+        # or more when it races us: another syncer process). While one has been seen lately, a
+        # low answer proves nothing (taken for evidence, it put one process's phase half a
+        # second off, and that process was refused every second after).
+        if bucket.external_peak >= tolerance:
+            return None
         taken = math.ceil(bucket.external_rate)
         least_after_refill = min(bucket.capacity, bucket.rate) - taken - others - consumed
         if remaining < least_after_refill - tolerance:
