@@ -262,7 +262,7 @@ async def test_inserts_returning_ids_enter_what_executemany_enters(engine: Async
             ("n1", "N1", "pending", [1]),  # two changes with one id: two rows
         )
     ]
-    returned: dict[str, list[list[tuple[str, int]]]] = {}
+    returned: dict[str, list[tuple[str, int]]] = {}
 
     def written(name: str, insert_rows: Callable[[AsyncConnection], Awaitable[Any]]) -> Write:
         async def write(conn: AsyncConnection) -> None:
