@@ -103,7 +103,7 @@ def phases_timed(clock: PhaseClock) -> Iterator[None]:
             if isinstance(raw, classmethod | staticmethod):
                 wrapped = staticmethod(wrapped)  # the bound original carries the class
             setattr(owner, name, wrapped)
-            undo.append(lambda owner=owner, name=name, raw=raw: setattr(owner, name, raw))
+            undo.append(partial(setattr, owner, name, raw))
         yield
     finally:
         for step in reversed(undo):

@@ -103,11 +103,9 @@ _BUILT: dict[tuple[UpdateBase, tuple[str, ...]], UpdateBase] = {}
 
 
 def _build(statement: UpdateBase, names: tuple[str, ...]) -> UpdateBase:
-    types = {name: _unbounded(type_) for name, type_ in _types(statement, names).items()}
+    arrays = {name: _array(type_) for name, type_ in _types(statement, names).items()}
     source = (
-        func.unnest(
-            *(cast(bindparam(name, type_=ARRAY(types[name])), ARRAY(types[name])) for name in names)
-        )
+        func.unnest(*(cast(bindparam(name, type_=arrays[name]), arrays[name]) for name in names))
         .table_valued(*names)
         .render_derived(name="bulk")
     )
@@ -115,13 +113,20 @@ def _build(statement: UpdateBase, names: tuple[str, ...]) -> UpdateBase:
         return statement.from_select(list(names), select(*(source.c[name] for name in names)))
 
     def column(element: visitors.ExternallyTraversible, **_kw: Any) -> ColumnElement[Any] | None:
-        if isinstance(element, BindParameter) and element.key in types:
+        if isinstance(element, BindParameter) and element.key in arrays:
             return source.c[element.key]
         return None
 
     built = visitors.replacement_traverse(statement, {}, column)
     assert isinstance(built, UpdateBase)
     return built
+
+
+def _array(element: TypeEngine[Any]) -> ARRAY[Any]:
+    """One parameter's values as an array, one dimension whatever they hold: SQLAlchemy takes
+    an array whose first value is a list for an array of arrays, so a JSON list first would have
+    each value split into its items, and ``unnest`` would flatten those into rows of their own."""
+    return ARRAY(_unbounded(element), dimensions=1)
 
 
 def _unbounded(element: TypeEngine[Any]) -> TypeEngine[Any]:

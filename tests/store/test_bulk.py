@@ -174,6 +174,18 @@ async def test_journal_updates_sharing_a_row_apply_in_order(engine: AsyncEngine)
     await _same_as_executemany(engine, SETTLE, settled, ROW)
 
 
+async def test_json_lists_first_stay_one_value_each(engine: AsyncEngine) -> None:
+    """A JSON list first in its array is one value, not a dimension of the array: taken for
+    one, a list's items became values of their own, and unnest gave them to the wrong rows."""
+    payloads: list[object] = [[1, 2], [3, 4], [{"Name": "a"}], [5, 6], {"n": [7]}, []]
+    sent = [
+        {"b_id": n, "b_payload": p, "b_now": T1} for n, p in zip(JOURNAL, payloads, strict=True)
+    ]
+    tables = await _same_as_executemany(engine, MARK_SENT, sent, ROW)
+    assert not isinstance(tables, str)
+    assert [row[10] for row in tables[:6]] == payloads
+
+
 async def test_id_map_upserts_sharing_a_key_keep_the_first_origin_as_one_by_one(
     engine: AsyncEngine,
 ) -> None:
@@ -262,7 +274,7 @@ async def test_inserts_returning_ids_enter_what_executemany_enters(engine: Async
             ("n1", "N1", "pending", [1]),  # two changes with one id: two rows
         )
     ]
-    returned: dict[str, list[list[tuple[str, int]]]] = {}
+    returned: dict[str, list[tuple[str, int]]] = {}
 
     def written(name: str, insert_rows: Callable[[AsyncConnection], Awaitable[Any]]) -> Write:
         async def write(conn: AsyncConnection) -> None:

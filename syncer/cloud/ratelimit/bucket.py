@@ -138,7 +138,7 @@ class Bucket:
     blocked_probe_at: float = -math.inf
     """When credits cannot cover a request, the next time one may be sent anyway."""
     blocked_probe_every: float = 1.0
-    """Seconds from one such probe to the next (``blocked_probe_answered``)."""
+    """Seconds from one such probe to the next: doubled when one is refused, 1 once one passes."""
     probe_at: float = -math.inf
     """Until then the last token is held back, to be sent inside the next boundary's arc."""
     reserve: float = 0.0
@@ -378,10 +378,10 @@ class Bucket:
 
     def blocked_probe_passed(self, now: float, remaining: float) -> None:
         """The probe proves that others leave tokens now (another process finished, say): the
-        next one is a second away, and the share withheld for others comes half way down to what
-        this answer leaves them. Found tokens alone would not move it: with the phase unknown (a
-        blocked bucket learns little of it), an answer may always hold a refill not yet
-        credited."""
+        next one is a second away, and the share withheld for others comes down to what this
+        answer shows them taking (never up). Found tokens alone would not move it: with the
+        phase unknown (a blocked bucket learns little of it), an answer may always hold a refill
+        not yet credited."""
         self.blocked_probe_every = 1.0
         self.blocked_probe_at = min(self.blocked_probe_at, now + 1.0)
         taken = max(0.0, self.rate - remaining - 1.0)

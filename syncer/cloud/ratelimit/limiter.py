@@ -245,7 +245,8 @@ class RateLimiter:
             if bucket.capacity >= cost and bucket.gain(room=bucket.capacity - bucket.tokens) > 0:
                 return self._phase.next_credit(bucket.last_credit) - now
             # Credits alone will never cover this request (no capacity, no room, or everything
-            # taken by others): probe once a second, so that changed limits are noticed.
+            # taken by others): probe now and then (a second apart, longer while refused), so
+            # that changed limits or a neighbour that stopped are noticed.
             if bucket.in_flight:
                 return None
             if now < bucket.blocked_probe_at:
