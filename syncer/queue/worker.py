@@ -86,8 +86,10 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
             async with app.open_async():
                 await _work(app, engine, jobs, options, chosen_clock)
     finally:
-        await jobs.http.close()
-        await shared.dispose()
+        try:
+            await jobs.http.close()
+        finally:
+            await shared.dispose()  # the engines even when closing a session failed
     if jobs.running.received is None:
         raise WorkerStopped("the worker stopped after an error of the queue (see the log above)")
     log.info("worker stopped", signal=jobs.running.received.name)
