@@ -114,7 +114,8 @@ async def read_and_plan(
     reading (all of them with ``refresh``), and plan."""
     desired = await read_desired_state(firm.engine, firm.settings)
     with progress("reading cloud", firm.clock, transient=True) as reading:
-        cloud = await read_cloud_state(firm.client, on_page=reading.advance)
+        expected = {kind: len(rows) for kind, rows in desired.objects.items()}
+        cloud = await read_cloud_state(firm.client, on_page=reading.advance, expected=expected)
         async with firm.engine.connect() as conn:
             owned = await read_id_map(conn, firm.firm)
         children = ChildReading.of(

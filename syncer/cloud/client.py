@@ -167,8 +167,12 @@ class CloudClient:
 
     # -- objects -------------------------------------------------------------------------------
 
-    async def list_objects(self, kind: ObjectKind) -> list[RemoteObject]:
-        return await self._list_objects(kind.api_path, kind.name)
+    async def list_objects(
+        self, kind: ObjectKind, *, expected: int | None = None
+    ) -> list[RemoteObject]:
+        """Every object of ``kind``; ``expected`` (how many there should be, from desired
+        state) keeps the read from guessing pages past them (``syncer.cloud.paging``)."""
+        return await self._list_objects(kind.api_path, kind.name, expected=expected)
 
     async def find_by_key(self, kind: ObjectKind, key: str) -> RemoteObject | None:
         """The object whose natural key is ``key`` (compared as the kind compares keys)."""
@@ -269,9 +273,13 @@ class CloudClient:
         answer = await self._call(method, path, json=json)
         return remote_object(answer, path, f"{method} {path}", names)
 
-    async def _list_objects(self, path: str, kind_name: str) -> list[RemoteObject]:
+    async def _list_objects(
+        self, path: str, kind_name: str, *, expected: int | None = None
+    ) -> list[RemoteObject]:
         where, names = f"GET {path}", self._names_of(kind_name)
-        return await self._pages(path, lambda obj: remote_object(obj, path, where, names))
+        return await self._pages(
+            path, lambda obj: remote_object(obj, path, where, names), expected=expected
+        )
 
     async def _pages(
         self,
@@ -280,11 +288,13 @@ class CloudClient:
         params: Mapping[str, str] | None = None,
         *,
         small: bool = False,
+        expected: int | None = None,
     ) -> list[T]:
         """Every item of a list, each made by ``item`` as its page arrives (so a broken promise
         is named for the page that broke it), until a short or empty page; pages are read
         through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
-        expected to fit one page (a search, one group's members). A page that repeats the one
+        expected to fit one page (a search, one group's members), ``expected`` for a list
+        expected to hold that many items. A page that repeats the one
         before, or more pages than ``cloud.max_pages``, end the read as a broken promise. A firm
         whose lists keep no order across pages has them read until each object was seen
         (``syncer.cloud.unordered``)."""
@@ -310,6 +320,7 @@ class CloudClient:
                 self.paging,
                 small=small,
                 learning=self.latencies.listening,
+                expected_items=expected,
             )
             return [obj for page in pages for obj in page]
 

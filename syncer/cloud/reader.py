@@ -8,7 +8,7 @@ for past a list's end, and the latency per route family.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import anyio
 
@@ -26,13 +26,21 @@ PageCallback = Callable[[str, int], None]
 
 
 async def read_cloud_state(
-    client: CloudClient, *, on_page: PageCallback | None = None
+    client: CloudClient,
+    *,
+    on_page: PageCallback | None = None,
+    expected: Mapping[str, int] | None = None,
 ) -> CloudState:
+    """Every kind's objects, the roles and the relations. ``expected`` is how many objects of
+    each kind there should be (desired state's rows: a firm in step has as many), so that
+    reading a kind does not guess pages past them."""
     objects: dict[str, tuple[RemoteObject, ...]] = {}
     roles: list[RemoteObject] = []
+    counts = expected or {}
 
     async def read_kind(name: str) -> None:
-        objects[name] = tuple(await client.list_objects(OBJECT_KINDS[name]))
+        found = await client.list_objects(OBJECT_KINDS[name], expected=counts.get(name))
+        objects[name] = tuple(found)
         if on_page is not None:
             on_page(name, len(objects[name]))
 

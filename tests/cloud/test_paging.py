@@ -200,3 +200,34 @@ async def test_a_longer_page_counts_as_full_and_a_repeated_page_is_a_broken_prom
         await read_pages(
             endless, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning
         )
+
+
+@pytest.mark.parametrize(
+    ("count", "expected", "past_end_at_most"),
+    [
+        (37, 37, 0),  # in step: the four pages it needs, and not one more
+        (40, 40, 0),  # an exact multiple: the empty fifth page ends it
+        (0, 0, 0),
+        (95, 37, 64),  # longer than expected: the window opens once the four come back full
+        (12, 37, 2),  # shorter: no worse than the pages expected
+    ],
+)
+async def test_an_expected_length_keeps_the_window_to_the_pages_it_needs(
+    simulator_factory: SimulatorFactory, count: int, expected: int, past_end_at_most: int
+) -> None:
+    """At 250 ms the window is several pages wide; a list read with the number of objects it
+    should hold (desired state's rows) asks for no page past them, and still reads every page
+    when it holds more."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, count, latency=0.25, jitter=0.2)
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
+        server = sim.control.clock
+        assert isinstance(server, ServerClock)
+        work = lambda: client.list_objects(ENTITIES, expected=expected)  # noqa: E731
+        objects, _ = await in_virtual_time(clock, server, client.stats, work)
+        paging = client.paging
+    assert [obj.cwguid for obj in objects] == stored_guids(sim)
+    assert paging.pages == count // PAGE + 1
+    assert paging.past_end <= past_end_at_most
+    if count == 95:
+        assert paging.past_end <= client.in_flight_target.cap
