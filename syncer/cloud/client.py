@@ -294,9 +294,9 @@ class CloudClient:
         is named for the page that broke it), until a short or empty page; pages are read
         through a window of pages in flight (``syncer.cloud.paging``); ``small`` for lists
         expected to fit one page (a search, one group's members), ``expected`` for a list
-        expected to hold that many items. A page that repeats the one
-        before, or more pages than ``cloud.max_pages``, end the read as a broken promise. A firm
-        whose lists keep no order across pages has them read until each object was seen
+        expected to hold that many items. A page that repeats the one before, or more pages
+        than ``cloud.max_pages``, end the read as a broken promise. A firm whose lists keep no
+        order across pages has them read until each object was seen
         (``syncer.cloud.unordered``)."""
         size = self.api.page_size(self._settings.page_size)
         first = self.api.first_page

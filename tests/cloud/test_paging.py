@@ -61,11 +61,11 @@ def stored_guids(sim: RunningSimulator) -> list[str]:
 
 
 async def read_entities(
-    clock: VirtualClock, sim: RunningSimulator, client: CloudClient
+    clock: VirtualClock, sim: RunningSimulator, client: CloudClient, expected: int | None = None
 ) -> tuple[list[str], float]:
     server = sim.control.clock
     assert isinstance(server, ServerClock)
-    work = lambda: client.list_objects(ENTITIES)  # noqa: E731
+    work = lambda: client.list_objects(ENTITIES, expected=expected)  # noqa: E731
     objects, took = await in_virtual_time(clock, server, client.stats, work)
     return [obj.cwguid for obj in objects], took
 
@@ -221,12 +221,9 @@ async def test_an_expected_length_keeps_the_window_to_the_pages_it_needs(
     clock = VirtualClock()
     sim = await seeded(simulator_factory, clock, count, latency=0.25, jitter=0.2)
     async with CloudClient.open(settings_for(sim), clock=clock) as client:
-        server = sim.control.clock
-        assert isinstance(server, ServerClock)
-        work = lambda: client.list_objects(ENTITIES, expected=expected)  # noqa: E731
-        objects, _ = await in_virtual_time(clock, server, client.stats, work)
+        guids, _ = await read_entities(clock, sim, client, expected)
         paging = client.paging
-    assert [obj.cwguid for obj in objects] == stored_guids(sim)
+    assert guids == stored_guids(sim)
     assert paging.pages == count // PAGE + 1
     assert paging.past_end <= past_end_at_most
     if count == 95:

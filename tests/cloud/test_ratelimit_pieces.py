@@ -27,12 +27,18 @@ def test_a_provisional_phase_credits_a_whole_second_after_the_first_response() -
     assert phase.second_of(10.4, 10.5) is None  # nothing is surely within one interval yet
 
 
-def test_windows_with_and_without_a_boundary_narrow_the_phase() -> None:
+def placed_at_six_tenths() -> Phase:
+    """A phase narrowed by twenty seconds of windows: the server's second begins at .6."""
     phase = Phase()
     phase.assume(0.9)
     for second in range(20):
-        phase.boundary_in(second + 0.58, second + 0.62)  # the server's second begins at .6
+        phase.boundary_in(second + 0.58, second + 0.62)
         phase.no_boundary_in(second + 0.65, second + 1.55)
+    return phase
+
+
+def test_windows_with_and_without_a_boundary_narrow_the_phase() -> None:
+    phase = placed_at_six_tenths()
     assert phase.width < 0.1
     assert phase.start <= 0.6 <= phase.start + phase.width
     credit = phase.credit_after(5.0)
@@ -146,11 +152,7 @@ def test_tokens_lost_in_a_race_for_found_ones_are_not_taken_for_another_programs
     """Two processes that find the same leftover tokens both go for them; what one loses to the
     other there is not a rate the other takes every second (counted as one, both processes came
     to withhold the whole refill from themselves). A loss beyond the found tokens still counts."""
-    phase = Phase()
-    phase.assume(0.9)
-    for second in range(20):
-        phase.boundary_in(second + 0.58, second + 0.62)
-        phase.no_boundary_in(second + 0.65, second + 1.55)
+    phase = placed_at_six_tenths()
     credits = Credits(phase, DEFAULT_TUNING)
     bucket = Bucket(SHARED, rate=10, capacity=10, known=True)
     bucket.note_credit(phase.credit_after(30.0))
