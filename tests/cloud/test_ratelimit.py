@@ -278,6 +278,44 @@ async def test_the_first_request_is_a_lone_probe() -> None:
     assert (limiter.stats.rate, limiter.stats.burst, limiter.stats.cost) == (5, 5, 1)
 
 
+@pytest.mark.parametrize(("round_trip", "at_once"), [(0.002, 4), (0.25, 9)])
+async def test_the_first_answer_is_spent_in_waves_only_on_a_fast_wire(
+    round_trip: float, at_once: int
+) -> None:
+    """On a fast wire what the first answer shows goes in two waves (another process starting
+    on the same bucket shows up in the first wave's answers); on a slow one a wave's answers
+    come a latency later, past the refill that caps what was held back, so it all goes at once.
+    The first answer's own round trip decides: it was judged before it was remembered, and at
+    250 ms half of the first refill was lost to the cap whenever a boundary came soon."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    first = await limiter.acquire("entities")
+    await clock.run(clock.now() + round_trip)
+    limiter.observe(
+        first,
+        200,
+        parse_rate_headers(
+            {
+                "X-RateLimit-Replenish-Rate": "10",
+                "X-RateLimit-Burst-Capacity": "10",
+                "X-RateLimit-Remaining": "9",
+                "X-RateLimit-Requested-Tokens": "1",
+            }
+        ),
+    )
+    granted: list[Grant] = []
+
+    async def take() -> None:
+        while True:
+            granted.append(await limiter.acquire("entities"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        await clock.run(clock.now() + 0.01)
+        tg.cancel_scope.cancel()
+    assert len(granted) == at_once
+
+
 @pytest.mark.parametrize("per_family", [True, False])
 async def test_learns_whether_families_share_a_bucket(per_family: bool) -> None:
     clock = VirtualClock()

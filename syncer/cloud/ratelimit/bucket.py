@@ -239,8 +239,10 @@ class Bucket:
         """Whether requests of ``cost`` go paced (see ``pacing``) rather than at each credit."""
         return self.pacer.started and self.pacer.applies(self.rate, self.capacity, cost)
 
-    def slow_wire(self) -> bool:
-        shortest = self.shortest_round_trip()
+    def slow_wire(self, round_trip: float = math.inf) -> bool:
+        """Whether the shortest round trip among the recent ones and ``round_trip`` (an answer
+        not remembered yet: the first one decides how its tokens are spent) is a slow wire's."""
+        shortest = min(self.shortest_round_trip(), round_trip)
         return math.isfinite(shortest) and shortest >= self.tuning.slow_round_trip
 
     # -- grants ---------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ class Credits:
             level = max(0.0, min(bucket.capacity, remaining - bucket.in_flight_cost))
             bucket.set_tokens(level, now)
             bucket.last_credit = self.first_credit(now)
-            if not bucket.slow_wire():
+            if not bucket.slow_wire(now - grant.sent):
                 bucket.spend_in_waves()  # another process may be starting on the same bucket
             refilled = True  # the model's refills are what this response held
         else:
