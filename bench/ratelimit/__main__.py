@@ -11,6 +11,10 @@ fresh in-process simulator on loopback. Figures come from the simulator's own pe
 * utilisation: requests the server allowed per second, over what the bucket allows us (the share
   left by a noisy neighbour), each second capped at that, counted over every whole second between
   the first (the initial burst) and the last (partial) one, seconds without traffic included;
+* of left: our requests from the first second to the last (partial) one over what the bucket
+  left us in them (the full bucket we start on, then each refill less what the neighbour really
+  took in that second: a Poisson neighbour draws more or less than its average), summed rather
+  than capped second by second (tokens kept through a neighbour's busy seconds are not lost);
 * refused: the share of our attempts answered 429; *neighbour refused*: the same for its draws;
 * makespan / ideal: wall time over the bucket's true schedule (a full bucket at the first request,
   then our share of each refill at each whole second of the server's clock);
@@ -32,6 +36,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,6 +92,8 @@ class Result:
     strategy: str
     requests: int
     utilisation: float
+    of_left: float
+    """``Usage.of_left`` against what the neighbour really took each second."""
     worst_second: float
     refused: float
     makespan_ratio: float
@@ -126,14 +133,16 @@ def simulator_config(cell: Cell) -> SimulatorConfig:
     return SimulatorConfig(clients=(CLIENT,), limits=limits, faults=faults)
 
 
-def schedule_for(cell: Cell, change: int | None) -> Schedule:
-    """The bucket's true schedule for our requests (the rate doubles after ``change``)."""
+def schedule_for(
+    cell: Cell, change: int | None, taken: Mapping[int, int] | None = None
+) -> Schedule:
+    """The bucket's true schedule for our requests (the rate doubles after ``change``): each
+    refill less the neighbour's share, or less what it really ``taken`` in that second."""
     return Schedule(
         capacity=cell.burst,
         cost=cell.cost,
-        share=lambda second: (
-            (2 if change is not None and second > change else 1) * cell.rate - cell.neighbour_tokens
-        ),
+        rate=lambda second: (2 if change is not None and second > change else 1) * cell.rate,
+        neighbour=lambda second: cell.neighbour_tokens if taken is None else taken.get(second, 0),
     )
 
 
@@ -237,14 +246,18 @@ def summarise(
     bound = min(1.0, cell.workers / max(cell.latency, 0.004) / schedule.requests_in(first + 1))
     neighbours = list(stats.get("neighbours", {}).values())
     neighbour_refused = None
+    of_left = used.of_left
     if cell.neighbour_tokens and neighbours:
         drawn = neighbours[0]["allowed"] + neighbours[0]["denied"]
         neighbour_refused = neighbours[0]["denied"] / drawn if drawn else 0.0
+        taken = {int(s): n for s, n in neighbours[0]["taken_per_second"].items()}
+        of_left = usage(seconds, schedule_for(cell, change, taken), first, last).of_left
     return Result(
         cell=cell.label,
         strategy=name,
         requests=requests,
         utilisation=used.utilisation,
+        of_left=of_left,
         worst_second=used.worst_second,
         refused=stats["denied"] / attempts if attempts else 0.0,
         makespan_ratio=makespan / max(ideal, cell.latency, 0.01),
@@ -277,15 +290,16 @@ def cells(quick: bool) -> list[Cell]:
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| cell | strategy | util | worst s | refused | makespan/ideal | bound | follow s "
-        "| neighbour refused |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| cell | strategy | util | of left | worst s | refused | makespan/ideal | bound "
+        "| follow s | neighbour refused |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         follow = "" if r.follow_seconds is None else f"{r.follow_seconds:.0f}"
         theirs = "" if r.neighbour_refused is None else f"{r.neighbour_refused:.2%}"
         lines.append(
-            f"| {r.cell} | {r.strategy} | {r.utilisation:.3f} | {r.worst_second:.2f} | "
+            f"| {r.cell} | {r.strategy} | {r.utilisation:.3f} | {r.of_left:.3f} "
+            f"| {r.worst_second:.2f} | "
             f"{r.refused:.2%} | {r.makespan_ratio:.2f} | {r.bound:.2f} | {follow} | {theirs} |"
         )
     return "\n".join(lines)

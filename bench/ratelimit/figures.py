@@ -26,9 +26,14 @@ class Schedule:
     capacity: float
     """Tokens in the full bucket at the first request."""
     cost: float
-    share: Callable[[int], float]
-    """Tokens the refill at the start of whole second ``s`` leaves for us (the neighbour's share
-    taken, the rate change applied)."""
+    rate: Callable[[int], float]
+    """The refill at the start of whole second ``s`` (the rate change applied)."""
+    neighbour: Callable[[int], float]
+    """Tokens the neighbour takes in whole second ``s`` (its share, or what it really took)."""
+
+    def share(self, second: int) -> float:
+        """Tokens the refill at the start of ``second`` leaves for us."""
+        return self.rate(second) - self.neighbour(second)
 
     def requests_in(self, second: int) -> float:
         return self.share(second) / self.cost
@@ -49,6 +54,12 @@ class Usage:
     utilisation: float
     worst_second: float
     seconds: int
+    of_left: float
+    """Our requests from the first second to the last (partial) one over what the bucket left
+    us in them (the full bucket at the start, then each refill less the neighbour's draws),
+    summed rather than capped second by second: a sender that keeps what a neighbour's quiet
+    second left in the bucket and spends it in a busy one loses nothing, which the per-second
+    cap counts as waste where a neighbour draws at random."""
 
 
 def usage(per_second: list[dict[str, Any]], schedule: Schedule, first: int, last: int) -> Usage:
@@ -61,4 +72,11 @@ def usage(per_second: list[dict[str, Any]], schedule: Schedule, first: int, last
     for second in middle:
         cap = schedule.requests_in(second)
         ratios.append(min(allowed.get(second, 0), cap) / cap if cap > 0 else 1.0)
-    return Usage(statistics.fmean(ratios), min(ratios), len(ratios))
+    # The first second counts here, with the full bucket the run starts on: its tokens may be
+    # spent in any later second.
+    window = range(first, max(last, first + 1))
+    ours = sum(allowed.get(second, 0) for second in window)
+    left = (schedule.capacity - schedule.neighbour(first)) / schedule.cost
+    left += sum(schedule.requests_in(second) for second in window[1:])
+    of_left = min(1.0, ours / left) if left > 0 else 1.0
+    return Usage(statistics.fmean(ratios), min(ratios), len(ratios), of_left)

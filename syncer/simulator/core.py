@@ -124,7 +124,11 @@ class Simulator:
 
     def snapshot_stats(self) -> dict[str, Any]:
         neighbours = {
-            client_id: {"allowed": drain.allowed, "denied": drain.denied}
+            client_id: {
+                "allowed": drain.allowed,
+                "denied": drain.denied,
+                "taken_per_second": dict(drain.taken),
+            }
             for client_id, (_, drain) in self.neighbours.items()
         }
         return {**self.stats.snapshot(), "neighbours": neighbours}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -176,6 +177,9 @@ class NeighbourDrain:
         self.pattern = pattern
         self.allowed = 0
         self.denied = 0
+        self.taken: Counter[int] = Counter()
+        """Tokens its allowed draws took in each whole second (what it really left others: a
+        Poisson neighbour draws more or less than its average, and a refused draw takes none)."""
         self._seed = seed
         self._clock = clock
         self._done_until = float(math.floor(clock.now()))
@@ -196,6 +200,8 @@ class NeighbourDrain:
                     allowed = store.take(key, own, at_second=second).allowed
                     self.allowed += allowed
                     self.denied += not allowed
+                    if allowed:
+                        self.taken[second] += tokens
         self._done_until = max(self._done_until, math.nextafter(now, math.inf))
 
     @property

@@ -173,6 +173,23 @@ def test_noisy_neighbour_drains_tokens_every_second() -> None:
     assert (denied.allowed, denied.remaining) == (False, 0)
 
 
+def test_noisy_neighbour_counts_what_it_took_in_each_second() -> None:
+    """What a neighbour really left others, second by second (``bench.ratelimit``'s "of left"):
+    a refused draw takes nothing."""
+    clock = ManualClock(START)
+    store = BucketStore(clock)
+    lim = limits(rate=5, capacity=10)
+    drain = NeighbourDrain(6, clock)
+    for _ in range(5):  # 10 -> 4, then +5 -6 each second: 3, 2, 1 (our one take), then 0 + 5 < 6
+        drain.catch_up(store, "k", lim)
+        if clock.now() == START:
+            store.take("k", lim)
+        clock.advance(1)
+    first = int(START)
+    assert drain.taken == {first: 6, first + 1: 6, first + 2: 6, first + 3: 6}
+    assert (drain.allowed, drain.denied) == (4, 1)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     rate=st.integers(1, 6),
