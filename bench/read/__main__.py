@@ -1,10 +1,12 @@
-"""``python -m bench.read``: reading one firm's list of N entities at a latency, two pagings.
+"""``python -m bench.read``: reading one firm's list of N entities at a latency, three pagings.
 
 The simulator runs in-process (real HTTP on loopback, real clock) with the given rate, a burst of
 one second of it, and latency injected per request (``--jitter`` of it either way, seeded). Each
-cell reads the whole list through ``CloudClient.list_objects`` twice: with the window of pages
-in flight (``concurrent``) and with one page at a time, as syncer read before issue #16
-(``sequential``, the baseline; same client, window fixed at 1). Ideal makespan:
+cell reads the whole list through ``CloudClient.list_objects``: with the window of pages in
+flight (``concurrent``); the same told how many objects to expect (``expected``: what ``syncer
+plan`` does, with desired state's row count, so the window opens at the first page instead of
+after it); and with one page at a time, as syncer read before issue #16 (``sequential``, the
+baseline; same client, window fixed at 1). Ideal makespan:
 ``(requests - burst) / rate + latency`` with ``requests`` the pages the list needs, as if the
 burst went at once, then one request per 1/rate, plus the last answer's latency. The clock starts
 after a warm-up read of the (one-page) roles list: the token request and the first answers that
@@ -79,7 +81,8 @@ async def measure(paging: str, entities: int, latency: float, rate: int, jitter:
                 client.in_flight_target = OnePage()  # type: ignore[assignment]
             await client.list_roles()  # warm: a token, and the rate and latency learned
             started = time.monotonic()
-            read = await client.list_objects(ENTITIES)
+            expected = entities if paging == "expected" else None
+            read = await client.list_objects(ENTITIES, expected=expected)
             makespan = time.monotonic() - started
         assert len(read) == entities
         await anyio.sleep(latency * (1 + jitter) + 0.2)  # answers to pages dropped past the end
@@ -143,8 +146,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--pagings",
         nargs="+",
-        choices=["concurrent", "sequential"],
-        default=["concurrent", "sequential"],
+        choices=["concurrent", "expected", "sequential"],
+        default=["concurrent", "expected", "sequential"],
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
