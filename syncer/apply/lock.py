@@ -34,6 +34,7 @@ from syncer.errors import RunLocked
 from syncer.store import AdvisoryLocks
 from syncer.store.db import write_transaction
 from syncer.store.tables import run_lock
+from syncer.store.upsert import upsert
 
 HEARTBEAT_SECONDS = 15.0
 STALE_AFTER = timedelta(seconds=90)
@@ -130,12 +131,21 @@ class RunLock:
                     await advisory.unlock(key)
 
     async def _claim_row(self, *, force: bool) -> None:
-        """Write our row; on SQLite take over a stale one or refuse a live one."""
+        """Write our row; on SQLite take over a stale one or refuse a live one. ``force`` (the
+        advisory lock is held, so any row left is a dead run's): overwrite whatever is there,
+        in one statement."""
         now = self._now()
         values = {"holder": str(self._holder), "acquired_at": now, "heartbeat_at": now}
         async with write_transaction(self._engine) as conn:
             if force:
-                await conn.execute(delete(run_lock).where(run_lock.c.firm == self._firm))
+                await upsert(
+                    conn,
+                    run_lock,
+                    [{"firm": self._firm, "run_id": None, **values}],
+                    conflict=["firm"],
+                    update=["run_id", *values],
+                )
+                return
             try:
                 await conn.execute(insert(run_lock).values(firm=self._firm, **values))
                 return
