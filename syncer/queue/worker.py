@@ -50,7 +50,8 @@ Fifty firms in flight allocate requests, answers, tasks and journal rows at a th
 a second, and each young collection walked every survivor since the last: with the default,
 collections took about a tenth of the CPU of fifty 60-create jobs run at once in one process
 (0.35-0.45 s of 3.5-3.8 s: ~400 young collections at ~0.45 ms and ~35 middle ones at ~4.5 ms),
-0.06 s with this. The cycles left waiting are a few MiB at most."""
+0.06 s with this. Cyclic garbage waits longer for its collection: up to 50,000 objects, a few
+MiB; the bench's peak memory per firm in flight stayed 0.4-0.8 MiB (``bench/results/scale.md``)."""
 
 
 def tune_collector() -> None:
