@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -82,6 +82,14 @@ def advisory_key(firm: str) -> int:
     """A stable signed 64-bit key per firm (PostgreSQL advisory locks take a bigint)."""
     digest = hashlib.sha256(f"syncer-run:{firm}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_RELEASE = (
+    delete(run_lock)
+    .where(run_lock.c.firm == bindparam("b_firm"))
+    .where(run_lock.c.holder == bindparam("b_holder"))
+)
+"""Our row gone, built once (a worker releases a lock for every job)."""
 
 
 class RunLock:
@@ -191,11 +199,7 @@ class RunLock:
 
     async def _release_row(self) -> None:
         async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                delete(run_lock)
-                .where(run_lock.c.firm == self._firm)
-                .where(run_lock.c.holder == str(self._holder))
-            )
+            await conn.execute(_RELEASE, {"b_firm": self._firm, "b_holder": str(self._holder)})
 
     async def _refusal(self) -> str:
         async with self._engine.connect() as conn:
