@@ -60,8 +60,8 @@ def totals_by_status(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> C
 
 _BEGIN = insert(runs).returning(runs.c.id)
 """A run's row; the values are the parameters. The run's statements are built once: built for
-each job (and each given its cache key) they cost a third more (one at a time on PostgreSQL:
-begin 0.74-0.88 ms -> 0.49-0.59 ms, close 0.79-0.95 ms -> 0.50-0.60 ms)."""
+each job (and each given its cache key), building them was a third of their cost (one at a
+time on PostgreSQL: begin 0.74-0.88 ms -> 0.49-0.59 ms, close 0.79-0.95 ms -> 0.50-0.60 ms)."""
 
 _COUNTS = (
     select(changes.c.kind, changes.c.action, changes.c.status, func.count())
