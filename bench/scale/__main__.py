@@ -6,8 +6,10 @@ state: ``--creates`` clients for every firm. The workers are real ``syncer worke
 enough concurrency that every firm is in flight at once; ``syncer queue apply`` queues all firms.
 Measured: the makespan from the first job's start to the last job's end (``queue_outcomes``),
 requests sent (``syncer_runs``), aggregate requests per second over the sum of the firms' rates,
-peak memory above idle per firm in flight, CPU per request (``/proc``), the requests each firm's
-reading took (Cloud state and the recovery's lookups) and the pages read past the end of a list.
+peak memory above idle per firm in flight, CPU per request (``/proc``), the database's commits per
+request (``pg_stat_database``: how well the journal's writes group across the firms of a worker),
+the requests each firm's reading took (Cloud state and the recovery's lookups) and the pages read
+past the end of a list.
 With ``--phases K`` it also runs K + 1 firms' jobs one at a time in its own process and tables
 the CPU of each phase of a job (``bench.scale.phases``). Nothing is asserted.
 """
@@ -61,6 +63,7 @@ class Row:
     mem_per_firm_mib: float
     cpu_ms_per_request: float
     peak_connections: int
+    commits_per_request: float
     read_requests_per_firm: float
     pages_past_end: int
 
@@ -143,29 +146,36 @@ async def wait_for_count(url: str, query: str, want: int, seconds: float) -> Non
 
 @dataclass(frozen=True)
 class Cost:
-    """Of all workers: memory grown from idle to peak (KiB), CPU seconds while working, and the
-    most connections the database had at once (the workers', a sample every 0.1 s)."""
+    """Of all workers: memory grown from idle to peak (KiB), CPU seconds while working, the
+    most connections the database had at once (the workers', a sample every 0.1 s) and the
+    transactions committed meanwhile (the workers' and ``syncer queue``'s, whatever wrote them:
+    journal groups, run rows, locks, procrastinate's own bookkeeping)."""
 
     grown_kib: int
     cpu_seconds: float
     peak_connections: int
+    commits: int
 
 
 CONNECTIONS = "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()"
+COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+"""Read in a transaction rolled back (``one_row``), so reading it adds no commit. A backend's
+counts reach it when its transaction ends or, at the latest, when it exits (the workers have)."""
 
 
 @asynccontextmanager
 async def connection_peak(url: str) -> AsyncIterator[list[int]]:
-    """Sample the database's connections (less this one) until the block ends; the most seen
-    is in the list yielded."""
+    """Sample the database's connections (less this one) until the block ends; the list
+    yielded holds the most seen and the samples taken (each a transaction committed)."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    peak = [0]
+    peak = [0, 0]
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
 
         async def sample() -> None:
             while True:
                 row = await (await conn.execute(CONNECTIONS)).fetchone()
                 peak[0] = max(peak[0], int(row[0]) if row else 0)
+                peak[1] += 1
                 await anyio.sleep(0.1)
 
         async with anyio.create_task_group() as tg:
@@ -196,6 +206,7 @@ async def run_workers(
         spies = [await spy(p.pid, args.profile, workers, n) for n, p in enumerate(procs)]
         await anyio.sleep(1)
         idle = {p.pid: (memory_kib(p.pid, "VmRSS"), cpu_seconds(p.pid)) for p in procs}
+        (commits_before,) = await one_row(url, COMMITS)
         async with connection_peak(url) as connections:
             await anyio.run_process([*syncer, "queue", "apply"], env=env)
             await wait_for_count(url, FINISHED, args.firms, args.timeout)
@@ -208,7 +219,9 @@ async def run_workers(
         for spied in spies:
             if spied is not None:
                 await spied.wait()
-    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu, connections[0])
+    (commits_after,) = await one_row(url, COMMITS)
+    commits = int(commits_after) - int(commits_before) - connections[1]
+    return Cost(sum(peak[pid] - idle[pid][0] for pid in peak), cpu, connections[0], commits)
 
 
 async def spy(pid: int, folder: Path | None, workers: int, n: int) -> Process | None:
@@ -258,6 +271,7 @@ async def measure(workers: int, args: argparse.Namespace) -> Row:
         mem_per_firm_mib=cost.grown_kib / 1024 / min(args.firms, workers * concurrency),
         cpu_ms_per_request=1000 * cost.cpu_seconds / max(int(requests), 1),
         peak_connections=cost.peak_connections,
+        commits_per_request=cost.commits / max(int(requests), 1),
         read_requests_per_firm=float(read_requests),
         pages_past_end=int(past_end),
     )
@@ -311,15 +325,15 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         "| workers | firms in flight per worker | makespan s | requests | aggregate req/s "
         "| sum of rates | aggregate / sum | aggregate / sum in flight | 429s | duplicates "
         "| failed jobs | peak MiB per firm in flight | CPU ms per request | peak PG connections "
-        "| read requests per firm | pages past the end |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| commits per request | read requests per firm | pages past the end |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.workers} | {r.concurrency} | {r.makespan:.1f} | {r.requests} | {r.aggregate:.0f} "
         f"| {r.rate_sum:.0f} | {r.ratio:.2f} | {r.in_flight_ratio:.2f} | {r.denied} "
         f"| {r.duplicates} | {r.failed_jobs} "
         f"| {r.mem_per_firm_mib:.1f} | {r.cpu_ms_per_request:.2f} | {r.peak_connections} "
-        f"| {r.read_requests_per_firm:.1f} | {r.pages_past_end} |"
+        f"| {r.commits_per_request:.2f} | {r.read_requests_per_firm:.1f} | {r.pages_past_end} |"
         for r in rows
     ]
     carried = rows[0].aggregate / args.rate / rows[0].workers

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.apply.journal_keys import journal_id, stored_key
@@ -58,6 +58,20 @@ def totals_by_status(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> C
     return totals
 
 
+_BEGIN = insert(runs).returning(runs.c.id)
+"""A run's row; the values are the parameters. The run's statements are built once: built for
+each job (and each given its cache key), building them was a third of their cost (one at a
+time on PostgreSQL: begin 0.74-0.88 ms -> 0.49-0.59 ms, close 0.79-0.95 ms -> 0.50-0.60 ms)."""
+
+_COUNTS = (
+    select(changes.c.kind, changes.c.action, changes.c.status, func.count())
+    .where(changes.c.run_id == bindparam("b_run"))
+    .group_by(changes.c.kind, changes.c.action, changes.c.status)
+)
+
+_CLOSE = update(runs).where(runs.c.id == bindparam("b_run"))
+"""The run row's end; the columns set are the parameters' other names."""
+
 _ENTER = insert(changes).returning(changes.c.change_id, changes.c.id)
 """A run's changes as they enter the journal, with the ids their rows got (in one statement on
 PostgreSQL, ``store.bulk``: as many parameter sets made a statement of thousands of parameters,
@@ -85,22 +99,19 @@ class Journal:
         cls, engine: AsyncEngine, firm: str, command: str, fingerprint: str | None, clock: Clock
     ) -> Journal:
         """Open a new run row (status ``running``) and a journal for it."""
+        row = {
+            "firm": firm,
+            "command": command,
+            "started_at": utc_now(clock),
+            "status": "running",
+            "plan_fingerprint": fingerprint,
+            "counts": {},
+            "requests": 0,
+            "throttled": 0,
+            "unauthorized": 0,
+        }
         async with write_transaction(engine) as conn:
-            run_id = await conn.scalar(
-                insert(runs)
-                .values(
-                    firm=firm,
-                    command=command,
-                    started_at=utc_now(clock),
-                    status="running",
-                    plan_fingerprint=fingerprint,
-                    counts={},
-                    requests=0,
-                    throttled=0,
-                    unauthorized=0,
-                )
-                .returning(runs.c.id)
-            )
+            run_id = await conn.scalar(_BEGIN, row)
         assert run_id is not None
         return cls(engine, firm, run_id, clock)
 
@@ -180,27 +191,17 @@ class Journal:
 
     async def counts(self) -> Counts:
         """Per kind, action and status, how many changes this run recorded."""
-        query = (
-            select(changes.c.kind, changes.c.action, changes.c.status, func.count())
-            .where(changes.c.run_id == self.run_id)
-            .group_by(changes.c.kind, changes.c.action, changes.c.status)
-        )
         result: Counts = defaultdict(lambda: defaultdict(dict))
         async with self.engine.connect() as conn:
-            for kind, action, status, count in (await conn.execute(query)).all():
+            for kind, action, status, count in await conn.execute(_COUNTS, {"b_run": self.run_id}):
                 result[kind][action][status] = count
         return {kind: dict(actions) for kind, actions in result.items()}
 
     async def close(self, status: str, exit_code: int, values: Mapping[str, Any]) -> None:
         """Finish the run row: end time, outcome and the figures for ``syncer runs``."""
+        row = {"finished_at": utc_now(self._clock), "status": status, "exit_code": exit_code}
         async with self._write, write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(runs)
-                .where(runs.c.id == self.run_id)
-                .values(
-                    finished_at=utc_now(self._clock), status=status, exit_code=exit_code, **values
-                )
-            )
+            await conn.execute(_CLOSE, {"b_run": self.run_id, **values, **row})
 
 
 async def settle_change(

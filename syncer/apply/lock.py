@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +34,7 @@ from syncer.errors import RunLocked
 from syncer.store import AdvisoryLocks
 from syncer.store.db import write_transaction
 from syncer.store.tables import run_lock
+from syncer.store.upsert import upsert
 
 HEARTBEAT_SECONDS = 15.0
 STALE_AFTER = timedelta(seconds=90)
@@ -83,6 +84,14 @@ def advisory_key(firm: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_RELEASE = (
+    delete(run_lock)
+    .where(run_lock.c.firm == bindparam("b_firm"))
+    .where(run_lock.c.holder == bindparam("b_holder"))
+)
+"""Our row gone, built once (a worker releases a lock for every job)."""
+
+
 class RunLock:
     """The lock of one firm, held for the lifetime of ``hold``."""
 
@@ -130,12 +139,21 @@ class RunLock:
                     await advisory.unlock(key)
 
     async def _claim_row(self, *, force: bool) -> None:
-        """Write our row; on SQLite take over a stale one or refuse a live one."""
+        """Write our row; on SQLite take over a stale one or refuse a live one. ``force`` (the
+        advisory lock is held, so any row left is a dead run's): overwrite whatever is there,
+        in one statement."""
         now = self._now()
         values = {"holder": str(self._holder), "acquired_at": now, "heartbeat_at": now}
         async with write_transaction(self._engine) as conn:
             if force:
-                await conn.execute(delete(run_lock).where(run_lock.c.firm == self._firm))
+                await upsert(
+                    conn,
+                    run_lock,
+                    [{"firm": self._firm, "run_id": None, **values}],
+                    conflict=["firm"],
+                    update=["run_id", *values],
+                )
+                return
             try:
                 await conn.execute(insert(run_lock).values(firm=self._firm, **values))
                 return
@@ -181,11 +199,7 @@ class RunLock:
 
     async def _release_row(self) -> None:
         async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                delete(run_lock)
-                .where(run_lock.c.firm == self._firm)
-                .where(run_lock.c.holder == str(self._holder))
-            )
+            await conn.execute(_RELEASE, {"b_firm": self._firm, "b_holder": str(self._holder)})
 
     async def _refusal(self) -> str:
         async with self._engine.connect() as conn:

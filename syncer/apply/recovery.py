@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.api import CloudApi
@@ -105,10 +105,18 @@ async def recover(
 async def _left_open(engine: AsyncEngine, firm: str) -> bool:
     """Whether the firm has a run still ``running`` or a change still open: one query, so that
     a clean start (a worker's every job) writes nothing and reads little."""
-    running = exists().where(runs.c.firm == firm, runs.c.status == "running")
-    still_open = exists().where(changes.c.firm == firm, changes.c.status.in_(OPEN))
     async with engine.connect() as conn:
-        return bool(await conn.scalar(select(or_(running, still_open))))
+        return bool(await conn.scalar(_LEFT_OPEN, {"b_firm": firm}))
+
+
+_LEFT_OPEN = select(
+    or_(
+        exists().where(runs.c.firm == bindparam("b_firm"), runs.c.status == "running"),
+        exists().where(changes.c.firm == bindparam("b_firm"), changes.c.status.in_(OPEN)),
+    )
+)
+"""Built once: every job asks it, and building it (and its cache key) each time cost nearly as
+much as running it (0.75-0.90 ms -> 0.44-0.52 ms a check, one at a time on PostgreSQL)."""
 
 
 async def _look_up(

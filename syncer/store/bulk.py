@@ -37,8 +37,10 @@ Rows = Sequence[Mapping[str, Any]]
 
 ARRAYS_FROM = 4
 """Parameter sets from which arrays cost less CPU than ``executemany`` (measured with psycopg
-3.3: one set 230-280 µs by ``executemany``, 320-390 µs as arrays; four about even; sixteen
-660-820 against 440-650; two hundred 3.3-4.9 ms against 2.2-2.8 ms)."""
+3.3 and text arrays: one set 230-280 µs by ``executemany``, 320-390 µs as arrays; four about
+even; sixteen 660-820 against 440-650; two hundred 3.3-4.9 ms against 2.2-2.8 ms. With binary
+arrays (``store.db``), a journal intent: one set 190-215 µs against 245-320, three or four
+about even, sixteen 470-545 against 280-360; so still four)."""
 
 
 async def execute_many(

@@ -23,6 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -56,7 +57,27 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
     if engine.dialect.name == "sqlite":
         _require_folder(engine.url.database)
         _configure_sqlite(engine, foreign_keys=foreign_keys)
+    elif engine.dialect.driver == "psycopg":
+        _binary_arrays(engine)
     return engine
+
+
+def _binary_arrays(engine: AsyncEngine) -> None:
+    """Python lists go to PostgreSQL as binary arrays, not as text.
+
+    The journal's group writes and its entries send each column of their rows as one array
+    (``store.bulk``). psycopg's text format quotes every element and escapes it with a regular
+    expression, a substitution per quote of a JSON payload: dumping the arrays took 6.5% of a
+    worker's CPU carrying 50 firms of 200 creates (py-spy), where the binary format copies each
+    element's bytes (six arrays of 60 rows: 1.3-1.4 ms as text, 0.06-0.08 ms binary). The
+    statements cast every array to its column's type, so the element types psycopg picks
+    (text, int8, json...) convert on the server. Only lists change: syncer passes no other list
+    parameter, and procrastinate's connections are its own.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.driver_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _require_folder(database: str | None) -> None:

@@ -168,7 +168,10 @@ changes = Table(
     Column("payload", JSON),
     Column("message", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_syncer_changes_firm_status", "firm", "status"),
 )
+"""``firm, status``: recovery's clean-start check (a change of the firm still open) reads the
+open rows only, not the firm's whole history."""
 
 id_map = Table(
     "syncer_id_map",

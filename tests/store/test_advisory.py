@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +16,7 @@ from syncer.apply.lock import RunLock, advisory_key
 from syncer.errors import ExitCode, RunLocked
 from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import create_engine, upgrade
+from syncer.store.tables import run_lock
 
 pytestmark = pytest.mark.anyio
 
@@ -67,6 +71,28 @@ async def test_many_keys_share_one_connection_and_a_key_is_held_once(
     assert await _holders(other) == []
 
 
+async def test_the_lock_session_wraps_no_transaction_around_its_locks(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A session lock outlives transactions: the lock itself is the session's last statement,
+    with no ``BEGIN`` before it nor ``COMMIT`` after it (two round trips each, for nothing)."""
+    mine, other = engines
+    locks = AdvisoryLocks(mine)
+    assert await locks.try_lock(1)
+    assert await locks.try_lock(2)
+    (pid,) = {p for _, p in await _holders(other)}
+    async with other.connect() as conn:
+        state, query = (
+            await conn.execute(
+                text("SELECT state, query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        ).one()
+    assert state == "idle"
+    assert "pg_try_advisory_lock" in query
+    await locks.unlock(1)
+    await locks.unlock(2)
+
+
 async def test_a_broken_session_forgets_its_locks_which_the_server_released(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -103,3 +129,26 @@ async def test_run_locks_of_one_process_share_its_session(
     assert shared.held == frozenset()
     async with RunLock(other, "acme").hold():
         pass
+
+
+async def test_a_row_left_behind_is_overwritten_by_the_holder_of_the_advisory_lock(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """On PostgreSQL the advisory lock is the authority: a lock row another run left (killed on
+    another host, its heartbeat still fresh) is overwritten, in one statement, by whoever holds
+    the advisory lock, and the row then names this run until it ends."""
+    mine, _ = engines
+    fresh = datetime.now(UTC)
+    async with mine.begin() as conn:
+        await conn.execute(
+            insert(run_lock).values(
+                firm="acme", holder="elsewhere:1:x", acquired_at=fresh, heartbeat_at=fresh
+            )
+        )
+    lock = RunLock(mine, "acme", advisory=AdvisoryLocks(mine))
+    async with lock.hold():
+        async with mine.connect() as conn:
+            (holder,) = (await conn.execute(select(run_lock.c.holder))).scalars().all()
+        assert holder.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    async with mine.connect() as conn:
+        assert (await conn.execute(select(run_lock))).all() == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from psycopg.adapt import PyFormat
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -54,3 +56,20 @@ async def test_a_failed_write_transaction_leaves_nothing(engine: AsyncEngine) ->
         await insert_then_fail()
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(groups))).scalar() == 0
+
+
+async def test_postgresql_connections_send_lists_as_binary_arrays(postgres_url: str) -> None:
+    """The journal's group writes send each column as one array (``store.bulk``): as text,
+    psycopg quotes and escapes every element, a regular-expression substitution per quote of a
+    JSON payload; binary copies the bytes. Values text arrays must escape arrive as they were."""
+    engine = create_engine(postgres_url)
+    try:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            dumper = raw.driver_connection.adapters.get_dumper(list, PyFormat.AUTO)
+            assert issubclass(dumper, ListBinaryDumper)
+            values = ["a,b", "{x}", "\\", '"', None, "", "NULL", "é"]
+            echoed = await conn.execute(text("SELECT CAST(:v AS VARCHAR[])"), {"v": values})
+            assert echoed.scalar_one() == values
+    finally:
+        await engine.dispose()

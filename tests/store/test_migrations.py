@@ -60,6 +60,16 @@ async def test_identity_indexes_exist_for_case_insensitive_keys(migrated_url: st
     assert {f"uq_{desired_tables[kind].name}_identity" for kind in ("users", "groups")} <= names
 
 
+async def test_the_journal_is_indexed_by_firm_and_status_from_0006(database_url: str) -> None:
+    """Recovery's clean-start check reads a firm's open changes, not its whole history."""
+    await db.upgrade(database_url)
+    assert "ix_syncer_changes_firm_status" in await _run(database_url, _index_names)
+    await db.downgrade(database_url, "0005")
+    assert "ix_syncer_changes_firm_status" not in await _run(database_url, _index_names)
+    await db.upgrade(database_url)
+    assert "ix_syncer_changes_firm_status" in await _run(database_url, _index_names)
+
+
 async def test_upgrade_twice_is_harmless_and_downgrade_removes_everything(
     database_url: str,
 ) -> None:
