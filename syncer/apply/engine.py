@@ -69,51 +69,55 @@ async def execute(
 
     Takes the client as a ``CloudApi`` so the benchmark can drive the same engine with another.
     """
-    firm = settings.cloud.firm
-    stops = stops or StopRequests()
-    plan_requests = client.stats.requests  # recovery lookups and the reads the plan came from
-    journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
-    started = clock.monotonic()
-    held = () if allow_deletes else plan.blocked
-    entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
-    await journal.enter(entries)
-    await journal.adopt(plan.adoptions)
-    todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
-    guard = ErrorRateGuard.from_settings(settings.apply)
-    with heap_frozen(), progress("apply progress", clock) as sink:
-        for kind, total in Counter(change.kind for change in todo).items():
-            sink.add_total(kind, total)
-        scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
-        executor = Executor(client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop)
-        await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
-    received = stops.received
-    if scheduler.stopped:
-        await journal.abandon_pending("not sent: the run stopped before reaching it")
-    counts = await journal.counts()
-    code, status, message = _verdict(
-        fatal=executor.fatal,
-        received=received,
-        guard=guard,
-        held=held,
-        by_status=totals_by_status(counts),
-        invalid=len(plan.invalid),
-    )
-    figures = _figures(client, clock.monotonic() - started, plan_requests)
-    await journal.close(status, code, {"counts": counts, "message": message, **figures})
-    log.info(
-        "apply finished",
-        run_id=journal.run_id,
-        firm=firm,
-        status=status,
-        exit_code=code,
-        counts=counts,
-        message=message,
-        apply_requests=client.stats.requests - plan_requests,
-        **figures,
-    )
-    if executor.fatal is not None:
-        raise executor.fatal
-    return ApplyResult(journal.run_id, code, status, message, counts)
+    # The whole run, entering the journal included (a full pass came while it entered).
+    with heap_frozen():
+        firm = settings.cloud.firm
+        stops = stops or StopRequests()
+        plan_requests = client.stats.requests  # recovery lookups and the reads the plan came from
+        journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
+        started = clock.monotonic()
+        held = () if allow_deletes else plan.blocked
+        entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
+        await journal.enter(entries)
+        await journal.adopt(plan.adoptions)
+        todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
+        guard = ErrorRateGuard.from_settings(settings.apply)
+        with progress("apply progress", clock) as sink:
+            for kind, total in Counter(change.kind for change in todo).items():
+                sink.add_total(kind, total)
+            scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
+            executor = Executor(
+                client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop
+            )
+            await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
+        received = stops.received
+        if scheduler.stopped:
+            await journal.abandon_pending("not sent: the run stopped before reaching it")
+        counts = await journal.counts()
+        code, status, message = _verdict(
+            fatal=executor.fatal,
+            received=received,
+            guard=guard,
+            held=held,
+            by_status=totals_by_status(counts),
+            invalid=len(plan.invalid),
+        )
+        figures = _figures(client, clock.monotonic() - started, plan_requests)
+        await journal.close(status, code, {"counts": counts, "message": message, **figures})
+        log.info(
+            "apply finished",
+            run_id=journal.run_id,
+            firm=firm,
+            status=status,
+            exit_code=code,
+            counts=counts,
+            message=message,
+            apply_requests=client.stats.requests - plan_requests,
+            **figures,
+        )
+        if executor.fatal is not None:
+            raise executor.fatal
+        return ApplyResult(journal.run_id, code, status, message, counts)
 
 
 async def _run_with_grace(
