@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.error_rate import ErrorRateGuard
-from syncer.apply.heap import heap_frozen
+from syncer.apply.heap import frozen_heap
 from syncer.apply.journal import Counts, Entry, Journal, totals_by_status
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.outcome import ChangeStatus
@@ -54,6 +54,7 @@ class ApplyResult:
     counts: Counts
 
 
+@frozen_heap  # the whole run, entering the journal included (a full pass came while it entered)
 async def execute(
     plan: Plan,
     *,
@@ -69,55 +70,51 @@ async def execute(
 
     Takes the client as a ``CloudApi`` so the benchmark can drive the same engine with another.
     """
-    # The whole run, entering the journal included (a full pass came while it entered).
-    with heap_frozen():
-        firm = settings.cloud.firm
-        stops = stops or StopRequests()
-        plan_requests = client.stats.requests  # recovery lookups and the reads the plan came from
-        journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
-        started = clock.monotonic()
-        held = () if allow_deletes else plan.blocked
-        entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
-        await journal.enter(entries)
-        await journal.adopt(plan.adoptions)
-        todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
-        guard = ErrorRateGuard.from_settings(settings.apply)
-        with progress("apply progress", clock) as sink:
-            for kind, total in Counter(change.kind for change in todo).items():
-                sink.add_total(kind, total)
-            scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
-            executor = Executor(
-                client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop
-            )
-            await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
-        received = stops.received
-        if scheduler.stopped:
-            await journal.abandon_pending("not sent: the run stopped before reaching it")
-        counts = await journal.counts()
-        code, status, message = _verdict(
-            fatal=executor.fatal,
-            received=received,
-            guard=guard,
-            held=held,
-            by_status=totals_by_status(counts),
-            invalid=len(plan.invalid),
-        )
-        figures = _figures(client, clock.monotonic() - started, plan_requests)
-        await journal.close(status, code, {"counts": counts, "message": message, **figures})
-        log.info(
-            "apply finished",
-            run_id=journal.run_id,
-            firm=firm,
-            status=status,
-            exit_code=code,
-            counts=counts,
-            message=message,
-            apply_requests=client.stats.requests - plan_requests,
-            **figures,
-        )
-        if executor.fatal is not None:
-            raise executor.fatal
-        return ApplyResult(journal.run_id, code, status, message, counts)
+    firm = settings.cloud.firm
+    stops = stops or StopRequests()
+    plan_requests = client.stats.requests  # recovery lookups and the reads the plan came from
+    journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
+    started = clock.monotonic()
+    held = () if allow_deletes else plan.blocked
+    entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
+    await journal.enter(entries)
+    await journal.adopt(plan.adoptions)
+    todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
+    guard = ErrorRateGuard.from_settings(settings.apply)
+    with progress("apply progress", clock) as sink:
+        for kind, total in Counter(change.kind for change in todo).items():
+            sink.add_total(kind, total)
+        scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)
+        executor = Executor(client, journal, guard, on_settled=sink.advance, on_stop=scheduler.stop)
+        await _run_with_grace(scheduler, executor, executor.jobs(todo), stops)
+    received = stops.received
+    if scheduler.stopped:
+        await journal.abandon_pending("not sent: the run stopped before reaching it")
+    counts = await journal.counts()
+    code, status, message = _verdict(
+        fatal=executor.fatal,
+        received=received,
+        guard=guard,
+        held=held,
+        by_status=totals_by_status(counts),
+        invalid=len(plan.invalid),
+    )
+    figures = _figures(client, clock.monotonic() - started, plan_requests)
+    await journal.close(status, code, {"counts": counts, "message": message, **figures})
+    log.info(
+        "apply finished",
+        run_id=journal.run_id,
+        firm=firm,
+        status=status,
+        exit_code=code,
+        counts=counts,
+        message=message,
+        apply_requests=client.stats.requests - plan_requests,
+        **figures,
+    )
+    if executor.fatal is not None:
+        raise executor.fatal
+    return ApplyResult(journal.run_id, code, status, message, counts)
 
 
 async def _run_with_grace(

@@ -23,9 +23,11 @@ raises the threshold, the last to end unfreezes and puts the threshold back.
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
 
 YOUNG_THRESHOLD = 10_000
 """Allocations between young passes while a run is going (CPython's default is 700); never
@@ -55,3 +57,17 @@ class _Freezer:
 
 heap_frozen = _Freezer().frozen
 """``with heap_frozen():`` around a run, from the journal's entering its changes to its end."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def frozen_heap(run: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """``run`` (a coroutine function) inside ``heap_frozen`` from its first line to its end."""
+
+    @functools.wraps(run)
+    async def frozen_run(*args: P.args, **kwargs: P.kwargs) -> T:
+        with heap_frozen():
+            return await run(*args, **kwargs)
+
+    return frozen_run
