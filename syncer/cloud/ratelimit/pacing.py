@@ -28,9 +28,12 @@ bucket is at capacity, which the floor's cap rules out.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -168,12 +171,18 @@ class Pacer:
         that reordering look like other programs' draws)."""
         width = max(self.spread, self.tuning.min_sleep)
         early = moment - self.offset - width / 2
+        late = early + width
+        sends = self.sends
+        # Those sent from ``late`` on count for nothing yet: skipped, found by bisection (``sends``
+        # is in the order of sending), for at a high rate they are most of them.
+        unhandled = len(sends) - bisect_left(sends, late, key=_SENT)
         handled = 0.0
-        for sent, cost, before in reversed(self.sends):
+        for sent, cost, before in islice(reversed(sends), unhandled, None):
             if sent <= early:
                 return before + cost + handled
-            handled += cost * min(1.0, max(0.0, (early + width - sent) / width))
-        return handled + (self.sends[0][2] if self.sends else 0.0)
+            share = (late - sent) / width
+            handled += cost * (share if share < 1.0 else 1.0)
+        return handled + (sends[0][2] if sends else 0.0)
 
     def answer(
         self, left: float, handled: float, at: float | None, now: float, limits: tuple[float, float]
@@ -278,6 +287,10 @@ class Pacer:
         weight = self.tuning.offset_weight if self.offset_known else 1.0
         self.offset += weight * (offset - self.offset)
         self.offset_known = True
+
+
+_SENT = itemgetter(0)
+"""When a grant in ``Pacer.sends`` was made: the key they are ordered by."""
 
 
 def _offset(at: float | None) -> float:
