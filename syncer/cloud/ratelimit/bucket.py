@@ -61,10 +61,12 @@ class Observation:
     trip seen): the server handled it within ``[sent + leg, recv]``. The way back is not
     shortened: a server may spend its latency before its limiter (the simulator does), and
     then answers the moment it has decided."""
+    handled_from: float = field(init=False)
+    """``sent + leg``: the earliest the server can have handled it (asked of most recent answers
+    at every answer, so worked out once)."""
 
-    @property
-    def handled_from(self) -> float:
-        return self.sent + self.leg
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "handled_from", self.sent + self.leg)
 
     @property
     def handled_by(self) -> float:
