@@ -14,12 +14,12 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from operator import attrgetter
 
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
 from syncer.cloud.ratelimit.batches import Batch, Batches
+from syncer.cloud.ratelimit.observation import RECEIVED, Observation
 from syncer.cloud.ratelimit.pacing import Pacer
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -41,40 +41,6 @@ class Grant:
     blocked_probe: bool = False
     """Sent although credits could not cover it (see ``Bucket.send_blocked_probe``)."""
     settled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One response as the model remembers it."""
-
-    sent: float
-    recv: float
-    remaining: float
-    answered: float
-    """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
-    processed by the server after this one."""
-    cost: float = 0.0
-    granted_before: float = math.inf
-    """The grant's place in the bucket's order (see ``Grant``): unknown, after every other."""
-    leg: float = 0.0
-    """Seconds the request surely spent on its way to the server (a share of the shortest round
-    trip seen): the server handled it within ``[sent + leg, recv]``. The way back is not
-    shortened: a server may spend its latency before its limiter (the simulator does), and
-    then answers the moment it has decided."""
-    handled_from: float = field(init=False)
-    """``sent + leg``: the earliest the server can have handled it (asked of most recent answers
-    at every answer, so worked out once)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "handled_from", self.sent + self.leg)
-
-    @property
-    def handled_by(self) -> float:
-        return self.recv
-
-
-_RECEIVED = attrgetter("recv")
-"""An observation's ``recv``: the key ``Bucket.recent`` is ordered by."""
 
 
 @dataclass(slots=True)
@@ -253,8 +219,8 @@ class Bucket:
         (they are kept in the order they arrive) rather than by testing each of them, as nearly
         every answer asks."""
         recent = self.recent
-        first = bisect_right(recent, after, key=_RECEIVED)
-        last = bisect_right(recent, until, lo=first, key=_RECEIVED)
+        first = bisect_right(recent, after, key=RECEIVED)
+        last = bisect_right(recent, until, lo=first, key=RECEIVED)
         return islice(recent, first, last)
 
     def shortest_round_trip(self) -> float:
@@ -314,7 +280,7 @@ class Bucket:
         them when the recent responses do not reach back that far). Answered means handled by
         the server, as dated by the response: at 1 s of latency, an answer still on its way back
         at ``moment`` took its token long before."""
-        answered = bisect_right(self.recent, moment, key=_RECEIVED)
+        answered = bisect_right(self.recent, moment, key=RECEIVED)
         return self.granted - self.recent[answered - 1].answered if answered else self.granted
 
     # -- credits and evidence -------------------------------------------------------------------

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 
-from syncer.cloud.ratelimit.bucket import Bucket, Grant, Observation
+from syncer.cloud.ratelimit.bucket import Bucket, Grant
+from syncer.cloud.ratelimit.observation import Observation
 from syncer.cloud.ratelimit.phase import Phase
 from syncer.cloud.ratelimit.tuning import Tuning
 
