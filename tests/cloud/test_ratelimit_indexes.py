@@ -17,10 +17,11 @@ from syncer.cloud.ratelimit.pacing import Lowest, Pacer, Reading
 
 answers = st.lists(
     st.tuples(st.sampled_from([0.0, 0.001, 0.01, 0.3]), st.floats(0.0, 1.5), st.integers(1, 3)),
-    min_size=1,
+    min_size=70,
     max_size=150,
 )
-"""(gap since the previous answer, round trip, cost): ties in arrival included."""
+"""(gap since the previous answer, round trip, cost): ties in arrival included, and more answers
+than are kept (so that the shortest and longest round trips leave the window)."""
 
 
 @given(answers)
