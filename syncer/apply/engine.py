@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.error_rate import ErrorRateGuard
-from syncer.apply.heap import heap_frozen
+from syncer.apply.heap import frozen_heap
 from syncer.apply.journal import Counts, Entry, Journal, totals_by_status
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.outcome import ChangeStatus
@@ -54,6 +54,7 @@ class ApplyResult:
     counts: Counts
 
 
+@frozen_heap  # the whole run, entering the journal included (a full pass came while it entered)
 async def execute(
     plan: Plan,
     *,
@@ -80,7 +81,7 @@ async def execute(
     await journal.adopt(plan.adoptions)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
     guard = ErrorRateGuard.from_settings(settings.apply)
-    with heap_frozen(), progress("apply progress", clock) as sink:
+    with progress("apply progress", clock) as sink:
         for kind, total in Counter(change.kind for change in todo).items():
             sink.add_total(kind, total)
         scheduler = Scheduler(settings.cloud.max_in_flight, client.write_target)

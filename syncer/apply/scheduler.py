@@ -95,8 +95,13 @@ class Scheduler:
                 job._waiting_on = len(pending)
                 for token in pending:
                     self._dependents[token].append(job)
-            for job in [job for job in jobs if job._waiting_on == 0]:
-                await self._dispatch(job)
+            if not self._stopped:
+                for job in jobs:
+                    if job._waiting_on == 0:
+                        send.send_nowait(job)
+                # Workers for all of them at once: asked per job, the target cost the client's
+                # limiter figures (``CloudClient.write_target``) for every change of the plan.
+                self._grow()
             if self._unfinished == 0:
                 send.close()
 
@@ -126,7 +131,10 @@ class Scheduler:
         assert self._tg is not None
         assert self._receive is not None
         waiting = self._receive.statistics().current_buffer_used
-        while self._free < waiting and self._started < (target or self._cap()):
+        if self._free >= waiting:
+            return
+        target = target or self._cap()
+        while self._free < waiting and self._started < target:
             self._started += 1
             self._free += 1
             self._tg.start_soon(self._worker, self._receive)

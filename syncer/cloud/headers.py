@@ -11,6 +11,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from syncer.assumptions import RateLimitHeaders
 
 DOCUMENTED = RateLimitHeaders()
@@ -53,13 +55,20 @@ def parse_rate_headers(
     headers: Mapping[str, str], names: RateLimitHeaders = DOCUMENTED
 ) -> RateHeaders:
     """Read the rate-limit headers under ``names`` (and ``Retry-After`` in seconds) in any
-    letter case."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    retry_after = _number(lowered.get(RETRY_AFTER))
+    letter case. A response's own headers (aiohttp's case-insensitive mapping, first value of a
+    repeated name) are looked up as they are; any other mapping through a lower-cased copy,
+    built once per response, not once per request of a run."""
+    found: Mapping[str, str] = (
+        headers
+        if isinstance(headers, CIMultiDictProxy | CIMultiDict)
+        else {name.lower(): value for name, value in headers.items()}
+    )
+    get = found.get
+    retry_after = _number(get(RETRY_AFTER))
     return RateHeaders(
-        replenish_rate=_number(lowered.get(names.replenish_rate.lower())),
-        burst_capacity=_number(lowered.get(names.burst_capacity.lower())),
-        requested=_number(lowered.get(names.requested_tokens.lower())),
-        remaining=_number(lowered.get(names.remaining.lower())),
+        replenish_rate=_number(get(names.replenish_rate.lower())),
+        burst_capacity=_number(get(names.burst_capacity.lower())),
+        requested=_number(get(names.requested_tokens.lower())),
+        remaining=_number(get(names.remaining.lower())),
         retry_after=None if retry_after is None or retry_after < 0 else retry_after,
     )

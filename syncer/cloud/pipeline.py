@@ -176,7 +176,9 @@ class HttpSender:
             finally:
                 self._stats.in_flight -= 1
         self._stats.by_status[response.status] += 1
-        return ApiResponse(response.status, dict(response.headers), body)
+        # aiohttp's own (case-insensitive, read-only) mapping: a copy per response was CPU for
+        # nothing; ``parse_rate_headers`` looks the names up in it as they come.
+        return ApiResponse(response.status, response.headers, body)
 
 
 def refuse_redirect(request: ApiRequest, status: int) -> None:

@@ -145,3 +145,30 @@ async def test_worker_tasks_are_started_as_jobs_need_them_not_up_to_the_cap() ->
     assert few.workers_started <= 5
     assert held.workers_started == 2
     assert empty.workers_started == 0
+
+
+async def test_the_target_is_asked_once_per_job_run_not_again_per_job_made_ready_at_start() -> None:
+    """The client works its target out from the limiter's figures (``write_target``): a plan's
+    thousands of first jobs get their workers from one answer, then each job asks once."""
+    rec = Recorder()
+    asked = 0
+
+    def target() -> int:
+        nonlocal asked
+        asked += 1
+        return 4
+
+    scheduler = Scheduler(workers=256, target=target)
+    await scheduler.run([rec.job(f"j{i}") for i in range(100)])
+    assert len(rec.finished) == 100
+    assert scheduler.workers_started == 4
+    assert asked == 100 + 1
+
+
+async def test_a_scheduler_stopped_before_it_runs_starts_no_job() -> None:
+    rec = Recorder()
+    scheduler = Scheduler(workers=4)
+    scheduler.stop()
+    await scheduler.run([rec.job(f"j{i}") for i in range(10)])
+    assert rec.started == []
+    assert scheduler.workers_started == 0

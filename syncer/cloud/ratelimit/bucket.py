@@ -9,13 +9,17 @@ settled, a credit spends the evidence gathered for its refill, an exact answer s
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
 from syncer.cloud.ratelimit.batches import Batch, Batches
+from syncer.cloud.ratelimit.observation import RECEIVED, Observation
 from syncer.cloud.ratelimit.pacing import Pacer
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -37,34 +41,6 @@ class Grant:
     blocked_probe: bool = False
     """Sent although credits could not cover it (see ``Bucket.send_blocked_probe``)."""
     settled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One response as the model remembers it."""
-
-    sent: float
-    recv: float
-    remaining: float
-    answered: float
-    """The bucket's cumulative cost of grants answered by ``recv``: every grant beyond it may be
-    processed by the server after this one."""
-    cost: float = 0.0
-    granted_before: float = math.inf
-    """The grant's place in the bucket's order (see ``Grant``): unknown, after every other."""
-    leg: float = 0.0
-    """Seconds the request surely spent on its way to the server (a share of the shortest round
-    trip seen): the server handled it within ``[sent + leg, recv]``. The way back is not
-    shortened: a server may spend its latency before its limiter (the simulator does), and
-    then answers the moment it has decided."""
-
-    @property
-    def handled_from(self) -> float:
-        return self.sent + self.leg
-
-    @property
-    def handled_by(self) -> float:
-        return self.recv
 
 
 @dataclass(slots=True)
@@ -221,11 +197,31 @@ class Bucket:
             self.leg_share = self.leg_share / 2 if self.leg_share > 0.05 else 0.0
 
     def remember(self, seen: Observation) -> None:
-        """Keep a response among the recent ones, and their shortest and longest round trips
-        (asked several times for every answer, so kept rather than searched for)."""
-        self.recent.append(seen)
-        trips = [seen.recv - seen.sent for seen in self.recent]
-        self._round_trips = min(trips), max(trips)
+        """Keep a response among the recent ones, in the order they arrive (so ``recv`` never
+        goes back, which ``answered_within`` relies on), and their shortest and longest round
+        trips (asked several times for every answer, so kept rather than searched for; searched
+        again only when the answer that leaves the window held one of them)."""
+        recent = self.recent
+        leaving = recent[0] if len(recent) == recent.maxlen else None
+        recent.append(seen)
+        trip = seen.recv - seen.sent
+        shortest, longest = self._round_trips
+        if len(recent) == 1:
+            self._round_trips = trip, trip
+        elif leaving is not None and leaving.recv - leaving.sent in (shortest, longest):
+            trips = [kept.recv - kept.sent for kept in recent]
+            self._round_trips = min(trips), max(trips)
+        else:
+            self._round_trips = min(shortest, trip), max(longest, trip)
+
+    def answered_within(self, after: float, until: float) -> Iterator[Observation]:
+        """The recent responses received in ``(after, until]``, oldest first: found by bisection
+        (they are kept in the order they arrive) rather than by testing each of them, as nearly
+        every answer asks."""
+        recent = self.recent
+        first = bisect_right(recent, after, key=RECEIVED)
+        last = bisect_right(recent, until, lo=first, key=RECEIVED)
+        return islice(recent, first, last)
 
     def shortest_round_trip(self) -> float:
         """The shortest recent round trip (infinite before any)."""
@@ -277,10 +273,8 @@ class Bucket:
         by the server before ``moment``: they cannot have come after it."""
         return sum(
             seen.cost
-            for seen in self.recent
+            for seen in self.answered_within(grant.sent, moment)
             if seen.granted_before < grant.granted_before
-            and seen.recv > grant.sent
-            and seen.handled_by <= moment
         )
 
     def unanswered_at(self, moment: float) -> float:
@@ -288,10 +282,8 @@ class Bucket:
         them when the recent responses do not reach back that far). Answered means handled by
         the server, as dated by the response: at 1 s of latency, an answer still on its way back
         at ``moment`` took its token long before."""
-        for seen in reversed(self.recent):
-            if seen.handled_by <= moment:
-                return self.granted - seen.answered
-        return self.granted
+        answered = bisect_right(self.recent, moment, key=RECEIVED)
+        return self.granted - self.recent[answered - 1].answered if answered else self.granted
 
     # -- credits and evidence -------------------------------------------------------------------
 

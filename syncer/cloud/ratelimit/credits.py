@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 
-from syncer.cloud.ratelimit.bucket import Bucket, Grant, Observation
+from syncer.cloud.ratelimit.bucket import Bucket, Grant
+from syncer.cloud.ratelimit.observation import Observation
 from syncer.cloud.ratelimit.phase import Phase
 from syncer.cloud.ratelimit.tuning import Tuning
 
@@ -112,8 +113,8 @@ class Credits:
         handled_from, handled_by = grant.sent + leg, now
         earlier = [
             s
-            for s in bucket.recent
-            if handled_by - 1.0 < s.handled_from and s.handled_by <= handled_from
+            for s in bucket.answered_within(-math.inf, handled_from)
+            if handled_by - 1.0 < s.handled_from
         ]
         if not earlier:
             return None

@@ -28,9 +28,12 @@ bucket is at capacity, which the floor's cap rules out.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import attrgetter, itemgetter
 
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
@@ -43,6 +46,45 @@ class Reading:
     handled: float
     remaining: float
     ours: float
+
+
+@dataclass(slots=True)
+class Lowest:
+    """Of the readings kept, those lower by ``key`` than every one kept after them, oldest first,
+    each with its number in the order kept (a monotonic queue, updated as readings come and go).
+
+    The lowest of the readings from any number on is the first of these from there on; and a
+    test that holds of every reading at or below some value holds, among these, of a first run
+    only. So a measurement finds its base and the lowest ``remaining`` since by bisection,
+    rather than by walking back through a window of answers (thousands at a high rate).
+    """
+
+    key: Callable[[Reading], float]
+    entries: deque[tuple[int, Reading]] = field(default_factory=deque)
+
+    def add(self, number: int, reading: Reading) -> None:
+        entries, value = self.entries, self.key(reading)
+        while entries and self.key(entries[-1][1]) >= value:
+            entries.pop()
+        entries.append((number, reading))
+
+    def forget(self, number: int) -> None:
+        """The oldest reading kept, ``number``, is forgotten."""
+        if self.entries and self.entries[0][0] == number:
+            self.entries.popleft()
+
+    def first_from(self, number: int) -> Reading | None:
+        """The lowest of the readings numbered ``number`` on (the latest of equals), if any."""
+        entries = self.entries
+        index = bisect_left(entries, number, key=_NUMBER)
+        return entries[index][1] if index < len(entries) else None
+
+    def last_where(self, low_enough: Callable[[Reading], bool]) -> tuple[int, Reading] | None:
+        """The latest reading ``low_enough`` holds of (it must hold of every reading lower than
+        one it holds of): lower than every reading after it, it is among these."""
+        entries = self.entries
+        index = bisect_left(entries, True, key=lambda entry: not low_enough(entry[1]))
+        return entries[index - 1] if index else None
 
 
 @dataclass(slots=True)
@@ -64,6 +106,11 @@ class Pacer:
     readings: deque[Reading] = field(default_factory=deque)
     """The answers of the last two ``Tuning.others_window`` s (a count would cover less than a
     window at a few hundred answers a second, and others would never be measured)."""
+    forgotten: int = 0
+    """Readings forgotten so far: the number of the oldest one kept (``Lowest``)."""
+    earliest: Lowest = field(default_factory=lambda: Lowest(_HANDLED))
+    """The readings handled before every later one: a measurement's base is among them."""
+    least: Lowest = field(default_factory=lambda: Lowest(_REMAINING))
     measured_at: float = math.inf
     next_measure: float = -math.inf
     """Answers before then are kept but not measured (``Tuning.others_every``)."""
@@ -168,12 +215,18 @@ class Pacer:
         that reordering look like other programs' draws)."""
         width = max(self.spread, self.tuning.min_sleep)
         early = moment - self.offset - width / 2
+        late = early + width
+        sends = self.sends
+        # Those sent from ``late`` on count for nothing yet: skipped, found by bisection (``sends``
+        # is in the order of sending), for at a high rate they are most of them.
+        unhandled = len(sends) - bisect_left(sends, late, key=_SENT)
         handled = 0.0
-        for sent, cost, before in reversed(self.sends):
+        for sent, cost, before in islice(reversed(sends), unhandled, None):
             if sent <= early:
                 return before + cost + handled
-            handled += cost * min(1.0, max(0.0, (early + width - sent) / width))
-        return handled + (self.sends[0][2] if self.sends else 0.0)
+            share = (late - sent) / width
+            handled += cost * (share if share < 1.0 else 1.0)
+        return handled + (sends[0][2] if sends else 0.0)
 
     def answer(
         self, left: float, handled: float, at: float | None, now: float, limits: tuple[float, float]
@@ -231,13 +284,13 @@ class Pacer:
             self._keep(reading, window)
             return
         self.next_measure = now + self.tuning.others_every
-        between = []
-        base = None
-        for earlier in reversed(self.readings):
-            if reading.handled - earlier.handled >= window:
-                base = earlier
-                break
-            between.append(earlier.remaining)
+        # The base is the latest reading handled a window before this one; the lowest
+        # ``remaining`` since is asked for below (both before this reading is kept).
+        found = self.earliest.last_where(
+            lambda earlier: reading.handled - earlier.handled >= window
+        )
+        number, base = (None, None) if found is None else found
+        lowest = None if number is None else self.least.first_from(number + 1)
         self._keep(reading, window)
         if base is not None and reading.handled - base.handled > 2 * window:
             base = None  # a gap in the answers: the bucket may have filled meanwhile
@@ -251,7 +304,7 @@ class Pacer:
         refills = rate * (span if counted is None else counted)
         drawn = base.remaining - reading.remaining + refills - (reading.ours - base.ours)
         sample = min(rate, drawn / span)  # not raised to 0: the noise must average out
-        if min(between, default=reading.remaining) > capacity - rate:
+        if (reading if lowest is None else lowest).remaining > capacity - rate:
             sample = min(sample, self.others)
         # A measurement is worth the time since the last, but never more than a quarter of its
         # window (measurements overlap; the first one, after a quiet start, is one of many).
@@ -265,9 +318,15 @@ class Pacer:
         """Keep ``reading``, and forget those more than two windows older: a measurement's base
         is never that old (a gap that long in the answers starts the measurement again)."""
         readings = self.readings
+        number = self.forgotten + len(readings)
         readings.append(reading)
+        self.earliest.add(number, reading)
+        self.least.add(number, reading)
         while readings[0].handled < reading.handled - 2 * window:
             readings.popleft()
+            self.earliest.forget(self.forgotten)
+            self.least.forget(self.forgotten)
+            self.forgotten += 1
 
     def learn_wire(self, shortest: float, longest: float, offset: float) -> None:
         """The spread and delay of recent round trips, and the offset of the latest answer's
@@ -278,6 +337,14 @@ class Pacer:
         weight = self.tuning.offset_weight if self.offset_known else 1.0
         self.offset += weight * (offset - self.offset)
         self.offset_known = True
+
+
+_NUMBER = itemgetter(0)
+"""The number of an entry of ``Lowest``."""
+_HANDLED: Callable[[Reading], float] = attrgetter("handled")
+_REMAINING: Callable[[Reading], float] = attrgetter("remaining")
+_SENT = itemgetter(0)
+"""When a grant in ``Pacer.sends`` was made: the key they are ordered by."""
 
 
 def _offset(at: float | None) -> float:

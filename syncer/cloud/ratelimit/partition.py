@@ -8,7 +8,7 @@ limiter splits its buckets per family (or merges them back) when it says so.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
@@ -31,6 +31,9 @@ class Partition:
         self._tuning = tuning
         self.split = False
         self._seen: deque[_FamilyObservation] = deque(maxlen=tuning.recent)
+        self._families: Counter[str] = Counter()
+        """How many of ``_seen`` each family has: with one family alone (the common case) there
+        is nothing to compare with, and the answers need not be searched for it."""
         self._split_evidence = 0.0
         self._shared_evidence = 0.0
 
@@ -42,8 +45,16 @@ class Partition:
         """Add a successful response processed surely within our credit interval ``second``;
         returns whether the verdict changed (the buckets must then be replaced)."""
         current = _FamilyObservation(family, second, remaining)
-        others = [seen for seen in self._seen if seen.second == second and seen.family != family]
-        self._seen.append(current)
+        seen_before = self._seen
+        others = (
+            [seen for seen in seen_before if seen.second == second and seen.family != family]
+            if self._families[family] < len(seen_before)
+            else []
+        )
+        if len(seen_before) == seen_before.maxlen:
+            self._families[seen_before[0].family] -= 1
+        seen_before.append(current)
+        self._families[family] += 1
         if not others:
             return False
         tuning = self._tuning

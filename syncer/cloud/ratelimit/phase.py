@@ -29,6 +29,8 @@ class Phase:
         self._tuning = tuning
         self._anchor: float | None = None
         self._doubt = [0.0] * tuning.phase_bins
+        self._centres = [(index + 0.5) / tuning.phase_bins for index in range(tuning.phase_bins)]
+        """Where each bin's centre lies in the second (asked for every bin a window covers)."""
         self._scale = 1.0
         """The doubt of a bin is ``_doubt[bin] * _scale`` (plus what all bins share)."""
         self.start = 0.0
@@ -71,10 +73,11 @@ class Phase:
         step = (1.0 if doubt_inside else -1.0) / self._scale
         start = math.floor((after % 1.0) * bins - 0.5)  # the bin centred at or before ``after``
         entered = False
+        doubt, centres = self._doubt, self._centres
         for offset in range(bins + 1):
             index = (start + offset) % bins
-            if ((index + 0.5) / bins - after) % 1.0 < span:
-                self._doubt[index] += step
+            if (centres[index] - after) % 1.0 < span:
+                doubt[index] += step
                 entered = True
             elif entered:
                 break
