@@ -148,6 +148,11 @@ def _well_formed(result: object) -> bool:
     name="create address",
     junk_auth=False,
 )
+@example(  # Retry-After: 0 on a 429 resent at once: a loop that never let the clock move
+    answers=[ApiResponse(429, {"X-RateLimit-Remaining": "-1", "Retry-After": "0"}, b"")],
+    name="list entities",
+    junk_auth=True,
+)
 def test_every_junk_answer_ends_in_a_result_or_a_syncer_error(
     answers: list[ApiResponse], name: str, junk_auth: bool
 ) -> None:

@@ -229,6 +229,35 @@ async def test_a_429_pauses_every_worker_until_the_next_refill() -> None:
     assert server.count(False) == denied_before + 1
 
 
+@pytest.mark.parametrize("limits_known", [False, True])
+async def test_a_retry_after_of_nothing_is_no_reason_to_go_sooner(limits_known: bool) -> None:
+    """``Retry-After: 0`` on a 429 sent the next request at once, again and again: the pause is
+    the one the limiter takes anyway (AIMD's, or until the next credit), never shorter."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    if limits_known:
+        first = await limiter.acquire("entities")
+        limiter.observe(first, 200, RateHeaders(replenish_rate=10, burst_capacity=10, remaining=5))
+    grant = await limiter.acquire("entities") if limits_known else await limiter.acquire("x")
+    headers = (
+        RateHeaders(replenish_rate=10, burst_capacity=10, remaining=0, retry_after=0)
+        if limits_known
+        else RateHeaders(retry_after=0)
+    )
+    refused_at = clock.monotonic()
+    limiter.observe(grant, 429, headers)
+    done: list[float] = []
+
+    async def later() -> None:
+        await limiter.acquire(grant.family)
+        done.append(clock.monotonic())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(later)
+        await clock.run(clock.now() + 10)
+    assert done[0] - refused_at >= (0.05 if limits_known else 1.0)
+
+
 async def test_retry_after_is_honoured_up_to_the_cap() -> None:
     clock = VirtualClock()
     limiter = RateLimiter(clock, retry_after_cap=3.0)

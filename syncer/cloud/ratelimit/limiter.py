@@ -331,12 +331,16 @@ class RateLimiter:
             pacer.measure(reading, now, limits, self._phase.boundaries_between)
 
     def _pause(self, bucket: Bucket, now: float, retry_after: float | None) -> None:
-        if retry_after is not None:
-            until = now + min(retry_after, self._retry_after_cap)
-        elif bucket.known and self._phase.known:
+        """After a 429, the bucket waits for the next credit (or AIMD's pause where nothing is
+        known), and for ``Retry-After`` (capped) when the server says longer. A shorter one is no
+        reason to go sooner: ``Retry-After: 0`` on a 429 sent the same request again at once, a
+        tight loop against the server until the client's throttling budget ran out."""
+        if bucket.known and self._phase.known:
             until = self._phase.credit_after(now)
         else:
             until = now + bucket.aimd.pause_after_refusal()
+        if retry_after is not None:
+            until = max(until, now + min(retry_after, self._retry_after_cap))
         bucket.paused_until = max(bucket.paused_until, until)
 
     # -- partition ----------------------------------------------------------------------------
