@@ -11,7 +11,8 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply import STOP_SIGNALS
+from syncer.apply.heap import heap_frozen
 from syncer.clock import Clock, SystemClock
 from syncer.concurrency import task_group
 from syncer.errors import SyncerError
@@ -54,13 +56,21 @@ collections took about a tenth of the CPU of fifty 60-create jobs run at once in
 MiB; the bench's peak memory per firm in flight stayed 0.4-0.8 MiB (``bench/results/scale.md``)."""
 
 
-def tune_collector() -> None:
-    """Collect once, freeze what start-up made (modules, settings, tables, the queue's app: alive
-    for the life of the process, no collection needs to walk them again), then collect less often
-    (``COLLECTOR_THRESHOLDS``)."""
+@contextmanager
+def tuned_collector() -> Iterator[None]:
+    """While the worker works: collect once, then collect less often (``COLLECTOR_THRESHOLDS``)
+    and keep what start-up made frozen (modules, settings, tables, the queue's app: alive for the
+    life of the process, no collection needs to walk them again). The freeze is ``apply.heap``'s
+    own, held for the worker's life: each job's run nests inside it, so the last job to end no
+    longer unfreezes start-up's heap, and it stays frozen between jobs."""
     gc.collect()
-    gc.freeze()
+    before = gc.get_threshold()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
+    try:
+        with heap_frozen():
+            yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +115,8 @@ async def run_worker(settings: Settings, options: WorkerOptions, clock: Clock | 
         async with queue_errors():
             await require_current_schema(engine)
             async with app.open_async():
-                tune_collector()
-                await _work(app, engine, jobs, options, chosen_clock)
+                with tuned_collector():
+                    await _work(app, engine, jobs, options, chosen_clock)
     finally:
         try:
             await jobs.http.close()
