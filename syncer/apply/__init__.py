@@ -5,10 +5,12 @@ a request and results after it, ``recovery`` settles what a dead run left open, 
 back keys the API keeps rejecting, ``error_rate`` stops a run that mostly fails, ``scheduler``
 runs independent work in parallel in dependency order, ``link_batches`` groups assignment changes
 into one request per parent, ``operations`` turns a change into requests, and ``engine`` puts
-them together. Opening a firm and planning is the use case's job (``syncer.usecases``).
+them together; ``heap`` keeps the garbage collector off the heap a run starts with. Opening a
+firm and planning is the use case's job (``syncer.usecases``).
 """
 
 from syncer.apply.engine import ApplyResult, execute
+from syncer.apply.heap import heap_frozen
 from syncer.apply.lock import RunLock
 from syncer.apply.outcome import ChangeStatus
 from syncer.apply.recovery import recover
@@ -21,6 +23,7 @@ __all__ = [
     "RunLock",
     "StopRequests",
     "execute",
+    "heap_frozen",
     "recover",
     "watch_stop_signals",
 ]

@@ -22,8 +22,7 @@ import procrastinate
 from procrastinate.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply import STOP_SIGNALS
-from syncer.apply.heap import heap_frozen
+from syncer.apply import STOP_SIGNALS, heap_frozen
 from syncer.clock import Clock, SystemClock
 from syncer.concurrency import task_group
 from syncer.errors import SyncerError
