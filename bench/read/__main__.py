@@ -18,11 +18,11 @@ lower bound. ``bound`` is one (``bench.schedule``): the least makespan any sende
 against this simulator's real schedule, which refills at whole seconds of its clock and never past
 the burst, from where in the server's second the read starts and with the bucket as the warm-up
 left it. It assumes that the list's first page goes alone (its family's cost is not known until it
-is answered: issue #14), taking the latency the simulator's seeded faults give the run's first
-request, and that every other page takes the least latency the jitter allows, all of it on the way
-to the bucket; the pages the list needs (``entities / 100 + 1``, the last one short) pass it, and
-nothing else counts: no request past the end, no time in the client or the server. Nothing is
-asserted; figures are printed as a markdown table.
+is answered: issue #14), taking the latency the simulator's seeded faults give the first request
+after the warm-up, and that every other page takes the least latency the jitter allows, all of it
+on the way to the bucket; the pages the list needs (``entities / 100 + 1``, the last one short)
+pass it, and nothing else counts: no request past the end, no time in the client or the server.
+Nothing is asserted; figures are printed as a markdown table.
 """
 
 from __future__ import annotations

@@ -149,10 +149,10 @@ class Case:
 
 cases = st.builds(
     Case,
-    rate=st.integers(1, 30),
-    extra=st.integers(0, 30),
+    rate=st.integers(1, 20),
+    extra=st.integers(0, 20),
     drained=st.floats(0, 1),
-    requests=st.integers(2, 120),
+    requests=st.integers(2, 60),
     offset=st.floats(0, 0.999),
     alone=st.lists(st.floats(0, 2), max_size=2).map(tuple),
     seed=st.integers(0, 1_000),
@@ -186,14 +186,14 @@ def race(case: Case, spread: tuple[float, float]) -> tuple[float, float]:
     return bound, made
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(case=cases, latency=st.floats(0, 1.5), jitter=st.floats(0, 0.5))
 def test_no_sender_beats_the_bound(case: Case, latency: float, jitter: float) -> None:
     bound, made = race(case, (latency * (1 - jitter), latency * (1 + jitter)))
     assert bound <= made + 1e-9
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(case=cases)
 def test_the_bound_is_reached_where_only_lone_requests_take_time(case: Case) -> None:
     """Nothing on the way after the lone requests: the oracle spends each token at the moment
