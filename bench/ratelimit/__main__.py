@@ -43,8 +43,9 @@ from typing import Any
 import aiohttp
 import anyio
 
-from bench.ratelimit.figures import Schedule, usage
+from bench.ratelimit.figures import usage
 from bench.ratelimit.strategies import Backoff, Cubic, Fixed, Strategy, Syncer
+from bench.schedule import Schedule
 from syncer.simulator import (
     ClientSpec,
     Faults,

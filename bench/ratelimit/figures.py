@@ -4,49 +4,19 @@
   only seconds that saw requests, so they must be filled in).
 * Each second counts at most what the bucket allowed in it: tokens a strategy left unused early
   and spent later are not utilisation twice.
-* The ideal makespan is the bucket's own schedule: a full bucket at the first request, then our
-  share of each refill at each whole second of the server's clock (the rate doubling where the
-  rate changes), so the N-th request can go no earlier than the boundary where the tokens given so
-  far first cover N requests. No strategy can beat it.
+* The ideal makespan is the bucket's own schedule (``bench.schedule``): a full bucket at the
+  first request, then our share of each refill at each whole second of the server's clock (the
+  rate doubling where the rate changes), so the N-th request can go no earlier than the boundary
+  where the tokens given so far first cover N requests. No strategy can beat it.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Schedule:
-    """What the bucket gives our requests, second by second."""
-
-    capacity: float
-    """Tokens in the full bucket at the first request."""
-    cost: float
-    rate: Callable[[int], float]
-    """The refill at the start of whole second ``s`` (the rate change applied)."""
-    neighbour: Callable[[int], float]
-    """Tokens the neighbour takes in whole second ``s`` (its share, or what it really took)."""
-
-    def share(self, second: int) -> float:
-        """Tokens the refill at the start of ``second`` leaves for us."""
-        return self.rate(second) - self.neighbour(second)
-
-    def requests_in(self, second: int) -> float:
-        return self.share(second) / self.cost
-
-    def ideal_makespan(self, requests: int, started: float) -> float:
-        """Seconds from ``started`` until the bucket has given ``requests`` requests' tokens."""
-        needed = requests * self.cost
-        given = self.capacity
-        second = math.floor(started)
-        while given < needed:
-            second += 1
-            given += self.share(second)
-        return max(second - started, 0.0)
+from bench.schedule import Schedule
 
 
 @dataclass(frozen=True)
