@@ -181,6 +181,24 @@ async def test_paging_walks_to_the_end_in_id_order(api: Api) -> None:
     assert ids == sorted(ids)
 
 
+async def test_a_list_read_between_changes_shows_each_change(api: Api) -> None:
+    """Pages are cut from a listing kept between changes: every create, rename and delete
+    in between shows in the next page read."""
+
+    async def names() -> list[str]:
+        return [g["Name"] for g in (await api.call("GET", "groups", params={"pageSize": 2})).json]
+
+    first = (await api.call("POST", "groups", json={"Name": "A"})).json
+    assert await names() == ["A"]
+    await api.call("POST", "groups", json={"Name": "B"})
+    assert await names() == ["A", "B"]
+    await api.call("PATCH", f"groups/{first['CWGuid']}", json={"Name": "A2"})
+    assert await names() == ["A2", "B"]
+    await api.call("DELETE", f"groups/{first['CWGuid']}")
+    await api.call("POST", "groups", json={"Name": "C"})
+    assert await names() == ["B", "C"]
+
+
 async def test_default_page_size_is_25(api: Api) -> None:
     for n in range(30):
         api.running.control.seed("groups", {"Name": f"G{n:02}"})
