@@ -63,13 +63,17 @@ class AdvisoryLocks:
             return got
 
     async def unlock(self, key: int) -> None:
-        """Release ``key`` (a key not held, e.g. after the connection broke, is left alone)."""
+        """Release ``key`` (a key not held, e.g. after the connection broke, is left alone). A
+        session that fails to unlock is dropped, and the server releases its keys with it: the
+        key is released either way, so the failure is not the caller's (``RunLock.hold`` ends
+        with this, and an error here replaced the outcome of the run)."""
         async with self._turn:
             if key not in self._held:
                 return
             with anyio.CancelScope(shield=True):
                 self._held.discard(key)
-                await self._statement(_UNLOCK, key)
+                with suppress(Exception):
+                    await self._statement(_UNLOCK, key)
                 await self._close_when_idle()
 
     async def holds(self, key: int) -> bool:

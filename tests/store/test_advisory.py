@@ -113,6 +113,28 @@ async def test_a_broken_session_forgets_its_locks_which_the_server_released(
     await elsewhere.unlock(1)
 
 
+async def test_unlocking_a_key_whose_session_broke_unnoticed_is_no_error(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The server released the key with its session, which is all the unlock was for: an error
+    here is raised from the end of ``RunLock.hold`` and replaces the outcome of the run."""
+    mine, other = engines
+    locks = AdvisoryLocks(mine)
+    assert await locks.try_lock(1)
+    assert await locks.try_lock(2)
+    (pid,) = {p for _, p in await _holders(other)}
+    async with other.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await locks.unlock(1)
+    assert locks.held == frozenset(), "the session is gone, and every key it held"
+    await locks.unlock(2)
+    elsewhere = AdvisoryLocks(other)
+    assert await elsewhere.try_lock(1)
+    assert await elsewhere.try_lock(2)
+    await elsewhere.unlock(1)
+    await elsewhere.unlock(2)
+
+
 async def test_run_locks_of_one_process_share_its_session(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
