@@ -7,9 +7,10 @@ thing, so there the ``syncer_lock`` row is the authority: it names its holder (h
 kept fresh by a heartbeat. A holder on this host is judged by its process alone: gone, its row is
 taken over; alive, never, however old its heartbeat (a stopped or swapped-out process still runs).
 A holder on another host is presumed dead once its heartbeat stopped long ago. A heartbeat that
-finds no row of its own means another run took the lock: this run stops at once (exit 75). Both
-dialects keep the row up to date, so the refusal message can say who holds the lock and since
-when.
+finds no row of its own means another run took the lock, and one that finds the advisory
+lock's session broken means the server released the lock: either way this run stops at once
+(exit 75). Both dialects keep the row up to date, so the refusal message can say who holds the
+lock and since when.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class RunLock:
         try:
             await self._claim_row(force=is_postgres)
             async with task_group() as tg:
-                tg.start_soon(self._heartbeat)
+                tg.start_soon(self._heartbeat, advisory, key)
                 try:
                     yield
                 finally:
@@ -181,9 +182,17 @@ class RunLock:
             return parsed.is_dead()
         return self._now() - heartbeat > STALE_AFTER
 
-    async def _heartbeat(self) -> None:
+    async def _heartbeat(self, advisory: AdvisoryLocks | None, key: int) -> None:
+        """Keep our row fresh; stop the run (``RunLocked``) once the lock is no longer ours: the
+        row taken over, or on PostgreSQL the advisory lock's session broken (the server released
+        the lock with it, so another run may hold it already)."""
         while True:
             await self._clock.sleep(HEARTBEAT_SECONDS)
+            if advisory is not None and not await advisory.holds(key):
+                raise RunLocked(
+                    f"the run lock of firm {self._firm!r} was lost with its lock session (the "
+                    "database connection holding it broke); stopping this run at once"
+                )
             async with write_transaction(self._engine) as conn:
                 beat = await conn.execute(
                     update(run_lock)

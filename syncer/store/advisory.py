@@ -10,7 +10,9 @@ them is refused, as another session would be.
 
 The connection is opened with the first lock and closed with the last. Should it break, every
 lock on it is gone at once (the server releases them) and is forgotten here, just as a run's own
-connection breaking released its lock before locks were shared. It runs in autocommit: a session
+connection breaking released its lock before locks were shared; a run's heartbeat asks whether
+its lock is still held (``holds``), so that a break is not noticed only by the next firm to
+lock or unlock, after another process may have taken the lock. It runs in autocommit: a session
 lock outlives any transaction, so a ``BEGIN`` and a ``COMMIT`` around each lock and unlock were
 two round trips each for nothing.
 """
@@ -25,6 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+_HOLDS = text(
+    "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    " AND (classid::bigint << 32 | objid::bigint) = :key)"
+)
+"""Whether this session holds ``key`` (``pg_locks`` splits a bigint key into its two halves)."""
 
 
 class AdvisoryLocks:
@@ -55,14 +63,36 @@ class AdvisoryLocks:
             return got
 
     async def unlock(self, key: int) -> None:
-        """Release ``key`` (a key not held, e.g. after the connection broke, is left alone)."""
+        """Release ``key`` (a key not held, e.g. after the connection broke, is left alone). A
+        session that fails to unlock is dropped, and the server releases its keys with it: the
+        key is released either way, so the failure is not the caller's (``RunLock.hold`` ends
+        with this, and an error here replaced the outcome of the run)."""
         async with self._turn:
             if key not in self._held:
                 return
             with anyio.CancelScope(shield=True):
                 self._held.discard(key)
-                await self._statement(_UNLOCK, key)
+                with suppress(Exception):
+                    await self._statement(_UNLOCK, key)
                 await self._close_when_idle()
+
+    async def holds(self, key: int) -> bool:
+        """Whether ``key`` is still held, asked of the server: a session that broke (a network
+        failure, a restarted server, an administrator's ``pg_terminate_backend``) lost its locks
+        at once, and nothing here hears of it until its next statement, while another process
+        may already take them. A run's heartbeat asks, and stops the run."""
+        held = False
+        async with self._turn:
+            if key in self._held:
+                with anyio.CancelScope(shield=True):
+                    try:
+                        held = bool(await self._statement(_HOLDS, key))
+                    except Exception:  # the session is dropped: its locks are gone with it
+                        return False
+                    if not held:
+                        self._held.discard(key)
+                        await self._close_when_idle()
+        return held
 
     async def _statement(self, statement: TextClause, key: int) -> object:
         if self._conn is None:

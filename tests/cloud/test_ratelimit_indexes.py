@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from operator import attrgetter
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncer.cloud.ratelimit import SHARED
@@ -23,7 +23,13 @@ answers = st.lists(
 """(gap since the previous answer, round trip, cost): ties in arrival included, and more answers
 than are kept (so that the shortest and longest round trips leave the window)."""
 
+SHARED_MACHINE = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+"""No timing checks: a history of 70-150 answers takes ~0.1 s to draw, and on a loaded machine
+(the suite runs beside others on two cores) Hypothesis' health check and 200 ms deadline failed
+the run though every example held."""
 
+
+@SHARED_MACHINE
 @given(answers)
 def test_recent_answers_and_round_trips_are_what_a_search_of_them_finds(
     steps: list[tuple[float, float, int]],
@@ -52,6 +58,7 @@ def walked_ours_by(pacer: Pacer, moment: float) -> float:
     return handled + (pacer.sends[0][2] if pacer.sends else 0.0)
 
 
+@SHARED_MACHINE
 @given(
     st.lists(st.tuples(st.sampled_from([0.0, 0.0007, 0.003]), st.integers(1, 3)), max_size=300),
     st.floats(0.0, 0.3),
@@ -74,6 +81,7 @@ def a_window_before(reading: Reading, window: float) -> Callable[[Reading], bool
     return lambda earlier: reading.handled - earlier.handled >= window
 
 
+@SHARED_MACHINE
 @given(
     st.lists(st.tuples(st.floats(-0.3, 0.3), st.integers(0, 20)), min_size=1, max_size=120),
     st.floats(0.05, 2.0),

@@ -7,12 +7,14 @@ import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.apply.lock import RunLock, advisory_key
+from syncer.clock import ManualClock
 from syncer.errors import ExitCode, RunLocked
 from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import create_engine, upgrade
@@ -111,6 +113,28 @@ async def test_a_broken_session_forgets_its_locks_which_the_server_released(
     await elsewhere.unlock(1)
 
 
+async def test_unlocking_a_key_whose_session_broke_unnoticed_is_no_error(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The server released the key with its session, which is all the unlock was for: an error
+    here is raised from the end of ``RunLock.hold`` and replaces the outcome of the run."""
+    mine, other = engines
+    locks = AdvisoryLocks(mine)
+    assert await locks.try_lock(1)
+    assert await locks.try_lock(2)
+    (pid,) = {p for _, p in await _holders(other)}
+    async with other.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await locks.unlock(1)
+    assert locks.held == frozenset(), "the session is gone, and every key it held"
+    await locks.unlock(2)
+    elsewhere = AdvisoryLocks(other)
+    assert await elsewhere.try_lock(1)
+    assert await elsewhere.try_lock(2)
+    await elsewhere.unlock(1)
+    await elsewhere.unlock(2)
+
+
 async def test_run_locks_of_one_process_share_its_session(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -152,3 +176,47 @@ async def test_a_row_left_behind_is_overwritten_by_the_holder_of_the_advisory_lo
         assert holder.startswith(f"{socket.gethostname()}:{os.getpid()}:")
     async with mine.connect() as conn:
         assert (await conn.execute(select(run_lock))).all() == []
+
+
+async def test_a_session_is_asked_whether_it_still_holds_a_key_of_either_sign(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    mine, other = engines
+    locks = AdvisoryLocks(mine)
+    keys = [1, -1, 2**62 + 5, -(2**63), advisory_key("acme")]
+    for key in keys:
+        assert await locks.try_lock(key)
+    assert [await locks.holds(key) for key in keys] == [True] * len(keys)
+    assert not await locks.holds(2)
+    assert not await AdvisoryLocks(other).holds(1), "another session holds none of them"
+    (pid,) = {p for _, p in await _holders(other)}
+    async with other.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert not await locks.holds(1)
+    assert locks.held == frozenset()
+
+
+async def _session_broken_while_held(
+    mine: AsyncEngine, other: AsyncEngine, shared: AdvisoryLocks
+) -> None:
+    async with RunLock(mine, "acme", ManualClock(), advisory=shared).hold():
+        (pid,) = {p for _, p in await _holders(other)}
+        async with other.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await anyio.sleep_forever()
+
+
+async def test_a_run_whose_lock_session_breaks_stops_at_its_next_heartbeat(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The server releases a broken session's locks at once, and another process may take the
+    firm (a queue retrying the job elsewhere): a run that went on unaware, its lock row still
+    fresh, would run beside it. The heartbeat finds the session gone, and the run stops."""
+    mine, other = engines
+    shared = AdvisoryLocks(mine)
+    with anyio.fail_after(10), pytest.raises(RunLocked, match="lock session") as caught:
+        await _session_broken_while_held(mine, other, shared)
+    assert caught.value.exit_code is ExitCode.LOCKED
+    assert shared.held == frozenset()
+    async with RunLock(other, "acme").hold():
+        pass
