@@ -36,15 +36,20 @@ PLACES = (0.1, 0.37, 0.6, 0.85)
 
 def wire(args: argparse.Namespace, rng: random.Random) -> tuple[Wire, Wire, float, float]:
     """The ways there and back, drawing from ``rng``, and the shortest each can take."""
-    if args.split:
-        both: Wire = lambda: rng.uniform(0.35, 0.65) * args.latency
-        return both, both, 0.35 * args.latency, 0.35 * args.latency
-    there: Wire = lambda: rng.uniform(0.7, 1.3) * args.latency
-    return there, lambda: 0.0005, 0.7 * args.latency, 0.0005
+    latency: float = args.latency
+    low, high = (0.35, 0.65) if args.split else (0.7, 1.3)
+
+    def there() -> float:
+        return rng.uniform(low, high) * latency
+
+    def back() -> float:
+        return there() if args.split else 0.0005
+
+    return there, back, low * latency, 0.35 * latency if args.split else 0.0005
 
 
 def ideal(args: argparse.Namespace) -> float:
-    return (args.n - args.burst) / args.rate + args.latency
+    return float((args.n - args.burst) / args.rate + args.latency)
 
 
 def bound(args: argparse.Namespace, place: float, seed: int) -> float:
