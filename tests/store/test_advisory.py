@@ -73,16 +73,24 @@ async def test_many_keys_share_one_connection_and_a_key_is_held_once(
     assert await _holders(other) == []
 
 
+async def _two_locks_on_one_session(
+    mine: AsyncEngine, other: AsyncEngine
+) -> tuple[AdvisoryLocks, int]:
+    """Keys 1 and 2 locked on ``mine``'s lock session, and that session's backend pid."""
+    locks = AdvisoryLocks(mine)
+    assert await locks.try_lock(1)
+    assert await locks.try_lock(2)
+    (pid,) = {p for _, p in await _holders(other)}
+    return locks, pid
+
+
 async def test_the_lock_session_wraps_no_transaction_around_its_locks(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     """A session lock outlives transactions: the lock itself is the session's last statement,
     with no ``BEGIN`` before it nor ``COMMIT`` after it (two round trips each, for nothing)."""
     mine, other = engines
-    locks = AdvisoryLocks(mine)
-    assert await locks.try_lock(1)
-    assert await locks.try_lock(2)
-    (pid,) = {p for _, p in await _holders(other)}
+    locks, pid = await _two_locks_on_one_session(mine, other)
     async with other.connect() as conn:
         state, query = (
             await conn.execute(
@@ -119,10 +127,7 @@ async def test_unlocking_a_key_whose_session_broke_unnoticed_is_no_error(
     """The server released the key with its session, which is all the unlock was for: an error
     here is raised from the end of ``RunLock.hold`` and replaces the outcome of the run."""
     mine, other = engines
-    locks = AdvisoryLocks(mine)
-    assert await locks.try_lock(1)
-    assert await locks.try_lock(2)
-    (pid,) = {p for _, p in await _holders(other)}
+    locks, pid = await _two_locks_on_one_session(mine, other)
     async with other.connect() as conn:
         await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     await locks.unlock(1)
