@@ -292,18 +292,19 @@ class Bucket:
 
     def note_credit(self, moment: float, boundary: float, now: float) -> None:
         """The bookkeeping of a credit (for a boundary at ``boundary`` at the earliest by the
-        arc), whether counted or seen in a response, taken at ``now``: what was granted before it
-        is not in the bucket any more, and the evidence gathered for the refill it stands for
-        (the basis, the chain of answers) is spent.
+        arc), whether
+        counted or seen in a response, taken at ``now``: what was granted before it is not in the
+        bucket any more, and the evidence gathered for the refill it stands for (the basis, the
+        chain of answers) is spent.
 
         Taken after the next boundary may have happened (an event loop that stalled past the
-        credit's moment wakes its sleepers late), the tokens it adds may be spent after that
-        boundary, from a bucket the boundary found full and capped: the next credit must not
-        count that refill again. Its boundary is then taken to be as early as this credit
-        (``next_boundary_from``), where the model's level still held these tokens; the width
-        of the arc before the next credit does not reach back there when that credit comes a
-        second after this one rather than at the arc's late end. Without this, a stall of a
-        second cost a refill's worth of 429s."""
+        credit's moment: its sleepers woke late), the tokens it adds may be spent after that
+        boundary too, from a bucket that it found full and capped: the next credit must not
+        count that refill again. Its boundary is then taken as early as the model's level since
+        this credit (``next_boundary_from``), not only the arc before the next credit's moment:
+        that credit comes a second after this one, not necessarily at the arc's late end, and
+        the boundary may lie in the arc before it. Without this, a stall of a second cost a
+        refill's worth of 429s."""
         since = max(boundary + 1.0, moment)
         late = now - since > self.tuning.late_credit
         self.next_boundary_from = since if late else math.inf
