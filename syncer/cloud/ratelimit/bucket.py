@@ -82,9 +82,6 @@ class Bucket:
     known: bool = False
     retired: bool = False
     last_credit: float = -math.inf
-    next_boundary_from: float = math.inf
-    """Where a credit was taken after the next boundary may have happened (``note_credit``),
-    the earliest that boundary can happen; else infinite (the arc decides)."""
     credits: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     levels: deque[tuple[float, float]] = field(init=False)
     """Recent (time, tokens after a change) of the model."""
@@ -290,24 +287,10 @@ class Bucket:
 
     # -- credits and evidence -------------------------------------------------------------------
 
-    def note_credit(self, moment: float, boundary: float, now: float) -> None:
-        """The bookkeeping of a credit (for a boundary at ``boundary`` at the earliest by the
-        arc), whether
-        counted or seen in a response, taken at ``now``: what was granted before it is not in the
-        bucket any more, and the evidence gathered for the refill it stands for (the basis, the
-        chain of answers) is spent.
-
-        Taken after the next boundary may have happened (an event loop that stalled past the
-        credit's moment: its sleepers woke late), the tokens it adds may be spent after that
-        boundary too, from a bucket that it found full and capped: the next credit must not
-        count that refill again. Its boundary is then taken as early as the model's level since
-        this credit (``next_boundary_from``), not only the arc before the next credit's moment:
-        that credit comes a second after this one, not necessarily at the arc's late end, and
-        the boundary may lie in the arc before it. Without this, a stall of a second cost a
-        refill's worth of 429s."""
-        since = max(boundary + 1.0, moment)
-        late = now - since > self.tuning.late_credit
-        self.next_boundary_from = since if late else math.inf
+    def note_credit(self, moment: float) -> None:
+        """The bookkeeping of a credit, whether counted or seen in a response: what was granted
+        before it is not in the bucket any more, and the evidence gathered for the refill it
+        stands for (the basis, the chain of answers) is spent."""
         self.last_credit = moment
         self.granted_at_credit = self.granted
         self.credits.append(moment)

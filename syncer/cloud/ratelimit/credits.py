@@ -45,10 +45,10 @@ class Credits:
             return
         moment = self._phase.next_credit(bucket.last_credit)
         while moment <= now:
-            self._credit_once(bucket, moment, now, largest_cost)
+            self._credit_once(bucket, moment, largest_cost)
             moment += 1.0
 
-    def _credit_once(self, bucket: Bucket, moment: float, now: float, largest_cost: float) -> None:
+    def _credit_once(self, bucket: Bucket, moment: float, largest_cost: float) -> None:
         tuning, phase = self._tuning, self._phase
         # What the model lost (or found) since the last credit is what the withheld share
         # missed: integrate it (before this credit uses it), so the share settles where
@@ -60,15 +60,14 @@ class Credits:
         bucket.external_peak = max(bucket.external_rate, 0.9 * bucket.external_peak)
         # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
         # server capped it, so credit only the room there was at the fullest moment.
-        by_arc = phase.earliest_boundary_before(moment)
-        arc_start = min(by_arc, bucket.next_boundary_from)
+        arc_start = phase.earliest_boundary_before(moment)
         peak = bucket.peak_since(arc_start)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
-        floor = self._floor(bucket, arc_start)
+        floor = self._floor(bucket, moment)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
         if not bucket.slow_wire() and bucket.checked_credits < tuning.checked_credits:
             bucket.spend_in_waves()
-        bucket.note_credit(moment, by_arc, now)
+        bucket.note_credit(moment)
         costly = bucket.capacity - bucket.rate < largest_cost
         probe_width = tuning.costly_probe_width if costly else tuning.probe_width
         if phase.width > probe_width and bucket.tokens >= 2 * largest_cost:
@@ -77,15 +76,15 @@ class Credits:
             # second for nothing (a capacity of two stayed at one request a second).
             bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
 
-    def _floor(self, bucket: Bucket, arc_start: float) -> float:
-        """The least the refill of a boundary at ``arc_start`` at the earliest left us, however
-        full it found the bucket.
+    def _floor(self, bucket: Bucket, moment: float) -> float:
+        """The least the refill that ``moment`` credits left us, however full it found the bucket.
 
         It left at least min(capacity, rate) (less the other program's take) for what the server
         processed after it: at most our grants not answered before the arc began. With burst <=
         rate this is the whole bucket. An unbroken chain of answers proves the level the refill
         met: no guessing needed.
         """
+        arc_start = self._phase.earliest_boundary_before(moment)
         floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
         level = bucket.proven_level()
         if level is not None:
@@ -160,16 +159,15 @@ class Credits:
         if not bucket.holds_refills_after(before):
             return False
         moment = self._phase.credit_after(before.handled_from)
-        arc_start = self._phase.earliest_boundary_before(moment)
-        floor = self._floor(bucket, arc_start)
+        floor = self._floor(bucket, moment)
         lower = self._lower(bucket, grant, remaining, now, moment)
         if max(floor, lower) <= bucket.tokens + self._tuning.tolerance:
             return False
-        if arc_start >= now:
+        if self._phase.earliest_boundary_before(moment) >= now:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
-        bucket.note_credit(moment, arc_start, now)
+        bucket.note_credit(moment)
         bucket.set_tokens(max(bucket.tokens, min(bucket.capacity, floor)), now)
         return True
 

@@ -16,12 +16,6 @@ class Tuning:
 
     credit_margin: float = 0.005
     """Seconds added after the latest possible server boundary before crediting its tokens."""
-    late_credit: float = 0.05
-    """Seconds a credit may be taken after the next boundary may have happened before the
-    tokens it adds count as that boundary's too (``Bucket.note_credit``): an event loop that
-    wakes its sleepers a few milliseconds late must not cost a refill while the arc is wide
-    (the model's level peaks at each credit for an instant), one stalled for a tenth of a
-    second must not cost a refill's worth of 429s."""
     same_credit: float = 0.5
     """Two credit times closer than this stand for the same server boundary (phase moved)."""
     tolerance: float = 0.5
