@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import anyio
 
+from bench.schedule import Schedule
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.simulator import Limits
 from tests.cloud.virtual_time import Server, VirtualClock
@@ -53,21 +54,15 @@ def ideal(args: argparse.Namespace) -> float:
 
 
 def bound(args: argparse.Namespace, place: float, seed: int) -> float:
-    """The schedule bound over ideal: the best makespan of a sender that knows where the server's
-    seconds begin, obeys the rule that the first request goes alone, and has every later request
-    take the shortest way there and back. The first request's own draws are the run's (it goes
-    first, alone); the rest wait for its answer. Refills that come before the others can arrive
-    meet the bucket it left nearly full and are lost to the cap; from then on the sender empties
-    the bucket before each refill, and the last token is taken at a refill or at once."""
+    """The schedule bound over ideal (``bench.schedule``): the best makespan of a sender that
+    knows where the server's seconds begin, obeys the rule that the first request goes alone, and
+    has every later request take the shortest way there and back. The first request's own draws
+    are the run's (it goes first, alone); the rest leave when its answer is back."""
     there, back, shortest_there, shortest_back = wire(args, random.Random(seed))
-    handled = place + there()  # the server's seconds begin at whole numbers here
-    others = handled + back() + shortest_there
-    refills = math.floor(others) - math.floor(handled)
-    level = min(args.burst, args.burst - 1 + refills * args.rate)
-    last = others
-    if level < args.n - 1:
-        last = math.floor(others) + math.ceil((args.n - 1 - level) / args.rate)
-    return (last + shortest_back - place) / ideal(args)
+    first_there, first_back = there(), back()
+    schedule = Schedule.steady(args.rate, capacity=args.burst)
+    passed = schedule.bound(args.n, place, alone=[first_there], latency=first_back + shortest_there)
+    return (passed + shortest_back) / ideal(args)
 
 
 async def run(args: argparse.Namespace, place: float, seed: int) -> tuple[float, int]:
