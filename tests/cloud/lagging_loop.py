@@ -24,6 +24,7 @@ import anyio
 
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.simulator import Limits
+from tests.cloud.fixed_work import PLACES
 from tests.cloud.virtual_time import Server, VirtualClock
 
 
@@ -144,12 +145,12 @@ async def run(args: argparse.Namespace, seed: int, place: float) -> Counter[str]
 async def main(args: argparse.Namespace) -> None:
     total: Counter[str] = Counter()
     for seed in range(1, args.seeds + 1):
-        for place in (0.1, 0.37, 0.6, 0.85):
+        for place in PLACES:
             counts = await run(args, seed, place)
             total.update(counts)
             if args.verbose:
                 print(seed, place, dict(sorted(counts.items())))
-    ideal = args.rate * args.seconds * args.seeds * 4
+    ideal = args.rate * args.seconds * args.seeds * len(PLACES)
     print(
         f"stall every {args.every:g} s mean {args.stall:g} s, step {args.step * 1000:g} ms: "
         f"allowed/ideal {total['allowed'] / ideal:.3f}, "
