@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import deepcopy
 from itertools import islice
 from typing import Any
@@ -96,7 +96,7 @@ class ResourceStore:
         where: Callable[[Obj], bool] | None = None,
         *,
         order: random.Random | None = None,
-    ) -> list[Mapping[str, Any]]:
+    ) -> Sequence[Mapping[str, Any]]:
         """One page of ``spec``'s objects in ``Id`` order; past the end is an empty list.
 
         The stored objects themselves, read-only, for the caller to present at once: copying
@@ -109,7 +109,7 @@ class ResourceStore:
         start = (page - 1) * page_size
         listed = self._listed(spec.name)
         if condition is None and where is None and order is None:
-            return list(listed[start : start + page_size])
+            return listed[start : start + page_size]
         rows: Iterable[Obj] = (
             o
             for o in listed
@@ -167,7 +167,7 @@ class ResourceStore:
 
     def addresses_of(
         self, entity: Mapping[str, Any], page: int, page_size: int
-    ) -> list[Mapping[str, Any]]:
+    ) -> Sequence[Mapping[str, Any]]:
         return self.page(ADDRESSES, page, page_size, where=lambda a: a["OwnerId"] == entity["Id"])
 
     def dump(self) -> dict[str, Any]:
