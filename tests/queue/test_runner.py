@@ -9,7 +9,6 @@ from syncer.apply.stopping import StopRequests
 from syncer.errors import ExitCode
 from syncer.queue.runner import run_firm
 from syncer.settings import Firm
-from syncer.store.db import upgrade
 from tests.apply.support import creates, entity, fill, settings_for
 from tests.fixtures.simulator import SimulatorFactory
 
@@ -17,12 +16,11 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_plan_then_apply_then_plan_again(
-    simulator_factory: SimulatorFactory, sqlite_url: str
+    simulator_factory: SimulatorFactory, migrated_sqlite_url: str
 ) -> None:
     sim = await simulator_factory()
-    await upgrade(sqlite_url)
-    await fill(sqlite_url, {"entities": [entity(n) for n in range(1, 4)]})
-    firm = Firm("acme", settings_for(sim, sqlite_url))
+    await fill(migrated_sqlite_url, {"entities": [entity(n) for n in range(1, 4)]})
+    firm = Firm("acme", settings_for(sim, migrated_sqlite_url))
 
     planned = await run_firm(firm, "plan", StopRequests())
     assert (planned.exit_code, planned.run_id) == (ExitCode.CHANGES_PENDING, None)
@@ -38,11 +36,10 @@ async def test_plan_then_apply_then_plan_again(
 
 
 async def test_a_rejected_secret_is_an_exit_code_not_an_exception(
-    simulator_factory: SimulatorFactory, sqlite_url: str
+    simulator_factory: SimulatorFactory, migrated_sqlite_url: str
 ) -> None:
     sim = await simulator_factory()
-    await upgrade(sqlite_url)
-    firm = Firm("acme", settings_for(sim, sqlite_url, secret="wrong"))
+    firm = Firm("acme", settings_for(sim, migrated_sqlite_url, secret="wrong"))
     result = await run_firm(firm, "apply", StopRequests())
     assert result.exit_code == ExitCode.CREDENTIALS_REJECTED
     assert result.message
