@@ -21,15 +21,12 @@ from typing import NoReturn
 
 import click
 
-from syncer import logs
 from syncer.errors import ExitCode, syncer_error_in
 from syncer.masking import mask
 
 DEBUG_ENV = "SYNCER_LOGGING__LEVEL"
 EXIT_EVENT = "exit"
 """The ``event`` of the closing line when logs are JSON lines."""
-
-_log = logs.get_logger(__name__)
 
 
 def exit_for(exc: BaseException, *, json_logs: bool = False) -> NoReturn:
@@ -63,7 +60,11 @@ def say(message: str, code: int, *, json_logs: bool = False) -> None:
     finished with rejected rows says so too, without stopping its sibling firms)."""
     text = mask(" ".join(message.split()))
     if json_logs:
-        _log.error(EXIT_EVENT, message=text, exit_code=int(code))
+        # Logs configured as JSON lines imported syncer.logs already; a plain-text failure (a
+        # usage error, say) needs neither it nor structlog (``syncer.cli.context``'s doc).
+        from syncer import logs  # noqa: PLC0415
+
+        logs.get_logger(__name__).error(EXIT_EVENT, message=text, exit_code=int(code))
     else:
         click.echo(f"syncer: {text}", err=True)
 

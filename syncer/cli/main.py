@@ -11,7 +11,6 @@ import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import click
@@ -130,7 +129,7 @@ def _module_exists(module: str) -> bool:
     envvar="SYNCER_CONFIG",
     help="Configuration file (TOML). Default: $SYNCER_CONFIG.",
 )
-@click.version_option(version("syncer"), prog_name="syncer")
+@click.version_option(package_name="syncer", prog_name="syncer")  # looked up only when asked
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Keep a Caseware Cloud firm in step with a SQL database.

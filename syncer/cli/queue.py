@@ -10,9 +10,8 @@ import click
 import procrastinate
 
 from syncer.cli.context import pass_settings, run
-from syncer.queue.app import build_app, queue_database_url, queue_errors
+from syncer.queue.app import FIRM_ACTIONS, build_app, queue_database_url, queue_errors
 from syncer.queue.jobs import JobRow, defer, job_rows
-from syncer.queue.runner import ACTIONS
 from syncer.settings import Settings
 from syncer.store import create_engine, require_current_schema
 
@@ -52,7 +51,7 @@ def _defer_command(action: str) -> click.Command:
     return click.command(name=action)(defer_action)
 
 
-for _action in ACTIONS:
+for _action in FIRM_ACTIONS:
     command.add_command(_defer_command(_action))
 
 

@@ -25,6 +25,10 @@ from syncer.store.db import DatabaseError, database_errors, first_line
 
 FIRM_TASK: Final = "syncer.firm"
 """The one task name: a firm's run; its ``action`` (apply, plan) is an argument."""
+FIRM_ACTIONS: Final = ("apply", "plan")
+"""What a job can do to a firm: ``syncer queue`` offers exactly these, named here so that queueing
+does not import the engine that runs them (``syncer.queue.runner.ACTIONS``, about a second of
+imports per ``syncer queue``)."""
 
 
 class QueueNeedsPostgres(ConfigError):

@@ -52,7 +52,7 @@ ACTIONS: Final[Mapping[str, Action]] = {
     "apply": _apply,
     "plan": _plan,
 }
-"""What a job can do to a firm; ``syncer queue`` offers exactly these."""
+"""How a job runs each of ``syncer.queue.app.FIRM_ACTIONS``."""
 
 
 async def run_firm(

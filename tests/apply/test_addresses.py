@@ -21,7 +21,7 @@ from syncer.errors import ExitCode
 from syncer.model import ENTITY_ADDRESSES
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import desired_tables, id_map
 from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import (
@@ -64,9 +64,8 @@ async def _owned(url: str) -> dict[str, tuple[str, str]]:
 
 
 async def test_create_update_adopt_then_a_second_run_writes_and_reads_nothing(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
-    await upgrade(database_url)
     sim = simulator.control
     existing: Any = sim.seed("entities", {"EntityNo": "C-0002", "Name": "Client 2"})
     old: Any = sim.seed(
@@ -78,7 +77,7 @@ async def test_create_update_adopt_then_a_second_run_writes_and_reads_nothing(
         {"OwnerCWGuid": existing["CWGuid"], "AddressCategory": "Mailing", "Address1": "Box 9"},
     )
     await fill(
-        database_url,
+        migrated_database_url,
         {
             "entities": [entity(1), entity(2)],
             "entity_addresses": [
@@ -89,7 +88,7 @@ async def test_create_update_adopt_then_a_second_run_writes_and_reads_nothing(
             ],
         },
     )
-    settings = settings_for(simulator, database_url)
+    settings = settings_for(simulator, migrated_database_url)
 
     result = await apply_firm(settings, ApplyOptions())
 
@@ -109,7 +108,7 @@ async def test_create_update_adopt_then_a_second_run_writes_and_reads_nothing(
     assert (hq["Name"], hq["Address1"], hq["City"]) == ("HQ", "1 Main St", "Toronto")
     assert held["C-0002", "Business"][0]["City"] == "New town"
     assert held["C-0002", "Business"][0]["CWGuid"] == old["CWGuid"]
-    assert await _owned(database_url) == {
+    assert await _owned(migrated_database_url) == {
         "C-0001|business": (hq["CWGuid"], "created"),
         "C-0001|mailing": (held["C-0001", "Mailing"][0]["CWGuid"], "created"),
         "C-0002|business": (old["CWGuid"], "adopted"),
@@ -128,20 +127,19 @@ async def test_create_update_adopt_then_a_second_run_writes_and_reads_nothing(
 
 
 async def test_an_edit_in_desired_state_reads_only_that_client(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
-    await upgrade(database_url)
     await fill(
-        database_url,
+        migrated_database_url,
         {
             "entities": [entity(n) for n in (1, 2, 3)],
             "entity_addresses": [address(n, "Business", city=f"City {n}") for n in (1, 2, 3)],
         },
     )
-    settings = settings_for(simulator, database_url)
+    settings = settings_for(simulator, migrated_database_url)
     assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
     reads = requests(simulator, READ_ROUTE)
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         async with engine.begin() as conn:
             table = desired_tables["entity_addresses"]
@@ -162,14 +160,13 @@ async def test_an_edit_in_desired_state_reads_only_that_client(
 
 
 async def test_lost_answers_to_address_creates_create_no_duplicate(
-    simulator: RunningSimulator, sqlite_url: str
+    simulator: RunningSimulator, migrated_sqlite_url: str
 ) -> None:
     """503s and dropped connections after the write landed: an address create whose outcome is
     unknown is looked up by (client, category) before it is sent again."""
-    await upgrade(sqlite_url)
-    await fill(sqlite_url, clients_with_addresses(10))
+    await fill(migrated_sqlite_url, clients_with_addresses(10))
     simulator.control.set_faults(seed=5, error_share=0.25, drop_share=0.1, after_write=True)
-    settings = settings_for(simulator, sqlite_url, max_retries=8)
+    settings = settings_for(simulator, migrated_sqlite_url, max_retries=8)
     for _ in range(4):
         result = await apply_firm(settings, ApplyOptions())
         if result.exit_code == ExitCode.OK:
@@ -208,13 +205,12 @@ async def test_a_create_answered_by_a_bare_integer_is_found_again_by_that_id(
 
 
 async def test_a_client_whose_address_was_rejected_is_read_again_next_run(
-    simulator: RunningSimulator, sqlite_url: str
+    simulator: RunningSimulator, migrated_sqlite_url: str
 ) -> None:
     """Only a client whose address changes all went through is known in step; the simulator
     refuses the category ``Warehouse`` (400), so that client stays unknown and is read again."""
-    await upgrade(sqlite_url)
     await fill(
-        sqlite_url,
+        migrated_sqlite_url,
         {
             "entities": [entity(1), entity(2)],
             "entity_addresses": [address(1, "Warehouse", city="Dock"), address(2, "Business")],
@@ -222,7 +218,7 @@ async def test_a_client_whose_address_was_rejected_is_read_again_next_run(
     )
     simulator.control.seed("entities", {"EntityNo": "C-0001", "Name": "Client 1"})
     simulator.control.seed("entities", {"EntityNo": "C-0002", "Name": "Client 2"})
-    settings = settings_for(simulator, sqlite_url)
+    settings = settings_for(simulator, migrated_sqlite_url)
 
     first = await apply_firm(settings, ApplyOptions())
     assert first.exit_code == ExitCode.ROWS_REJECTED

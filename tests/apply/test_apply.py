@@ -21,7 +21,7 @@ from syncer.progress import progress_for
 from syncer.settings import ApplySettings, Settings, SyncMode, SyncSettings
 from syncer.simulator import Limits, RunningSimulator
 from syncer.state import Origin
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes, desired_tables, runs
 from syncer.usecases import ApplyOptions, StalePlan, apply_firm, open_firm, read_and_plan
@@ -59,9 +59,8 @@ FIRM_ROWS: dict[str, list[dict[str, object]]] = {
 
 
 @pytest.fixture
-async def url(database_url: str) -> str:
-    await upgrade(database_url)
-    return database_url
+def url(migrated_database_url: str) -> str:
+    return migrated_database_url
 
 
 async def _journal(url: str) -> list[tuple[str, str]]:
@@ -183,12 +182,11 @@ async def test_lost_answers_to_applied_writes_create_no_duplicate(
 
 
 async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
-    simulator_factory: SimulatorFactory, database_url: str
+    simulator_factory: SimulatorFactory, migrated_database_url: str
 ) -> None:
-    await upgrade(database_url)
     sim = await simulator_factory(limits=Limits(replenish_rate=10, burst_capacity=10))
-    await fill(database_url, {"entities": [entity(n) for n in range(1, 31)]})
-    settings = settings_for(sim, database_url, max_in_flight=4)
+    await fill(migrated_database_url, {"entities": [entity(n) for n in range(1, 31)]})
+    settings = settings_for(sim, migrated_database_url, max_in_flight=4)
     new_secret = ""
 
     async def reset_when_under_way() -> None:
@@ -209,16 +207,18 @@ async def test_a_secret_reset_mid_run_exits_77_and_a_later_run_resumes(
         await apply_until_refused()
     assert [f.exit_code for f in failures] == [ExitCode.CREDENTIALS_REJECTED]
     assert 5 <= len(objects(sim, "entities")) < 30
-    statuses = {status for _, status in await _journal(database_url)}
+    statuses = {status for _, status in await _journal(migrated_database_url)}
     assert "sent" not in statuses
 
     sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
-    resumed = await apply_firm(settings_for(sim, database_url, secret=new_secret), ApplyOptions())
+    resumed = await apply_firm(
+        settings_for(sim, migrated_database_url, secret=new_secret), ApplyOptions()
+    )
     assert resumed.exit_code == ExitCode.OK, resumed.message
     assert len(objects(sim, "entities")) == 30
     assert set(creates(sim, "entities").values()) == {1}
-    assert len(await _owned(database_url, sim.firm)) == 30
-    assert {s for _, s in await _journal(database_url)} <= {"done", "skipped"}
+    assert len(await _owned(migrated_database_url, sim.firm)) == 30
+    assert {s for _, s in await _journal(migrated_database_url)} <= {"done", "skipped"}
 
 
 async def test_blocked_retirements_are_held_until_allowed(

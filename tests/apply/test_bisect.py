@@ -17,7 +17,7 @@ from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.errors import ExitCode
 from syncer.progress import progress_for
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import changes
 from syncer.usecases import ApplyOptions, apply_firm, open_firm, read_and_plan
 from tests.apply.support import fill, settings_for, user, writes
@@ -28,15 +28,16 @@ GHOST = "0badc0de-0000-4000-8000-000000000000"
 
 
 async def test_one_unknown_member_no_longer_rejects_the_good_ones(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
-    await upgrade(database_url)
     staff = [user(n) for n in range(1, 41)]
-    await fill(database_url, {"groups": [{"name": "Audit", "description": None}], "users": staff})
-    settings = settings_for(simulator, database_url)
+    await fill(
+        migrated_database_url, {"groups": [{"name": "Audit", "description": None}], "users": staff}
+    )
+    settings = settings_for(simulator, migrated_database_url)
     assert (await apply_firm(settings, ApplyOptions())).exit_code == ExitCode.OK
     links = [{"group_name": "Audit", "user_email": row["email"]} for row in staff]
-    await fill(database_url, {"group_members": links})
+    await fill(migrated_database_url, {"group_members": links})
 
     async with open_firm(settings) as firm:
         plan = (await read_and_plan(firm)).plan
@@ -64,7 +65,7 @@ async def test_one_unknown_member_no_longer_rejects_the_good_ones(
         (40, 1, requests - 1)
     ]
     assert 1 < requests <= 1 + 2 * 6  # one refusal, then two halves per level down to one
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     async with engine.connect() as conn:
         refused = (
             await conn.execute(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from syncer.errors import ExitCode
 from syncer.simulator import Limits
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import changes, runs
 from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import (
@@ -43,7 +43,6 @@ async def _interrupt_and_resume(
     simulator_factory: SimulatorFactory, url: str, how: signal.Signals
 ) -> tuple[int | None, list[str], list[str]]:
     """Start ``syncer apply`` as a process, send ``how`` once some creates landed, resume."""
-    await upgrade(url)
     sim = await simulator_factory(limits=Limits(replenish_rate=5, burst_capacity=5))
     await fill(url, {"entities": [entity(n) for n in range(1, N + 1)]})
     command = [sys.executable, "-m", "syncer", "apply", "--max-in-flight", "4"]
@@ -73,18 +72,20 @@ async def _interrupt_and_resume(
 
 
 async def test_kill_9_mid_run_then_resume_creates_nothing_twice(
-    simulator_factory: SimulatorFactory, database_url: str
+    simulator_factory: SimulatorFactory, migrated_database_url: str
 ) -> None:
-    code, _, statuses = await _interrupt_and_resume(simulator_factory, database_url, signal.SIGKILL)
+    code, _, statuses = await _interrupt_and_resume(
+        simulator_factory, migrated_database_url, signal.SIGKILL
+    )
     assert code == -signal.SIGKILL
     assert statuses == ["interrupted", "succeeded"]
 
 
 async def test_sigterm_lets_requests_in_flight_finish_and_exits_cleanly(
-    simulator_factory: SimulatorFactory, database_url: str
+    simulator_factory: SimulatorFactory, migrated_database_url: str
 ) -> None:
     code, left_open, statuses = await _interrupt_and_resume(
-        simulator_factory, database_url, signal.SIGTERM
+        simulator_factory, migrated_database_url, signal.SIGTERM
     )
     assert code == 128 + signal.SIGTERM
     assert "sent" not in left_open, "every request in flight was recorded"
@@ -93,13 +94,14 @@ async def test_sigterm_lets_requests_in_flight_finish_and_exits_cleanly(
 
 
 async def test_kill_9_during_address_creates_then_resume_creates_no_address_twice(
-    simulator_factory: SimulatorFactory, database_url: str
+    simulator_factory: SimulatorFactory, migrated_database_url: str
 ) -> None:
-    await upgrade(database_url)
     sim = await simulator_factory(limits=Limits(replenish_rate=5, burst_capacity=5))
-    await fill(database_url, clients_with_addresses(CLIENTS))
+    await fill(migrated_database_url, clients_with_addresses(CLIENTS))
     command = [sys.executable, "-m", "syncer", "apply", "--max-in-flight", "4"]
-    async with await anyio.open_process(command, env=env_for(sim, database_url)) as process:
+    async with await anyio.open_process(
+        command, env=env_for(sim, migrated_database_url)
+    ) as process:
         await wait_until(lambda: len(objects(sim, "addresses")) >= 4)
         process.send_signal(signal.SIGKILL)
         with anyio.fail_after(20):
@@ -107,7 +109,7 @@ async def test_kill_9_during_address_creates_then_resume_creates_no_address_twic
     assert len(objects(sim, "addresses")) < CLIENTS * len(CATEGORIES), "finished before the kill"
 
     sim.control.set_limits(replenish_rate=1000, burst_capacity=1000)
-    result = await apply_firm(settings_for(sim, database_url), ApplyOptions())
+    result = await apply_firm(settings_for(sim, migrated_database_url), ApplyOptions())
 
     assert result.exit_code == ExitCode.OK, result.message
     assert_one_per_category(sim, CLIENTS)

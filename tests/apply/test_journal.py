@@ -18,7 +18,7 @@ from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.clock import ManualClock, as_utc, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes, failed_keys, runs
 
@@ -89,12 +89,11 @@ async def test_a_rejected_key_waits_unless_its_values_change(engine: AsyncEngine
         assert (await conn.execute(select(failed_keys))).all() == []
 
 
-async def test_intents_and_results_find_their_rows_by_primary_key(sqlite_url: str) -> None:
+async def test_intents_and_results_find_their_rows_by_primary_key(migrated_sqlite_url: str) -> None:
     """On SQLite an update by (run, change id) walks every row of the run (its planner takes the
     run_id index), so a run's journal cost grew with the square of its size. Every update of a
     journal row that ``sent`` and ``settle`` issue must be a primary-key search instead."""
-    await upgrade(sqlite_url)
-    engine = create_engine(sqlite_url)
+    engine = create_engine(migrated_sqlite_url)
     updates: list[tuple[str, tuple[object, ...]]] = []
 
     def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
@@ -114,7 +113,7 @@ async def test_intents_and_results_find_their_rows_by_primary_key(sqlite_url: st
     finally:
         await engine.dispose()
     assert len(updates) == 3
-    path = make_url(sqlite_url).database
+    path = make_url(migrated_sqlite_url).database
     assert path is not None
     with closing(sqlite3.connect(path)) as plain:
         for sql, params in updates:

@@ -14,7 +14,7 @@ from syncer.clock import ManualClock, utc_now
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.state import Origin, RemoteObject
 from syncer.store import SharedEngines, journal_writes
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.engines import PARALLEL_WRITES
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes
@@ -112,20 +112,19 @@ async def test_a_failing_write_in_a_group_fails_its_own_caller_only(engine: Asyn
 
 
 async def test_on_a_worker_s_shared_engine_a_failing_write_fails_its_own_caller_only(
-    database_url: str,
+    migrated_database_url: str,
 ) -> None:
     """The same with the transactions a worker's engine writes at once (``JOURNAL_WRITES``):
     four on PostgreSQL, one on SQLite, where ``syncer apply``'s own engine writes one."""
-    await upgrade(database_url)
     shared = SharedEngines(4)
     try:
-        engine = shared.get(database_url).engine
+        engine = shared.get(migrated_database_url).engine
         parallel = engine.dialect.name == "postgresql"
         assert journal_writes(engine) == (PARALLEL_WRITES if parallel else 1)
         await test_a_failing_write_in_a_group_fails_its_own_caller_only(engine)
     finally:
         await shared.dispose()
-    own = create_engine(database_url)
+    own = create_engine(migrated_database_url)
     try:
         assert journal_writes(own) == 1
     finally:

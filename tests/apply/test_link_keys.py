@@ -14,7 +14,7 @@ from syncer.errors import ExitCode
 from syncer.model import LinkKey
 from syncer.plan import key_text, plan_from_json, plan_to_json
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import changes, failed_keys, runs
 from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 from tests.apply.support import fill, objects, settings_for, user
@@ -33,11 +33,10 @@ ROWS: dict[str, list[dict[str, object]]] = {
 
 
 async def test_a_bar_in_a_group_name_survives_plan_json_and_apply(
-    simulator: RunningSimulator, database_url: str, tmp_path: Path
+    simulator: RunningSimulator, migrated_database_url: str, tmp_path: Path
 ) -> None:
-    await upgrade(database_url)
-    await fill(database_url, ROWS)
-    settings = settings_for(simulator, database_url)
+    await fill(migrated_database_url, ROWS)
+    settings = settings_for(simulator, migrated_database_url)
     plan = (await plan_firm(settings)).plan
     saved = tmp_path / "plan.json"
     saved.write_bytes(plan_to_json(plan))
@@ -69,13 +68,12 @@ TWINS: dict[str, list[dict[str, object]]] = {
 
 
 async def test_two_assignments_with_the_same_display_key_stay_two(
-    simulator: RunningSimulator, database_url: str, tmp_path: Path
+    simulator: RunningSimulator, migrated_database_url: str, tmp_path: Path
 ) -> None:
     """Both ends hold ``|``: the plan, its JSON, the journal and Cloud keep the two apart, and
     the next plan finds nothing left to do."""
-    await upgrade(database_url)
-    await fill(database_url, TWINS)
-    settings = settings_for(simulator, database_url)
+    await fill(migrated_database_url, TWINS)
+    settings = settings_for(simulator, migrated_database_url)
     saved = tmp_path / "plan.json"
     saved.write_bytes(plan_to_json((await plan_firm(settings)).plan))
     read_back = [c for c in plan_from_json(saved.read_bytes()).changes if c.kind == "group_members"]
@@ -97,7 +95,7 @@ async def test_two_assignments_with_the_same_display_key_stay_two(
         "R": ["D|x|y@example.com"],
     }
     assert (await plan_firm(settings)).plan.changes == ()
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         async with engine.connect() as conn:
             journaled = (
@@ -119,16 +117,15 @@ OLD_ROWS: dict[str, list[dict[str, object]]] = {
 
 
 async def test_a_journal_an_older_version_wrote_still_resumes(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
     """Rows as a version keyed by display text left them: a run killed with one assignment sent,
     and an earlier rejection of another still waiting out its delay. The next run closes the
     dead one, sends the first again and holds the second back, matched by its old key."""
-    await upgrade(database_url)
-    await fill(database_url, OLD_ROWS)
+    await fill(migrated_database_url, OLD_ROWS)
     now = datetime.now(UTC)
     firm = simulator.firm
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         async with engine.begin() as conn:
             run_id = await conn.scalar(
@@ -157,13 +154,13 @@ async def test_a_journal_an_older_version_wrote_still_resumes(
     finally:
         await engine.dispose()
 
-    result = await apply_firm(settings_for(simulator, database_url), ApplyOptions())
+    result = await apply_firm(settings_for(simulator, migrated_database_url), ApplyOptions())
 
     assert result.counts["group_members"]["add"] == {"done": 1, "deferred": 1}
     members = simulator.control.dump()["objects"]["group_members"]
     emails = {u["CWGuid"]: u["Email"] for u in objects(simulator, "users")}
     assert [emails[u] for m in members.values() for u in m] == ["user1@example.com"]
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         async with engine.connect() as conn:
             statuses = (await conn.scalars(select(runs.c.status).order_by(runs.c.id))).all()

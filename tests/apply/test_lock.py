@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.apply.lock import STALE_AFTER, RunLock
 from syncer.clock import ManualClock
 from syncer.errors import ExitCode, RunLocked
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import run_lock
 
 pytestmark = pytest.mark.anyio
@@ -63,10 +63,11 @@ async def test_a_stale_heartbeat_from_another_host_is_taken_over(engine: AsyncEn
         pass
 
 
-async def test_a_fresh_lock_row_of_a_live_holder_is_respected_on_sqlite(sqlite_url: str) -> None:
+async def test_a_fresh_lock_row_of_a_live_holder_is_respected_on_sqlite(
+    migrated_sqlite_url: str,
+) -> None:
     """SQLite only: on PostgreSQL the advisory lock, not the row, is the authority."""
-    await upgrade(sqlite_url)
-    engine = create_engine(sqlite_url)
+    engine = create_engine(migrated_sqlite_url)
     try:
         await _plant(engine, "elsewhere:1:x", datetime.now(UTC))
         with pytest.raises(RunLocked, match="elsewhere:1:x"):
@@ -84,10 +85,11 @@ async def test_an_error_inside_the_lock_arrives_as_itself(engine: AsyncEngine) -
             raise RunLocked("inner")
 
 
-async def test_a_live_holder_on_this_host_is_never_stale_on_sqlite(sqlite_url: str) -> None:
+async def test_a_live_holder_on_this_host_is_never_stale_on_sqlite(
+    migrated_sqlite_url: str,
+) -> None:
     """Its heartbeat may be ten minutes old (a stopped process): while it lives, it holds."""
-    await upgrade(sqlite_url)
-    engine = create_engine(sqlite_url)
+    engine = create_engine(migrated_sqlite_url)
     try:
         long_ago = datetime.now(UTC) - STALE_AFTER * 7
         await _plant(engine, f"{socket.gethostname()}:{os.getpid()}:x", long_ago)

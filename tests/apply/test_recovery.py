@@ -14,7 +14,7 @@ from syncer.clock import SystemClock
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.simulator import RunningSimulator
 from syncer.state import Origin
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.idmap import read_id_map
 from syncer.store.tables import changes
 from syncer.usecases import open_firm
@@ -26,17 +26,16 @@ OPEN = 30
 
 
 async def test_open_creates_are_looked_up_concurrently_with_the_same_results(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
     """A dead run left 30 creates sent; the even ones reached Cloud. Every one is looked up,
     several at a time, and settled as one lookup at a time settles it."""
-    await upgrade(database_url)
     keys = [f"C-{n:04d}" for n in range(OPEN)]
     creates = [
         Change("entities", Action.CREATE, key, fields={"Name": FieldChange(None, "x")})
         for key in keys
     ]
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         dead = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
         await dead.enter([Entry(change) for change in creates])
@@ -44,7 +43,7 @@ async def test_open_creates_are_looked_up_concurrently_with_the_same_results(
         for key in keys[::2]:
             simulator.control.seed("entities", {"EntityNo": key, "Name": "x"})
 
-        async with open_firm(settings_for(simulator, database_url)) as firm:
+        async with open_firm(settings_for(simulator, migrated_database_url)) as firm:
             found = await recover(firm.engine, firm.firm, firm.client, firm.clock, max_in_flight=8)
             peak = firm.client.stats.peak_in_flight
 
@@ -75,16 +74,17 @@ def read_only_engine(url: str) -> AsyncEngine:
     return create_engine(url, connect_args={"options": "-c default_transaction_read_only=on"})
 
 
-async def test_a_clean_start_writes_nothing(simulator: RunningSimulator, database_url: str) -> None:
+async def test_a_clean_start_writes_nothing(
+    simulator: RunningSimulator, migrated_database_url: str
+) -> None:
     """A finished run left nothing open: recovery finds that without writing (a worker starts
     every job with it), so it succeeds on a database that refuses every write."""
-    await upgrade(database_url)
-    engine = create_engine(database_url)
-    read_only = read_only_engine(database_url)
+    engine = create_engine(migrated_database_url)
+    read_only = read_only_engine(migrated_database_url)
     try:
         journal = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
         await journal.close("succeeded", 0, {})
-        async with open_firm(settings_for(simulator, database_url)) as firm:
+        async with open_firm(settings_for(simulator, migrated_database_url)) as firm:
             found = await recover(read_only, firm.firm, firm.client, firm.clock, max_in_flight=8)
     finally:
         await read_only.dispose()
@@ -93,18 +93,17 @@ async def test_a_clean_start_writes_nothing(simulator: RunningSimulator, databas
 
 
 async def test_changes_a_finished_run_left_pending_are_handed_back(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
     """No run is ``running``, yet changes are still pending (the run row was closed, its
     changes never reached): they are released to the fresh plan all the same."""
-    await upgrade(database_url)
     left = [Change("entities", Action.UPDATE, f"U-{n}", remote_id=f"g{n}") for n in range(3)]
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         journal = await Journal.begin(engine, simulator.firm, "apply", None, SystemClock())
         await journal.enter([Entry(change) for change in left])
         await journal.close("failed", 1, {})
-        async with open_firm(settings_for(simulator, database_url)) as firm:
+        async with open_firm(settings_for(simulator, migrated_database_url)) as firm:
             found = await recover(firm.engine, firm.firm, firm.client, firm.clock, max_in_flight=8)
         async with engine.connect() as conn:
             statuses = set((await conn.scalars(select(changes.c.status))).all())

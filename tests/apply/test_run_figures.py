@@ -15,7 +15,7 @@ from syncer.plan.changes import Action, Change, FieldChange, Plan
 from syncer.progress import quiet
 from syncer.simulator import RunningSimulator
 from syncer.state import RemoteObject
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import runs
 from tests.apply.support import settings_for
 
@@ -53,14 +53,13 @@ def _creates(firm: str, n: int) -> Plan:
 
 
 async def test_the_achieved_rate_counts_only_what_apply_sent(
-    simulator: RunningSimulator, database_url: str
+    simulator: RunningSimulator, migrated_database_url: str
 ) -> None:
     """Planning reads happen before apply's clock starts: counting them over apply's duration
     (as the rate did) made a run that read much and wrote little look faster than its bucket."""
-    await upgrade(database_url)
-    settings = settings_for(simulator, database_url, max_in_flight=1)
+    settings = settings_for(simulator, migrated_database_url, max_in_flight=1)
     clock = ManualClock()
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         async with TimedCreates.open(settings.cloud) as client:
             client.clock = clock

@@ -13,7 +13,7 @@ from syncer.apply.lock import RunLock
 from syncer.errors import ExitCode
 from syncer.plan.serialise import plan_from_json
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.usecases import ApplyOptions, apply_firm
 from tests.apply.support import entity, env_for, fill, objects, settings_for
 
@@ -21,9 +21,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    return sqlite_url
+def url(migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url
 
 
 async def syncer(sim: RunningSimulator, url: str, *args: str) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy import delete
 
 from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import desired_tables
 from tests.apply.support import entity, env_for, fill, objects
 
@@ -22,10 +22,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    await fill(sqlite_url, {"entities": [entity(n) for n in (1, 2, 3)]})
-    return sqlite_url
+async def url(migrated_sqlite_url: str) -> str:
+    await fill(migrated_sqlite_url, {"entities": [entity(n) for n in (1, 2, 3)]})
+    return migrated_sqlite_url
 
 
 async def syncer(env: dict[str, str], *args: str) -> tuple[int, str, str]:

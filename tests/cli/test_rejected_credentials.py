@@ -13,19 +13,17 @@ import pytest
 
 from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
-from syncer.store.db import upgrade
 from tests.apply.support import env_for
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_plan_with_a_wrong_secret_exits_77_in_one_line(
-    simulator: RunningSimulator, sqlite_url: str
+    simulator: RunningSimulator, migrated_sqlite_url: str
 ) -> None:
-    await upgrade(sqlite_url)
     result = await anyio.run_process(
         [sys.executable, "-m", "syncer", "plan"],
-        env=env_for(simulator, sqlite_url, secret="wrong-secret"),
+        env=env_for(simulator, migrated_sqlite_url, secret="wrong-secret"),
         check=False,
     )
     stderr = result.stderr.decode()

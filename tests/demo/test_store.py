@@ -8,15 +8,14 @@ import sqlalchemy as sa
 from syncer.demo.data import Size, generate, mutate
 from syncer.demo.store import replace_desired, seed_cloud
 from syncer.simulator import Simulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import desired_tables
 
 
 @pytest.mark.anyio
-async def test_desired_tables_hold_exactly_the_generated_rows(database_url: str) -> None:
-    await upgrade(database_url)
+async def test_desired_tables_hold_exactly_the_generated_rows(migrated_database_url: str) -> None:
     data = generate(Size.SMALL)
-    engine = create_engine(database_url)
+    engine = create_engine(migrated_database_url)
     try:
         await replace_desired(engine, data.rows)
         changed, _ = mutate(data)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 
 from syncer.errors import ExitCode
-from syncer.store.db import upgrade
 from tests.apply.support import entity, fill
 from tests.hostile.server import Behaviour, serve_hostile
 from tests.hostile.support import assert_no_secret_stored, env_for, run_syncer, table_text
@@ -54,10 +53,9 @@ process start; these cover each ending: 77, 76 before and after a token, 69)."""
 
 
 @pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    await fill(sqlite_url, {"entities": [entity(1)]})
-    return sqlite_url
+async def url(migrated_sqlite_url: str) -> str:
+    await fill(migrated_sqlite_url, {"entities": [entity(1)]})
+    return migrated_sqlite_url
 
 
 @pytest.mark.parametrize(

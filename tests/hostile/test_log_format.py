@@ -6,17 +6,15 @@ import orjson
 import pytest
 
 from syncer.errors import ExitCode
-from syncer.store.db import upgrade
 from tests.hostile.server import Behaviour, serve_hostile
 from tests.hostile.support import env_for, run_syncer
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_logs_are_json_lines_when_stderr_is_not_a_terminal(sqlite_url: str) -> None:
-    await upgrade(sqlite_url)
+async def test_logs_are_json_lines_when_stderr_is_not_a_terminal(migrated_sqlite_url: str) -> None:
     async with serve_hostile(Behaviour.WELL_BEHAVED) as server:
-        env = env_for(server, sqlite_url)
+        env = env_for(server, migrated_sqlite_url)
         del env["SYNCER_LOGGING__FORMAT"]
         outcome = await run_syncer(env, "plan")
     assert outcome.code == ExitCode.OK, outcome.stderr
@@ -26,10 +24,11 @@ async def test_logs_are_json_lines_when_stderr_is_not_a_terminal(sqlite_url: str
     assert all({"event", "level", "timestamp"} <= event.keys() for event in events)
 
 
-async def test_beside_readable_logs_a_failure_ends_in_a_plain_text_line(sqlite_url: str) -> None:
-    await upgrade(sqlite_url)
+async def test_beside_readable_logs_a_failure_ends_in_a_plain_text_line(
+    migrated_sqlite_url: str,
+) -> None:
     async with serve_hostile(Behaviour.AUTH_401) as server:
-        env = env_for(server, sqlite_url, SYNCER_LOGGING__FORMAT="console")
+        env = env_for(server, migrated_sqlite_url, SYNCER_LOGGING__FORMAT="console")
         outcome = await run_syncer(env, "plan")
     assert outcome.code == ExitCode.CREDENTIALS_REJECTED, outcome.stderr
     lines = outcome.stderr.splitlines()

@@ -13,7 +13,6 @@ import orjson
 import pytest
 
 from syncer.errors import ExitCode
-from syncer.store.db import upgrade
 from tests.apply.support import entity, fill
 from tests.hostile.server import SECRET, Behaviour, HostileServer, serve_hostile
 from tests.hostile.support import Outcome, base_env, env_for, run_syncer
@@ -22,10 +21,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    await fill(sqlite_url, {"entities": [entity(1)]})
-    return sqlite_url
+async def url(migrated_sqlite_url: str) -> str:
+    await fill(migrated_sqlite_url, {"entities": [entity(1)]})
+    return migrated_sqlite_url
 
 
 @pytest.fixture
@@ -116,12 +114,11 @@ async def test_an_operators_select_with_a_colon_runs_as_written(
 
 
 async def test_terminal_escapes_in_names_are_shown_escaped(
-    server: HostileServer, sqlite_url: str
+    server: HostileServer, migrated_sqlite_url: str
 ) -> None:
-    await upgrade(sqlite_url)
     evil = "\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\"
-    await fill(sqlite_url, {"entities": [entity(1, name=evil)]})
-    outcome = await run_syncer(env_for(server, sqlite_url), "plan")
+    await fill(migrated_sqlite_url, {"entities": [entity(1, name=evil)]})
+    outcome = await run_syncer(env_for(server, migrated_sqlite_url), "plan")
     assert outcome.code == ExitCode.OK, outcome.stderr
     assert "\x1b" not in outcome.stdout
     assert "\\x1b[2J\\x1b]8;;http://evil.example/" in outcome.stdout

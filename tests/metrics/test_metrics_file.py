@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.metrics import RunMetrics, read_run_metrics, write_metrics
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import runs
 
 ACME = RunMetrics(
@@ -92,9 +92,8 @@ def test_a_rewrite_replaces_the_previous_run_atomically(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_metrics_can_be_read_from_syncer_runs_rows(database_url: str) -> None:
-    await upgrade(database_url)
-    engine = create_engine(database_url)
+async def test_metrics_can_be_read_from_syncer_runs_rows(migrated_database_url: str) -> None:
+    engine = create_engine(migrated_database_url)
     try:
         async with engine.begin() as conn:
             inserted = await conn.execute(

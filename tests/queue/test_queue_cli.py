@@ -42,9 +42,10 @@ def test_on_sqlite_the_queue_commands_exit_78_saying_they_need_postgresql(
 
 
 @pytest.mark.postgres
-def test_a_bad_schedule_is_a_configuration_error(postgres_url: str, tmp_path: Path) -> None:
-    anyio.run(upgrade, postgres_url)
-    config = _config(tmp_path, postgres_url)
+def test_a_bad_schedule_is_a_configuration_error(
+    migrated_postgres_url: str, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, migrated_postgres_url)
     text = config.read_text().replace('name = "acme"\n', 'name = "acme"\nschedule = "at two"\n')
     config.write_text(text)
     result = _syncer(config, "worker")
@@ -54,10 +55,9 @@ def test_a_bad_schedule_is_a_configuration_error(postgres_url: str, tmp_path: Pa
 
 @pytest.mark.postgres
 def test_queue_defers_once_per_firm_and_action_and_status_lists_the_jobs(
-    postgres_url: str, tmp_path: Path
+    migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    anyio.run(upgrade, postgres_url)
-    config = _config(tmp_path, postgres_url)
+    config = _config(tmp_path, migrated_postgres_url)
 
     first = _syncer(config, "queue", "apply")
     assert first.exit_code == 0, first.output
@@ -78,7 +78,7 @@ def test_queue_defers_once_per_firm_and_action_and_status_lists_the_jobs(
     ]
 
     async def job_options() -> list[sa.Row[object]]:
-        engine = create_engine(postgres_url)
+        engine = create_engine(migrated_postgres_url)
         try:
             async with engine.connect() as conn:
                 query = "SELECT lock, queueing_lock, queue_name, scheduled_at FROM "
@@ -98,12 +98,11 @@ def test_queue_defers_once_per_firm_and_action_and_status_lists_the_jobs(
 
 @pytest.mark.postgres
 def test_a_firm_already_queued_leaves_the_others_of_its_batch_queued(
-    postgres_url: str, tmp_path: Path
+    migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     """All firms go in one statement, which one waiting job refuses whole: the others are
     queued all the same, one at a time."""
-    anyio.run(upgrade, postgres_url)
-    config = _config(tmp_path, postgres_url)
+    config = _config(tmp_path, migrated_postgres_url)
     assert _syncer(config, "queue", "plan", "--firm", "beta").exit_code == 0
     both = _syncer(config, "queue", "plan")
     assert both.exit_code == 0, both.output

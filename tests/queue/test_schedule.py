@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from tests.fixtures.simulator import SimulatorFactory
 from tests.queue.support import wait_for, workers, write_config
 
@@ -19,12 +19,13 @@ EVERY_TWO_SECONDS = "* * * * * */2"
 
 
 async def test_a_schedule_fires_once_per_slot_with_three_workers(
-    simulator_factory: SimulatorFactory, postgres_url: str, tmp_path: Path
+    simulator_factory: SimulatorFactory, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    await upgrade(postgres_url)
     sims = {"timed": await simulator_factory(firm="timed"), "idle": await simulator_factory()}
-    fleet = write_config(tmp_path / "firms.toml", postgres_url, sims, {"timed": EVERY_TWO_SECONDS})
-    engine = create_engine(postgres_url)
+    fleet = write_config(
+        tmp_path / "firms.toml", migrated_postgres_url, sims, {"timed": EVERY_TWO_SECONDS}
+    )
+    engine = create_engine(migrated_postgres_url)
 
     async def rows(query: str) -> list[sa.Row[object]]:
         async with engine.connect() as conn:

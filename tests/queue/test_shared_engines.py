@@ -11,7 +11,6 @@ from syncer.queue.runner import FirmResult, run_firm
 from syncer.settings import Firm
 from syncer.simulator.config import Faults
 from syncer.store import SharedEngines
-from syncer.store.db import upgrade
 from tests.apply.support import creates, entity, fill, settings_for
 from tests.fixtures.simulator import SimulatorFactory
 
@@ -21,18 +20,17 @@ FIRMS = 6
 
 
 async def test_six_firms_at_once_through_two_connections(
-    simulator_factory: SimulatorFactory, postgres_url: str
+    simulator_factory: SimulatorFactory, migrated_postgres_url: str
 ) -> None:
     """Every firm holds its run lock for its whole run; on a connection each, six firms would
     need six. Sharing one session for the locks and a pool of one for the work, all six run at
     once (the answers' latency keeps them overlapping) and finish, with no create twice."""
-    await upgrade(postgres_url)
-    await fill(postgres_url, {"entities": [entity(n) for n in range(1, 6)]})
+    await fill(migrated_postgres_url, {"entities": [entity(n) for n in range(1, 6)]})
     slow = Faults(latency_seconds=0.05)
     sims = [await simulator_factory(firm=f"firm{n}", faults=slow) for n in range(FIRMS)]
-    firms = [Firm(sim.firm, settings_for(sim, postgres_url)) for sim in sims]
+    firms = [Firm(sim.firm, settings_for(sim, migrated_postgres_url)) for sim in sims]
     shared = SharedEngines(2, wait_seconds=30)
-    advisory = shared.get(postgres_url).advisory
+    advisory = shared.get(migrated_postgres_url).advisory
     results: dict[str, FirmResult] = {}
     most_locks = 0
 

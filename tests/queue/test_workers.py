@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.simulator import Limits
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import runs
 from tests.apply.support import creates, entity, fill, objects
 from tests.fixtures.simulator import SimulatorFactory
@@ -28,14 +28,15 @@ SLOW = Limits(replenish_rate=6, burst_capacity=3)
 
 
 async def test_twelve_firms_three_workers_one_killed(
-    simulator_factory: SimulatorFactory, postgres_url: str, tmp_path: Path
+    simulator_factory: SimulatorFactory, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    await upgrade(postgres_url)
     desired = [entity(n) for n in range(1, N + 1)]
-    await fill(postgres_url, {"entities": desired})  # the same desired state for every firm
+    await fill(
+        migrated_postgres_url, {"entities": desired}
+    )  # the same desired state for every firm
     sims = {name: await simulator_factory(firm=name, limits=SLOW) for name in FIRMS}
-    fleet = write_config(tmp_path / "firms.toml", postgres_url, sims, {})
-    engine = create_engine(postgres_url)
+    fleet = write_config(tmp_path / "firms.toml", migrated_postgres_url, sims, {})
+    engine = create_engine(migrated_postgres_url)
     try:
         async with workers(fleet, 3, tmp_path, "--concurrency", "4") as procs:
             queued = await anyio.run_process(fleet.command("queue", "apply"), env=fleet.env())
@@ -88,14 +89,13 @@ async def test_twelve_firms_three_workers_one_killed(
 
 
 async def test_sigterm_stops_the_running_firm_which_another_worker_resumes(
-    simulator_factory: SimulatorFactory, postgres_url: str, tmp_path: Path
+    simulator_factory: SimulatorFactory, migrated_postgres_url: str, tmp_path: Path
 ) -> None:
-    await upgrade(postgres_url)
     desired = [entity(n) for n in range(1, N + 1)]
-    await fill(postgres_url, {"entities": desired})
+    await fill(migrated_postgres_url, {"entities": desired})
     sim = await simulator_factory(firm="solo", limits=Limits(replenish_rate=4, burst_capacity=2))
-    fleet = write_config(tmp_path / "firms.toml", postgres_url, {"solo": sim}, {})
-    engine = create_engine(postgres_url)
+    fleet = write_config(tmp_path / "firms.toml", migrated_postgres_url, {"solo": sim}, {})
+    engine = create_engine(migrated_postgres_url)
     try:
         metrics = tmp_path / "textfile" / "syncer.prom"
         options = ("--concurrency", "1", "--metrics-file", str(metrics))

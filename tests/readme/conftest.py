@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.store.db import upgrade
-
 
 @pytest.fixture
-async def url(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
-    return sqlite_url
+def url(migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url

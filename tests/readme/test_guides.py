@@ -11,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
-from syncer.store.db import upgrade
 from tests.apply.support import entity, fill, objects
 from tests.readme.command import SYNCER, Finished, Syncer, assert_clean, write_config
 
@@ -40,11 +39,10 @@ def readme_metrics() -> dict[str, set[str]]:
 
 
 async def test_the_cron_line_writes_json_logs_and_every_metric_of_the_table(
-    simulator: RunningSimulator, database_url: str, tmp_path: Path
+    simulator: RunningSimulator, migrated_database_url: str, tmp_path: Path
 ) -> None:
-    await upgrade(database_url)
-    await fill(database_url, {"entities": [entity(1), entity(2)]})
-    config = write_config(tmp_path, simulator, database_url)
+    await fill(migrated_database_url, {"entities": [entity(1), entity(2)]})
+    config = write_config(tmp_path, simulator, migrated_database_url)
     (tmp_path / "log").mkdir()
     textfile, log = tmp_path / "textfile" / "syncer.prom", tmp_path / "log" / "apply.log"
     command = readme_cron_command(

@@ -11,15 +11,8 @@ from syncer.store import db
 
 
 @pytest.fixture
-async def migrated_url(database_url: str) -> str:
-    """``database_url`` migrated to the newest revision."""
-    await db.upgrade(database_url)
-    return database_url
-
-
-@pytest.fixture
-async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a migrated database, disposed after the test."""
-    engine = db.create_engine(migrated_url)
+    engine = db.create_engine(migrated_database_url)
     yield engine
     await engine.dispose()

@@ -17,7 +17,7 @@ from syncer.apply.lock import RunLock, advisory_key
 from syncer.clock import ManualClock
 from syncer.errors import ExitCode, RunLocked
 from syncer.store.advisory import AdvisoryLocks
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.tables import run_lock
 
 pytestmark = pytest.mark.anyio
@@ -31,10 +31,9 @@ HOLDERS = text(
 
 
 @pytest.fixture
-async def engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+async def engines(migrated_postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
     """Two engines on one database: two processes, as far as PostgreSQL can tell."""
-    await upgrade(postgres_url)
-    first, second = create_engine(postgres_url), create_engine(postgres_url)
+    first, second = create_engine(migrated_postgres_url), create_engine(migrated_postgres_url)
     try:
         yield first, second
     finally:

@@ -55,8 +55,8 @@ async def test_upgrade_creates_every_table_without_drift(database_url: str) -> N
     assert set(metadata.tables) <= await _run(database_url, _tables)
 
 
-async def test_identity_indexes_exist_for_case_insensitive_keys(migrated_url: str) -> None:
-    names = await _run(migrated_url, _index_names)
+async def test_identity_indexes_exist_for_case_insensitive_keys(migrated_database_url: str) -> None:
+    names = await _run(migrated_database_url, _index_names)
     assert {f"uq_{desired_tables[kind].name}_identity" for kind in ("users", "groups")} <= names
 
 
