@@ -155,6 +155,13 @@ class Batches:
                 return self._grant(batch, cost)
             if not batch.early:
                 return self._next_moment(batch.moment + self.tuning.batch_grace) - now
+        return self._open(now, cost, per_second, level, idle=idle)
+
+    def _open(
+        self, now: float, cost: float, per_second: float, level: float, *, idle: bool
+    ) -> Batch | float:
+        """``take`` where no open batch has room: a new batch now (timed or ``early``), or
+        seconds to wait for the next moment."""
         first = self.phase is None
         moment = self._next_moment(now)
         early = moment > now and self._paused(now, idle, level >= cost)
