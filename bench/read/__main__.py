@@ -53,7 +53,7 @@ class OnePage:
 
     cap = 1
 
-    def for_pages(self, family: str) -> int:
+    def for_pages(self, family: str, *, needed: bool = False) -> int:
         return 1
 
 

@@ -309,8 +309,8 @@ class CloudClient:
                 for obj in checked_list(where, await self._call("GET", path, params=query))
             ]
 
-        def window() -> int:
-            return self.in_flight_target.for_pages(family)
+        def window(needed: bool) -> int:
+            return self.in_flight_target.for_pages(family, needed=needed)
 
         async def read_once() -> list[T]:
             pages = await read_pages(

@@ -53,14 +53,20 @@ class InFlightTarget:
         self._latencies = latencies
         self.cap = cap
 
-    def for_pages(self, family: str) -> int:
+    def for_pages(self, family: str, *, needed: bool = False) -> int:
         """Pages of one list to keep in flight: Little's law, as each page asked for past the end
-        is a token spent for nothing; but at least what the limiter hands out at once."""
+        is a token spent for nothing; but at least what the limiter hands out at once. Where
+        every page the window may launch is ``needed`` (a list told its length, within the pages
+        that length takes), none is spent for nothing: then at least the bucket's burst too, as
+        for writes. Little's law alone held a read that the full bucket holds to rate x latency
+        pages at first, the rest waiting a round trip for their answers (at 200/s and 250 ms,
+        79 of 101 pages went at once, the read took 1.8x its bound)."""
         stats = self._limiter_stats()
         figures = self._latencies.of(family)
         latency = None if figures is None else figures.high
         little = little_target(_request_rate(stats), latency, self.cap)
-        return max(little, min(_batch_requests(stats), self.cap))
+        at_once = max(_batch_requests(stats), _burst_requests(stats) if needed else 0)
+        return max(little, min(at_once, self.cap))
 
     def for_writes(self) -> int:
         """Changes to keep in flight (of every kind, planned for the slowest family): Little's
@@ -70,8 +76,12 @@ class InFlightTarget:
         figures = self._latencies.overall()
         latency = None if figures is None else figures.high
         little = little_target(_request_rate(stats), latency, self.cap)
-        burst = 0 if stats.burst is None else math.floor(stats.burst / (stats.cost or 1.0))
-        return max(little, min(burst, self.cap))
+        return max(little, min(_burst_requests(stats), self.cap))
+
+
+def _burst_requests(stats: LimiterStats) -> int:
+    """Requests the full bucket holds."""
+    return 0 if stats.burst is None else math.floor(stats.burst / (stats.cost or 1.0))
 
 
 def _batch_requests(stats: LimiterStats) -> int:

@@ -98,7 +98,7 @@ class _Window:
 async def read_pages(
     fetch: PageFetch,
     bounds: PageBounds,
-    window: Callable[[], int],
+    window: Callable[[bool], int],
     stats: PagingStats,
     *,
     small: bool,
@@ -107,8 +107,10 @@ async def read_pages(
 ) -> list[list[Any]]:
     """Every non-empty page of a list in page order, until its first short or empty page.
 
-    ``window()`` is the number of pages to keep in flight, asked each time a page answers and
-    whenever ``learning`` calls back (the client learned something that may change it).
+    ``window(needed)`` is the number of pages to keep in flight, asked each time a page answers
+    and whenever ``learning`` calls back (the client learned something that may change it);
+    ``needed`` says that every page it may launch is known to be needed (within an expected
+    length), so none is spent for nothing.
     ``small`` lists keep one page in flight until their first page answers full; a list of
     ``expected_items`` keeps to the pages those need until they all answer full.
     """
@@ -133,7 +135,7 @@ async def read_pages(
 async def _launch_until_done(
     pages: _Window,
     small: bool,
-    window: Callable[[], int],
+    window: Callable[[bool], int],
     bounds: PageBounds,
     expected_pages: int | None,
 ) -> int:
@@ -142,12 +144,13 @@ async def _launch_until_done(
     launched = 0
     async with anyio.create_task_group() as tg:
         while not pages.done():
-            width = 1 if small and pages.full_through == 0 else max(1, window())
+            needed = expected_pages if pages.full_through < (expected_pages or 0) else None
+            width = 1 if small and pages.full_through == 0 else max(1, window(needed is not None))
             # The window counts pages in flight, not pages past the last one with every page
             # before it answered: one slow answer on a jittery wire must not hold the rest back.
             limit = len(pages.answers) + width if pages.end is None else pages.end
-            if expected_pages is not None and pages.full_through < expected_pages:
-                limit = min(limit, expected_pages)
+            if needed is not None:
+                limit = min(limit, needed)
             if launched < limit:
                 if launched == bounds.max_pages:
                     more = f"more than {bounds.max_pages} pages (cloud.max_pages)"

@@ -183,7 +183,7 @@ async def test_a_longer_page_counts_as_full_and_a_repeated_page_is_a_broken_prom
 
     bounds = PageBounds(size=2, max_pages=10, where="GET entities")
     pages = await read_pages(
-        longer, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning
+        longer, bounds, lambda _needed: 3, PagingStats(), small=False, learning=_no_learning
     )
     assert pages == [[1, 2, 3], [4, 5, 6], [7]]
 
@@ -191,14 +191,16 @@ async def test_a_longer_page_counts_as_full_and_a_repeated_page_is_a_broken_prom
         return [1, 2]
 
     with pytest.raises(CloudContractBroken, match="page 2 repeats page 1"):
-        await read_pages(same, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning)
+        await read_pages(
+            same, bounds, lambda _needed: 3, PagingStats(), small=False, learning=_no_learning
+        )
 
     async def endless(number: int) -> list[Any]:
         return [number, number]
 
     with pytest.raises(CloudContractBroken, match=r"more than 10 pages \(cloud.max_pages\)"):
         await read_pages(
-            endless, bounds, lambda: 3, PagingStats(), small=False, learning=_no_learning
+            endless, bounds, lambda _needed: 3, PagingStats(), small=False, learning=_no_learning
         )
 
 
@@ -228,3 +230,24 @@ async def test_an_expected_length_keeps_the_window_to_the_pages_it_needs(
     assert paging.past_end <= past_end_at_most
     if count == 95:
         assert paging.past_end <= client.in_flight_target.cap
+
+
+async def test_a_read_the_burst_holds_leaves_at_once_after_its_first_page(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """101 pages, a full bucket of 200 at 200/s, 250 ms +- 30 %: once the first page has shown
+    the family's cost, the other 100 all go at once (the bucket holds them), so the read takes
+    two round trips. Little's law alone (200/s x the high latency x 1.25 + 2) kept at most 84
+    in flight, the rest waiting a third round trip for the first answers."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 1000, latency=0.25, jitter=0.075, rate=200)
+    async with CloudClient.open(settings_for(sim, max_in_flight=256), clock=clock) as client:
+        server = sim.control.clock
+        assert isinstance(server, ServerClock)
+        await in_virtual_time(clock, server, client.stats, client.list_roles)  # rate, latency
+        guids, took = await read_entities(clock, sim, client, expected=1000)
+        peak = client.stats.peak_in_flight
+    assert guids == stored_guids(sim)
+    assert peak == 100
+    assert took <= 2 * (0.25 + 0.075)
+    assert sim.control.snapshot_stats()["denied"] == 0

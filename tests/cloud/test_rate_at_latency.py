@@ -95,3 +95,29 @@ async def test_workers_at_a_high_latency_draw_the_rate(
     assert server.count(False) == 0
     # Learning the moment takes a few seconds at 1 s (a batch's answers come a second late).
     assert server.count(True, since=start + 6, until=start + 20) >= 0.95 * rate * 14
+
+
+async def test_a_read_the_bucket_holds_goes_at_once_after_a_pause_at_1_s(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """101 pages, a bucket of 200 at 200/s that holds them all, 1 s +- 30 %, read a pause after
+    the warm-up: the first page goes at once, and the other hundred as soon as it is answered,
+    so the read takes two round trips (at most 2.6 s). Waiting for the batch moment instead
+    (where in our second the refills land whole) cost up to a second before each: 4.08 s."""
+    clock = VirtualClock()
+    server = ServerClock(clock)
+    sim = await simulator_factory(
+        clock=server,
+        faults=Faults(seed=1, latency_seconds=LATENCY, jitter_seconds=0.3 * LATENCY),
+        limits=Limits(replenish_rate=200, burst_capacity=200),
+    )
+    for n in range(ENTITY_COUNT):
+        sim.control.seed("entities", {"EntityNo": f"R-{n:05}", "Name": f"Client {n}"})
+    async with CloudClient.open(cloud_settings(sim, page_size=PAGE), clock=clock) as client:
+        await in_virtual_time(clock, server, client.stats, client.list_roles)  # then a pause
+        read, took = await in_virtual_time(
+            clock, server, client.stats, lambda: client.list_objects(ENTITIES, expected=10_000)
+        )
+    assert len(read) == ENTITY_COUNT
+    assert sim.control.snapshot_stats()["denied"] == 0
+    assert took <= 2 * 1.3 * LATENCY

@@ -194,3 +194,53 @@ def test_a_batch_refused_whole_a_second_after_one_that_landed_finds_everything_t
     assert batches.take(5.0, 1.0, OFFERED, OFFERED, asked=5.0) is batches.current
     assert batches.current is not None
     assert batches.current.allowance == 1
+
+
+def test_after_a_pause_an_idle_bucket_sends_at_once_and_the_next_batch_repays_it() -> None:
+    """Nothing in flight and a moment passed unused: what the model holds goes now (it would
+    wait for the moment otherwise), and the timed batch after it leaves room for what it took,
+    as the two may share a server second."""
+    batches = Batches()
+    answer(batches, send(batches, 10.3, 1), 11.3, whole(1))
+    assert batches.take(15.0, 1.0, OFFERED, OFFERED, asked=15.0) == pytest.approx(0.3)
+    early = [batches.take(15.0, 1.0, OFFERED, OFFERED, asked=15.0, idle=True)]
+    early += send(batches, 15.0, 9)
+    assert {id(g) for g in early} == {id(early[0])}
+    assert isinstance(early[0], Batch)
+    assert early[0].early
+    answer(batches, early, 16.0, whole(10))
+    timed = send(batches, 16.3, 10)  # the moment: twenty offered, ten of them already taken
+    assert not timed[0].early
+    assert isinstance(batches.take(16.3, 1.0, OFFERED, OFFERED, asked=16.3), float)
+
+
+def test_an_early_batch_answered_a_second_before_the_moment_costs_the_next_batch_nothing() -> None:
+    batches = Batches()
+    answer(batches, send(batches, 10.3, 1), 11.3, whole(1))
+    early = batches.take(15.0, 1.0, OFFERED, OFFERED, asked=15.0, idle=True)
+    assert isinstance(early, Batch)
+    answer(batches, [early], 15.2, whole(1))  # handled a second or more before 16.3
+    send(batches, 16.3, 20)
+
+
+def test_an_early_batch_that_took_a_whole_refill_leaves_the_next_moment_unused() -> None:
+    """A timed batch has at least one request; here even that one might meet an empty bucket,
+    so the moment passes and the one after it (a second after the early batch) takes it all."""
+    batches = Batches()
+    answer(batches, send(batches, 10.3, 1), 11.3, whole(1))
+    early = [batches.take(15.0, 1.0, OFFERED, OFFERED, asked=15.0, idle=True)]
+    early += send(batches, 15.0, 19)
+    assert batches.take(15.3, 1.0, OFFERED, 0.0, asked=15.3) == pytest.approx(1.0)
+    answer(batches, early, 16.1, whole(20))
+    send(batches, 16.3, 20)
+
+
+def test_batches_that_go_at_every_moment_never_go_early() -> None:
+    """While timed batches go at every moment, each refill is theirs: an idle bucket between
+    two of them (answers back before the next moment, at 0.5 s) waits for the moment."""
+    batches = Batches()
+    answer(batches, send(batches, 10.3, 1), 10.8, whole(1))
+    grants = send(batches, 11.3, 20)
+    answer(batches, grants, 11.9, whole(20))
+    wait = batches.take(12.0, 1.0, OFFERED, 5.0, asked=12.0, idle=True)
+    assert wait == pytest.approx(0.3)

@@ -16,7 +16,8 @@ means a refill came between them, and a 429 means the batch met a bucket the pre
 already drawn on. Such a batch's moment is doubted, old doubt fading, and batches go at the
 moment furthest from every doubted one. A batch that lands whole shows how much other programs
 took before it in the second (the refill less its highest ``remaining``); that share is left to
-them from then on.
+them from then on. After a pause (a moment passed with nothing of ours in flight), what the model
+holds goes at once rather than at the next moment, charged to the batch after it (``take``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class Batch:
     """Tokens one server second offers (the refill, at most the capacity)."""
     allowance: float
     """Tokens the batch may take: what is offered less what other programs take."""
+    early: bool = False
+    """Sent off the chosen moment, as soon as asked, from what an idle bucket holds (``take``):
+    it may land in the next batch's second, whose allowance it is then charged to."""
+    last_answer: float = -math.inf
+    """When its latest answer came (each request was handled by then)."""
+    after_early: bool = False
+    """Timed, with ``early`` batches sent since the timed one before it: one of them may have
+    shared its second, so what it found there says nothing of other programs' take."""
     granted: float = 0.0
     unsettled: int = 0
     refused: int = 0
@@ -52,6 +61,7 @@ class Batch:
         self, now: float, family: str, cost: float, remaining: float | None, refused: bool
     ) -> None:
         self.unsettled -= 1
+        self.last_answer = max(self.last_answer, now)
         if refused:
             self.refused += 1
             return
@@ -102,6 +112,11 @@ class Batches:
     """Whether a batch sent at the chosen phase landed whole; until then batches take half their
     allowance, so that one landing across a boundary beside the next one overfills no second."""
     current: Batch | None = None
+    timed: Batch | None = None
+    """The last batch sent at a moment (not ``early``): the next one goes a second after it."""
+    borrowed: list[Batch] = field(default_factory=list)
+    """``early`` batches since ``timed``, charged to the next timed batch where they may share
+    its second."""
     pending: deque[Batch] = field(default_factory=deque)
     """Batches granted and not yet judged (the last one may still be open)."""
 
@@ -109,7 +124,14 @@ class Batches:
         self.doubt = [0.0] * self.tuning.batch_bins
 
     def take(
-        self, now: float, cost: float, per_second: float, level: float, *, asked: float
+        self,
+        now: float,
+        cost: float,
+        per_second: float,
+        level: float,
+        *,
+        asked: float,
+        idle: bool = False,
     ) -> Batch | float:
         """The batch a request of ``cost`` goes in now, or seconds to wait for the next one.
         ``per_second`` is what one server second offers (the refill, at most the capacity);
@@ -117,28 +139,86 @@ class Batches:
         there now, and no earlier batch of ours can spill into its second). ``asked`` is when
         the request began to wait: waiters are handed their grants one at a time, and on a busy
         event loop the last of a large batch gets its turn after the grace; having waited for
-        the batch, it still goes in it (up to ``Tuning.batch_late``)."""
-        first = self.phase is None
-        grace = self.tuning.batch_grace
+        the batch, it still goes in it (up to ``Tuning.batch_late``).
+
+        ``idle``: nothing of ours is in flight (so no batch of ours can land beside one sent
+        now) and the caller's model has seen no other program lately. Then, after a pause (a
+        moment passed with no batch), what the model holds goes at once instead of at the next
+        moment: a list read after a pause waited up to a second for it, twice (for its first
+        page, then for the rest), 1.8-2.4x the schedule's bound at 200/s where the bucket held
+        the whole read. It goes as an ``early`` batch, charged to the allowance of the timed
+        batch after it, into whose second it may spill. Not while other programs are seen to
+        draw on the bucket: their take in this second is unknown off the moment."""
         batch = self.current
-        if batch is None or not self._joins(batch, now, asked):
-            moment = self._next_moment(now, batch)
-            if moment > now:
-                return moment - now
-            if first:
-                allowance = level
-            else:
-                allowance = per_second - self.others
-                allowance /= 1 if self.confirmed else 2
-            allowance = max(cost, math.floor(allowance + 0.25))
-            batch = self.current = Batch(moment=moment, offered=per_second, allowance=allowance)
-            self.pending.append(batch)
-            self._judge_done(now)
-        if batch.granted + cost > batch.allowance + self.tuning.tolerance:
-            return self._next_moment(batch.moment + grace, batch) - now
+        if batch is not None and self._joins(batch, now, asked):
+            if batch.granted + cost <= batch.allowance + self.tuning.tolerance:
+                return self._grant(batch, cost)
+            if not batch.early:
+                return self._next_moment(batch.moment + self.tuning.batch_grace) - now
+        return self._open(now, cost, per_second, level, idle=idle)
+
+    def _open(
+        self, now: float, cost: float, per_second: float, level: float, *, idle: bool
+    ) -> Batch | float:
+        """``take`` where no open batch has room: a new batch now (timed or ``early``), or
+        seconds to wait for the next moment."""
+        first = self.phase is None
+        moment = self._next_moment(now)
+        early = moment > now and self._paused(now, idle, level >= cost)
+        if moment > now and not early:
+            return moment - now
+        after_early = bool(self.borrowed)
+        if first or early:
+            allowance = level
+        else:
+            allowance = per_second - self.others
+            allowance /= 1 if self.confirmed else 2
+            allowance -= self._owed(moment)
+            self.borrowed.clear()
+        allowance = math.floor(allowance + 0.25)
+        if allowance < cost and after_early and not early:
+            # The early batches took this second's share: the moment passes unused. The next
+            # goes a second or more after them, apart as two timed batches are.
+            self.timed = self.current = Batch(moment=moment, offered=per_second, allowance=0.0)
+            return self._next_moment(moment + self.tuning.batch_grace) - now
+        batch = self.current = Batch(
+            moment=now if early else moment,
+            offered=per_second,
+            allowance=max(cost, allowance),
+            early=early,
+            after_early=after_early and not early,
+        )
+        if early:
+            self.borrowed.append(batch)
+        else:
+            self.timed = batch
+        self.pending.append(batch)
+        self._judge_done(now)
+        return self._grant(batch, cost)
+
+    def _paused(self, now: float, idle: bool, covered: bool) -> bool:
+        """Whether a request may go ``early``: nothing of ours in flight (``idle``), the model's
+        level ``covered`` it, no other program seen, and a moment has passed unused since the
+        last timed batch (a pause: while batches go at every moment, each refill is theirs)."""
+        last = self.timed
+        paused = last is None or now - last.moment >= 1.0 + self.tuning.batch_grace
+        return idle and covered and paused and self.others < self.tuning.tolerance
+
+    @staticmethod
+    def _grant(batch: Batch, cost: float) -> Batch:
         batch.granted += cost
         batch.unsettled += 1
         return batch
+
+    def _owed(self, moment: float) -> float:
+        """What the ``early`` batches since the last timed one may take of the second of a
+        batch sent at ``moment``: the grants of those not all answered a second before it (a
+        request handled then is a second or more before any of that batch's)."""
+        return sum(
+            early.granted
+            for early in self.borrowed
+            if early.unsettled or early.last_answer > moment - 1.0
+        )
 
     def _joins(self, batch: Batch, now: float, asked: float) -> bool:
         late = now - batch.moment
@@ -147,14 +227,16 @@ class Batches:
             asked < batch.moment + tuning.batch_grace and late < tuning.batch_late
         )
 
-    def _next_moment(self, now: float, last: Batch | None) -> float:
+    def _next_moment(self, now: float) -> float:
         """The next moment at the chosen phase whose grace has not passed at ``now``, and about
-        a second after the last batch's at least: two batches must not share a server second,
-        not even the first after the moment moved."""
+        a second after the last timed batch's at least: two batches must not share a server
+        second, not even the first after the moment moved (an ``early`` one is charged to the
+        next instead)."""
         if self.phase is None:
             self.phase = now % 1.0
             return now
         grace = self.tuning.batch_grace
+        last = self.timed
         earliest = now if last is None else max(now, last.moment + 1.0 - grace)
         return self.phase + math.ceil(earliest - grace - self.phase)
 
@@ -188,6 +270,7 @@ class Batches:
         # A second after a batch that no refill cut, no batch of ours shared this one's second:
         # what it held before our first request landed, other programs took.
         alone = abs(batch.moment - self.last_uncut - 1.0) < tuning.batch_grace
+        alone = alone and not batch.early and not batch.after_early
         if not batch.repeated:
             self.last_uncut = batch.moment
             if alone and (math.isfinite(batch.top) or batch.refused):

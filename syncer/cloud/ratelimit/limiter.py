@@ -263,7 +263,9 @@ class RateLimiter:
     ) -> Grant | float:
         """``_take_modelled`` on a slow wire: each refill goes as one batch (``batches``)."""
         offered = min(bucket.capacity, bucket.rate)
-        batch = bucket.batches.take(now, cost, offered, bucket.tokens, asked=asked)
+        # Idle: nothing of ours in flight, and no other program seen lately (``batches``).
+        idle = bucket.in_flight == 0 and bucket.external_peak < self._tuning.tolerance
+        batch = bucket.batches.take(now, cost, offered, bucket.tokens, asked=asked, idle=idle)
         if isinstance(batch, float):
             return batch
         bucket.set_tokens(bucket.tokens - cost, now)
