@@ -32,6 +32,7 @@ from syncer.store import (
     AdvisoryLocks,
     SharedEngines,
     create_engine,
+    read_connection,
     read_desired_state,
     read_id_map,
 )
@@ -116,7 +117,7 @@ async def read_and_plan(
     with progress("reading cloud", firm.clock, transient=True) as reading:
         expected = {kind: len(rows) for kind, rows in desired.objects.items()}
         cloud = await read_cloud_state(firm.client, on_page=reading.advance, expected=expected)
-        async with firm.engine.connect() as conn:
+        async with read_connection(firm.engine) as conn:
             owned = await read_id_map(conn, firm.firm)
         children = ChildReading.of(
             firm.engine, firm.firm, firm.settings.sync, utc_now(firm.clock), refresh=refresh

@@ -24,6 +24,7 @@ from syncer.apply.journal_keys import stored_key
 from syncer.clock import as_utc
 from syncer.plan import Change
 from syncer.store.bulk import execute_many
+from syncer.store.db import read_connection
 from syncer.store.tables import changes, failed_keys
 
 SCHEDULE: tuple[timedelta, ...] = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
@@ -47,10 +48,16 @@ class Deferral:
 
 class BackoffIndex:
     """The keys of one firm that are not yet due again, loaded once at the start of a run;
-    ``deferred`` is filed by (kind, stored key)."""
+    ``deferred`` is filed by (kind, stored key). ``failing`` is every key with a failure row,
+    due or not: only those have a row for a change that goes through to clear."""
 
-    def __init__(self, deferred: Mapping[tuple[str, str], Deferral]) -> None:
+    def __init__(
+        self,
+        deferred: Mapping[tuple[str, str], Deferral],
+        failing: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self._deferred = deferred
+        self.failing = failing
 
     @classmethod
     async def load(cls, engine: AsyncEngine, firm: str, now: datetime) -> BackoffIndex:
@@ -74,7 +81,7 @@ class BackoffIndex:
             .outerjoin(changes, changes.c.id == latest.c.last_id)
             .where(failed_keys.c.firm == firm)
         )
-        async with engine.connect() as conn:
+        async with read_connection(engine) as conn:
             rows = (await conn.execute(query)).all()
         deferred = {
             (row.kind, row.key): Deferral(
@@ -83,7 +90,7 @@ class BackoffIndex:
             for row in rows
             if as_utc(row.next_attempt_at) > now
         }
-        return cls(deferred)
+        return cls(deferred, frozenset((row.kind, row.key) for row in rows))
 
     def deferral(self, change: Change, payload: object) -> Deferral | None:
         """The deferral holding ``change`` back, or None when it may be sent now.
@@ -134,7 +141,7 @@ _CLEAR = delete(failed_keys).where(
 
 async def clear_failures(conn: AsyncConnection, done: Sequence[tuple[str, Change]]) -> None:
     """These keys, as (firm, change), went through: forget their failures (one statement for
-    all of them, whatever their firms)."""
+    all of them, whatever their firms; none for none)."""
     await execute_many(
         conn,
         _CLEAR,

@@ -76,8 +76,7 @@ async def execute(
     journal = await Journal.begin(engine, firm, "apply", plan.fingerprint, clock)
     started = clock.monotonic()
     held = () if allow_deletes else plan.blocked
-    entries = await _journal_entries(plan, engine, firm, clock, allow_deletes=allow_deletes)
-    await journal.enter(entries)
+    entries = await _enter_plan(journal, plan, clock, allow_deletes=allow_deletes)
     await journal.adopt(plan.adoptions)
     todo = [entry.change for entry in entries if entry.status is ChangeStatus.PENDING]
     guard = ErrorRateGuard.from_settings(settings.apply)
@@ -141,15 +140,19 @@ async def _run_with_grace(
         tg.cancel_scope.cancel()
 
 
-async def _journal_entries(
-    plan: Plan, engine: AsyncEngine, firm: str, clock: Clock, *, allow_deletes: bool
+async def _enter_plan(
+    journal: Journal, plan: Plan, clock: Clock, *, allow_deletes: bool
 ) -> list[Entry]:
-    """Every change of the plan as a journal entry: pending, deferred by the back-off index, or
-    blocked by the safety threshold (unless ``--allow-deletes`` released the retirements)."""
+    """Enter every change of the plan in the journal, and return the entries: pending,
+    deferred by the back-off index, or blocked by the safety threshold (unless
+    ``--allow-deletes`` released the retirements). The journal learns which keys have a
+    failure row (``BackoffIndex.failing``)."""
     held = () if allow_deletes else plan.blocked
     released = [b.change for b in plan.blocked] if allow_deletes else []
-    backoff = await BackoffIndex.load(engine, firm, utc_now(clock))
-    return [*_entries([*plan.changes, *released], backoff), *_held_entries(held)]
+    backoff = await BackoffIndex.load(journal.engine, journal.firm, utc_now(clock))
+    entries = [*_entries([*plan.changes, *released], backoff), *_held_entries(held)]
+    await journal.enter(entries, failing=backoff.failing)
+    return entries
 
 
 def _entries(changes: Iterable[Change], retry: BackoffIndex) -> list[Entry]:

@@ -30,7 +30,7 @@ from syncer.clock import Clock, utc_now
 from syncer.plan import Change
 from syncer.state import Ownership
 from syncer.store.bulk import execute_many
-from syncer.store.db import write_transaction
+from syncer.store.db import read_connection, write_transaction
 from syncer.store.idmap import record_ownership
 from syncer.store.tables import changes, runs
 
@@ -93,6 +93,10 @@ class Journal:
         run cost time quadratic in its size. (Two changes with one id share their rows, as an
         update by change id did.)"""
         self._writes = shared_writes(engine)
+        self.failing: set[tuple[str, str]] | None = None
+        """The (kind, stored key)s of the firm that may have a failure row (``enter``'s, and
+        every key rejected since); ``None`` while not known: a change that goes through then
+        clears its key's row, whether there is one or not."""
 
     @classmethod
     async def begin(
@@ -115,8 +119,13 @@ class Journal:
         assert run_id is not None
         return cls(engine, firm, run_id, clock)
 
-    async def enter(self, entries: Iterable[Entry]) -> None:
-        """Record every change of the plan, with its starting status, in one transaction."""
+    async def enter(
+        self, entries: Iterable[Entry], failing: Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        """Record every change of the plan, with its starting status, in one transaction;
+        ``failing``: the firm's keys with a failure row, as (kind, stored key), if known."""
+        if failing is not None:
+            self.failing = set(failing)
         now = utc_now(self._clock)
         rows = [
             {
@@ -172,7 +181,15 @@ class Journal:
             for change, outcome in results
             for row_id in self._rows[journal_id(change)]
         ]
-        write = RunWrite(self.firm, self.run_id, now, settled=rows, results=results)
+        if self.failing is not None:
+            self.failing.update(
+                (change.kind, stored_key(change.key))
+                for change, outcome in results
+                if outcome.status is ChangeStatus.REJECTED
+            )
+        write = RunWrite(
+            self.firm, self.run_id, now, settled=rows, results=results, failing=self.failing
+        )
         await self._writes.submit(write)
 
     async def abandon_pending(self, message: str) -> None:
@@ -192,7 +209,7 @@ class Journal:
     async def counts(self) -> Counts:
         """Per kind, action and status, how many changes this run recorded."""
         result: Counts = defaultdict(lambda: defaultdict(dict))
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             for kind, action, status, count in await conn.execute(_COUNTS, {"b_run": self.run_id}):
                 result[kind][action][status] = count
         return {kind: dict(actions) for kind, actions in result.items()}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncer.apply.backoff import clear_failures, record_failure
 from syncer.apply.groupcommit import GroupCommit
+from syncer.apply.journal_keys import stored_key
 from syncer.apply.outcome import ChangeStatus, Outcome
 from syncer.plan import Action, Change
 from syncer.state import Ownership
@@ -80,6 +81,9 @@ class RunWrite:
     """``SETTLE`` parameters, one per journal row."""
     results: Sequence[tuple[Change, Outcome]] = ()
     """The outcomes whose effects (id map, retry index) go with them."""
+    failing: Container[tuple[str, str]] | None = None
+    """The (kind, stored key)s that may have a failure row to clear when their change goes
+    through (``Journal.failing``); ``None``: any may."""
 
 
 async def write_runs(conn: AsyncConnection, writes: Sequence[RunWrite]) -> None:
@@ -118,9 +122,16 @@ async def record_effects(conn: AsyncConnection, writes: Sequence[RunWrite]) -> N
         (write.firm, change)
         for write in writes
         for change, outcome in write.results
-        if outcome.status is ChangeStatus.DONE
+        if outcome.status is ChangeStatus.DONE and _may_have_failed(write, change)
     ]
     await clear_failures(conn, done)
+
+
+def _may_have_failed(write: RunWrite, change: Change) -> bool:
+    """Whether ``change``'s key may have a failure row: a run knows its firm's (nearly always
+    none), so a group of changes that went through costs no ``DELETE`` of failures that are
+    not there."""
+    return write.failing is None or (change.kind, stored_key(change.key)) in write.failing
 
 
 def _ownerships(results: Sequence[tuple[Change, Outcome]]) -> list[Ownership]:

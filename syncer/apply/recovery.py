@@ -36,7 +36,7 @@ from syncer.clock import Clock, utc_now
 from syncer.logs import get_logger
 from syncer.plan import Action, Change
 from syncer.state import Origin, RemoteObject
-from syncer.store.db import write_transaction
+from syncer.store.db import read_connection, write_transaction
 from syncer.store.tables import changes, runs
 
 log = get_logger(__name__)
@@ -105,7 +105,7 @@ async def recover(
 async def _left_open(engine: AsyncEngine, firm: str) -> bool:
     """Whether the firm has a run still ``running`` or a change still open: one query, so that
     a clean start (a worker's every job) writes nothing and reads little."""
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         return bool(await conn.scalar(_LEFT_OPEN, {"b_firm": firm}))
 
 

@@ -17,6 +17,7 @@ from syncer.cloud import CloudClient, PageCallback, read_children
 from syncer.model import CHILD_KINDS
 from syncer.settings import SyncSettings
 from syncer.state import CloudState, DesiredState, IdMap, RemoteObject
+from syncer.store.db import read_connection
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ async def with_children(
         rows = desired.children.get(kind.name, ())
         if not rows:
             continue
-        async with reading.engine.connect() as conn:
+        async with read_connection(reading.engine) as conn:
             marks = await read_marks(conn, reading.firm, kind)
         guids = parent_guids(kind, cloud, owned.of_kind(kind.parent_kind))
         wanted = parents_to_read(kind, rows, guids, marks, reading.policy)

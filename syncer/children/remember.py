@@ -22,7 +22,7 @@ from syncer.model import CHILD_KINDS, ChildKind, normalise_key
 from syncer.plan import Plan, guid_key
 from syncer.state import CloudState, DesiredState
 from syncer.store import read_id_map
-from syncer.store.db import write_transaction
+from syncer.store.db import read_connection, write_transaction
 from syncer.store.tables import changes
 
 
@@ -45,7 +45,7 @@ async def remember_in_step(
     managed = [kind for kind in CHILD_KINDS.values() if inputs.desired.children.get(kind.name)]
     if not managed:
         return
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         owned = await read_id_map(conn, firm)
         journal = (
             await conn.execute(

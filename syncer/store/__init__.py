@@ -12,6 +12,7 @@ from syncer.store.db import (
     DatabaseError,
     create_engine,
     database_errors,
+    read_connection,
     require_current_schema,
     upgrade,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "database_errors",
     "journal_writes",
     "load_csv",
+    "read_connection",
     "read_desired_state",
     "read_id_map",
     "require_current_schema",

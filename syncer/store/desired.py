@@ -42,7 +42,7 @@ from syncer.model import (
 )
 from syncer.settings import Settings
 from syncer.state import DesiredChild, DesiredLink, DesiredRow, DesiredState, InvalidRow
-from syncer.store.db import first_line
+from syncer.store.db import first_line, read_connection
 from syncer.store.tables import desired_tables
 from syncer.store.validate import display_key, identity, key_rules, validate_row
 
@@ -173,7 +173,7 @@ async def _require_own_tables(engine: AsyncEngine, kinds: list[str]) -> None:
     names = [desired_tables[kind].name for kind in kinds]
     if set(names) <= _PRESENT.get(engine, frozenset()):
         return
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         present = await conn.run_sync(lambda sync: frozenset(inspect(sync).get_table_names()))
     _PRESENT[engine] = present
     missing = [name for name in names if name not in present]
@@ -201,7 +201,7 @@ async def read_desired_state(engine: AsyncEngine, settings: Settings) -> Desired
     complete: set[str] = set()
     known: dict[str, _Known] = {}
     children: dict[str, tuple[DesiredChild, ...]] = {}
-    async with engine.connect() as conn:  # one connection (and one transaction) for every kind
+    async with read_connection(engine) as conn:  # one connection for every kind
         for name in ALL_KINDS:
             kind = kind_named(name)
             try:

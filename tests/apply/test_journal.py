@@ -79,12 +79,44 @@ async def test_a_rejected_key_waits_unless_its_values_change(engine: AsyncEngine
     assert index.deferral(ENTITY, {"Name": "Acme Ltd"}) is None
 
     clock.advance(6 * 3600 + 1)
-    assert (await BackoffIndex.load(engine, "acme", utc_now(clock))).deferral(ENTITY, body) is None
+    index = await BackoffIndex.load(engine, "acme", utc_now(clock))
+    assert index.deferral(ENTITY, body) is None
+    assert index.failing == {("entities", "C-1")}  # due again, and its row still there
 
     again = await Journal.begin(engine, "acme", "apply", None, clock)
-    await again.enter([Entry(ENTITY, payload=body)])
+    await again.enter([Entry(ENTITY, payload=body)], failing=index.failing)
     await again.sent([ENTITY], body)
     await again.settle([(ENTITY, Outcome(ChangeStatus.DONE))])
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(failed_keys))).all() == []
+
+
+async def test_changes_that_go_through_clear_only_failures_there_may_be(
+    engine: AsyncEngine,
+) -> None:
+    """A run knows its firm's failure rows from the start (``BackoffIndex.failing``): where
+    there are none, as nearly always, every group of changes that went through sent a
+    ``DELETE`` of failures for nothing. It sends none now, and still clears a key rejected
+    earlier in the same run once its change goes through."""
+    deletes: list[str] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if sql.lstrip().upper().startswith("DELETE FROM SYNCER_FAILED_KEYS"):
+            deletes.append(sql)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    clock = ManualClock()
+    journal = await Journal.begin(engine, "acme", "apply", None, clock)
+    index = await BackoffIndex.load(engine, "acme", utc_now(clock))
+    assert index.failing == frozenset()
+    await journal.enter([Entry(USER), Entry(ENTITY)], failing=index.failing)
+    await journal.settle([(USER, Outcome(ChangeStatus.DONE))])
+    assert deletes == []
+    await journal.settle([(ENTITY, Outcome(ChangeStatus.REJECTED, "Name too long"))])
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(failed_keys))).all()) == 1
+    await journal.settle([(ENTITY, Outcome(ChangeStatus.DONE))])
+    assert len(deletes) == 1
     async with engine.connect() as conn:
         assert (await conn.execute(select(failed_keys))).all() == []
 
