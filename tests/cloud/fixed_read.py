@@ -17,17 +17,16 @@ import argparse
 import statistics
 
 import anyio
-from pydantic import SecretStr
 
 from bench.schedule import Schedule, trips
 from syncer.cloud.client import CloudClient
 from syncer.model import ENTITIES
-from syncer.settings import CloudSettings
 from syncer.simulator import Limits, SimulatorConfig, serve_simulator
 from syncer.simulator.config import Faults
 from tests.cloud.fixed_work import PLACES
 from tests.cloud.slow_wire import ServerClock, in_virtual_time
 from tests.cloud.virtual_time import VirtualClock
+from tests.fixtures.simulator import cloud_settings
 
 PAGE = 100
 
@@ -42,13 +41,7 @@ async def run(args: argparse.Namespace, place: float, seed: int) -> tuple[float,
     async with serve_simulator(config) as sim:
         for n in range(args.entities):
             sim.control.seed("entities", {"EntityNo": f"R-{n:06d}", "Name": f"Client {n}"})
-        settings = CloudSettings(
-            firm=sim.firm,
-            base_url=sim.base_url,
-            client_id=sim.client_id,
-            client_secret=SecretStr(sim.client_secret),
-        )
-        async with CloudClient.open(settings, clock=clock) as client:
+        async with CloudClient.open(cloud_settings(sim), clock=clock) as client:
             await in_virtual_time(clock, server, client.stats, client.list_roles)
             before = sim.control.snapshot_stats()["by_route"]
             levels = list(sim.control.limiter.store.snapshot().values())  # none: a full bucket
