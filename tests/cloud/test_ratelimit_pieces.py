@@ -43,7 +43,7 @@ def test_windows_with_and_without_a_boundary_narrow_the_phase() -> None:
     assert phase.start <= 0.6 <= phase.start + phase.width
     credit = phase.credit_after(5.0)
     assert 5.6 <= credit <= 5.7
-    assert phase.earliest_next_boundary(credit) > credit + 0.5
+    assert phase.following(credit, phase.earliest_boundary_before(credit), False)[1] > credit + 0.5
 
 
 def test_a_slow_wire_dates_answers_by_their_handling_and_a_next_credit_is_a_second_on() -> None:
@@ -100,7 +100,7 @@ def test_an_unbroken_chain_of_answers_proves_the_level_and_a_credit_spends_it() 
         assert bucket.proven_level() is None  # not every grant since the top is answered yet
         bucket.follow_chain(grant, remaining, False, exact=False)
     assert bucket.proven_level() == 5
-    bucket.note_credit(1.0)
+    bucket.note_credit(1.0, 0.0)
     assert bucket.proven_level() is None
     broken = Bucket(SHARED, rate=10, capacity=10)
     top = broken.grant("e", 1, 0.0)
@@ -121,7 +121,7 @@ def test_an_answer_handled_earlier_cannot_raise_the_model_above_the_lowest_since
     bucket.grant("e", 1, 0.1)
     # An answer handled before that one arrives later saying 7: the bucket only went down since.
     assert bucket.cap_by_answer(7.0) == 2.0  # 3, less the grant made since
-    bucket.note_credit(1.0)  # a refill: answers before it bound nothing after it
+    bucket.note_credit(1.0, 0.0)  # a refill: answers before it bound nothing after it
     assert bucket.cap_by_answer(9.0) == 9.0
 
 
@@ -155,7 +155,8 @@ def test_tokens_lost_in_a_race_for_found_ones_are_not_taken_for_another_programs
     phase = placed_at_six_tenths()
     credits = Credits(phase, DEFAULT_TUNING)
     bucket = Bucket(SHARED, rate=10, capacity=10, known=True)
-    bucket.note_credit(phase.credit_after(30.0))
+    credit = phase.credit_after(30.0)
+    bucket.note_credit(credit, phase.earliest_boundary_before(credit))
     sent = bucket.last_credit + 0.1
     probe = bucket.grant("e", 1, sent)
     bucket.settle(probe)

@@ -82,6 +82,8 @@ class Bucket:
     known: bool = False
     retired: bool = False
     last_credit: float = -math.inf
+    boundary_from: float = -math.inf
+    """The earliest the server boundary that ``last_credit`` stands for can have happened."""
     credits: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     levels: deque[tuple[float, float]] = field(init=False)
     """Recent (time, tokens after a change) of the model."""
@@ -154,6 +156,13 @@ class Bucket:
             if at <= moment:
                 break
         return peak
+
+    def level_at(self, moment: float) -> float:
+        """The tokens the model held at ``moment`` (the level of the last change before it)."""
+        for at, tokens in reversed(self.levels):
+            if at <= moment:
+                return tokens
+        return self.tokens
 
     def gain(self, room: float = math.inf) -> float:
         """Tokens one credit adds for us: the refill (no more than the ``room`` the bucket had
@@ -287,11 +296,12 @@ class Bucket:
 
     # -- credits and evidence -------------------------------------------------------------------
 
-    def note_credit(self, moment: float) -> None:
+    def note_credit(self, moment: float, boundary_from: float) -> None:
         """The bookkeeping of a credit, whether counted or seen in a response: what was granted
         before it is not in the bucket any more, and the evidence gathered for the refill it
         stands for (the basis, the chain of answers) is spent."""
         self.last_credit = moment
+        self.boundary_from = boundary_from
         self.granted_at_credit = self.granted
         self.credits.append(moment)
         self.ceiling = math.inf

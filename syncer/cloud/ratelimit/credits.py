@@ -43,12 +43,20 @@ class Credits:
         """Add the refills of the server boundaries that have surely passed since the last one."""
         if not self._phase.known:
             return
-        moment = self._phase.next_credit(bucket.last_credit)
+        moment, boundary_from = self.following(bucket, largest_cost)
         while moment <= now:
-            self._credit_once(bucket, moment, largest_cost)
-            moment += 1.0
+            self._credit_once(bucket, moment, boundary_from, largest_cost)
+            moment, boundary_from = self.following(bucket, largest_cost)
 
-    def _credit_once(self, bucket: Bucket, moment: float, largest_cost: float) -> None:
+    def following(self, bucket: Bucket, largest_cost: float) -> tuple[float, float]:
+        """The bucket's next credit, and the earliest the boundary it stands for can happen."""
+        held = bucket.level_at(bucket.last_credit + self._tuning.late_credit)
+        more_than_a_probe = held > 2 * largest_cost - self._tuning.tolerance
+        return self._phase.following(bucket.last_credit, bucket.boundary_from, more_than_a_probe)
+
+    def _credit_once(
+        self, bucket: Bucket, moment: float, boundary_from: float, largest_cost: float
+    ) -> None:
         tuning, phase = self._tuning, self._phase
         # What the model lost (or found) since the last credit is what the withheld share
         # missed: integrate it (before this credit uses it), so the share settles where
@@ -60,14 +68,13 @@ class Credits:
         bucket.external_peak = max(bucket.external_rate, 0.9 * bucket.external_peak)
         # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
         # server capped it, so credit only the room there was at the fullest moment.
-        arc_start = phase.earliest_boundary_before(moment)
-        peak = bucket.peak_since(arc_start)
+        peak = bucket.peak_since(boundary_from)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
-        floor = self._floor(bucket, moment)
+        floor = self._floor(bucket, boundary_from)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
         if not bucket.slow_wire() and bucket.checked_credits < tuning.checked_credits:
             bucket.spend_in_waves()
-        bucket.note_credit(moment)
+        bucket.note_credit(moment, boundary_from)
         costly = bucket.capacity - bucket.rate < largest_cost
         probe_width = tuning.costly_probe_width if costly else tuning.probe_width
         if phase.width > probe_width and bucket.tokens >= 2 * largest_cost:
@@ -76,7 +83,7 @@ class Credits:
             # second for nothing (a capacity of two stayed at one request a second).
             bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
 
-    def _floor(self, bucket: Bucket, moment: float) -> float:
+    def _floor(self, bucket: Bucket, boundary_from: float) -> float:
         """The least the refill that ``moment`` credits left us, however full it found the bucket.
 
         It left at least min(capacity, rate) (less the other program's take) for what the server
@@ -84,8 +91,7 @@ class Credits:
         rate this is the whole bucket. An unbroken chain of answers proves the level the refill
         met: no guessing needed.
         """
-        arc_start = self._phase.earliest_boundary_before(moment)
-        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(arc_start)
+        floor = bucket.gain(room=bucket.capacity) - bucket.unanswered_at(boundary_from)
         level = bucket.proven_level()
         if level is not None:
             floor = max(floor, bucket.gain(room=bucket.capacity - level))
@@ -159,20 +165,26 @@ class Credits:
         if not bucket.holds_refills_after(before):
             return False
         moment = self._phase.credit_after(before.handled_from)
-        floor = self._floor(bucket, moment)
-        lower = self._lower(bucket, grant, remaining, now, moment)
+        boundary_from = self._phase.earliest_boundary_before(moment)
+        floor = self._floor(bucket, boundary_from)
+        lower = self._lower(bucket, grant, remaining, now, (moment, boundary_from))
         if max(floor, lower) <= bucket.tokens + self._tuning.tolerance:
             return False
-        if self._phase.earliest_boundary_before(moment) >= now:
+        if boundary_from >= now:
             return False  # the estimate puts no boundary in the window: evidence to weigh only
         if moment <= bucket.last_credit:
             return False  # the estimate has that boundary's refill credited already
-        bucket.note_credit(moment)
+        bucket.note_credit(moment, boundary_from)
         bucket.set_tokens(max(bucket.tokens, min(bucket.capacity, floor)), now)
         return True
 
     def _lower(
-        self, bucket: Bucket, grant: Grant, remaining: float, now: float, last_credit: float
+        self,
+        bucket: Bucket,
+        grant: Grant,
+        remaining: float,
+        now: float,
+        last_credit: tuple[float, float],
     ) -> float:
         """What the server holds at least, by ``remaining``, with the model's credits up to
         ``last_credit``: every grant that may have been processed after this one (granted since,
@@ -182,7 +194,7 @@ class Credits:
         handled_from = grant.sent + bucket.leg(now - grant.sent)
         in_flight = grant.in_flight_before - bucket.handled_before(grant, handled_from)
         lower = remaining - granted_after - in_flight
-        if now > self._phase.earliest_next_boundary(last_credit):
+        if now > self._phase.following(*last_credit, True)[1]:
             lower -= bucket.rate  # the response may already include a refill not yet credited
         return lower
 
@@ -208,7 +220,8 @@ class Credits:
         """
         tuning = self._tuning
         refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
-        lower = self._lower(bucket, grant, remaining, now, bucket.last_credit)
+        last_credit = (bucket.last_credit, bucket.boundary_from)
+        lower = self._lower(bucket, grant, remaining, now, last_credit)
         # Nor can the server hold more than a full bucket less what we took since its last refill
         # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
         lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))
@@ -247,6 +260,7 @@ class Credits:
             level = max(0.0, min(bucket.capacity, remaining - bucket.in_flight_cost))
             bucket.set_tokens(level, now)
             bucket.last_credit = self.first_credit(now)
+            bucket.boundary_from = self._phase.earliest_boundary_before(bucket.last_credit)
             if not bucket.slow_wire(now - grant.sent):
                 bucket.spend_in_waves()  # another process may be starting on the same bucket
             refilled = True  # the model's refills are what this response held

@@ -243,7 +243,7 @@ class RateLimiter:
             # it caps by is at least that level): a gain that only an empty bucket would see
             # never arrives, and waiting for it would wait for ever.
             if bucket.capacity >= cost and bucket.gain(room=bucket.capacity - bucket.tokens) > 0:
-                return self._phase.next_credit(bucket.last_credit) - now
+                return self._credits.following(bucket, self._largest_cost())[0] - now
             # Credits alone will never cover this request (no capacity, no room, or everything
             # taken by others): probe now and then (a second apart, longer while refused), so
             # that changed limits or a neighbour that stopped are noticed.

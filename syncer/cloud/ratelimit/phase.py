@@ -15,6 +15,9 @@ import math
 from syncer.cloud.ratelimit.circle import longest_run
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
+_TOUCHING = 1e-9
+"""Seconds by which an arc and a window may overlap and still only touch (rounding)."""
+
 
 class Phase:
     """The estimate of the server's second boundary, as an arc of the phase circle.
@@ -139,9 +142,41 @@ class Phase:
         """The earliest the server boundary that ``credit`` stands for can happen."""
         return credit - self._tuning.credit_margin - self.width
 
-    def earliest_next_boundary(self, last_credit: float) -> float:
-        """The earliest the server boundary of the next credit can happen."""
-        return self.earliest_boundary_before(self.next_credit(last_credit))
+    def following(
+        self, last_credit: float, boundary_from: float, held: bool
+    ) -> tuple[float, float]:
+        """The credit after ``last_credit`` (whose boundary happened at ``boundary_from`` at the
+        earliest), and the earliest its own boundary can happen.
+
+        That boundary is one second of the server's clock after the last one: within the last
+        credit's window moved on by a second, and within the arc. Where the arc leaves one
+        stretch of that window, the credit goes at its late end, however soon after the last
+        credit that is. Where it leaves two, either may hold the boundary. When the model
+        ``held`` the last credit's tokens past ``Tuning.late_credit`` (an event loop stalled
+        past the moment), a credit a second on would not know whether they were spent after the
+        earlier stretch's refill, which the cap then took: the credit waits for the later arc's
+        late end and stands for it, so no refill is counted twice (at worst one is never
+        counted). Otherwise it comes a second on, as before, its window from ``late_credit``
+        after the last credit (whose tokens were spent by then). Where the arc leaves nothing
+        (the estimate has moved), ``next_credit`` decides, and the window reaches back to
+        where history puts it.
+        """
+        margin = self._tuning.credit_margin
+        earliest, latest = boundary_from + 1.0, last_credit - margin + 1.0
+        # Arcs meeting the window (not only touching it: a provisional arc's edges are its own).
+        first = math.ceil(earliest - self.start - self.width + _TOUCHING)
+        last = math.floor(latest - self.start - _TOUCHING)
+        arc_start = self.start + last
+        if first == last:
+            return min(latest, arc_start + self.width) + margin, max(earliest, arc_start)
+        if first < last and held:
+            return arc_start + self.width + margin, arc_start
+        if first < last:
+            return latest + margin, max(
+                earliest, min(arc_start, last_credit + self._tuning.late_credit)
+            )
+        credit = self.next_credit(last_credit)
+        return credit, min(earliest, self.earliest_boundary_before(credit))
 
     def second_of(self, sent: float, received: float) -> int | None:
         """Which of our credit intervals a request was surely processed in, if any."""

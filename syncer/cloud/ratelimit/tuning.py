@@ -16,6 +16,10 @@ class Tuning:
 
     credit_margin: float = 0.005
     """Seconds added after the latest possible server boundary before crediting its tokens."""
+    late_credit: float = 0.05
+    """Seconds after a credit within which the tokens it added count as taken at once
+    (``Phase.following``): more than a probe's worth still held then (a stalled event loop
+    woke its waiters late) makes the next credit wait for the arc's late end."""
     same_credit: float = 0.5
     """Two credit times closer than this stand for the same server boundary (phase moved)."""
     tolerance: float = 0.5
