@@ -167,7 +167,8 @@ class Credits:
         moment = self._phase.credit_after(before.handled_from)
         boundary_from = self._phase.earliest_boundary_before(moment)
         floor = self._floor(bucket, boundary_from)
-        lower = self._lower(bucket, grant, remaining, now, (moment, boundary_from))
+        next_boundary = self._phase.earliest_next_boundary(moment, boundary_from)
+        lower = self._lower(bucket, grant, remaining, now, next_boundary)
         if max(floor, lower) <= bucket.tokens + self._tuning.tolerance:
             return False
         if boundary_from >= now:
@@ -184,17 +185,18 @@ class Credits:
         grant: Grant,
         remaining: float,
         now: float,
-        last_credit: tuple[float, float],
+        next_boundary: float,
     ) -> float:
-        """What the server holds at least, by ``remaining``, with the model's credits up to
-        ``last_credit``: every grant that may have been processed after this one (granted since,
-        or in flight when it was granted and not shown handled before it) is gone, and a refill
-        not yet credited is not counted."""
+        """What the server holds at least, by ``remaining``, with the model's credits up to the
+        boundary before ``next_boundary`` (the earliest the first one not credited can happen):
+        every grant that may have been processed after this one (granted since, or in flight
+        when it was granted and not shown handled before it) is gone, and a refill not yet
+        credited is not counted."""
         granted_after = bucket.granted - grant.granted_before - grant.cost
         handled_from = grant.sent + bucket.leg(now - grant.sent)
         in_flight = grant.in_flight_before - bucket.handled_before(grant, handled_from)
         lower = remaining - granted_after - in_flight
-        if now > self._phase.following(*last_credit, True)[1]:
+        if now > next_boundary:
             lower -= bucket.rate  # the response may already include a refill not yet credited
         return lower
 
@@ -220,8 +222,8 @@ class Credits:
         """
         tuning = self._tuning
         refills = bucket.rate * sum(1 for c in bucket.credits if c > grant.sent)
-        last_credit = (bucket.last_credit, bucket.boundary_from)
-        lower = self._lower(bucket, grant, remaining, now, last_credit)
+        next_boundary = self._phase.earliest_next_boundary(bucket.last_credit, bucket.boundary_from)
+        lower = self._lower(bucket, grant, remaining, now, next_boundary)
         # Nor can the server hold more than a full bucket less what we took since its last refill
         # (a bucket Spring never stores, capacity / rate < 0.5, reports itself full throughout).
         lower = min(lower, bucket.capacity - (bucket.granted - bucket.granted_at_credit))

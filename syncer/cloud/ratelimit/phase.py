@@ -178,6 +178,13 @@ class Phase:
         credit = self.next_credit(last_credit)
         return credit, min(earliest, self.earliest_boundary_before(credit))
 
+    def earliest_next_boundary(self, last_credit: float, boundary_from: float) -> float:
+        """The earliest the server boundary after ``last_credit``'s (which happened at
+        ``boundary_from`` at the earliest) can happen, as the credit standing for it places it
+        where the last credit's tokens were held (``following``: where the arc leaves two
+        stretches, the later one's start)."""
+        return self.following(last_credit, boundary_from, held=True)[1]
+
     def second_of(self, sent: float, received: float) -> int | None:
         """Which of our credit intervals a request was surely processed in, if any."""
         if self.provisional:
