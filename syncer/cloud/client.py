@@ -206,7 +206,9 @@ class CloudClient:
         await self._call("DELETE", f"{kind.api_path}/{segment(cwguid)}")
 
     async def list_roles(self) -> list[RemoteObject]:
-        return await self._list_objects(ROLES_PATH, ROLES_PATH)
+        """The firm's roles: a few dozen at most, so one page in flight until the first comes
+        back full (a window's guesses past the end cost three requests of every run)."""
+        return await self._list_objects(ROLES_PATH, ROLES_PATH, small=True)
 
     # -- children (addresses) ------------------------------------------------------------------
 
@@ -274,11 +276,14 @@ class CloudClient:
         return remote_object(answer, path, f"{method} {path}", names)
 
     async def _list_objects(
-        self, path: str, kind_name: str, *, expected: int | None = None
+        self, path: str, kind_name: str, *, small: bool = False, expected: int | None = None
     ) -> list[RemoteObject]:
         where, names = f"GET {path}", self._names_of(kind_name)
         return await self._pages(
-            path, lambda obj: remote_object(obj, path, where, names), expected=expected
+            path,
+            lambda obj: remote_object(obj, path, where, names),
+            small=small,
+            expected=expected,
         )
 
     async def _pages(

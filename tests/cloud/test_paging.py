@@ -251,3 +251,25 @@ async def test_a_read_the_burst_holds_leaves_at_once_after_its_first_page(
     assert peak == 100
     assert took <= 2 * (0.25 + 0.075)
     assert sim.control.snapshot_stats()["denied"] == 0
+
+
+async def test_the_roles_list_asks_for_no_page_past_its_end_once_the_window_is_wide(
+    simulator_factory: SimulatorFactory,
+) -> None:
+    """A firm has a few dozen roles at most. Read after the client has learned a rate and a
+    latency that make the window many pages wide (50/s at 250 ms), the roles list still asks for
+    one page: a window's guesses past its end cost requests in every nightly run."""
+    clock = VirtualClock()
+    sim = await seeded(simulator_factory, clock, 300, latency=0.25, jitter=0.075, rate=50)
+    roles = len(sim.control.store.all(SPECS["roles"]))
+    assert 0 < roles < PAGE
+    async with CloudClient.open(settings_for(sim), clock=clock) as client:
+        server = sim.control.clock
+        assert isinstance(server, ServerClock)
+        await read_entities(clock, sim, client)  # the rate and the latency are known now
+        assert client.in_flight_target.for_pages("roles") > 2
+        before = client.paging.past_end
+        found = await in_virtual_time(clock, server, client.stats, client.list_roles)
+        past_end = client.paging.past_end - before
+    assert len(found[0]) == roles
+    assert past_end == 0
