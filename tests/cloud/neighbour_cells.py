@@ -10,7 +10,9 @@ seeds of the latency's jitter and the neighbour's Poisson arrivals and four plac
 the server's second, each run deterministic. The figures are the bench's own (``summarise``):
 utilisation of what the neighbour leaves, every second counted and capped at what the bucket
 allowed in it; syncer's refused share; the neighbour's refused share; makespan over the ideal.
-Not a test: it prints figures, per cell the mean and the worst over the runs.
+``--steady`` runs the bench's paced steady cells instead (no neighbour), which a change for
+neighbours must not make worse. Not a test: it prints figures, per cell the mean and the worst
+over the runs.
 """
 
 from __future__ import annotations
@@ -54,11 +56,11 @@ async def run(cell: Cell, seconds: float, place: float, seed: int) -> Result:
     rng = random.Random(seed)
     share = (cell.rate - cell.neighbour_tokens) / cell.cost
     requests = max(1, round(cell.burst / cell.cost + share * seconds))
-    left = requests
+    left, passed = requests, 0
     start = end = clock.now()
 
     async def worker() -> None:
-        nonlocal left, end
+        nonlocal left, passed, end
         while left > 0:
             left -= 1
             while True:
@@ -69,20 +71,25 @@ async def run(cell: Cell, seconds: float, place: float, seed: int) -> Result:
                 limiter.observe(grant, status, headers)
                 end = clock.now()
                 if status != 429:
+                    passed += 1
                     break
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(clock.run, start + 20 * seconds + 60)
-        async with anyio.create_task_group() as workers:
-            for _ in range(cell.workers):
-                workers.start_soon(worker)
-        tg.cancel_scope.cancel()
+    async with anyio.create_task_group() as workers:
+        for _ in range(cell.workers):
+            workers.start_soon(worker)
+        # Workers that are still waiting when the clock stops have stalled: cancelled, and the
+        # run reported as never finishing rather than waiting for ever.
+        await clock.run(start + 20 * seconds + 60)
+        workers.cancel_scope.cancel()
+    makespan = end - start if passed == requests else math.inf
+    if passed < requests:
+        end = clock.now()
     return summarise(
         cell,
         "syncer",
         requests=requests,
         stats=stats(server),
-        makespan=end - start,
+        makespan=makespan,
         schedule=schedule_for(cell, None),
         span=(start, end),
         change=None,
@@ -107,6 +114,19 @@ def stats(server: Server) -> dict[str, Any]:
     }
 
 
+def chosen(args: argparse.Namespace) -> list[Cell]:
+    """The neighbour cells asked for, or with ``--steady`` the bench's paced steady cells (no
+    neighbour: what a change for neighbours must not make worse)."""
+    if args.steady:
+        return [
+            Cell(workers, rate, burst, 1, latency, jitter)
+            for latency, jitter in ((0.002, 0.0), (0.05, 0.025))
+            for rate, burst in ((10, 20), (50, 100))
+            for workers in (1, 8, 64)
+        ]
+    return [cell_of(pattern, share) for pattern in args.patterns for share in args.shares]
+
+
 async def main(args: argparse.Namespace) -> None:
     print(
         f"{args.seconds:g} s cells, seeds {args.seeds}, starts {PLACES} into the second;"
@@ -114,30 +134,28 @@ async def main(args: argparse.Namespace) -> None:
     )
     print("| cell | util | of left | refused | neighbour refused | makespan/ideal |")
     print("|---|---:|---:|---:|---:|---:|")
-    for pattern in args.patterns:
-        for share in args.shares:
-            cell = cell_of(pattern, share)
-            results = [
-                await run(cell, args.seconds, place, seed)
-                for seed in args.seeds
-                for place in PLACES
-            ]
-            if args.each:
-                for result in results:
-                    print(f"  {result}")
-            util = [r.utilisation for r in results]
-            of_left = [r.of_left for r in results]
-            refused = [r.refused for r in results]
-            theirs = [r.neighbour_refused or 0.0 for r in results]
-            ratio = [r.makespan_ratio for r in results]
-            print(
-                f"| {pattern.value}-{share:.0%} "
-                f"| {statistics.fmean(util):.3f} ({min(util):.3f}) "
-                f"| {statistics.fmean(of_left):.3f} ({min(of_left):.3f}) "
-                f"| {statistics.fmean(refused):.2%} ({max(refused):.2%}) "
-                f"| {statistics.fmean(theirs):.2%} ({max(theirs):.2%}) "
-                f"| {statistics.fmean(ratio):.2f} ({max(ratio):.2f}) |"
-            )
+    for cell in chosen(args):
+        if args.cells is not None and args.cells not in cell.label:
+            continue
+        results = []
+        for seed in args.seeds:
+            for place in PLACES:
+                results.append(await run(cell, args.seconds, place, seed))
+                if args.each:
+                    print(f"  seed {seed} start {place}: {results[-1]}")
+        util = [r.utilisation for r in results]
+        of_left = [r.of_left for r in results]
+        refused = [r.refused for r in results]
+        theirs = [r.neighbour_refused or 0.0 for r in results]
+        ratio = [r.makespan_ratio for r in results]
+        print(
+            f"| {cell.label} "
+            f"| {statistics.fmean(util):.3f} ({min(util):.3f}) "
+            f"| {statistics.fmean(of_left):.3f} ({min(of_left):.3f}) "
+            f"| {statistics.fmean(refused):.2%} ({max(refused):.2%}) "
+            f"| {statistics.fmean(theirs):.2%} ({max(theirs):.2%}) "
+            f"| {statistics.fmean(ratio):.2f} ({max(ratio):.2f}) |"
+        )
 
 
 def parse() -> argparse.Namespace:
@@ -154,6 +172,8 @@ def parse() -> argparse.Namespace:
         help=" ".join(p.value for p in NeighbourPattern),
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--steady", action="store_true", help="the paced cells, no neighbour")
+    parser.add_argument("--cells", metavar="TEXT", help="only cells whose label contains TEXT")
     parser.add_argument("--each", action="store_true", help="print every run's figures")
     args = parser.parse_args()
     if not math.isfinite(args.seconds) or args.seconds <= 0:
