@@ -105,7 +105,7 @@ class ContinuousStore(BucketStore):
 
 
 NEIGHBOUR_SEED = 1
-"""The seed of the neighbour's draws (its Poisson arrivals) in every ``Server``."""
+"""The seed of the neighbour's draws (its Poisson arrivals) in a ``Server`` unless told."""
 
 
 @dataclass
@@ -119,7 +119,9 @@ class Server:
     neighbour_tokens: int = 0
     """Another program taking this many tokens a second (the simulator's drain)..."""
     neighbour_pattern: NeighbourPattern = NeighbourPattern.REFILL
-    """...at these moments of each second."""
+    """...at these moments of each second..."""
+    neighbour_seed: int = NEIGHBOUR_SEED
+    """...drawn from this seed (the Poisson arrivals)."""
     continuous: bool = False
     """Refill continuously (``ContinuousStore``) instead of at whole seconds like Spring."""
     per_second: Counter[tuple[int, bool]] = field(default_factory=Counter)
@@ -128,7 +130,7 @@ class Server:
     def __post_init__(self) -> None:
         self.store = ContinuousStore(self.clock) if self.continuous else BucketStore(self.clock)
         self.neighbour = NeighbourDrain(
-            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=NEIGHBOUR_SEED
+            self.neighbour_tokens or 1, self.clock, self.neighbour_pattern, seed=self.neighbour_seed
         )
 
     def handle(self, family: str) -> tuple[int, RateHeaders]:
@@ -149,7 +151,7 @@ class Server:
             tokens
             for second in range(since, until)
             for _, tokens in schedule(
-                self.neighbour_tokens, second, random.Random(f"{NEIGHBOUR_SEED}:{second}")
+                self.neighbour_tokens, second, random.Random(f"{self.neighbour_seed}:{second}")
             )
         )
 
