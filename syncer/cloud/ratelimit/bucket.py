@@ -128,6 +128,9 @@ class Bucket:
     leg_share: float = field(init=False)
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     _round_trips: tuple[float, float] = (math.inf, 0.0)
+    fast_answer_at: float = -math.inf
+    """When an answer last came back quicker than ``Tuning.batch_round_trip`` (the limiter's
+    choice between batches and credits)."""
     aimd: Aimd = field(init=False)
     pacer: Pacer = field(init=False)
     batches: Batches = field(init=False)
