@@ -121,8 +121,7 @@ class RateLimiter:
             return
         now = self._clock.monotonic()
         throttled = status == 429
-        if now - grant.sent < self._tuning.batch_round_trip:
-            bucket.fast_answer_at = now
+        bucket.timed_answer(grant.sent, now)
         if grant.batch is not None:
             remaining = headers.remaining if headers.has_limits else None
             bucket.batches.settle(
@@ -190,7 +189,7 @@ class RateLimiter:
         tuning = self._tuning
         shortest = bucket.shortest_round_trip()
         slow = tuning.batch_round_trip <= shortest < math.inf
-        slow = slow and self._clock.monotonic() - bucket.fast_answer_at >= tuning.batch_memory
+        slow = slow and not bucket.quick_answer_within(tuning.batch_memory, self._clock.monotonic())
         return slow and not bucket.paced(self._largest_cost())
 
     def _external_rate(self, bucket: Bucket) -> float:
