@@ -121,3 +121,19 @@ async def test_a_read_the_bucket_holds_goes_at_once_after_a_pause_at_1_s(
     assert len(read) == ENTITY_COUNT
     assert sim.control.snapshot_stats()["denied"] == 0
     assert took <= 2 * 1.3 * LATENCY
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+async def test_a_wire_straddling_the_batch_threshold_keeps_one_model(seed: int) -> None:
+    """300 ms +-30 % before the limiter, 200/s and a burst of 200: round trips of 0.21-0.39 s
+    straddle ``Tuning.batch_round_trip``. A burst's answers come back slowest last, so the recent
+    ones the bucket keeps were all above the threshold a moment after each refill: the limiter
+    switched to batches and back within a second, each switch spending what the other model had
+    just credited (49 and 50 x 429 with these seeds, starting 0.6 s into the server's second)."""
+    clock = VirtualClock(start=1_700_000_000.6)
+    limiter = RateLimiter(clock)
+    server = Server(clock, Limits(replenish_rate=200, burst_capacity=200, requested_tokens=1))
+    rng = random.Random(seed)
+    there, back = (lambda: rng.uniform(0.21, 0.39)), (lambda: 0.001)
+    await drive(clock, limiter, server, workers=200, seconds=8, latency=there, back=back)
+    assert server.count(False) == 0

@@ -128,6 +128,8 @@ class Bucket:
     leg_share: float = field(init=False)
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
     _round_trips: tuple[float, float] = (math.inf, 0.0)
+    _quick_answer_at: float = -math.inf
+    """When an answer last came back quicker than ``Tuning.batch_round_trip``."""
     aimd: Aimd = field(init=False)
     pacer: Pacer = field(init=False)
     batches: Batches = field(init=False)
@@ -231,6 +233,17 @@ class Bucket:
         first = bisect_right(recent, after, key=RECEIVED)
         last = bisect_right(recent, until, lo=first, key=RECEIVED)
         return islice(recent, first, last)
+
+    def timed_answer(self, sent: float, now: float) -> None:
+        """Note an answer's round trip for ``quick_answer_within`` (every answer, whichever
+        model granted it)."""
+        if now - sent < self.tuning.batch_round_trip:
+            self._quick_answer_at = now
+
+    def quick_answer_within(self, seconds: float, now: float) -> bool:
+        """Whether an answer came back quicker than ``Tuning.batch_round_trip`` in the last
+        ``seconds`` (the limiter's choice between batches and credits)."""
+        return now - self._quick_answer_at < seconds
 
     def shortest_round_trip(self) -> float:
         """The shortest recent round trip (infinite before any)."""

@@ -121,6 +121,7 @@ class RateLimiter:
             return
         now = self._clock.monotonic()
         throttled = status == 429
+        bucket.timed_answer(grant.sent, now)
         if grant.batch is not None:
             remaining = headers.remaining if headers.has_limits else None
             bucket.batches.settle(
@@ -179,9 +180,16 @@ class RateLimiter:
 
     def _batched(self, bucket: Bucket) -> bool:
         """Whether the bucket's requests go in batches (``batches``): a wire slower than
-        ``Tuning.batch_round_trip`` (infinite before any answer: not yet), and not paced."""
+        ``Tuning.batch_round_trip`` (infinite before any answer: not yet), with no quicker
+        answer for ``Tuning.batch_memory`` seconds, and not paced. The recent answers alone
+        flipped the mode within a burst: its answers come back in the order of their round
+        trips, so the last ones the bucket keeps are the slowest of it, and on a wire whose
+        jitter straddles the threshold the model switched to batches and back within a second
+        (each switch spending what the other model had just credited: 50 x 429 at 200/s)."""
+        tuning = self._tuning
         shortest = bucket.shortest_round_trip()
-        slow = self._tuning.batch_round_trip <= shortest < math.inf
+        slow = tuning.batch_round_trip <= shortest < math.inf
+        slow = slow and not bucket.quick_answer_within(tuning.batch_memory, self._clock.monotonic())
         return slow and not bucket.paced(self._largest_cost())
 
     def _external_rate(self, bucket: Bucket) -> float:

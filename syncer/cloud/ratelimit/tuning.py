@@ -115,6 +115,10 @@ class Tuning:
     for credits (measured in virtual time: 0.98-1.0 of the rate at 250 ms, 0.5-0.9 at 500 ms,
     0.44-0.48 at 1 s; in real time at 250 ms credits read 1.18x the ideal, batches 1.34x, their
     learning costing more than it gains there)."""
+    batch_memory: float = 2.0
+    """Seconds after an answer quicker than ``batch_round_trip`` before the bucket may go in
+    batches: the answers of a burst come back slowest last, and a wire whose jitter straddles
+    the threshold must not switch models between the quick and the slow ones."""
     batch_grace: float = 0.1
     """Seconds after a batch's moment during which requests still join it (on a slow wire, where
     each refill goes as one batch: ``batches``); later ones wait for the next batch."""
