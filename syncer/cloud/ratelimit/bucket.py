@@ -117,8 +117,8 @@ class Bucket:
     """When credits cannot cover a request, the next time one may be sent anyway."""
     blocked_probe_every: float = 1.0
     """Seconds from one such probe to the next: doubled when one is refused, 1 once one passes."""
-    probe_at: float = -math.inf
-    """Until then the last token is held back, to be sent inside the next boundary's arc."""
+    probes: tuple[float, ...] = ()
+    """Moments in the next boundary's arc at which the tokens held back go, one at each."""
     reserve: float = 0.0
     """Tokens held back until the answers to the wave granted since ``reserved_at`` are in."""
     reserved_at: float = 0.0
@@ -321,6 +321,7 @@ class Bucket:
         self.found = 0.0
         self.basis = None
         self.chain = None
+        self.probes = ()
 
     def holds_refills_after(self, seen: Observation) -> bool:
         """Whether the model holds no refill of a boundary later than ``seen``'s processing.

@@ -81,7 +81,28 @@ class Credits:
             # Only with a partner sent at the credit: a probe alone has no response within
             # one second to compare with, and holding it back would then cost a token a
             # second for nothing (a capacity of two stayed at one request a second).
-            bucket.probe_at = moment + 1.0 - tuning.credit_margin - phase.width / 2
+            bucket.probes = self._probes(bucket, moment, largest_cost)
+
+    def _probes(self, bucket: Bucket, moment: float, largest_cost: float) -> tuple[float, ...]:
+        """Moments spread evenly through the next boundary's arc, ``Tuning.probe_spacing`` apart,
+        a token held back for each (``Tuning.probe_share`` of a refill at most).
+
+        The first one sent after the boundary shows its refill, which is then credited at once
+        (``credit_seen_refill``), and the arc narrows to the space between two probes. One probe a
+        second, at the middle, left half a second of doubt at the next credit: a read of two
+        refills at 0 ms ended its last page up to half a second after the second refill (1.30x
+        the bound). What this costs are the tokens still held at the boundary, which a bucket no
+        larger than a refill caps: once, as the arc is then narrower than
+        ``Tuning.costly_probe_width``. On a slow wire (``Tuning.slow_round_trip``) one probe at
+        the middle, as before: answers there date the server's handling to a share of the
+        latency, wider than the spacing.
+        """
+        width, tuning = self._phase.width, self._tuning
+        wanted = 1 if bucket.slow_wire() else max(1, math.ceil(width / tuning.probe_spacing) - 1)
+        share = max(1, math.floor(tuning.probe_share * bucket.rate / largest_cost))
+        count = min(wanted, share, math.floor(bucket.tokens / largest_cost) - 1)
+        arc_start = moment + 1.0 - tuning.credit_margin - width
+        return tuple(arc_start + width * (n + 1) / (count + 1) for n in range(count))
 
     def _floor(self, bucket: Bucket, boundary_from: float) -> float:
         """The least the refill that ``moment`` credits left us, however full it found the bucket.

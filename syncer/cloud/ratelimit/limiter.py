@@ -242,8 +242,9 @@ class RateLimiter:
             return bucket.grant(family, cost, now)
         if self._batched(bucket):
             return self._take_batched(bucket, family, cost, now, asked)
-        if now < bucket.probe_at and bucket.tokens >= cost - _EPSILON > bucket.tokens - cost:
-            return bucket.probe_at - now  # the last token waits to probe the phase
+        probes = [moment for moment in bucket.probes if moment > now]  # a token held for each
+        if probes and cost - _EPSILON <= bucket.tokens < (len(probes) + 1) * cost - _EPSILON:
+            return probes[0] - now  # the last tokens wait to probe the phase, one at each moment
         if bucket.tokens - cost < bucket.reserve - _EPSILON and bucket.in_flight:
             return None  # the second wave waits for the first one's answers
         if bucket.tokens < cost - _EPSILON:

@@ -31,7 +31,13 @@ class Tuning:
     phase_decay: float = 0.995
     """How fast old phase evidence fades, so that a server clock that moves is followed."""
     probe_width: float = 0.05
-    """While the phase estimate is wider than this, one token a second probes inside the arc."""
+    """While the phase estimate is wider than this, tokens held back probe inside the arc."""
+    probe_spacing: float = 0.1
+    """Seconds between the probes held back inside a wide arc (``Credits._probes``): the arc is
+    left about this wide by the first second of probing."""
+    probe_share: float = 0.15
+    """Most of a refill held back for those probes: each one still held at the boundary is lost
+    to the cap of a bucket no larger than a refill (a bucket of ten then kept nine a second)."""
     costly_probe_width: float = 0.5
     """The same where the held token costs a refill's worth (burst < rate + cost): a wide arc only
     delays each credit a little, a token held through the refill is lost to the cap every second."""
