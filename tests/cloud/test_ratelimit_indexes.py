@@ -38,11 +38,11 @@ def test_recent_answers_and_round_trips_are_what_a_search_of_them_finds(
     recv = 10.0
     for gap, trip, cost in steps:
         recv += gap
-        bucket.remember(Observation(recv - trip, recv, 0, 0, cost=cost))
+        bucket.recent.remember(Observation(recv - trip, recv, 0, 0, cost=cost))
         trips = [seen.recv - seen.sent for seen in bucket.recent]
-        assert bucket.round_trips() == (min(trips), max(trips))
+        assert bucket.recent.round_trips() == (min(trips), max(trips))
         for after, until in [(recv - trip, recv - gap), (recv - 0.01, recv), (-math.inf, recv)]:
-            found = list(bucket.answered_within(after, until))
+            found = list(bucket.recent.within(after, until))
             assert found == [seen for seen in bucket.recent if after < seen.recv <= until]
 
 

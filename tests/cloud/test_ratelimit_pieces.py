@@ -50,7 +50,7 @@ def test_a_slow_wire_dates_answers_by_their_handling_and_a_next_credit_is_a_seco
     bucket = Bucket(SHARED)
     assert bucket.leg(0.05) == 0.0  # a fast wire: its time is noise next to the phase's precision
     for sent in range(5):
-        bucket.remember(Observation(sent, sent + 1.2 - 0.05 * sent, 10, 0, leg=0.0))
+        bucket.recent.remember(Observation(sent, sent + 1.2 - 0.05 * sent, 10, 0, leg=0.0))
     # The shortest round trip, 1 s, puts a share of it on each leg (the legs need not be equal).
     assert bucket.leg() == pytest.approx(DEFAULT_TUNING.leg_share * 1.0)
     assert bucket.leg(0.8) == pytest.approx(DEFAULT_TUNING.leg_share * 0.8)
@@ -186,7 +186,7 @@ def test_a_low_answer_proves_no_boundary_only_while_no_other_program_is_about(
     phase = Phase()
     credits = Credits(phase, DEFAULT_TUNING)
     bucket = Bucket(SHARED, rate=10, capacity=10, known=True, external_peak=others_lately)
-    bucket.remember(Observation(0.0, 0.1, 8, answered=0.0))
+    bucket.recent.remember(Observation(0.0, 0.1, 8, answered=0.0))
     grant = bucket.grant("e", 1, 0.5)
     bucket.settle(grant)
     assert credits.locate_boundary(bucket, grant, 0.6, 2, consumed=1) is None

@@ -9,18 +9,16 @@ settled, a credit spends the evidence gathered for its refill, an exact answer s
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 
 import anyio
 
 from syncer.cloud.ratelimit.aimd import Aimd
 from syncer.cloud.ratelimit.batches import Batch, Batches
-from syncer.cloud.ratelimit.observation import RECEIVED, Observation
+from syncer.cloud.ratelimit.observation import Observation
 from syncer.cloud.ratelimit.pacing import Pacer
+from syncer.cloud.ratelimit.recent import RecentAnswers
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -104,7 +102,7 @@ class Bucket:
     """Tokens the model rose to since the last credit on finding them above it: another
     process that finds them too takes some of them, and that is a race for leftovers, not a
     share it takes every second."""
-    recent: deque[Observation] = field(init=False)
+    recent: RecentAnswers = field(init=False)
     ceiling: float = math.inf
     """``granted`` plus the most the server can hold by the answers since the last credit (see
     ``cap_by_answer``)."""
@@ -127,9 +125,6 @@ class Bucket:
     """Credits in a row whose first wave found the server holding what the model said."""
     leg_share: float = field(init=False)
     """``Tuning.leg_share``, halved by each 429 on a slow wire (see ``refused_on_the_wire``)."""
-    _round_trips: tuple[float, float] = (math.inf, 0.0)
-    _quick_answer_at: float = -math.inf
-    """When an answer last came back quicker than ``Tuning.batch_round_trip``."""
     aimd: Aimd = field(init=False)
     pacer: Pacer = field(init=False)
     batches: Batches = field(init=False)
@@ -138,7 +133,7 @@ class Bucket:
 
     def __post_init__(self) -> None:
         self.levels = deque(maxlen=self.tuning.recent * 4)
-        self.recent = deque(maxlen=self.tuning.recent)
+        self.recent = RecentAnswers(self.tuning)
         self.aimd = Aimd(self.tuning)
         self.pacer = Pacer(self.tuning)
         self.batches = Batches(self.tuning)
@@ -194,7 +189,7 @@ class Bucket:
         anywhere in a whole second. (Spending a credit that long before its boundary reached the
         whole rate at 1 s, but a server that spends its latency before its limiter then refused a
         burst: the model's peak level in the arc is only safe at our own sending times.)"""
-        shortest = min(self.shortest_round_trip(), round_trip)
+        shortest = min(self.recent.shortest_round_trip(), round_trip)
         if not math.isfinite(shortest) or shortest < self.tuning.slow_round_trip:
             return 0.0
         return self.leg_share * shortest
@@ -207,52 +202,6 @@ class Bucket:
         if self.slow_wire():
             self.leg_share = self.leg_share / 2 if self.leg_share > 0.05 else 0.0
 
-    def remember(self, seen: Observation) -> None:
-        """Keep a response among the recent ones, in the order they arrive (so ``recv`` never
-        goes back, which ``answered_within`` relies on), and their shortest and longest round
-        trips (asked several times for every answer, so kept rather than searched for; searched
-        again only when the answer that leaves the window held one of them)."""
-        recent = self.recent
-        leaving = recent[0] if len(recent) == recent.maxlen else None
-        recent.append(seen)
-        trip = seen.recv - seen.sent
-        shortest, longest = self._round_trips
-        if len(recent) == 1:
-            self._round_trips = trip, trip
-        elif leaving is not None and leaving.recv - leaving.sent in (shortest, longest):
-            trips = [kept.recv - kept.sent for kept in recent]
-            self._round_trips = min(trips), max(trips)
-        else:
-            self._round_trips = min(shortest, trip), max(longest, trip)
-
-    def answered_within(self, after: float, until: float) -> Iterator[Observation]:
-        """The recent responses received in ``(after, until]``, oldest first: found by bisection
-        (they are kept in the order they arrive) rather than by testing each of them, as nearly
-        every answer asks."""
-        recent = self.recent
-        first = bisect_right(recent, after, key=RECEIVED)
-        last = bisect_right(recent, until, lo=first, key=RECEIVED)
-        return islice(recent, first, last)
-
-    def timed_answer(self, sent: float, now: float) -> None:
-        """Note an answer's round trip for ``quick_answer_within`` (every answer, whichever
-        model granted it)."""
-        if now - sent < self.tuning.batch_round_trip:
-            self._quick_answer_at = now
-
-    def quick_answer_within(self, seconds: float, now: float) -> bool:
-        """Whether an answer came back quicker than ``Tuning.batch_round_trip`` in the last
-        ``seconds`` (the limiter's choice between batches and credits)."""
-        return now - self._quick_answer_at < seconds
-
-    def shortest_round_trip(self) -> float:
-        """The shortest recent round trip (infinite before any)."""
-        return self._round_trips[0]
-
-    def round_trips(self) -> tuple[float, float]:
-        """The shortest and longest recent round trips (infinite and 0 before any)."""
-        return self._round_trips
-
     def paced(self, cost: float) -> bool:
         """Whether requests of ``cost`` go paced (see ``pacing``) rather than at each credit."""
         return self.pacer.started and self.pacer.applies(self.rate, self.capacity, cost)
@@ -260,7 +209,7 @@ class Bucket:
     def slow_wire(self, round_trip: float = math.inf) -> bool:
         """Whether the shortest round trip among the recent ones and ``round_trip`` (an answer
         not remembered yet: the first one decides how its tokens are spent) is a slow wire's."""
-        shortest = min(self.shortest_round_trip(), round_trip)
+        shortest = min(self.recent.shortest_round_trip(), round_trip)
         return math.isfinite(shortest) and shortest >= self.tuning.slow_round_trip
 
     # -- grants ---------------------------------------------------------------------------------
@@ -295,7 +244,7 @@ class Bucket:
         by the server before ``moment``: they cannot have come after it."""
         return sum(
             seen.cost
-            for seen in self.answered_within(grant.sent, moment)
+            for seen in self.recent.within(grant.sent, moment)
             if seen.granted_before < grant.granted_before
         )
 
@@ -304,8 +253,8 @@ class Bucket:
         them when the recent responses do not reach back that far). Answered means handled by
         the server, as dated by the response: at 1 s of latency, an answer still on its way back
         at ``moment`` took its token long before."""
-        answered = bisect_right(self.recent, moment, key=RECEIVED)
-        return self.granted - self.recent[answered - 1].answered if answered else self.granted
+        last = self.recent.last_by(moment)
+        return self.granted if last is None else self.granted - last.answered
 
     # -- credits and evidence -------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ class Credits:
         handled_from, handled_by = grant.sent + leg, now
         earlier = [
             s
-            for s in bucket.answered_within(-math.inf, handled_from)
+            for s in bucket.recent.within(-math.inf, handled_from)
             if handled_by - 1.0 < s.handled_from
         ]
         if not earlier:
@@ -304,7 +304,7 @@ class Credits:
             granted_before=grant.granted_before,
             leg=bucket.leg(now - grant.sent),
         )
-        bucket.remember(seen)
+        bucket.recent.remember(seen)
         if refilled:
             bucket.basis = seen
         bucket.follow_chain(grant, remaining, throttled, exact=refilled)

@@ -121,7 +121,7 @@ class RateLimiter:
             return
         now = self._clock.monotonic()
         throttled = status == 429
-        bucket.timed_answer(grant.sent, now)
+        bucket.recent.timed(grant.sent, now)
         if grant.batch is not None:
             remaining = headers.remaining if headers.has_limits else None
             bucket.batches.settle(
@@ -187,9 +187,9 @@ class RateLimiter:
         jitter straddles the threshold the model switched to batches and back within a second
         (each switch spending what the other model had just credited: 50 x 429 at 200/s)."""
         tuning = self._tuning
-        shortest = bucket.shortest_round_trip()
+        shortest = bucket.recent.shortest_round_trip()
         slow = tuning.batch_round_trip <= shortest < math.inf
-        slow = slow and not bucket.quick_answer_within(tuning.batch_memory, self._clock.monotonic())
+        slow = slow and not bucket.recent.quick_within(tuning.batch_memory, self._clock.monotonic())
         return slow and not bucket.paced(self._largest_cost())
 
     def _external_rate(self, bucket: Bucket) -> float:
@@ -335,7 +335,7 @@ class RateLimiter:
             return  # handled on either side of a boundary: half a refill off either way
         limits = (bucket.rate, bucket.capacity)
         pacer.answer(remaining - granted_after, handled, at, now, limits)
-        pacer.learn_wire(*bucket.round_trips(), offset=handled - grant.sent)
+        pacer.learn_wire(*bucket.recent.round_trips(), offset=handled - grant.sent)
         if bucket.learning(now):
             ours = pacer.ours_by(handled)
             reading = Reading(handled, remaining, ours)

@@ -1,4 +1,4 @@
-"""One response as a bucket's model remembers it (``Bucket.recent``)."""
+"""One response as a bucket's model remembers it (``RecentAnswers``)."""
 
 from __future__ import annotations
 
@@ -38,4 +38,4 @@ class Observation:
 
 
 RECEIVED = attrgetter("recv")
-"""An observation's ``recv``: the key ``Bucket.recent`` is ordered by."""
+"""An observation's ``recv``: the key ``RecentAnswers`` is ordered by."""
