@@ -31,6 +31,8 @@ PAST_THE_SURFACE: Final[Mapping[str, frozenset[str]]] = {
     "syncer.store.upsert": BOOKKEEPING,
     "syncer.store.bulk": BOOKKEEPING,
     "syncer.store.idmap": BOOKKEEPING,
+    # syncer/store/schema.py: Alembic, imported only by what migrates or checks the revision.
+    "syncer.store.schema": BOOKKEEPING,
     # syncer/cloud/__init__.py: the probe studies the wire itself.
     "syncer.cloud": frozenset({"syncer.probe"}),
     # docs/architecture.md section 2: a command loads, late, only the module it needs.
