@@ -3,7 +3,8 @@ matches, near-misses (case, whitespace) and conflicts all happen often.
 
 Each strategy is built once (at import, or cached by what it depends on) rather than inside every
 draw: hypothesis validates a new strategy object on its first draw, and building and validating
-them afresh for every value took most of these tests' time. The values drawn are the same.
+them afresh for every value took most of these tests' time. The strategies (and so the states
+they can draw) are the same as when they were built in the draws.
 """
 
 from __future__ import annotations
