@@ -1,8 +1,8 @@
 """Alembic environment: async engines, batch mode on SQLite, syncer's metadata as the target.
 
-syncer runs migrations in code (``syncer.store.db.upgrade``) and hands over an open connection in
-``config.attributes["connection"]``; the ``alembic`` command line (for writing new revisions)
-gets none and opens its own async engine from ``sqlalchemy.url``.
+syncer runs migrations in code (``syncer.store.schema.upgrade``) and hands over an open
+connection in ``config.attributes["connection"]``; the ``alembic`` command line (for writing new
+revisions) gets none and opens its own async engine from ``sqlalchemy.url``.
 """
 
 from __future__ import annotations

@@ -22,7 +22,14 @@ LONG_FUNCTIONS_ALLOWED: frozenset[str] = frozenset()
 """``path:function`` names allowed past the limit, each with the issue that shortens it."""
 
 BOOKKEEPING: Final = frozenset(
-    {"syncer.apply", "syncer.children", "syncer.queue", "syncer.metrics", "syncer.demo"}
+    {
+        "syncer.apply",
+        "syncer.children",
+        "syncer.queue",
+        "syncer.metrics",
+        "syncer.history",
+        "syncer.demo",
+    }
 )
 PAST_THE_SURFACE: Final[Mapping[str, frozenset[str]]] = {
     # syncer/store/__init__.py: the engine's bookkeeping reaches its own tables directly.
@@ -31,6 +38,8 @@ PAST_THE_SURFACE: Final[Mapping[str, frozenset[str]]] = {
     "syncer.store.upsert": BOOKKEEPING,
     "syncer.store.bulk": BOOKKEEPING,
     "syncer.store.idmap": BOOKKEEPING,
+    # syncer/store/schema.py: Alembic, imported only by what migrates or checks the revision.
+    "syncer.store.schema": BOOKKEEPING,
     # syncer/cloud/__init__.py: the probe studies the wire itself.
     "syncer.cloud": frozenset({"syncer.probe"}),
     # docs/architecture.md section 2: a command loads, late, only the module it needs.

@@ -58,7 +58,8 @@ from syncer.progress import progress_for
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
 from syncer.simulator import Limits, SimulatorConfig, serve_simulator
 from syncer.simulator.config import Faults
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import upgrade
 
 
 @dataclass

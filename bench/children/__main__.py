@@ -28,7 +28,8 @@ from sqlalchemy import delete, insert, update
 from syncer import logs
 from syncer.settings import CloudSettings, DatabaseSettings, Settings
 from syncer.simulator import Limits, RunningSimulator, SimulatorConfig, serve_simulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import upgrade
 from syncer.store.tables import desired_tables
 from syncer.usecases import ApplyOptions, apply_firm
 

@@ -45,7 +45,8 @@ from syncer.apply import StopRequests
 from syncer.queue.runner import run_firm
 from syncer.settings import load_settings
 from syncer.store import SharedEngines
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import upgrade
 from syncer.store.tables import desired_tables
 
 

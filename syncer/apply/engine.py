@@ -22,7 +22,7 @@ from syncer.apply.api import CloudApi, learned_request_rate
 from syncer.apply.backoff import BackoffIndex
 from syncer.apply.error_rate import ErrorRateGuard
 from syncer.apply.heap import frozen_heap
-from syncer.apply.journal import Counts, Entry, Journal, totals_by_status
+from syncer.apply.journal import Counts, Entry, Journal
 from syncer.apply.operations import Executor, body_of
 from syncer.apply.outcome import ChangeStatus
 from syncer.apply.scheduler import Job, Scheduler
@@ -30,6 +30,7 @@ from syncer.apply.stopping import StopRequests
 from syncer.clock import Clock, utc_now
 from syncer.concurrency import task_group
 from syncer.errors import ExitCode, SyncerError
+from syncer.history import totals_by_status
 from syncer.logs import get_logger
 from syncer.model import RELATION_KINDS
 from syncer.plan import Blocked, Change, Plan

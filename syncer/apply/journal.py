@@ -14,7 +14,7 @@ lock: SQLite allows one writer at a time.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,15 +47,6 @@ class Entry:
 
 Counts = dict[str, dict[str, dict[str, int]]]
 """kind -> action -> status -> number of changes."""
-
-
-def totals_by_status(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Counter[str]:
-    """Changes per status over every kind and action."""
-    totals: Counter[str] = Counter()
-    for actions in counts.values():
-        for statuses in actions.values():
-            totals.update(statuses)
-    return totals
 
 
 _BEGIN = insert(runs).returning(runs.c.id)

@@ -6,7 +6,7 @@ import click
 
 from syncer.cli.context import pass_settings, run
 from syncer.settings import Settings
-from syncer.store import db
+from syncer.store import db, schema
 
 
 @click.group(name="db")
@@ -22,8 +22,8 @@ def upgrade(settings: Settings, revision: str) -> None:
 
     async def go() -> None:
         async with db.database_errors():
-            await db.upgrade(settings.database.url, revision)
-            heads = await db.current(settings.database.url)
+            await schema.upgrade(settings.database.url, revision)
+            heads = await schema.current(settings.database.url)
         click.echo(f"database is at revision {', '.join(heads) or 'base'}")
 
     run(go)
@@ -37,8 +37,8 @@ def downgrade(settings: Settings, revision: str) -> None:
 
     async def go() -> None:
         async with db.database_errors():
-            await db.downgrade(settings.database.url, revision)
-            heads = await db.current(settings.database.url)
+            await schema.downgrade(settings.database.url, revision)
+            heads = await schema.current(settings.database.url)
         click.echo(f"database is at revision {', '.join(heads) or 'base'}")
 
     run(go)
@@ -51,8 +51,8 @@ def current(settings: Settings) -> None:
 
     async def go() -> None:
         async with db.database_errors():
-            heads = await db.current(settings.database.url)
-        newest = db.head_revision()
+            heads = await schema.current(settings.database.url)
+        newest = schema.head_revision()
         state = "up to date" if heads == (newest,) else f"newest is {newest}; run 'db upgrade'"
         click.echo(f"{', '.join(heads) or 'base'} ({state})")
 

@@ -18,8 +18,8 @@ from syncer.store import (
     create_engine,
     database_errors,
     load_csv,
-    require_current_schema,
 )
+from syncer.store.schema import require_current_schema
 
 
 @click.command(name="load")

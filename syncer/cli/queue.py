@@ -13,7 +13,8 @@ from syncer.cli.context import pass_settings, run
 from syncer.queue.app import FIRM_ACTIONS, build_app, queue_database_url, queue_errors
 from syncer.queue.jobs import JobRow, defer, job_rows
 from syncer.settings import Settings
-from syncer.store import create_engine, require_current_schema
+from syncer.store import create_engine
+from syncer.store.schema import require_current_schema
 
 T = TypeVar("T")
 

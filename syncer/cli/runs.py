@@ -6,9 +6,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from syncer.apply.history import RunRecord, recent_runs
 from syncer.cli.context import pass_settings, run
 from syncer.errors import ExitCode
+from syncer.history import RunRecord, recent_runs
 from syncer.settings import Settings
 from syncer.store import create_engine, database_errors
 

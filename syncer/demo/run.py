@@ -30,7 +30,8 @@ from syncer.progress import quiet
 from syncer.report import change_lines, print_text, render_html, summary_table
 from syncer.settings import CloudSettings, DatabaseSettings, LogSettings, Settings
 from syncer.simulator import ClientSpec, Limits, RunningSimulator, SimulatorConfig, serve_simulator
-from syncer.store import create_engine, upgrade
+from syncer.store import create_engine
+from syncer.store.schema import upgrade
 from syncer.usecases import ApplyOptions, apply_firm, plan_firm
 
 FIRM = "brightwater"

@@ -31,7 +31,8 @@ from syncer.queue.app import build_app, firm_queue, queue_database_url, queue_er
 from syncer.queue.firmjob import FirmJobs, register_firm_task, register_schedules, worker_label
 from syncer.queue.recovery import keep_recovering
 from syncer.settings import Firm, Settings
-from syncer.store import SharedEngines, require_current_schema
+from syncer.store import SharedEngines
+from syncer.store.schema import require_current_schema
 
 log = get_logger(__name__)
 

@@ -5,7 +5,9 @@ The names below are the package's surface. The engine's own bookkeeping (``apply
 ``queue``, ``metrics``, and ``demo``, which fills its own desired tables) reaches its tables and
 transactions through ``store.db``, ``store.tables``, ``store.upsert`` and ``store.bulk``, and the
 journal writes id-map entries through ``store.idmap`` in its own transactions: those are the
-exception, shared by the code that owns those tables' rows (``tests/test_layout.py`` lists it)."""
+exception, shared by the code that owns those tables' rows (``tests/test_layout.py`` lists it).
+Migrations (``store.schema``) are not on the surface either: importing the package must not load
+Alembic, which only the commands that migrate or check the revision need."""
 
 from syncer.store.advisory import AdvisoryLocks
 from syncer.store.db import (
@@ -13,8 +15,6 @@ from syncer.store.db import (
     create_engine,
     database_errors,
     read_connection,
-    require_current_schema,
-    upgrade,
 )
 from syncer.store.desired import read_desired_state
 from syncer.store.engines import JOURNAL_WRITES, SharedDatabase, SharedEngines, journal_writes
@@ -37,6 +37,4 @@ __all__ = [
     "read_connection",
     "read_desired_state",
     "read_id_map",
-    "require_current_schema",
-    "upgrade",
 ]

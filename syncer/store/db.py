@@ -6,24 +6,17 @@ concurrent workers wait for the write lock instead of failing, and transactions 
 where SQLAlchemy says they do (the sqlite3 module otherwise delays ``BEGIN`` to the first write,
 which makes a read-then-write transaction non-atomic).
 
-Migrations are shipped inside the package (``syncer.migrations``) and run programmatically, so
-``syncer db upgrade`` works from any directory with no ``alembic.ini`` around.
+Migrations are ``syncer.store.schema``'s job, apart, so that a command that only reads and
+writes rows (``plan``, ``apply``, ``runs``) never loads Alembic.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -33,11 +26,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
 
 from syncer.errors import SyncerError
 
-MIGRATIONS_PACKAGE = "syncer.migrations"
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another one's write lock before giving up."""
 _IMMEDIATE = "syncer_sqlite_immediate"
@@ -73,7 +64,11 @@ def _binary_arrays(engine: AsyncEngine) -> None:
     statements cast every array to its column's type, so the element types psycopg picks
     (text, int8, json...) convert on the server. Only lists change: syncer passes no other list
     parameter, and procrastinate's connections are its own.
+
+    psycopg's module is imported here, for a PostgreSQL engine only: a process on SQLite never
+    loads psycopg (a tenth of a second of every command's start-up).
     """
+    from psycopg.types.array import ListBinaryDumper  # noqa: PLC0415 (see the docstring)
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: object) -> None:
@@ -148,79 +143,14 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
-def alembic_config(url: str) -> Config:
-    """An Alembic configuration built in code: scripts from the package, URL from settings."""
-    config = Config()
-    config.set_main_option("script_location", str(files(MIGRATIONS_PACKAGE)))
-    # ConfigParser interpolation would eat a '%' in a password; escape it.
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
-async def _with_migration_connection(url: str, action: Any, *args: Any) -> Any:
-    engine = create_engine(url, foreign_keys=False, poolclass=NullPool)
-    try:
-        async with engine.begin() as conn:
-            return await conn.run_sync(action, *args)
-    finally:
-        await engine.dispose()
-
-
-def _run_command(conn: Connection, url: str, name: str, revision: str) -> None:
-    config = alembic_config(url)
-    config.attributes["connection"] = conn
-    getattr(command, name)(config, revision)
-
-
-async def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision`` (in one transaction where possible)."""
-    await _with_migration_connection(url, _run_command, url, "upgrade", revision)
-
-
-async def downgrade(url: str, revision: str) -> None:
-    """Migrate the database at ``url`` down to ``revision`` (``base`` drops every table)."""
-    await _with_migration_connection(url, _run_command, url, "downgrade", revision)
-
-
-def _current_heads(conn: Connection) -> tuple[str, ...]:
-    return tuple(MigrationContext.configure(conn).get_current_heads())
-
-
-async def current(url: str) -> tuple[str, ...]:
-    """The revision(s) the database is at; empty when it was never migrated."""
-    heads: tuple[str, ...] = await _with_migration_connection(url, _current_heads)
-    return heads
-
-
-async def require_current_schema(engine: AsyncEngine) -> None:
-    """Refuse to work on a database that is not at the newest revision, saying what to run."""
-    async with engine.connect() as conn:
-        heads = await conn.run_sync(_current_heads)
-    newest = head_revision()
-    if heads != (newest,):
-        at = ", ".join(heads) or "no revision (empty)"
-        raise DatabaseError(
-            f"the database is at {at} but this syncer needs revision {newest}; "
-            "run 'syncer db upgrade' first"
-        )
-
-
-def head_revision() -> str:
-    """The newest revision shipped with this version of syncer."""
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
-
-
 @asynccontextmanager
 async def database_errors() -> AsyncIterator[None]:
-    """Turn a driver or migration error into a one-line ``DatabaseError`` (exit 1)."""
+    """Turn a driver error into a one-line ``DatabaseError`` (exit 1); migrations say their own
+    (``syncer.store.schema``)."""
     try:
         yield
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database error: {first_line(exc)}") from exc
-    except CommandError as exc:
-        raise DatabaseError(f"migration error: {exc}") from exc
 
 
 def first_line(exc: BaseException) -> str:

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from syncer.apply.engine import execute
-from syncer.apply.history import recent_runs
 from syncer.apply.journal import Entry, Journal
 from syncer.apply.lock import RunLock
 from syncer.clock import SystemClock
 from syncer.errors import CredentialsRejected, ExitCode, RunLocked
+from syncer.history import recent_runs
 from syncer.metrics import read_run_metrics
 from syncer.plan.changes import Action, Change, FieldChange
 from syncer.plan.serialise import plan_to_json

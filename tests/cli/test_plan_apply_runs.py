@@ -8,9 +8,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from syncer.apply.history import recent_runs
 from syncer.apply.lock import RunLock
 from syncer.errors import ExitCode
+from syncer.history import recent_runs
 from syncer.plan.serialise import plan_from_json
 from syncer.simulator import RunningSimulator
 from syncer.store.db import create_engine

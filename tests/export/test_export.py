@@ -18,8 +18,9 @@ import pytest
 from syncer.errors import ExitCode
 from syncer.model import ALL_KINDS, kind_named
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
 from syncer.store.loader import load_csv
+from syncer.store.schema import upgrade
 from syncer.usecases import plan_firm
 from tests.apply.support import env_for, settings_for
 

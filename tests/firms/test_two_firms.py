@@ -16,7 +16,8 @@ from syncer.demo.data import Size, generate
 from syncer.demo.store import replace_desired
 from syncer.settings import load_settings
 from syncer.simulator import Limits, RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import upgrade
 from syncer.store.tables import runs
 from tests.fixtures.simulator import SimulatorFactory
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.errors import ExitCode
 from syncer.simulator import RunningSimulator
-from syncer.store.db import upgrade
+from syncer.store.schema import upgrade
 from tests.apply.support import entity, fill
 from tests.fixtures.simulator import SimulatorFactory
 from tests.hostile.support import Outcome, base_env

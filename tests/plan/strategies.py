@@ -1,8 +1,15 @@
 """Hypothesis strategies: small desired and Cloud states drawn from shared key pools, so that
-matches, near-misses (case, whitespace) and conflicts all happen often."""
+matches, near-misses (case, whitespace) and conflicts all happen often.
+
+Each strategy is built once (at import, or cached by what it depends on) rather than inside every
+draw: hypothesis validates a new strategy object on its first draw, and building and validating
+them afresh for every value took most of these tests' time. The strategies (and so the states
+they can draw) are the same as when they were built in the draws.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -42,6 +49,7 @@ def to_api(spec: FieldSpec, value: object) -> object:
 Scenario = tuple[DesiredState, CloudState, dict[tuple[str, str], Ownership], PlanPolicy]
 
 
+@cache
 def spelled(key: str) -> st.SearchStrategy[str]:
     """The key as written, or with other case or surrounding spaces."""
     return st.sampled_from([key, key.upper(), key.lower(), f" {key} "])
@@ -55,98 +63,133 @@ def desired_value(spec: FieldSpec) -> st.SearchStrategy[object]:
     return st.none() | st.sampled_from(TEXTS)
 
 
-def desired_values(kind: ObjectKind) -> st.SearchStrategy[dict[str, object]]:
-    return st.fixed_dictionaries({spec.column: desired_value(spec) for spec in kind.fields})
+FIELD_VALUES = {
+    name: tuple((spec, desired_value(spec)) for spec in kind.fields)
+    for name, kind in OBJECT_KINDS.items()
+}
+"""Each kind's fields with the strategy of their values."""
+ROW_VALUES = {
+    name: st.fixed_dictionaries({spec.column: value for spec, value in fields})
+    for name, fields in FIELD_VALUES.items()
+}
+"""Each kind's desired row values."""
+KEY_LISTS = {
+    unique: {
+        name: st.lists(st.sampled_from(keys), unique=unique, max_size=5)
+        for name, keys in KEYS.items()
+    }
+    for unique in (False, True)
+}
+"""Each kind's keys of a state (``True``: each key at most once)."""
+
+
+@cache
+def guid(kind: str, i: int) -> st.SearchStrategy[str]:
+    """The ``i``-th object's guid, in upper or lower case."""
+    return st.sampled_from([f"{kind}-{i}", f"{kind.upper()}-{i}"])
 
 
 @st.composite
 def desired_rows(
     draw: st.DrawFn, kind: ObjectKind, *, unique: bool = True
 ) -> tuple[DesiredRow, ...]:
-    keys = draw(st.lists(st.sampled_from(KEYS[kind.name]), unique=unique, max_size=5))
+    keys = draw(KEY_LISTS[unique][kind.name])
     return tuple(
-        DesiredRow(draw(spelled(key)), draw(desired_values(kind)), row=i + 2)
+        DesiredRow(draw(spelled(key)), draw(ROW_VALUES[kind.name]), row=i + 2)
         for i, key in enumerate(keys)
     )
 
 
 @st.composite
 def remote_objects(draw: st.DrawFn, kind: ObjectKind) -> tuple[RemoteObject, ...]:
-    keys = draw(st.lists(st.sampled_from(KEYS[kind.name]), unique=True, max_size=5))
+    keys = draw(KEY_LISTS[True][kind.name])
     objects = []
     for i, key in enumerate(keys):
         fields: dict[str, Any] = {kind.key_field: draw(spelled(key)).strip()}
         fields.update(kind.constant_fields)
-        for spec in kind.fields:
-            value = draw(desired_value(spec))
+        for spec, values in FIELD_VALUES[kind.name]:
+            value = draw(values)
             fields[spec.api_name] = None if value is None else to_api(spec, value)
-        guid = draw(st.sampled_from([f"{kind.name}-{i}", f"{kind.name.upper()}-{i}"]))
-        objects.append(RemoteObject(guid, i + 1, fields))
+        objects.append(RemoteObject(draw(guid(kind.name, i)), i + 1, fields))
     return tuple(objects)
+
+
+LINK_PAIRS = {
+    relation: st.lists(
+        st.tuples(
+            st.sampled_from(KEYS[rel.parent_kind]),
+            st.sampled_from(MEMBER_KEYS[rel.member_kind]),
+        ),
+        max_size=6,
+    )
+    for relation, rel in RELATION_KINDS.items()
+}
+"""Each relation's desired (parent key, member key) pairs."""
 
 
 @st.composite
 def desired_links(draw: st.DrawFn, relation: str) -> tuple[DesiredLink, ...]:
-    rel = RELATION_KINDS[relation]
-    pairs = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(KEYS[rel.parent_kind]),
-                st.sampled_from(MEMBER_KEYS[rel.member_kind]),
-            ),
-            max_size=6,
-        )
-    )
+    pairs = draw(LINK_PAIRS[relation])
     return tuple(DesiredLink(p, m, row=i + 2) for i, (p, m) in enumerate(pairs))
 
 
-@st.composite
-def policies(draw: st.DrawFn) -> PlanPolicy:
-    kinds = [*OBJECT_KINDS, *RELATION_KINDS]
-    modes = draw(st.dictionaries(st.sampled_from(kinds), st.sampled_from(list(SyncMode))))
-    protected = draw(
-        st.dictionaries(
-            st.sampled_from(list(OBJECT_KINDS)),
-            st.frozensets(
-                st.sampled_from([k.strip().casefold() for v in KEYS.values() for k in v])
-            ),
-            max_size=1,
-        )
-    )
-    return PlanPolicy(
-        modes=modes,
-        protected=protected,
-        threshold=RetireThreshold(draw(st.integers(0, 3)), draw(st.sampled_from([0.0, 0.5, 1.0]))),
-        delete_users=draw(st.booleans()),
-    )
+_KINDS = [*OBJECT_KINDS, *RELATION_KINDS]
+POLICIES = st.builds(
+    PlanPolicy,
+    modes=st.dictionaries(st.sampled_from(_KINDS), st.sampled_from(list(SyncMode))),
+    protected=st.dictionaries(
+        st.sampled_from(list(OBJECT_KINDS)),
+        st.frozensets(st.sampled_from([k.strip().casefold() for v in KEYS.values() for k in v])),
+        max_size=1,
+    ),
+    threshold=st.builds(RetireThreshold, st.integers(0, 3), st.sampled_from([0.0, 0.5, 1.0])),
+    delete_users=st.booleans(),
+)
+"""Plan policies: sync modes, protected keys, a retirement threshold."""
+COMPLETE = st.frozensets(st.sampled_from(_KINDS))
+"""Which kinds' desired rows were read completely."""
+BOOLEANS = st.booleans()
+
+
+@cache
+def link_sets(
+    parents: tuple[str, ...], members: tuple[str, ...]
+) -> st.SearchStrategy[frozenset[tuple[str, str]]]:
+    """Cloud's links between objects of these guids."""
+    return st.frozensets(st.tuples(st.sampled_from(parents), st.sampled_from(members)), max_size=6)
+
+
+REMOTE_OBJECTS = {name: remote_objects(kind) for name, kind in OBJECT_KINDS.items()}
+DESIRED_ROWS = {
+    unique: {name: desired_rows(kind, unique=unique) for name, kind in OBJECT_KINDS.items()}
+    for unique in (False, True)
+}
+DESIRED_LINKS = {name: desired_links(name) for name in RELATION_KINDS}
 
 
 @st.composite
 def scenarios(draw: st.DrawFn, *, unique: bool = True) -> Scenario:
-    objects = {name: draw(remote_objects(kind)) for name, kind in OBJECT_KINDS.items()}
+    objects = {name: draw(strategy) for name, strategy in REMOTE_OBJECTS.items()}
     links: dict[str, frozenset[tuple[str, str]]] = {}
     for name, rel in RELATION_KINDS.items():
-        parents = [o.cwguid for o in objects[rel.parent_kind]]
-        members = [o.cwguid for o in objects.get(rel.member_kind, ROLES)]
+        parents = tuple(o.cwguid for o in objects[rel.parent_kind])
+        members = tuple(o.cwguid for o in objects.get(rel.member_kind, ROLES))
         if parents and members:
-            pairs = st.tuples(st.sampled_from(parents), st.sampled_from(members))
-            links[name] = draw(st.frozensets(pairs, max_size=6))
+            links[name] = draw(link_sets(parents, members))
     owned: dict[tuple[str, str], Ownership] = {}
     for name, objs in objects.items():
         kind = OBJECT_KINDS[name]
         for obj in objs:
-            if draw(st.booleans()):
+            if draw(BOOLEANS):
                 key = kind.normalise_key(str(obj.fields[kind.key_field]))
                 owned[(name, key)] = Ownership(name, key, obj.cwguid, obj.id, Origin.ADOPTED)
     desired = DesiredState(
-        objects={
-            name: draw(desired_rows(kind, unique=unique)) for name, kind in OBJECT_KINDS.items()
-        },
-        links={name: draw(desired_links(name)) for name in RELATION_KINDS},
-        complete=draw(st.frozensets(st.sampled_from([*OBJECT_KINDS, *RELATION_KINDS]))),
+        objects={name: draw(strategy) for name, strategy in DESIRED_ROWS[unique].items()},
+        links={name: draw(strategy) for name, strategy in DESIRED_LINKS.items()},
+        complete=draw(COMPLETE),
     )
     cloud = CloudState(objects=objects, links=links, roles=ROLES)
-    return desired, cloud, owned, draw(policies())
+    return desired, cloud, owned, draw(POLICIES)
 
 
 def cloud_matching(desired: DesiredState) -> tuple[CloudState, dict[tuple[str, str], Ownership]]:

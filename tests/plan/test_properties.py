@@ -24,7 +24,13 @@ from syncer.settings import SyncMode
 from syncer.state import DesiredState
 from syncer.value_rules import normalise
 from tests.plan.memory_cloud import apply_plan
-from tests.plan.strategies import Scenario, cloud_matching, desired_links, desired_rows, scenarios
+from tests.plan.strategies import (
+    DESIRED_LINKS,
+    DESIRED_ROWS,
+    Scenario,
+    cloud_matching,
+    scenarios,
+)
 
 T = TypeVar("T")
 FAST = settings(max_examples=60, deadline=None)
@@ -44,8 +50,8 @@ def plan(scenario: Scenario) -> Plan:
 @st.composite
 def desired_states(draw: st.DrawFn) -> DesiredState:
     return DesiredState(
-        objects={name: draw(desired_rows(kind)) for name, kind in OBJECT_KINDS.items()},
-        links={name: draw(desired_links(name)) for name in ("group_members", "user_roles")},
+        objects={name: draw(rows) for name, rows in DESIRED_ROWS[True].items()},
+        links={name: draw(links) for name, links in DESIRED_LINKS.items()},
         complete=EVERYTHING,
     )
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from syncer.cli.main import cli
-from syncer.store.db import create_engine, downgrade, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import downgrade, upgrade
 
 
 def _syncer(config: Path, *args: str) -> Result:

@@ -19,7 +19,8 @@ from syncer.apply.lock import RunLock
 from syncer.errors import ExitCode
 from syncer.firms import combine
 from syncer.simulator import RunningSimulator
-from syncer.store.db import create_engine, upgrade
+from syncer.store.db import create_engine
+from syncer.store.schema import upgrade
 from tests.apply.support import entity, fill, objects
 from tests.fixtures.simulator import SimulatorFactory
 from tests.readme.command import Syncer, write_secret

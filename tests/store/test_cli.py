@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from syncer.cli.main import cli
-from syncer.store.db import head_revision
+from syncer.store.schema import head_revision
 from tests.closing import closing_lines
 
 

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 from sqlalchemy.pool import NullPool
 
-from syncer.store import db
+from syncer.store import db, schema
 from syncer.store.tables import desired_tables, metadata
 
 pytestmark = pytest.mark.anyio
@@ -48,9 +48,9 @@ async def _run(url: str, fn: Any) -> Any:
 
 
 async def test_upgrade_creates_every_table_without_drift(database_url: str) -> None:
-    assert await db.current(database_url) == ()
-    await db.upgrade(database_url)
-    assert await db.current(database_url) == (db.head_revision(),)
+    assert await schema.current(database_url) == ()
+    await schema.upgrade(database_url)
+    assert await schema.current(database_url) == (schema.head_revision(),)
     assert await _run(database_url, _drift) == []
     assert set(metadata.tables) <= await _run(database_url, _tables)
 
@@ -62,23 +62,23 @@ async def test_identity_indexes_exist_for_case_insensitive_keys(migrated_databas
 
 async def test_the_journal_is_indexed_by_firm_and_status_from_0006(database_url: str) -> None:
     """Recovery's clean-start check reads a firm's open changes, not its whole history."""
-    await db.upgrade(database_url)
+    await schema.upgrade(database_url)
     assert "ix_syncer_changes_firm_status" in await _run(database_url, _index_names)
-    await db.downgrade(database_url, "0005")
+    await schema.downgrade(database_url, "0005")
     assert "ix_syncer_changes_firm_status" not in await _run(database_url, _index_names)
-    await db.upgrade(database_url)
+    await schema.upgrade(database_url)
     assert "ix_syncer_changes_firm_status" in await _run(database_url, _index_names)
 
 
 async def test_upgrade_twice_is_harmless_and_downgrade_removes_everything(
     database_url: str,
 ) -> None:
-    await db.upgrade(database_url)
-    await db.upgrade(database_url)
-    await db.downgrade(database_url, "base")
-    assert await db.current(database_url) == ()
+    await schema.upgrade(database_url)
+    await schema.upgrade(database_url)
+    await schema.downgrade(database_url, "base")
+    assert await schema.current(database_url) == ()
     assert await _run(database_url, _tables) <= {"alembic_version"}
-    await db.upgrade(database_url)
+    await schema.upgrade(database_url)
     assert await _run(database_url, _drift) == []
 
 

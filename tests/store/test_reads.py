@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from syncer.simulator import RunningSimulator
-from syncer.store.db import upgrade
+from syncer.store.schema import upgrade
 from syncer.usecases import plan_firm
 from tests.apply.support import clients_with_addresses, fill, settings_for
 

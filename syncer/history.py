@@ -1,4 +1,8 @@
-"""Run history: reading ``syncer_runs`` back for ``syncer runs``."""
+"""Run history: reading ``syncer_runs`` back for ``syncer runs``.
+
+Apart from the apply package, whose every module would load the engine (and aiohttp with the
+Cloud client) through the package's surface: ``syncer runs`` reads a table and prints it, and
+imports no more than that needs (about 0.15 s of CPU less a process)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.apply.journal import totals_by_status
 from syncer.clock import as_utc
 from syncer.store.tables import runs
+
+
+def totals_by_status(counts: Mapping[str, Mapping[str, Mapping[str, int]]]) -> Counter[str]:
+    """Changes per status over every kind and action (``counts``: kind -> action -> status ->
+    number of changes, as the journal counts a run's changes)."""
+    totals: Counter[str] = Counter()
+    for actions in counts.values():
+        for statuses in actions.values():
+            totals.update(statuses)
+    return totals
 
 
 @dataclass(frozen=True, slots=True)
