@@ -6,6 +6,7 @@ it accepts are printed, since the point is to point a client (or curl) at it.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ import anyio
 import click
 
 from syncer.cli.context import run
+from syncer.errors import Interrupted, Terminated
 from syncer.simulator import ClientSpec, Keying, Limits, SimulatorConfig, serve_simulator
 from syncer.simulator.dialect import Dialect
 
@@ -208,6 +210,18 @@ def command(
             if changed := config.dialect.model_dump(exclude_defaults=True):
                 click.echo(f"  dialect:       {changed}")
             click.echo("Press Ctrl+C to stop.")
-            await anyio.sleep_forever()
+            await _until_stopped()
 
     run(serve)
+
+
+async def _until_stopped() -> None:
+    """Serve until SIGINT or SIGTERM, then exit 130 or 143 with one line. Handled here rather
+    than left to Python's defaults: a simulator started in the background by a script inherits
+    SIGINT ignored (Python then installs no handler for it), and ``kill -INT`` never stopped it;
+    SIGTERM ended it without a word."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for received in signals:
+            if received == signal.SIGTERM:
+                raise Terminated("simulator stopped by SIGTERM")
+            raise Interrupted("simulator stopped by SIGINT")
