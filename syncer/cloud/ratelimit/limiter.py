@@ -325,8 +325,6 @@ class RateLimiter:
             level = min(bucket.capacity, remaining) - bucket.in_flight_cost
             pacer.start(level, now, bucket.rate, at if self._phase.placed else None)
             return
-        if bucket.external_this_second + bucket.external_rate > self._tuning.others_evidence:
-            pacer.notice_others(now)
         granted_after = bucket.granted - grant.granted_before - grant.cost
         handled = (handled_from + now) / 2
         if at is not None:
