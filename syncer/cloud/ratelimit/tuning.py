@@ -92,7 +92,12 @@ class Tuning:
     others_prior: float = 0.5
     """Share of a refill other programs may take, held in the floor from the start until their
     rate is first measured (two windows at most), then fading over a window (the tokens are not
-    lost, only spent a little later; the floor's cap bounds it)."""
+    lost, only spent a little later; the floor's cap bounds it). On a slow wire, held only from
+    the first evidence of another program (``others_evidence``)."""
+    others_evidence: float = 1.5
+    """Tokens gone that our own grants do not explain (the bucket model's count this second
+    plus its rate of others' draws) that prove another program: more than one, as a provisional
+    phase can misplace one token."""
     others_deviations: float = 3.0
     """Deviations of a Poisson count of others' draws (over the age of our evidence) held in
     the floor beyond their average."""
