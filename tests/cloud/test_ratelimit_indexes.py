@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from syncer.cloud.ratelimit import SHARED
 from syncer.cloud.ratelimit.bucket import Bucket, Observation
-from syncer.cloud.ratelimit.pacing import Lowest, Pacer, Reading
+from syncer.cloud.ratelimit.pacing import Pacer
+from syncer.cloud.ratelimit.readings import Lowest, Reading
 
 answers = st.lists(
     st.tuples(st.sampled_from([0.0, 0.001, 0.01, 0.3]), st.floats(0.0, 1.5), st.integers(1, 3)),

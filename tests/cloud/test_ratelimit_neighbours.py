@@ -14,6 +14,8 @@ import pytest
 from syncer.cloud.ratelimit import RateLimiter
 from syncer.simulator.config import Limits, NeighbourPattern
 from syncer.simulator.limiter import BucketStore, NeighbourDrain
+from tests.cloud.fixed_work import PLACES
+from tests.cloud.neighbour_cells import cell_of, run
 from tests.cloud.test_ratelimit import jitter
 from tests.cloud.virtual_time import Server, VirtualClock, drive
 
@@ -149,3 +151,38 @@ async def test_a_continuously_refilling_bucket_is_used_without_refusals(neighbou
     assert server.count(False) == 0
     assert ours >= 0.95 * (RATE - neighbour) * (SECONDS - LEARNING)
     assert server.neighbour.refused == 0
+
+
+@pytest.mark.parametrize("place", PLACES)
+async def test_an_on_off_neighbour_keeps_its_share_from_the_start_of_a_short_job(
+    place: float,
+) -> None:
+    """``bench.ratelimit``'s 8-s cell, counted as the bench counts (``neighbour_cells``): a
+    neighbour drawing 60 % of the rate in on/off bursts. Spending the burst down to the floor
+    at once in its "on" second, and taking its rate a fifth of the way at a time, refused it
+    10-17 % of its draws in three of these four starts."""
+    cell = cell_of(NeighbourPattern.BURSTS, 0.6)
+    result = await run(cell, 8.0, place, seed=1)
+    assert result.neighbour_refused is not None
+    assert result.neighbour_refused <= 0.05
+    assert result.refused <= 0.02  # one of the job's 53 requests at most
+
+
+async def test_a_paced_job_goes_on_after_a_neighbour_that_took_every_refill_stops() -> None:
+    """The neighbour takes the whole refill for six seconds, so the paced model measures others
+    at the rate and its line stops rising; then the neighbour stops. Were nothing in flight, no
+    answer would correct the model: a request goes after a window without a grant (a probe).
+    Without the probe not one request went in the seven seconds after."""
+    clock = VirtualClock()
+    limiter = RateLimiter(clock)
+    server = Server(
+        clock,
+        Limits(replenish_rate=RATE, burst_capacity=BURST, requested_tokens=1),
+        neighbour_tokens=RATE,
+        neighbour_pattern=NeighbourPattern.REFILL,
+    )
+    await drive(clock, limiter, server, workers=8, seconds=6, latency=jitter())
+    server.neighbour_tokens = 0
+    stopped = math.floor(clock.now())
+    await drive(clock, limiter, server, workers=8, seconds=10, latency=jitter())
+    assert server.count(True, since=stopped + 3, until=stopped + 10) >= 0.9 * RATE * 7

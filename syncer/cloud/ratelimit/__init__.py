@@ -11,6 +11,7 @@ Where the bucket holds more than a refill, requests are paced instead: the burst
 requests go evenly at the rate other programs leave, above a floor of tokens (``pacing``).
 
 One idea per module: ``pacing`` (the paced model: mean level, floor, others' measured rate),
+``readings`` (the answers it keeps and the lowest of them),
 ``batches`` (on a slow wire, each refill as one batch, sent when it lands whole), ``phase`` (where
 the server's second begins), ``circle`` (the circle of one second), ``bucket`` (the model of
 one bucket and its bookkeeping rules), ``credits`` (how credits and responses move the model),

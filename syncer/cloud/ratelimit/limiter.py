@@ -36,9 +36,9 @@ from syncer.clock import Clock
 from syncer.cloud.headers import RateHeaders
 from syncer.cloud.ratelimit.bucket import Bucket, Grant
 from syncer.cloud.ratelimit.credits import Credits
-from syncer.cloud.ratelimit.pacing import Reading
 from syncer.cloud.ratelimit.partition import Partition
 from syncer.cloud.ratelimit.phase import Phase
+from syncer.cloud.ratelimit.readings import Reading
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
 
 _EPSILON = 1e-9
@@ -236,10 +236,19 @@ class RateLimiter:
         self._credits.credit(bucket, now, self._largest_cost())
         if bucket.paced(cost):
             wait = bucket.pacer.wait(now, bucket.rate, bucket.capacity, cost)
-            if wait is not None:
+            if wait is None:
+                bucket.set_tokens(bucket.tokens - cost, now)
+                return bucket.grant(family, cost, now)
+            if bucket.in_flight:
                 return wait
-            bucket.set_tokens(bucket.tokens - cost, now)
-            return bucket.grant(family, cost, now)
+            # Nothing in flight, so no answer will correct the model: had it taken others' rate
+            # for the whole refill, its line would never rise and nothing would go again. After
+            # a window without a grant, a probe goes (as when credits cannot cover a request).
+            quiet = bucket.pacer.last_sent + self._tuning.others_window
+            probe = self._blocked_probe(
+                bucket, family, cost, now, max(quiet, bucket.blocked_probe_at)
+            )
+            return probe if isinstance(probe, Grant) else min(wait, probe)
         if self._batched(bucket):
             return self._take_batched(bucket, family, cost, now, asked)
         probes = [moment for moment in bucket.probes if moment > now]  # a token held for each
@@ -258,14 +267,23 @@ class RateLimiter:
             # that changed limits or a neighbour that stopped are noticed.
             if bucket.in_flight:
                 return None
-            if now < bucket.blocked_probe_at:
-                return bucket.blocked_probe_at - now
-            bucket.send_blocked_probe(now)
-            grant = bucket.grant(family, cost, now)
-            grant.blocked_probe = True
-            return grant
+            return self._blocked_probe(bucket, family, cost, now, bucket.blocked_probe_at)
         bucket.set_tokens(bucket.tokens - cost, now)
         return bucket.grant(family, cost, now)
+
+    @staticmethod
+    def _blocked_probe(
+        bucket: Bucket, family: str, cost: float, now: float, due: float
+    ) -> Grant | float:
+        """A request the model would not grant goes anyway at ``due`` (seconds until then
+        before it), so that a model that is wrong, changed limits or a neighbour that stopped
+        are noticed (``Bucket.send_blocked_probe``)."""
+        if now < due:
+            return due - now
+        bucket.send_blocked_probe(now)
+        grant = bucket.grant(family, cost, now)
+        grant.blocked_probe = True
+        return grant
 
     def _take_batched(
         self, bucket: Bucket, family: str, cost: float, now: float, asked: float
@@ -323,7 +341,8 @@ class RateLimiter:
         at = self._phase.fraction(handled_from, now)
         if not pacer.started:
             level = min(bucket.capacity, remaining) - bucket.in_flight_cost
-            pacer.start(level, now, bucket.rate, at if self._phase.placed else None)
+            placed = at if self._phase.placed else None
+            pacer.start(level, now, bucket.rate, placed, slow=bucket.slow_wire(now - grant.sent))
             return
         if bucket.external_this_second + bucket.external_rate > self._tuning.others_evidence:
             pacer.notice_others(now)

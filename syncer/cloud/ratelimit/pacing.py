@@ -19,7 +19,9 @@ model moves part of the way to each estimate (``Tuning.pace_gain``). Other progr
 own grants and the refills do not explain.
 
 A request goes when the line stands above the **floor**: half of the sawtooth, the other programs'
-draws we cannot see yet (their rate over the age of our evidence, plus Poisson deviations), the
+draws we cannot see yet (their rate over the age of our evidence, plus Poisson deviations; a prior
+share of the refill until their rate is first measured: from the start on a fast wire, from the
+first evidence of another program on a slow one), the
 bunching of our own requests on a jittery wire, and the request. With a backlog the level sits at
 the floor, so the floor's tokens carry over from second to second: nothing is lost unless the
 bucket is at capacity, which the floor's cap rules out.
@@ -35,56 +37,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from operator import attrgetter, itemgetter
 
+from syncer.cloud.ratelimit.readings import Lowest, Reading
 from syncer.cloud.ratelimit.tuning import DEFAULT_TUNING, Tuning
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One answer as the paced model keeps it: when the server handled the request (about),
-    what remained then, and how many of our tokens the server had taken by then (``ours_by``)."""
-
-    handled: float
-    remaining: float
-    ours: float
-
-
-@dataclass(slots=True)
-class Lowest:
-    """Of the readings kept, those lower by ``key`` than every one kept after them, oldest first,
-    each with its number in the order kept (a monotonic queue, updated as readings come and go).
-
-    The lowest of the readings from any number on is the first of these from there on; and a
-    test that holds of every reading at or below some value holds, among these, of a first run
-    only. So a measurement finds its base and the lowest ``remaining`` since by bisection,
-    rather than by walking back through a window of answers (thousands at a high rate).
-    """
-
-    key: Callable[[Reading], float]
-    entries: deque[tuple[int, Reading]] = field(default_factory=deque)
-
-    def add(self, number: int, reading: Reading) -> None:
-        entries, value = self.entries, self.key(reading)
-        while entries and self.key(entries[-1][1]) >= value:
-            entries.pop()
-        entries.append((number, reading))
-
-    def forget(self, number: int) -> None:
-        """The oldest reading kept, ``number``, is forgotten."""
-        if self.entries and self.entries[0][0] == number:
-            self.entries.popleft()
-
-    def first_from(self, number: int) -> Reading | None:
-        """The lowest of the readings numbered ``number`` on (the latest of equals), if any."""
-        entries = self.entries
-        index = bisect_left(entries, number, key=_NUMBER)
-        return entries[index][1] if index < len(entries) else None
-
-    def last_where(self, low_enough: Callable[[Reading], bool]) -> tuple[int, Reading] | None:
-        """The latest reading ``low_enough`` holds of (it must hold of every reading lower than
-        one it holds of): lower than every reading after it, it is among these."""
-        entries = self.entries
-        index = bisect_left(entries, True, key=lambda entry: not low_enough(entry[1]))
-        return entries[index - 1] if index else None
 
 
 @dataclass(slots=True)
@@ -122,10 +76,17 @@ class Pacer:
     offset_known: bool = False
     samples: int = 0
     """Measurements of others' rate so far."""
+    measured_for: float = 0.0
+    """Seconds the measurements so far are worth (``measure``)."""
+    first_measured: float = math.inf
+    """When others' rate was first measured: the prior share fades from then (``_prior``)."""
     phase_error: float = 0.0
     """Seconds an answer placed in the server's second may be off (half the phase's arc)."""
+    slow: bool = False
+    """Whether the wire was slow when the model started (``Bucket.slow_wire``, ``_prior``)."""
     others_seen_at: float = math.inf
-    """When an answer first showed fewer tokens than our own grants explain (``notice_others``)."""
+    """When an answer first showed fewer tokens than our own grants explain, before others were
+    measured (``notice_others``)."""
     _shape_xy: float = 0.0
     _shape_xx: float = 0.0
 
@@ -141,15 +102,19 @@ class Pacer:
         headroom = self.tuning.pace_headroom
         return 0 < cost <= rate * headroom and capacity - cost >= rate * (1.0 + headroom)
 
-    def start(self, level: float, now: float, rate: float, at: float | None) -> None:
+    def start(
+        self, level: float, now: float, rate: float, at: float | None, *, slow: bool = False
+    ) -> None:
         """Start the mean line at the first answer's ``level``, ``at`` into the server's second
-        (``None`` when unknown, ``_offset``)."""
+        (``None`` when unknown, ``_offset``), on a slow wire or not (``slow``)."""
         self.level = level - self.amplitude(rate) * _offset(at)
-        self.at, self.started, self.started_at = now, True, now
+        self.at, self.started, self.started_at, self.slow = now, True, now, slow
 
     def notice_others(self, now: float) -> None:
-        """Another program drew tokens: hold back the prior share until its rate is measured."""
-        self.others_seen_at = min(self.others_seen_at, now)
+        """Another program drew tokens: on a slow wire, hold the prior share from now until its
+        rate is measured (``_prior``)."""
+        if not self.measured:
+            self.others_seen_at = min(self.others_seen_at, now)
 
     def advance(self, now: float, rate: float, capacity: float) -> None:
         """Move the mean line to ``now``."""
@@ -161,15 +126,11 @@ class Pacer:
     def floor(self, rate: float, capacity: float, cost: float) -> float:
         """The level below which nothing is sent: half the sawtooth of a stepwise refill, other
         programs' draws we cannot see yet (their rate over the age of our evidence, and
-        ``Tuning.others_deviations`` of a Poisson count; the prior share once another program
-        has shown up and until its rate is measured), our own requests bunching on the wire,
+        ``Tuning.others_deviations`` of a Poisson count; the prior share until their rate is
+        measured, ``_prior``), our own requests bunching on the wire,
         and the sawtooth misjudged by the phase's uncertainty; but never so high that the
         sawtooth's top would meet the bucket's capacity (tokens lost)."""
-        unseen = self.others * (self.delay + self.tuning.pace_horizon)
-        if not self.measured and self.others_seen_at <= self.at < self._prior_until():
-            # Another program is there and its share is not known yet: hold back the prior share
-            # of a refill meanwhile (for two windows at most: then the measurements speak).
-            unseen = max(unseen, rate * self.tuning.others_prior)
+        unseen = max(self.others * (self.delay + self.tuning.pace_horizon), self._prior(rate))
         # The model takes our tokens when granted, the server when it handles them: an answer
         # shows the later grants handled before it twice (safe) and misses the earlier ones
         # handled after it: about a quarter of the round trips' spread of our rate, on average.
@@ -185,14 +146,36 @@ class Pacer:
         return min(wanted, capacity - ours / 2.0 - max(cost, self.tuning.pace_headroom * rate))
 
     def _unplaced_until(self) -> float:
-        """Until when an answer whose place in the server's second is unknown is taken as the
-        highest it may stand (the first window: the level the start is spent down to; later
-        ones average out over the second), unless another program has shown up: then the prior
-        share held for it covers that too."""
+        """On a slow wire, until when an answer whose place in the server's second is unknown is
+        taken as the highest it may stand (the first window: the level the start is spent down
+        to; later ones average out over the second), unless another program has shown up: then
+        the prior share held for it covers that too."""
         return min(self.started_at + self.tuning.others_window, self.others_seen_at)
 
-    def _prior_until(self) -> float:
-        return self.others_seen_at + 2 * self.tuning.others_window
+    def _prior(self, rate: float) -> float:
+        """Tokens held for other programs before their rate is known: ``Tuning.others_prior`` of
+        a refill from the start until the first measurement (two windows at most), fading out
+        over the window after it. On a slow wire, only from the first evidence of another
+        program (``notice_others``).
+
+        Held from the start, not from the first evidence of another program: spending the
+        burst takes a tenth of a second, and an on/off neighbour in its "on" second found the
+        bucket spent to the floor before any answer could show it (up to 17 % of its draws
+        refused in an 8-s run, ``tests.cloud.neighbour_cells``); and the floor rising when the
+        neighbour's rate was learnt, a second or two in, cost each 8-s cell a share of its
+        seconds (per-second utilisation 0.78-0.90 at 60 %). Faded, not dropped: a lone syncer
+        with many workers spent the whole prior at once, late in a server second, and met 429s.
+
+        Not from the start on a slow wire: there a job of a few seconds is over before the prior
+        fades (a 101-page read at 1 s of latency, rate 20, burst 40, took 1.39x the ideal over
+        eight seeds, 1.44x with the prior held from the start: ``test_rate_at_latency``)."""
+        window = self.tuning.others_window
+        held_from = self.others_seen_at if self.slow else self.started_at
+        if self.at < held_from:
+            return 0.0
+        until = min(self.first_measured, held_from + 2 * window)
+        kept = 1.0 if self.at < until else max(0.0, 1.0 - (self.at - until) / window)
+        return rate * self.tuning.others_prior * kept
 
     def wait(self, now: float, rate: float, capacity: float, cost: float) -> float | None:
         """Seconds until a request of ``cost`` may go, or ``None`` if it may go now."""
@@ -202,6 +185,11 @@ class Pacer:
             return None
         rising = rate - self.others
         return min(1.0, short / rising) if rising > 0 else 1.0
+
+    @property
+    def last_sent(self) -> float:
+        """When we last granted a request on this model (its start before any)."""
+        return self.sends[-1][0] if self.sends else self.started_at
 
     def take(self, cost: float, now: float) -> None:
         self.level -= cost
@@ -234,13 +222,22 @@ class Pacer:
         """An answer: ``left`` is its ``remaining`` less our grants since, the request was handled
         at about ``handled``, ``at`` into the server's second (``None`` when unknown). The level
         rose since along the line; where in the second it was handled says how far above or below
-        the line it stood (the sawtooth, ``amplitude``), which is learnt from the answers too;
-        where that is not known, as far above as it may be during the first window
-        (``_unplaced_until``), on the line after it."""
+        the line it stood (the sawtooth, ``amplitude``), which is learnt from the answers too.
+        Where that is not known the answer stands anywhere on the sawtooth, on the line on
+        average: it moves the model less (``Tuning.pace_gain_unplaced``). (Taken as the highest
+        it may stand during the first window, the model stood up to a refill below the bucket
+        while the prior share was held, and the bucket filled to its capacity.) Not on a slow
+        wire, where no prior is held from the start: there the phase is placed late and unplaced
+        answers are most of the evidence for seconds (at the lower gain the model lagged them),
+        and they are taken as the highest they may stand during the first window
+        (``_unplaced_until``; on the line, ``fixed_work 300 50 100 0.25`` met 19 429s, not 3)."""
         rate, capacity = limits
         self.advance(now, rate, capacity)
         rising = max(0.0, rate - self.others) * (now - handled)
         raw = min(capacity, left + rising)
+        if at is None and not self.slow:
+            self.observe(raw, now, rate, capacity, self.tuning.pace_gain_unplaced)
+            return
         offset = _offset(at) if at is not None or self.at < self._unplaced_until() else 0.0
         if at is not None:
             weight = self.tuning.shape_weight
@@ -256,11 +253,13 @@ class Pacer:
             return max(0.0, rate - self.others)
         return rate * min(1.0, max(0.0, self._shape_xy / self._shape_xx))
 
-    def observe(self, estimate: float, now: float, rate: float, capacity: float) -> None:
-        """The mean level now is about ``estimate``: move part of the way (one answer is noisy:
-        our requests reordered on the wire, the sawtooth where the second is not known)."""
+    def observe(
+        self, estimate: float, now: float, rate: float, capacity: float, gain: float | None = None
+    ) -> None:
+        """The mean level now is about ``estimate``: move part of the way (``gain``, by default
+        ``Tuning.pace_gain``: one answer is noisy, our requests reordered on the wire)."""
         self.advance(now, rate, capacity)
-        self.level += self.tuning.pace_gain * (estimate - self.level)
+        self.level += (self.tuning.pace_gain if gain is None else gain) * (estimate - self.level)
 
     def measure(
         self,
@@ -277,7 +276,10 @@ class Pacer:
 
         A refill that met a nearly full bucket was partly lost to its capacity, which looks
         like others' draws: where no answer in the window showed room for a whole refill, the
-        measurement is only an upper bound, and may lower the estimate but not raise it."""
+        measurement is only an upper bound, and may lower the estimate but not raise it; and
+        others took no more a second than the bucket was seen to fall below its capacity, where
+        each refill leaves it at most (after a neighbour that took every refill stopped, a full
+        bucket had kept others' rate at the refill, and the pacer sent one request a window)."""
         rate, capacity = limits
         window = self.tuning.others_window
         if now < self.next_measure:
@@ -304,13 +306,25 @@ class Pacer:
         refills = rate * (span if counted is None else counted)
         drawn = base.remaining - reading.remaining + refills - (reading.ours - base.ours)
         sample = min(rate, drawn / span)  # not raised to 0: the noise must average out
-        if (reading if lowest is None else lowest).remaining > capacity - rate:
-            sample = min(sample, self.others)
-        # A measurement is worth the time since the last, but never more than a quarter of its
-        # window (measurements overlap; the first one, after a quiet start, is one of many).
+        least = (reading if lowest is None else lowest).remaining
+        if least > capacity - rate:
+            sample = min(sample, self.others, capacity - least)
+        self._take_in(sample, now, window)
+
+    def _take_in(self, sample: float, now: float, window: float) -> None:
+        """Move others' rate towards a measurement ``sample``, which is worth the time since the
+        last, but never more than a quarter of its window (measurements overlap; the first one,
+        after a quiet start, is one of many). Until the measurements are worth the settling
+        time, their time-weighted mean: smoothed from a prior of none, a neighbour's rate was
+        taken a fifth of the way at a time and learnt over five seconds, the floor rising all
+        the while."""
         elapsed = min(window / 4, max(0.0, now - self.measured_at))
+        self.measured_for += elapsed
         weight = 1.0 - math.exp(-elapsed / self.tuning.others_settle)
+        if self.measured_for > 0:
+            weight = max(weight, elapsed / self.measured_for)
         self.samples += 1
+        self.first_measured = min(self.first_measured, now)
         self.others = max(0.0, self.others + weight * (sample - self.others))
         self.measured_at = now
 
@@ -339,8 +353,6 @@ class Pacer:
         self.offset_known = True
 
 
-_NUMBER = itemgetter(0)
-"""The number of an entry of ``Lowest``."""
 _HANDLED: Callable[[Reading], float] = attrgetter("handled")
 _REMAINING: Callable[[Reading], float] = attrgetter("remaining")
 _SENT = itemgetter(0)

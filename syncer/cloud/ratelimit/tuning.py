@@ -82,13 +82,18 @@ class Tuning:
     (``Pacer.applies``); below that each refill is spent right after the server's boundary."""
     pace_gain: float = 0.5
     """Share of the way the paced model moves towards each answer's estimate of the level."""
+    pace_gain_unplaced: float = 0.25
+    """The same for an answer whose place in the server's second is unknown: it stands anywhere
+    on the sawtooth (half a refill either side of the line where others draw through the second,
+    whose phase answers place late), so it is worth less."""
     others_window: float = 2.0
     """Seconds between the two answers whose ``remaining`` measure other programs' rate: the
     refills between them are counted to within one, so longer is more exact and slower."""
     others_prior: float = 0.5
-    """Share of a refill another program may take, held in the floor from the first evidence of
-    one until its rate is measured (two windows at most; the tokens are not lost, only spent a
-    little later). Without that evidence nothing is held back."""
+    """Share of a refill other programs may take, held in the floor from the start until their
+    rate is first measured (two windows at most), then fading over a window (the tokens are not
+    lost, only spent a little later; the floor's cap bounds it). On a slow wire, held only from
+    the first evidence of another program (``others_evidence``)."""
     others_evidence: float = 1.5
     """Tokens gone that our own grants do not explain (the bucket model's count this second
     plus its rate of others' draws) that prove another program: more than one, as a provisional
