@@ -35,7 +35,10 @@ async def test_a_credit_after_a_burst_straddling_a_boundary_adds_only_the_room_l
 ) -> None:
     """A burst equal to the rate, the latency (+-30 %) all before the server's limiter, as
     ``fixed_work`` sends it (seed 2, starting ``place`` into the server's second): no request is
-    refused, and the rate is still drawn once the start is over."""
+    refused, and from the third second on every refill is drawn whole. The window that shows the
+    boundary places the server's second as well: without it the arc stayed wide, each credit came
+    late in the server's second, and the conservative credit cost 200/s two seconds of the rate
+    (108, 77, 123 of 200)."""
     clock = VirtualClock(start=1_700_000_000 + place)
     limiter = RateLimiter(clock)
     server = Server(clock, Limits(replenish_rate=rate, burst_capacity=rate, requested_tokens=1))
@@ -44,4 +47,4 @@ async def test_a_credit_after_a_burst_straddling_a_boundary_adds_only_the_room_l
     await drive(clock, limiter, server, workers=rate, seconds=8, latency=there, back=back)
     start = int(clock.now()) - 13
     assert server.count(False) == 0
-    assert server.count(True, since=start + 3, until=start + 8) >= 0.9 * rate * 5
+    assert server.count(True, since=start + 2, until=start + 8) >= 0.98 * rate * 6

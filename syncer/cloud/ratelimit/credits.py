@@ -123,18 +123,23 @@ class Credits:
             floor = max(floor, bucket.gain(room=bucket.capacity - level))
         return floor
 
-    @staticmethod
-    def _note_straddle(bucket: Bucket, seen: Observation) -> None:
+    def _note_straddle(self, bucket: Bucket, seen: Observation) -> None:
         """Where two answers on the wire together show the same ``remaining``, a boundary lies
         between the earlier one's earliest handling and now (``RecentAnswers.twin``). Within a
         second of each other, that window is the bucket's ``straddled``: the credit for that
         boundary counts what was on the wire then as held by the server (``_credit_once``).
         Counted from the model's level alone, a refill up to the burst capacity that a burst
         on the wire had capped was credited whole, and the next burst was refused where it
-        reached the server before the following boundary (17 x 429 at 200/s and 0.4 s)."""
+        reached the server before the following boundary (17 x 429 at 200/s and 0.4 s). The
+        window is evidence of where the server's second begins too: a burst at each credit has
+        no answer received before another was sent (``locate_boundary``), so the arc stayed wide
+        and every credit came late in the server's second, where its burst straddled the next
+        boundary again."""
         other = bucket.recent.twin(seen)
         if other is not None and seen.recv - other.handled_from < 1.0:
             bucket.straddled = (min(other.handled_from, seen.handled_from), seen.recv)
+            if bucket.learning(seen.recv):
+                self._phase.boundary_in(*bucket.straddled)
 
     def first_credit(self, now: float) -> float:
         """The credit a fresh model counts as already in ``remaining``: the one at about ``now``
