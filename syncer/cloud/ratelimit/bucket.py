@@ -83,8 +83,9 @@ class Bucket:
     boundary_from: float = -math.inf
     """The earliest the server boundary that ``last_credit`` stands for can have happened."""
     credits: deque[float] = field(default_factory=lambda: deque(maxlen=8))
-    levels: deque[tuple[float, float]] = field(init=False)
-    """Recent (time, tokens after a change) of the model."""
+    levels: deque[tuple[float, float, float]] = field(init=False)
+    """Recent (time, tokens after a change, those tokens plus the cost then in flight) of the
+    model."""
     granted: float = 0.0
     granted_at_credit: float = 0.0
     """``granted`` when the last refill was credited: what we took since then is not there."""
@@ -115,6 +116,9 @@ class Bucket:
     """When credits cannot cover a request, the next time one may be sent anyway."""
     blocked_probe_every: float = 1.0
     """Seconds from one such probe to the next: doubled when one is refused, 1 once one passes."""
+    straddled: tuple[float, float] = (math.inf, -math.inf)
+    """The last window shown to hold a server boundary while grants of ours were on the wire
+    (``RecentAnswers.twin``): a refill there found their tokens still in the bucket."""
     probes: tuple[float, ...] = ()
     """Moments in the next boundary's arc at which the tokens held back go, one at each."""
     reserve: float = 0.0
@@ -143,20 +147,22 @@ class Bucket:
 
     def set_tokens(self, tokens: float, at: float) -> None:
         self.tokens = tokens
-        self.levels.append((at, tokens))
+        self.levels.append((at, tokens, tokens + self.in_flight_cost))
 
-    def peak_since(self, moment: float) -> float:
-        """The most tokens the model held from ``moment`` until now."""
-        peak = self.tokens
-        for at, tokens in reversed(self.levels):
-            peak = max(peak, tokens)
+    def peak_since(self, moment: float, *, in_flight: bool = False) -> float:
+        """The most tokens the model held from ``moment`` until now; with ``in_flight``, the most
+        the server can have held: the model's level plus what was in flight (a grant takes its
+        tokens from the model when it is sent, from the server only when it arrives there)."""
+        peak = self.tokens + (self.in_flight_cost if in_flight else 0.0)
+        for at, tokens, held in reversed(self.levels):
+            peak = max(peak, held if in_flight else tokens)
             if at <= moment:
                 break
         return peak
 
     def level_at(self, moment: float) -> float:
         """The tokens the model held at ``moment`` (the level of the last change before it)."""
-        for at, tokens in reversed(self.levels):
+        for at, tokens, _ in reversed(self.levels):
             if at <= moment:
                 return tokens
         return self.tokens
@@ -228,6 +234,8 @@ class Bucket:
         self.pacer.take(cost, now)
         self.in_flight += 1
         self.in_flight_cost += cost
+        if self.levels and self.levels[-1][0] == now:  # the level it was just taken from
+            self.levels[-1] = (now, self.tokens, self.tokens + self.in_flight_cost)
         return grant
 
     def settle(self, grant: Grant) -> bool:

@@ -69,6 +69,11 @@ class Credits:
         # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
         # server capped it, so credit only the room there was at the fullest moment.
         peak = bucket.peak_since(boundary_from)
+        start, end = bucket.straddled
+        if end > boundary_from and start < moment:
+            # A boundary in the arc came while grants of ours were on the wire: the refill found
+            # their tokens, which the model had taken at sending, still in the server's bucket.
+            peak = bucket.peak_since(max(boundary_from, start), in_flight=True)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
         floor = self._floor(bucket, boundary_from)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
@@ -117,6 +122,24 @@ class Credits:
         if level is not None:
             floor = max(floor, bucket.gain(room=bucket.capacity - level))
         return floor
+
+    def _note_straddle(self, bucket: Bucket, seen: Observation) -> None:
+        """Where two answers on the wire together show the same ``remaining``, a boundary lies
+        between the earlier one's earliest handling and now (``RecentAnswers.twin``). Within a
+        second of each other, that window is the bucket's ``straddled``: the credit for that
+        boundary counts what was on the wire then as held by the server (``_credit_once``).
+        Counted from the model's level alone, a refill up to the burst capacity that a burst
+        on the wire had capped was credited whole, and the next burst was refused where it
+        reached the server before the following boundary (17 x 429 at 200/s and 0.4 s). The
+        window is evidence of where the server's second begins too: a burst at each credit has
+        no answer received before another was sent (``locate_boundary``), so the arc stayed wide
+        and every credit came late in the server's second, where its burst straddled the next
+        boundary again."""
+        other = bucket.recent.twin(seen)
+        if other is not None and seen.recv - other.handled_from < 1.0:
+            bucket.straddled = (min(other.handled_from, seen.handled_from), seen.recv)
+            if bucket.learning(seen.recv):
+                self._phase.boundary_in(*bucket.straddled)
 
     def first_credit(self, now: float) -> float:
         """The credit a fresh model counts as already in ``remaining``: the one at about ``now``
@@ -304,6 +327,8 @@ class Credits:
             granted_before=grant.granted_before,
             leg=bucket.leg(now - grant.sent),
         )
+        if not throttled:
+            self._note_straddle(bucket, seen)
         bucket.recent.remember(seen)
         if refilled:
             bucket.basis = seen

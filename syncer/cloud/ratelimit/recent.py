@@ -27,6 +27,10 @@ class RecentAnswers:
     _kept: deque[Observation] = field(init=False)
     _round_trips: tuple[float, float] = (math.inf, 0.0)
     _quick_at: float = -math.inf
+    _by_remaining: dict[int, Observation] = field(default_factory=dict)
+    """The last successful answer to show each ``remaining`` (at most one per token of the
+    bucket: kept apart from the last ``Tuning.recent``, which at 200/s reach back a third of a
+    second only)."""
 
     def __post_init__(self) -> None:
         self._kept = deque(maxlen=self.tuning.recent)
@@ -50,6 +54,16 @@ class RecentAnswers:
             self._round_trips = min(trips), max(trips)
         else:
             self._round_trips = min(shortest, trip), max(longest, trip)
+
+    def twin(self, seen: Observation) -> Observation | None:
+        """The last successful answer that showed ``seen``'s ``remaining`` and was still on its
+        way back when ``seen``'s request was sent; ``seen`` (successful too) becomes the last to
+        show it. Within one server second every request handled takes a token, so the two were
+        handled in different seconds: a boundary came while both were on the wire."""
+        level = round(seen.remaining)
+        other = self._by_remaining.get(level)
+        self._by_remaining[level] = seen
+        return other if other is not None and other.recv > seen.sent else None
 
     def within(self, after: float, until: float) -> Iterator[Observation]:
         """The responses received in ``(after, until]``, oldest first, found by bisection."""
