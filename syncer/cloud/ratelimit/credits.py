@@ -68,12 +68,13 @@ class Credits:
         bucket.external_peak = max(bucket.external_rate, 0.9 * bucket.external_peak)
         # The refill happened somewhere in the arc; if the bucket was (nearly) full then, the
         # server capped it, so credit only the room there was at the fullest moment.
-        peak = bucket.peak_since(boundary_from)
         start, end = bucket.straddled
         if end > boundary_from and start < moment:
             # A boundary in the arc came while grants of ours were on the wire: the refill found
             # their tokens, which the model had taken at sending, still in the server's bucket.
             peak = bucket.peak_since(max(boundary_from, start), in_flight=True)
+        else:
+            peak = bucket.peak_since(boundary_from)
         gain = bucket.gain(room=max(0.0, bucket.capacity - peak))
         floor = self._floor(bucket, boundary_from)
         bucket.set_tokens(max(floor, min(bucket.capacity, bucket.tokens + gain)), moment)
@@ -110,7 +111,8 @@ class Credits:
         return tuple(arc_start + width * (n + 1) / (count + 1) for n in range(count))
 
     def _floor(self, bucket: Bucket, boundary_from: float) -> float:
-        """The least the refill that ``moment`` credits left us, however full it found the bucket.
+        """The least the refill of the boundary that happened at ``boundary_from`` at the
+        earliest left us, however full it found the bucket.
 
         It left at least min(capacity, rate) (less the other program's take) for what the server
         processed after it: at most our grants not answered before the arc began. With burst <=
